@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Installs what is needed, builds, and runs every synmap test:
+#   1. a warnings-as-errors release build: unit + integration tests (live-capture tests need root),
+#      the benchmarks in their small mode (they print figures and check correctness);
+#   2. an ASan+UBSan build of the whole test suite;
+#   3. a TSan build of the threaded parts (uplink, ingest, store).
+# Usage: deploy/run-tests.sh [--quick]   (--quick: stage 1 only)
+# Environment: SYNMAP_BUILD_ROOT (default ./build-tests), JOBS (default 2).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BUILD_ROOT=${SYNMAP_BUILD_ROOT:-$ROOT/build-tests}
+JOBS=${JOBS:-2}
+QUICK=0
+[ "${1:-}" = "--quick" ] && QUICK=1
+
+bash deploy/install-deps.sh || { echo "run-tests: installing dependencies failed" >&2; exit 1; }
+export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/synmap-ccache}
+export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-5G}
+
+total_pass=0
+total_fail=0
+failed_stages=()
+START=$(date +%s)
+
+stamp() { echo "== [$(( $(date +%s) - START ))s] $*"; }
+
+# configure_build DIR [cmake args...]
+configure_build() {
+  local dir=$1; shift
+  cmake -S "$ROOT" -B "$dir" -G Ninja -DSYNMAP_WERROR=ON "$@" >"$dir.configure.log" 2>&1 \
+    || { cat "$dir.configure.log"; return 1; }
+  ninja -C "$dir" -j"$JOBS" >"$dir.build.log" 2>&1 || { tail -60 "$dir.build.log"; return 1; }
+}
+
+# run_ctest NAME DIR [ctest args...]: runs ctest, adds its counts to the totals.
+run_ctest() {
+  local name=$1 dir=$2; shift 2
+  local log="$dir.ctest.log"
+  ctest --test-dir "$dir" --output-on-failure -j"$JOBS" "$@" 2>&1 | tee "$log" | \
+    grep -E '(Failed|Not Run|\*\*\*|tests passed|Skipped|SKIPPED)' | grep -v '^ *[0-9]*/[0-9]* Test .*Passed' || true
+  local line pass fail
+  line=$(grep -E 'tests passed, [0-9]+ tests failed out of [0-9]+' "$log" | tail -1)
+  if [ -z "$line" ]; then
+    echo "run-tests: stage $name: ctest printed no summary" >&2
+    failed_stages+=("$name"); total_fail=$((total_fail + 1)); return
+  fi
+  fail=$(echo "$line" | sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\1/')
+  all=$(echo "$line" | sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\2/')
+  pass=$((all - fail))
+  total_pass=$((total_pass + pass)); total_fail=$((total_fail + fail))
+  [ "$fail" -eq 0 ] || failed_stages+=("$name")
+  stamp "stage $name: $pass passed, $fail failed"
+}
+
+mkdir -p "$BUILD_ROOT"
+
+stamp "stage release: build"
+if configure_build "$BUILD_ROOT/release" -DCMAKE_BUILD_TYPE=RelWithDebInfo; then
+  run_ctest release "$BUILD_ROOT/release"
+else
+  failed_stages+=("release-build"); total_fail=$((total_fail + 1))
+fi
+
+if [ $QUICK -eq 0 ]; then
+  stamp "stage asan+ubsan: build"
+  if configure_build "$BUILD_ROOT/asan" -DCMAKE_BUILD_TYPE=Debug -DSYNMAP_SANITIZE=address,undefined; then
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+      run_ctest asan "$BUILD_ROOT/asan" -LE 'nosan'
+  else
+    failed_stages+=("asan-build"); total_fail=$((total_fail + 1))
+  fi
+
+  stamp "stage tsan: build (threaded parts)"
+  if configure_build "$BUILD_ROOT/tsan" -DCMAKE_BUILD_TYPE=Debug -DSYNMAP_SANITIZE=thread; then
+    TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 run_ctest tsan "$BUILD_ROOT/tsan" -L threaded
+  else
+    failed_stages+=("tsan-build"); total_fail=$((total_fail + 1))
+  fi
+fi
+
+stamp "done"
+if [ ${#failed_stages[@]} -gt 0 ]; then
+  echo "run-tests: failing stages: ${failed_stages[*]}"
+fi
+echo "tests: $total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]
