@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -11,15 +12,22 @@
 
 namespace synmap::common {
 
+namespace internal {
+class HandshakeMemory;
+class KeyCounts;
+}  // namespace internal
+
 struct SynAckTableOptions {
-  // A SYN/ACK whose 4-tuple and ISN were seen less than this long before (capture time)
-  // is a retransmission: it adds a packet, not a connection. Default 60 s.
+  // A SYN/ACK whose 4-tuple and ISN were first seen less than this long before or after it
+  // (capture time) is a retransmission: it adds a packet, not a connection. Must be > 0.
+  // Default 60 s.
   absl::Duration retransmission_window = absl::Seconds(60);
-  // Bound on remembered handshakes. Past it the oldest is forgotten early and
+  // Bound on remembered handshakes (1 to 2^31). Past it the oldest is forgotten early and
   // stats().handshakes_evicted is bumped (a later retransmission of it would count as a
-  // new connection, so coverage reports the count). Default 1,048,576.
+  // new connection, so coverage reports the count). Default 1,048,576 (about 26 MB).
   size_t max_handshakes = size_t{1} << 20;
 
+  // InvalidArgument for a non-positive window or a bound outside 1..2^31.
   [[nodiscard]] absl::Status Validate() const;
 };
 
@@ -34,10 +42,32 @@ struct SynAckTableStats {
 // retransmissions) spans TakeRecords() calls, so a retransmission just after a flush is still
 // a retransmission. The key table itself is unbounded: a caller that must bound memory (the
 // sensor) flushes when key_count() reaches its limit, so nothing is ever dropped here.
+//
+// Retransmission rule: the window is measured from the FIRST sighting of a handshake
+// (4-tuple + ISN); later copies do not extend it. A copy within the window, before or after
+// the first sighting, is a retransmission; a copy at or past it is a new connection, which
+// starts a new window. Only event timestamps (capture time) are used, never the wall clock.
+//
+// Handshake memory: a 64-bit fingerprint of (4-tuple, ISN) and its first-seen time in a FIFO
+// ring (16 bytes) indexed by a hash set (~5-10 bytes): about 26 MB at the default bound.
+// Entries leave the ring's head once the newest timestamp seen so far is a full window past
+// them, so events out of order by less than a window are handled exactly; a copy arriving
+// later than that may count as new. At max_handshakes the head is dropped early, counted in
+// handshakes_evicted if it was still within its window. Two distinct handshakes share a
+// fingerprint with probability ~n^2/2^65 (n remembered), which would count the second one as
+// a retransmission. Keys: a dense vector of Records plus a hash set of positions (~80 bytes
+// a key); TakeRecords() sorts and hands out that vector without copying.
+//
 // Thread-compatible: owned by one capture thread. Keeps no pointers into packet buffers.
+// No allocation per event once the tables have grown to their working size. Movable (a
+// moved-from table may only be destroyed or assigned to), not copyable.
 class SynAckTable {
  public:
+  // `options` must be valid (Validate()); an invalid one aborts.
   explicit SynAckTable(const SynAckTableOptions& options);
+  ~SynAckTable();
+  SynAckTable(SynAckTable&&) noexcept;
+  SynAckTable& operator=(SynAckTable&&) noexcept;
 
   // Counts `event` toward its key. Returns true if it is a new connection, false if it is a
   // retransmission. Events may arrive slightly out of time order.
@@ -49,12 +79,15 @@ class SynAckTable {
 
   size_t key_count() const;
   size_t handshake_count() const;
+  // Totals since construction (never reset by TakeRecords()).
   const SynAckTableStats& stats() const { return stats_; }
 
  private:
-  // Implementation-defined members.
   SynAckTableOptions options_;
   SynAckTableStats stats_;
+  // Heap-held: their hash functors point into them, so they must not move.
+  std::unique_ptr<internal::HandshakeMemory> handshakes_;
+  std::unique_ptr<internal::KeyCounts> keys_;
 };
 
 }  // namespace synmap::common

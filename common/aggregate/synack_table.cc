@@ -1,0 +1,78 @@
+#include "common/aggregate/synack_table.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/hash/hash.h"
+#include "absl/strings/str_cat.h"
+#include "common/aggregate/internal/handshake_memory.h"
+#include "common/aggregate/internal/key_counts.h"
+#include "common/log/log.h"
+
+namespace synmap::common {
+namespace {
+
+// What identifies one handshake: the 4-tuple and the server's ISN.
+struct HandshakeTuple {
+  const SynAckEvent& event;
+
+  template <typename H>
+  friend H AbslHashValue(H h, const HandshakeTuple& t) {
+    return H::combine(std::move(h), t.event.client, t.event.server, t.event.client_port,
+                      t.event.server_port, t.event.isn);
+  }
+};
+
+uint64_t Fingerprint(const SynAckEvent& event) {
+  return static_cast<uint64_t>(absl::Hash<HandshakeTuple>{}(HandshakeTuple{event}));
+}
+
+constexpr size_t kMaxHandshakesLimit = size_t{1} << 31;
+
+}  // namespace
+
+absl::Status SynAckTableOptions::Validate() const {
+  if (retransmission_window <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat("retransmission_window must be > 0, got ",
+                                                   absl::FormatDuration(retransmission_window)));
+  }
+  if (max_handshakes == 0 || max_handshakes > kMaxHandshakesLimit) {
+    return absl::InvalidArgumentError(absl::StrCat("max_handshakes must be in 1..",
+                                                   kMaxHandshakesLimit, ", got ", max_handshakes));
+  }
+  return absl::OkStatus();
+}
+
+SynAckTable::SynAckTable(const SynAckTableOptions& options) : options_(options) {
+  const absl::Status valid = options.Validate();
+  SYNMAP_CHECK(valid.ok()) << valid;
+  // A window under 1 ns truncates to 0; keep the "> 0" invariant the arithmetic relies on.
+  const int64_t window_ns =
+      std::max<int64_t>(absl::ToInt64Nanoseconds(options.retransmission_window), 1);
+  handshakes_ = std::make_unique<internal::HandshakeMemory>(window_ns, options.max_handshakes);
+  keys_ = std::make_unique<internal::KeyCounts>();
+}
+
+SynAckTable::~SynAckTable() = default;
+SynAckTable::SynAckTable(SynAckTable&&) noexcept = default;
+SynAckTable& SynAckTable::operator=(SynAckTable&&) noexcept = default;
+
+bool SynAckTable::Add(const SynAckEvent& event) {
+  ++stats_.synacks;
+  const bool retransmission = handshakes_->SeenWithinWindow(Fingerprint(event), event.timestamp_ns);
+  stats_.handshakes_evicted = handshakes_->evicted();
+  if (retransmission) {
+    ++stats_.retransmissions;
+  }
+  keys_->Add(RecordKey{event.client, event.server, event.server_port}, event.timestamp_ns,
+             !retransmission);
+  return !retransmission;
+}
+
+std::vector<Record> SynAckTable::TakeRecords() { return keys_->Take(); }
+
+size_t SynAckTable::key_count() const { return keys_->size(); }
+
+size_t SynAckTable::handshake_count() const { return handshakes_->size(); }
+
+}  // namespace synmap::common

@@ -1,0 +1,236 @@
+#include "common/naming/name_table.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <string>
+
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
+
+namespace synmap::common {
+namespace {
+
+using ::synmap::testing::StatusIs;
+using ::synmap::testing::TempDir;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+IpAddress Ip(const std::string& text) { return IpAddress::Parse(text).value(); }
+
+// The example of DESIGN.md, plus a nested network for longest-prefix checks.
+constexpr char kDesignExample[] =
+    R"(local_networks: [12.13.14.137/32, 12.13.15.160/27, "2001:db8:10::/48"]
+hosts:
+  dumbo: [12.13.14.137]
+  www:   [12.13.15.163, 12.13.15.166]     # several IPs may share one name
+services:                                  # overrides on top of the system table
+  873: rsync
+  8443: https-alt
+)";
+
+ServiceTable SystemServices() {
+  return ServiceTable::Parse("ssh 22/tcp\nhttp 80/tcp www\nrsync-sys 873/tcp\n");
+}
+
+NameTable MustLoad(const std::string& yaml) {
+  absl::StatusOr<NameTable> table = NameTable::FromYaml(yaml, "names.yaml", SystemServices());
+  EXPECT_TRUE(table.ok()) << table.status();
+  return table.ok() ? *std::move(table) : NameTable();
+}
+
+// The error message for `yaml`, which must be rejected as InvalidArgument.
+std::string ErrorFor(const std::string& yaml) {
+  absl::StatusOr<NameTable> table = NameTable::FromYaml(yaml, "names.yaml");
+  EXPECT_THAT(table, StatusIs(absl::StatusCode::kInvalidArgument)) << yaml;
+  return std::string(table.status().message());
+}
+
+TEST(NameTableTest, DesignExampleLabelsHosts) {
+  const NameTable names = MustLoad(kDesignExample);
+  EXPECT_EQ(names.HostLabel(Ip("12.13.14.137"), false), "dumbo");
+  EXPECT_EQ(names.HostLabel(Ip("12.13.15.163"), false), "www");
+  EXPECT_EQ(names.HostLabel(Ip("12.13.15.166"), false), "www");           // Shared name.
+  EXPECT_EQ(names.HostLabel(Ip("12.13.15.170"), false), "12.13.15.170");  // Local, unnamed.
+  EXPECT_EQ(names.HostLabel(Ip("2001:db8:10::abc"), false), "2001:db8:10::abc");
+  EXPECT_EQ(names.HostLabel(Ip("8.8.8.8"), false), "_");  // Remote.
+  EXPECT_EQ(names.HostLabel(Ip("2001:db8:11::1"), false), "_");
+  EXPECT_EQ(names.HostLabel(Ip("8.8.8.8"), true), "8.8.8.8");
+  EXPECT_EQ(names.HostLabel(Ip("12.13.14.138"), false), "_");  // Just past the /32.
+}
+
+TEST(NameTableTest, IsLocalUsesLongestPrefix) {
+  const NameTable names = MustLoad(
+      "local_networks: [10.0.0.0/8, 10.1.0.0/16, \"2001:db8::/32\", "
+      "\"2001:db8:10::/48\"]\n");
+  EXPECT_TRUE(names.IsLocal(Ip("10.1.2.3")));
+  EXPECT_FALSE(names.IsLocal(Ip("11.0.0.1")));
+  EXPECT_EQ(names.LocalNetworkOf(Ip("10.1.2.3")), Cidr::Parse("10.1.0.0/16").value());
+  EXPECT_EQ(names.LocalNetworkOf(Ip("10.2.0.1")), Cidr::Parse("10.0.0.0/8").value());
+  EXPECT_EQ(names.LocalNetworkOf(Ip("2001:db8:10::1")), Cidr::Parse("2001:db8:10::/48").value());
+  EXPECT_EQ(names.LocalNetworkOf(Ip("2001:db8:ffff::1")), Cidr::Parse("2001:db8::/32").value());
+  EXPECT_EQ(names.LocalNetworkOf(Ip("2001:db9::1")), std::nullopt);
+}
+
+TEST(NameTableTest, NamedRemoteHostShowsItsName) {
+  const NameTable names = MustLoad("local_networks: [10.0.0.0/8]\nhosts:\n  dns: 8.8.8.8\n");
+  EXPECT_FALSE(names.IsLocal(Ip("8.8.8.8")));
+  EXPECT_EQ(names.HostLabel(Ip("8.8.8.8"), false), "dns");
+}
+
+TEST(NameTableTest, WithoutLocalNetworksEverythingIsLocal) {
+  const NameTable no_file;
+  EXPECT_TRUE(no_file.IsLocal(Ip("8.8.8.8")));
+  EXPECT_EQ(no_file.HostLabel(Ip("8.8.8.8"), false), "8.8.8.8");
+  EXPECT_EQ(no_file.HostLabel(Ip("2001:db8::1"), false), "2001:db8::1");
+  const NameTable hosts_only = MustLoad("hosts:\n  dumbo: [10.0.0.1]\n");
+  EXPECT_EQ(hosts_only.HostLabel(Ip("10.0.0.1"), false), "dumbo");
+  EXPECT_EQ(hosts_only.HostLabel(Ip("10.0.0.2"), false), "10.0.0.2");
+  EXPECT_FALSE(hosts_only.has_local_networks());
+  EXPECT_TRUE(MustLoad("").IsLocal(Ip("1.2.3.4")));
+  EXPECT_TRUE(MustLoad("local_networks: []\n").IsLocal(Ip("1.2.3.4")));
+}
+
+TEST(NameTableTest, ServiceLabelOverrideThenSystemThenUp) {
+  const NameTable names = MustLoad(kDesignExample);
+  EXPECT_EQ(names.ServiceLabel(873), "rsync");       // Override beats system "rsync-sys".
+  EXPECT_EQ(names.ServiceLabel(8443), "https-alt");  // Override only.
+  EXPECT_EQ(names.ServiceLabel(22), "ssh");          // System table.
+  EXPECT_EQ(names.ServiceLabel(80), "http");
+  EXPECT_EQ(names.ServiceLabel(31337), "up:31337");
+  EXPECT_EQ(NameTable().ServiceLabel(22), "up:22");  // No system table at all.
+}
+
+TEST(NameTableTest, LoadFileReadsNamesAndServicesFiles) {
+  TempDir dir;
+  std::ofstream(dir.File("names.yaml")) << kDesignExample;
+  std::ofstream(dir.File("services")) << "imaps 993/tcp\nhttp 80/tcp\n";
+  ASSERT_OK_AND_ASSIGN(const NameTable names,
+                       NameTable::LoadFile(dir.File("names.yaml"), dir.File("services")));
+  EXPECT_EQ(names.HostLabel(Ip("12.13.14.137"), false), "dumbo");
+  EXPECT_EQ(names.ServiceLabel(993), "imaps");
+  EXPECT_EQ(names.ServiceLabel(8443), "https-alt");
+  EXPECT_EQ(names.ServiceLabel(22), "up:22");  // Not in this services file.
+}
+
+TEST(NameTableTest, LoadFileWithoutNamesFileUsesSystemServices) {
+  TempDir dir;
+  std::ofstream(dir.File("services")) << "ssh 22/tcp\n";
+  ASSERT_OK_AND_ASSIGN(const NameTable names, NameTable::LoadFile("", dir.File("services")));
+  EXPECT_EQ(names.ServiceLabel(22), "ssh");
+  EXPECT_EQ(names.HostLabel(Ip("8.8.8.8"), false), "8.8.8.8");
+}
+
+TEST(NameTableTest, LoadFileMissingServicesFileLeavesSystemTableEmpty) {
+  TempDir dir;
+  ASSERT_OK_AND_ASSIGN(const NameTable names, NameTable::LoadFile("", dir.File("none")));
+  EXPECT_EQ(names.ServiceLabel(22), "up:22");
+}
+
+TEST(NameTableTest, LoadFileMissingNamesFileIsNotFound) {
+  TempDir dir;
+  std::ofstream(dir.File("services")) << "ssh 22/tcp\n";
+  const absl::StatusOr<NameTable> names =
+      NameTable::LoadFile(dir.File("missing.yaml"), dir.File("services"));
+  EXPECT_THAT(names, StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(std::string(names.status().message()), HasSubstr("missing.yaml"));
+}
+
+TEST(NameTableTest, LoadFileErrorNamesThePath) {
+  TempDir dir;
+  const std::string path = dir.File("names.yaml");
+  std::ofstream(path) << "hosts:\n  a: [10.0.0.300]\n";
+  const absl::StatusOr<NameTable> names = NameTable::LoadFile(path, dir.File("none"));
+  EXPECT_THAT(names, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(std::string(names.status().message()), StartsWith(path + ":2: hosts.a[0]: "));
+}
+
+// --- Errors: each names the file, the line and what is wrong. ---
+
+TEST(NamesFileErrorTest, BadCidr) {
+  EXPECT_EQ(ErrorFor("hosts: {}\n"
+                     "local_networks:\n"
+                     "  - 10.0.0.0/8\n"
+                     "  - 10.0.0.0/33\n"),
+            "names.yaml:4: local_networks[1]: '10.0.0.0/33' is not a CIDR "
+            "(prefix length 33 > 32)");
+  EXPECT_THAT(ErrorFor("local_networks: [10.0.0.1/8]\n"),
+              AllOf(StartsWith("names.yaml:1: local_networks[0]: "), HasSubstr("10.0.0.0/8")));
+  EXPECT_THAT(ErrorFor("local_networks: 10.0.0.0/8\n"),
+              StartsWith("names.yaml:1: local_networks: expected a list"));
+}
+
+TEST(NamesFileErrorTest, BadIp) {
+  EXPECT_EQ(ErrorFor("hosts:\n"
+                     "  dumbo: [12.13.14.137]\n"
+                     "  www:\n"
+                     "    - 12.13.15.163\n"
+                     "    - 12.13.15.366\n"),
+            "names.yaml:5: hosts.www[1]: '12.13.15.366' is not an IP address");
+}
+
+TEST(NamesFileErrorTest, IpUnderTwoNames) {
+  EXPECT_EQ(ErrorFor("hosts:\n"
+                     "  dumbo: [12.13.14.137]\n"
+                     "  mickey: [10.0.0.1, 12.13.14.137]\n"),
+            "names.yaml:3: hosts.mickey[1]: 12.13.14.137 is already named 'dumbo' (line 2); "
+            "an IP takes one name");
+}
+
+TEST(NamesFileErrorTest, DuplicateHostNameAndDuplicatePort) {
+  EXPECT_THAT(ErrorFor("hosts:\n  a: [10.0.0.1]\n  a: [10.0.0.2]\n"),
+              StartsWith("names.yaml:3: hosts: 'a' is listed twice (first on line 2)"));
+  EXPECT_THAT(ErrorFor("services:\n  873: rsync\n  873: other\n"),
+              StartsWith("names.yaml:3: services: port 873 is listed twice"));
+}
+
+TEST(NamesFileErrorTest, BadPort) {
+  EXPECT_EQ(ErrorFor("services:\n  873: rsync\n  70000: big\n"),
+            "names.yaml:3: services: '70000' is not a port (1-65535)");
+  EXPECT_THAT(ErrorFor("services:\n  http: web\n"),
+              StartsWith("names.yaml:2: services: 'http' is not a port"));
+  EXPECT_THAT(ErrorFor("services:\n  0: zero\n"), StartsWith("names.yaml:2: services: '0'"));
+  EXPECT_THAT(ErrorFor("services:\n  -1: neg\n"), StartsWith("names.yaml:2: services: '-1'"));
+}
+
+TEST(NamesFileErrorTest, UnknownKey) {
+  EXPECT_EQ(ErrorFor("hosts: {}\nlocal_network: [10.0.0.0/8]\n"),
+            "names.yaml:2: unknown key 'local_network' (expected local_networks, hosts or "
+            "services)");
+}
+
+TEST(NamesFileErrorTest, YamlSyntax) {
+  EXPECT_THAT(ErrorFor("hosts:\n  dumbo: [12.13.14.137\nservices: {}\n"),
+              AllOf(StartsWith("names.yaml:"), HasSubstr("invalid YAML")));
+  // A stray "]" on line 3: the line is reported, without yaml-cpp's own prefix.
+  EXPECT_THAT(ErrorFor("hosts:\n  a: [10.0.0.1]\n  b: [10.0.0.2]]\nservices: {}\n"),
+              StartsWith("names.yaml:3: invalid YAML: "));
+  EXPECT_THAT(ErrorFor("hosts: {}\nservices: @x\n"), StartsWith("names.yaml:2: invalid YAML"));
+}
+
+TEST(NamesFileErrorTest, WrongShapes) {
+  EXPECT_THAT(ErrorFor("- 10.0.0.0/8\n"), StartsWith("names.yaml:1: expected a map"));
+  EXPECT_THAT(ErrorFor("hosts: [10.0.0.1]\n"), StartsWith("names.yaml:1: hosts: expected a map"));
+  EXPECT_THAT(ErrorFor("hosts:\n  a:\n    b: 10.0.0.1\n"),
+              StartsWith("names.yaml:3: hosts.a: expected a list of IP addresses"));
+  EXPECT_THAT(ErrorFor("services:\n  22: [ssh]\n"),
+              StartsWith("names.yaml:2: services.22: a name must be a string"));
+}
+
+TEST(NamesFileErrorTest, BadNames) {
+  EXPECT_THAT(ErrorFor("hosts:\n  \"two words\": [10.0.0.1]\n"),
+              StartsWith("names.yaml:2: hosts: 'two words' is not a valid name"));
+  EXPECT_THAT(ErrorFor("hosts:\n  _: [10.0.0.1]\n"),
+              StartsWith("names.yaml:2: hosts: '_' is reserved"));
+  EXPECT_THAT(ErrorFor("services:\n  22: \"\"\n"),
+              StartsWith("names.yaml:2: services.22: '' is not a valid name"));
+}
+
+TEST(NamesFileErrorTest, DuplicateTopLevelKey) {
+  EXPECT_THAT(ErrorFor("hosts: {}\nservices: {}\nhosts: {}\n"),
+              StartsWith("names.yaml:3: key 'hosts' appears twice (first on line 1)"));
+}
+
+}  // namespace
+}  // namespace synmap::common
