@@ -43,9 +43,12 @@ function(synmap_test)
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 300)
   endif()
+  # Where the tests find the repository and the built binaries (see tests/testing/temp_dir.h).
+  target_compile_definitions(${ARG_NAME} PRIVATE
+    SYNMAP_TEST_SOURCE_DIR="${PROJECT_SOURCE_DIR}" SYNMAP_TEST_BINARY_DIR="${PROJECT_BINARY_DIR}")
   gtest_discover_tests(${ARG_NAME}
     PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT}
-    ENVIRONMENT "SYNMAP_SOURCE_DIR=${PROJECT_SOURCE_DIR};SYNMAP_BINARY_DIR=${PROJECT_BINARY_DIR}"
+    ENVIRONMENT "SYNMAP_SOURCE_DIR=${PROJECT_SOURCE_DIR}"
     DISCOVERY_TIMEOUT 60)
 endfunction()
 

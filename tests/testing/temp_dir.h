@@ -31,10 +31,24 @@ class TempDir {
   std::string path_;
 };
 
-// The repository root (set by CTest), or "." when run by hand from it.
+// The repository root: $SYNMAP_SOURCE_DIR, else the one the test was built from.
 inline std::string SourceDir() {
   const char* dir = std::getenv("SYNMAP_SOURCE_DIR");
+#ifdef SYNMAP_TEST_SOURCE_DIR
+  return dir != nullptr ? dir : SYNMAP_TEST_SOURCE_DIR;
+#else
   return dir != nullptr ? dir : ".";
+#endif
+}
+
+// The build directory: $SYNMAP_BINARY_DIR, else the one the test was built in.
+inline std::string BinaryDir() {
+  const char* dir = std::getenv("SYNMAP_BINARY_DIR");
+#ifdef SYNMAP_TEST_BINARY_DIR
+  return dir != nullptr ? dir : SYNMAP_TEST_BINARY_DIR;
+#else
+  return dir != nullptr ? dir : ".";
+#endif
 }
 
 // ../shared/pcaps beside the checkout, or "" when it is not there.

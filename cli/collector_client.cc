@@ -1,0 +1,183 @@
+#include "cli/collector_client.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/config/options.h"
+#include "common/tls/credentials.h"
+#include "common/tls/tls_files.h"
+
+namespace synmap::cli {
+namespace {
+
+std::string Env(const char* name) {
+  const char* v = std::getenv(name);
+  return v != nullptr ? std::string(v) : std::string();
+}
+
+// The config file to read: explicit flag, $SYNMAP_CONFIG, then the per-user and system files
+// when they exist. "" when none.
+std::string ConfigPath(const ConnectionFlags& flags) {
+  if (!flags.config.empty()) {
+    return flags.config;
+  }
+  if (std::string env = Env("SYNMAP_CONFIG"); !env.empty()) {
+    return env;
+  }
+  std::vector<std::string> candidates;
+  if (std::string home = Env("HOME"); !home.empty()) {
+    candidates.push_back(home + "/.config/synmap/cli.yaml");
+  }
+  candidates.push_back("/etc/synmap/synmap-cli.yaml");
+  for (const std::string& path : candidates) {
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(path, ec)) {
+      return path;
+    }
+  }
+  return "";
+}
+
+const std::vector<common::OptionSpec>& ConfigSpecs() {
+  static const auto* specs = new std::vector<common::OptionSpec>{
+      {.name = "collector", .value_name = "HOST:PORT", .help = "collector address"},
+      {.name = "ca", .value_name = "FILE", .help = "CA certificate"},
+      {.name = "cert", .value_name = "FILE", .help = "reader certificate"},
+      {.name = "key", .value_name = "FILE", .help = "reader key"},
+      {.name = "tls-server-name", .value_name = "NAME", .help = "collector certificate name"},
+      {.name = "timeout", .value_name = "DURATION", .help = "call deadline"},
+  };
+  return *specs;
+}
+
+// flag > environment > config file.
+std::string Pick(const std::string& flag, const char* env, const common::OptionMap& file,
+                 absl::string_view key) {
+  if (!flag.empty()) {
+    return flag;
+  }
+  if (std::string v = Env(env); !v.empty()) {
+    return v;
+  }
+  auto it = file.find(std::string(key));
+  return it != file.end() && !it->second.values.empty() ? it->second.values.front() : "";
+}
+
+}  // namespace
+
+const char kConnectionHelp[] =
+    "Connection: --collector, --ca, --cert, --key (a certificate with OU \"reader\"), else the\n"
+    "environment SYNMAP_COLLECTOR, SYNMAP_CA, SYNMAP_CERT, SYNMAP_KEY, SYNMAP_TLS_SERVER_NAME, "
+    "else a\n"
+    "YAML file whose keys are the flag names: --config FILE, $SYNMAP_CONFIG,\n"
+    "~/.config/synmap/cli.yaml or /etc/synmap/synmap-cli.yaml.\n"
+    "Times: RFC 3339 (2026-11-27T09:00:00Z) or a duration back from now (90m, 24h, 7d).\n";
+
+void AddConnectionFlags(FlagParser& parser, ConnectionFlags* flags) {
+  parser.AddString("collector", "HOST:PORT", &flags->collector, "collector address");
+  parser.AddString("ca", "FILE", &flags->ca, "CA certificate (PEM)");
+  parser.AddString("cert", "FILE", &flags->cert, "reader certificate (PEM, OU=reader)");
+  parser.AddString("key", "FILE", &flags->key, "reader private key (PEM)");
+  parser.AddString("tls-server-name", "NAME", &flags->tls_name,
+                   "name to verify on the collector certificate (default: the HOST)");
+  parser.AddString("config", "FILE", &flags->config, "YAML file with the settings above");
+  parser.AddString("timeout", "DURATION", &flags->timeout, "deadline of the call (default 30s)");
+}
+
+absl::StatusOr<CollectorConnection> ConnectToCollector(const ConnectionFlags& flags) {
+  common::OptionMap file;
+  if (const std::string path = ConfigPath(flags); !path.empty()) {
+    absl::StatusOr<common::OptionMap> loaded = common::LoadYamlOptions(path, ConfigSpecs());
+    if (!loaded.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("config file: ", loaded.status().message()));
+    }
+    file = *std::move(loaded);
+  }
+  CollectorConnection conn;
+  conn.target = Pick(flags.collector, "SYNMAP_COLLECTOR", file, "collector");
+  const common::TlsFiles tls{.ca_path = Pick(flags.ca, "SYNMAP_CA", file, "ca"),
+                             .cert_path = Pick(flags.cert, "SYNMAP_CERT", file, "cert"),
+                             .key_path = Pick(flags.key, "SYNMAP_KEY", file, "key")};
+  const std::string tls_name =
+      Pick(flags.tls_name, "SYNMAP_TLS_SERVER_NAME", file, "tls-server-name");
+  std::string timeout_text = flags.timeout;
+  if (auto it = file.find("timeout"); flags.timeout == "30s" && it != file.end()) {
+    timeout_text = it->second.values.front();
+  }
+  if (conn.target.empty()) {
+    return absl::InvalidArgumentError(
+        "no collector address: give --collector HOST:PORT or set SYNMAP_COLLECTOR");
+  }
+  if (tls.ca_path.empty() || tls.cert_path.empty() || tls.key_path.empty()) {
+    return absl::InvalidArgumentError(
+        "no reader certificate: give --ca, --cert and --key (or SYNMAP_CA, SYNMAP_CERT, "
+        "SYNMAP_KEY)");
+  }
+  absl::StatusOr<absl::Duration> timeout = common::ParseDurationText(timeout_text);
+  if (!timeout.ok() || *timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--timeout: '", timeout_text, "' is not a positive duration"));
+  }
+  conn.timeout = *timeout;
+  absl::StatusOr<common::TlsMaterial> material = common::LoadTlsMaterial(tls);
+  if (!material.ok()) {
+    return absl::InvalidArgumentError(std::string(material.status().message()));
+  }
+  common::ChannelOptions options;
+  options.target_name_override = tls_name;
+  options.max_receive_message_bytes = 256 << 20;  // Large summaries and exports.
+  conn.stub = synmap::v1::Query::NewStub(common::MakeChannel(conn.target, *material, options));
+  return conn;
+}
+
+std::string DescribeRpcError(const grpc::Status& status, absl::string_view target) {
+  const std::string message = status.error_message();
+  const std::string lower = absl::AsciiStrToLower(message);
+  switch (status.error_code()) {
+    case grpc::StatusCode::UNAVAILABLE:
+      if (absl::StrContains(lower, "handshake") || absl::StrContains(lower, "ssl") ||
+          absl::StrContains(lower, "certificate") || absl::StrContains(lower, "tls")) {
+        return absl::StrCat("TLS handshake with collector at ", target,
+                            " failed (wrong CA, expired or revoked certificate?): ", message);
+      }
+      if (absl::StrContains(lower, "connection refused")) {
+        return absl::StrCat("cannot reach collector at ", target, ": connection refused");
+      }
+      return absl::StrCat("cannot reach collector at ", target, ": ", message);
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return absl::StrCat("collector at ", target,
+                          " did not answer in time (is it reachable? try --timeout)");
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return absl::StrCat("certificate rejected: ", message);
+    case grpc::StatusCode::UNAUTHENTICATED:
+      return absl::StrCat("not authenticated by collector at ", target, ": ", message);
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      return absl::StrCat("collector refused the query: ", message);
+    default:
+      return absl::StrCat("query failed at ", target, ": ", message);
+  }
+}
+
+absl::StatusOr<int64_t> ParseTimeFlag(absl::string_view flag, absl::string_view text,
+                                      absl::Time now) {
+  if (text.empty()) {
+    return 0;
+  }
+  absl::Time t;
+  std::string err;
+  if (absl::ParseTime(absl::RFC3339_full, text, &t, &err)) {
+    return absl::ToUnixNanos(t);
+  }
+  absl::StatusOr<absl::Duration> ago = common::ParseDurationText(text);
+  if (ago.ok() && *ago >= absl::ZeroDuration()) {
+    return absl::ToUnixNanos(now - *ago);
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "--", flag, ": '", text, "' is neither an RFC 3339 time nor a duration like 24h or 7d"));
+}
+
+}  // namespace synmap::cli

@@ -1,0 +1,58 @@
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "cli/flag_parser.h"
+#include "synmap/v1/query.grpc.pb.h"
+
+namespace synmap::cli {
+
+// Where the collector is and which reader certificate to present. Each field comes from the
+// flag, else the environment (SYNMAP_COLLECTOR, SYNMAP_CA, SYNMAP_CERT, SYNMAP_KEY,
+// SYNMAP_TLS_SERVER_NAME), else the config file (--config FILE, else $SYNMAP_CONFIG, else
+// ~/.config/synmap/cli.yaml, else /etc/synmap/synmap-cli.yaml; keys are the flag names).
+struct ConnectionFlags {
+  std::string collector;  // HOST:PORT.
+  std::string ca;
+  std::string cert;
+  std::string key;
+  std::string tls_name;  // Name to check on the collector certificate instead of HOST.
+  std::string config;
+  std::string timeout = "30s";
+};
+
+// Registers --collector, --ca, --cert, --key, --tls-name, --config, --timeout.
+void AddConnectionFlags(FlagParser& parser, ConnectionFlags* flags);
+
+// Help text on how the connection settings are found.
+extern const char kConnectionHelp[];
+
+// A Query stub over mutual TLS plus the settings used (for error messages).
+struct CollectorConnection {
+  std::unique_ptr<synmap::v1::Query::Stub> stub;
+  std::string target;
+  absl::Duration timeout;
+};
+
+// Resolves the settings and builds the channel (connects lazily). InvalidArgument naming what
+// is missing or wrong (no collector address, unreadable certificate, bad config file).
+[[nodiscard]] absl::StatusOr<CollectorConnection> ConnectToCollector(const ConnectionFlags& flags);
+
+// A one-line, actionable message for a failed call, e.g.
+// "cannot reach collector at 127.0.0.1:7443: connection refused" or
+// "certificate rejected: role sensor may not query".
+std::string DescribeRpcError(const grpc::Status& status, absl::string_view target);
+
+// Parses --since/--until: RFC 3339 ("2026-11-27T09:00:00Z") or a duration back from `now`
+// ("90m", "24h", "7d"). Empty gives 0 (open). InvalidArgument naming the flag otherwise.
+[[nodiscard]] absl::StatusOr<int64_t> ParseTimeFlag(absl::string_view flag, absl::string_view text,
+                                                    absl::Time now);
+
+}  // namespace synmap::cli

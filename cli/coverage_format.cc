@@ -1,0 +1,102 @@
+#include "cli/coverage_format.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "cli/summary_rows.h"
+#include "cli/table_format.h"
+
+namespace synmap::cli {
+
+std::string FormatTime(int64_t unix_ns) {
+  return unix_ns == 0 ? std::string("-") : FormatRfc3339Nanos(unix_ns);
+}
+
+std::string FormatAgo(int64_t unix_ns, absl::Time now) {
+  if (unix_ns == 0) {
+    return "never";
+  }
+  const absl::Duration d = now - absl::FromUnixNanos(unix_ns);
+  if (d < absl::ZeroDuration()) {
+    return "in the future";
+  }
+  if (d < absl::Minutes(2)) {
+    return absl::StrCat(absl::ToInt64Seconds(d), "s ago");
+  }
+  if (d < absl::Hours(2)) {
+    return absl::StrCat(absl::ToInt64Minutes(d), "m ago");
+  }
+  if (d < absl::Hours(48)) {
+    return absl::StrCat(absl::ToInt64Hours(d), "h ago");
+  }
+  return absl::StrCat(absl::ToInt64Hours(d) / 24, "d ago");
+}
+
+std::string CoverageFooter(const synmap::v1::Coverage& c, absl::Time now) {
+  std::string out;
+  if (c.sensors_size() == 0) {
+    return "coverage: no sensor reported in this window; the answer is empty, not proof of "
+           "silence\n";
+  }
+  absl::StrAppend(&out, "coverage: ", c.sensors_size(), " sensor(s), ", c.batches(),
+                  " batch(es), data from ", FormatTime(c.covered_since_unix_ns()), " to ",
+                  FormatTime(c.covered_until_unix_ns()), "\n");
+  for (const synmap::v1::SensorCoverage& s : c.sensors()) {
+    absl::StrAppend(&out, "  ", s.sensor(), ": ", s.batches(), " batch(es), last seq ",
+                    s.last_batch_seq(), " ending ", FormatTime(s.last_batch_end_unix_ns()),
+                    " (committed ", FormatAgo(s.last_commit_unix_ns(), now), ")");
+    std::string losses;
+    auto add = [&losses](uint64_t n, absl::string_view what) {
+      if (n > 0) {
+        absl::StrAppend(&losses, losses.empty() ? "" : ", ", n, " ", what);
+      }
+    };
+    add(s.kernel_drops(), "kernel drops");
+    add(s.interface_drops(), "interface drops");
+    add(s.malformed(), "malformed");
+    add(s.spool_batches_dropped(), "batches lost in spool");
+    add(s.spool_records_dropped(), "records lost in spool");
+    add(s.handshakes_evicted(), "handshakes evicted");
+    absl::StrAppend(
+        &out, losses.empty() ? "; nothing lost" : absl::StrCat("; INCOMPLETE: ", losses), "\n");
+  }
+  return out;
+}
+
+void AppendCoverageJson(const synmap::v1::Coverage& c, std::string* out) {
+  auto time_or_null = [](int64_t ns) {
+    if (ns == 0) {
+      return std::string("null");
+    }
+    std::string s;
+    AppendJsonString(FormatRfc3339Nanos(ns), &s);
+    return s;
+  };
+  absl::StrAppend(
+      out, "{\"since\": ", time_or_null(c.requested().since_unix_ns()),
+      ", \"until\": ", time_or_null(c.requested().until_unix_ns()),
+      ", \"covered_since\": ", time_or_null(c.covered_since_unix_ns()),
+      ", \"covered_until\": ", time_or_null(c.covered_until_unix_ns()),
+      ", \"bucket_seconds\": ", c.bucket_ns() / 1000000000, ", \"batches\": ", c.batches(),
+      ", \"kernel_drops\": ", c.kernel_drops(), ", \"interface_drops\": ", c.interface_drops(),
+      ", \"malformed\": ", c.malformed(), ", \"handshakes_evicted\": ", c.handshakes_evicted(),
+      ", \"spool_batches_dropped\": ", c.spool_batches_dropped(),
+      ", \"spool_records_dropped\": ", c.spool_records_dropped(), ", \"sensors\": [");
+  for (int i = 0; i < c.sensors_size(); ++i) {
+    const synmap::v1::SensorCoverage& s = c.sensors(i);
+    out->append(i == 0 ? "{\"sensor\": " : ", {\"sensor\": ");
+    AppendJsonString(s.sensor(), out);
+    absl::StrAppend(
+        out, ", \"batches\": ", s.batches(),
+        ", \"last_batch_end\": ", time_or_null(s.last_batch_end_unix_ns()),
+        ", \"last_batch_seq\": ", s.last_batch_seq(),
+        ", \"last_commit\": ", time_or_null(s.last_commit_unix_ns()),
+        ", \"packets_received\": ", s.packets_received(), ", \"synacks\": ", s.synacks(),
+        ", \"kernel_drops\": ", s.kernel_drops(), ", \"interface_drops\": ", s.interface_drops(),
+        ", \"malformed\": ", s.malformed(), ", \"handshakes_evicted\": ", s.handshakes_evicted(),
+        ", \"spool_batches_dropped\": ", s.spool_batches_dropped(),
+        ", \"spool_records_dropped\": ", s.spool_records_dropped(), "}");
+  }
+  out->append("]}");
+}
+
+}  // namespace synmap::cli

@@ -1,0 +1,24 @@
+#pragma once
+
+#include <string>
+
+#include "absl/time/time.h"
+#include "synmap/v1/query.pb.h"
+
+namespace synmap::cli {
+
+// The coverage footer of a text answer: the window read, each sensor that reported in it with
+// its last batch, and every kind of loss (kernel/interface drops, malformed, spool losses,
+// handshake evictions) — or a line saying no sensor reported. `now` dates "ago" figures.
+std::string CoverageFooter(const synmap::v1::Coverage& coverage, absl::Time now);
+
+// `coverage` as a JSON object (numbers unquoted, times RFC 3339). Appends to `out`.
+void AppendCoverageJson(const synmap::v1::Coverage& coverage, std::string* out);
+
+// "2026-11-27T09:10:29Z"-style time with nanoseconds, or "-" for 0.
+std::string FormatTime(int64_t unix_ns);
+
+// "3m ago", "2h ago", "5d ago" (from `now`), or "never" for 0.
+std::string FormatAgo(int64_t unix_ns, absl::Time now);
+
+}  // namespace synmap::cli

@@ -1,0 +1,29 @@
+#pragma once
+
+#include <string>
+
+#include "absl/types/span.h"
+
+namespace synmap::cli {
+
+// The query subcommands: each asks the collector over mutual TLS (reader certificate), prints
+// a table (text, tsv, csv or json) on stdout and, in text form, the answer's coverage on
+// stderr. Exit codes as cli/exit_codes.h.
+int RunSummary(absl::Span<const std::string> args);
+int RunNew(absl::Span<const std::string> args);
+int RunGone(absl::Span<const std::string> args);
+int RunSensors(absl::Span<const std::string> args);
+int RunHosts(absl::Span<const std::string> args);
+int RunServices(absl::Span<const std::string> args);
+int RunExport(absl::Span<const std::string> args);
+
+inline constexpr char kSummarySummary[] = "connections per client, server and service (collector)";
+inline constexpr char kNewSummary[] = "services first seen inside a window";
+inline constexpr char kGoneSummary[] = "services seen before a window and silent in it";
+inline constexpr char kSensorsSummary[] = "sensor health: last batch, drops, spool backlog";
+inline constexpr char kHostsSummary[] = "inventory of local hosts";
+inline constexpr char kServicesSummary[] = "inventory of services";
+inline constexpr char kExportSummary[] =
+    "allow-list of observed inbound services (nftables|iptables|csv)";
+
+}  // namespace synmap::cli

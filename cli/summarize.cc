@@ -1,0 +1,239 @@
+#include "cli/summarize.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "cli/capture_summarizer.h"
+#include "cli/exit_codes.h"
+#include "cli/flag_parser.h"
+#include "cli/summary_rows.h"
+#include "cli/table_format.h"
+#include "common/naming/name_table.h"
+
+namespace synmap::cli {
+namespace {
+
+constexpr char kUsageHead[] =
+    "usage: synmap summarize [--names FILE] [--count connections|packets]\n"
+    "                        [--format text|tsv|csv|json] [--show-remote] [--sort count|name]\n"
+    "                        FILE...\n"
+    "\n"
+    "Counts the TCP SYN/ACKs in capture files (pcap or pcapng, microsecond or nanosecond;\n"
+    "'-' reads standard input) and prints one row per client, server and service, like the\n"
+    "recipe `tcpdump -w ... 'tcp[13] & 0x12 = 0x12'` | sed | uniq -c. All files feed one\n"
+    "table in the order given, so a handshake seen in two files counts once.\n"
+    "Columns: count, client, server, service. '_' is a non-local host; an unknown port\n"
+    "shows as up:PORT. Without --names every address counts as local and shows as its IP.\n"
+    "\n"
+    "flags:\n";
+constexpr char kUsageTail[] =
+    "\n"
+    "Text output prints a coverage footer on stderr (packets, SYN/ACKs, retransmissions,\n"
+    "malformed, unsupported link types); json carries it under \"coverage\".\n"
+    "Exit status: 0 ok; 2 a file could not be read or is corrupt (the rows counted before\n"
+    "the damage are printed, and the error names the file); 64 bad flags.\n";
+
+struct SummarizeFlags {
+  std::string names;
+  std::string count = "connections";
+  std::string format = "text";
+  bool show_remote = false;
+  std::string sort = "count";
+  std::vector<std::string> files;
+};
+
+void WriteAll(FILE* stream, const std::string& text) {
+  std::fwrite(text.data(), 1, text.size(), stream);
+}
+
+// Writes "\r<line>" on a terminal at most every half second, starting only once the run has
+// taken half a second (so small inputs never show it).
+class ProgressLine {
+ public:
+  explicit ProgressLine(bool enabled) : enabled_(enabled), last_(absl::Now()) {}
+  void Update(const SummaryCoverage& coverage) {
+    if (!enabled_) {
+      return;
+    }
+    const absl::Time now = absl::Now();
+    if (now - last_ < absl::Milliseconds(500)) {
+      return;
+    }
+    last_ = now;
+    shown_ = true;
+    const std::string line = absl::StrFormat("\rsynmap summarize: %s: %d packets, %d SYN/ACKs",
+                                             coverage.files.back().path, coverage.packets,
+                                             coverage.decode.Get(common::DecodeResult::kSynAck));
+    WriteAll(stderr, line);
+  }
+  void Clear() {
+    if (shown_) {
+      WriteAll(stderr, "\r\033[K");
+    }
+  }
+
+ private:
+  bool enabled_;
+  bool shown_ = false;
+  absl::Time last_;
+};
+
+std::string Footer(const SummaryCoverage& c) {
+  uint64_t complete = 0;
+  for (const auto& f : c.files) {
+    complete += f.complete ? 1 : 0;
+  }
+  std::string out = absl::StrFormat(
+      "summarize: %d of %d file(s) read to the end, %d packets, %d SYN/ACKs "
+      "(%d retransmissions), %d malformed, %d skipped (unsupported link type)\n",
+      complete, c.files.size(), c.packets, c.decode.Get(common::DecodeResult::kSynAck),
+      c.table.retransmissions, c.decode.Malformed(),
+      c.decode.Get(common::DecodeResult::kUnsupportedLinkType));
+  if (!c.skipped_link_types.empty()) {
+    absl::StrAppend(&out, "summarize: skipped link types:");
+    for (const auto& [link_type, packets] : c.skipped_link_types) {
+      absl::StrAppend(&out, " ", link_type, " (", packets, " packets)");
+    }
+    absl::StrAppend(&out, "\n");
+  }
+  if (c.table.handshakes_evicted > 0) {
+    absl::StrAppend(&out, "summarize: ", c.table.handshakes_evicted,
+                    " handshakes forgotten early (table bound); their retransmissions, if "
+                    "any, counted as connections\n");
+  }
+  return out;
+}
+
+void AppendCoverageJson(const SummaryCoverage& c, const absl::Status& error, std::string* out) {
+  absl::StrAppend(out, "{\n    \"complete\": ", error.ok() ? "true" : "false",
+                  ",\n    \"error\": ");
+  if (error.ok()) {
+    out->append("null");
+  } else {
+    AppendJsonString(error.message(), out);
+  }
+  uint64_t complete = 0;
+  out->append(",\n    \"files\": [");
+  for (size_t i = 0; i < c.files.size(); ++i) {
+    complete += c.files[i].complete ? 1 : 0;
+    out->append(i == 0 ? "{\"path\": " : ", {\"path\": ");
+    AppendJsonString(c.files[i].path, out);
+    absl::StrAppend(out, ", \"packets\": ", c.files[i].packets,
+                    ", \"complete\": ", c.files[i].complete ? "true" : "false", "}");
+  }
+  absl::StrAppend(out, "],\n    \"files_read\": ", complete, ",\n    \"packets\": ", c.packets,
+                  ",\n    \"synacks\": ", c.decode.Get(common::DecodeResult::kSynAck),
+                  ",\n    \"retransmissions\": ", c.table.retransmissions,
+                  ",\n    \"malformed\": ", c.decode.Malformed(), ",\n    \"skipped_link_types\": ",
+                  c.decode.Get(common::DecodeResult::kUnsupportedLinkType),
+                  ",\n    \"skipped_by_link_type\": {");
+  for (size_t i = 0; i < c.skipped_link_types.size(); ++i) {
+    absl::StrAppend(out, i == 0 ? "\"" : ", \"", c.skipped_link_types[i].first,
+                    "\": ", c.skipped_link_types[i].second);
+  }
+  out->append("},\n    \"decode\": {");
+  for (size_t r = 0; r < static_cast<size_t>(common::DecodeResult::kCount); ++r) {
+    const auto result = static_cast<common::DecodeResult>(r);
+    absl::StrAppend(out, r == 0 ? "" : ", ");
+    AppendJsonString(common::DecodeResultName(result), out);
+    absl::StrAppend(out, ": ", c.decode.Get(result));
+  }
+  absl::StrAppend(out, "},\n    \"handshakes_evicted\": ", c.table.handshakes_evicted, "\n  }");
+}
+
+int UsageError(absl::string_view message) {
+  WriteAll(stderr,
+           absl::StrCat("synmap summarize: ", message, "\nTry 'synmap summarize --help'.\n"));
+  return kExitUsage;
+}
+
+}  // namespace
+
+int RunSummarize(absl::Span<const std::string> args) {
+  SummarizeFlags flags;
+  FlagParser parser;
+  parser.AddString("names", "FILE", &flags.names,
+                   "names file (YAML: local_networks, hosts, services)");
+  parser.AddChoice("count", {"connections", "packets"}, &flags.count,
+                   "what to count (default connections; packets = the recipe's raw number)");
+  parser.AddChoice("format", {"text", "tsv", "csv", "json"}, &flags.format,
+                   "output format (default text)");
+  parser.AddBool("show-remote", &flags.show_remote, "show non-local hosts' IPs instead of _");
+  parser.AddChoice("sort", {"count", "name"}, &flags.sort,
+                   "row order: count descending (default) or client, server, service");
+  if (absl::Status s = parser.Parse(args, &flags.files); !s.ok()) {
+    return UsageError(s.message());
+  }
+  if (parser.help()) {
+    WriteAll(stdout, absl::StrCat(kUsageHead, parser.Usage(), kUsageTail));
+    return kExitOk;
+  }
+  if (flags.files.empty()) {
+    return UsageError("no capture file given ('-' reads standard input)");
+  }
+  if (std::count(flags.files.begin(), flags.files.end(), "-") > 1) {
+    return UsageError("standard input ('-') can be read only once");
+  }
+  const OutputFormat format = *ParseOutputFormat(flags.format);  // Checked by the parser.
+  const CountKind count = flags.count == "packets" ? CountKind::kPackets : CountKind::kConnections;
+
+  absl::StatusOr<common::NameTable> names = common::NameTable::LoadFile(flags.names);
+  if (!names.ok()) {
+    WriteAll(stderr,
+             absl::StrCat("synmap summarize: names file: ", names.status().message(), "\n"));
+    return kExitFailure;
+  }
+
+  CaptureSummarizer summarizer{common::SynAckTableOptions()};
+  ProgressLine progress(format == OutputFormat::kText && isatty(STDERR_FILENO) == 1);
+  absl::Status error;
+  for (const std::string& file : flags.files) {
+    error = summarizer.AddFile(file, [&](const SummaryCoverage& c) { progress.Update(c); });
+    if (!error.ok()) {
+      break;  // Report what was counted up to the damage.
+    }
+  }
+  progress.Clear();
+
+  std::vector<SummaryRow> rows = NameRecords(summarizer.TakeRecords(), *names, flags.show_remote);
+  SortRows(count, flags.sort == "name" ? SortOrder::kName : SortOrder::kCount, &rows);
+  const Table table = RowsToTable(rows, count);
+  const SummaryCoverage& coverage = summarizer.coverage();
+  std::string out;
+  switch (format) {
+    case OutputFormat::kText:
+      AppendText(table, &out);
+      break;
+    case OutputFormat::kTsv:
+      AppendTsv(table, &out);
+      break;
+    case OutputFormat::kCsv:
+      AppendCsv(table, &out);
+      break;
+    case OutputFormat::kJson:
+      out.append("{\n  \"rows\": ");
+      AppendJsonRows(table, &out);
+      out.append(",\n  \"coverage\": ");
+      AppendCoverageJson(coverage, error, &out);
+      out.append("\n}\n");
+      break;
+  }
+  WriteAll(stdout, out);
+  std::fflush(stdout);
+  if (format == OutputFormat::kText) {
+    WriteAll(stderr, Footer(coverage));
+  }
+  if (!error.ok()) {
+    WriteAll(stderr, absl::StrCat("synmap summarize: error: ", error.message(), "\n"));
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
+}  // namespace synmap::cli

@@ -1,0 +1,46 @@
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace synmap::cli {
+
+// Output formats of every table-printing subcommand (summarize, summary, ...).
+enum class OutputFormat { kText, kTsv, kCsv, kJson };
+
+// "text", "tsv", "csv" or "json"; InvalidArgument otherwise.
+absl::StatusOr<OutputFormat> ParseOutputFormat(absl::string_view name);
+
+struct TableColumn {
+  std::string name;          // Header in tsv/csv, key in json.
+  bool numeric = false;      // json: emitted unquoted (the cell must be a JSON number or "null").
+  bool in_text = true;       // Shown in text/tsv/csv; json always has every column.
+  bool right_align = false;  // text only.
+  size_t min_width = 0;      // text only.
+};
+
+// A table of pre-formatted cells. Plain data.
+struct Table {
+  std::vector<TableColumn> columns;
+  std::vector<std::vector<std::string>> rows;  // Each row has columns.size() cells.
+};
+
+// Text: the in_text columns, no header, padded to the widest cell (at least min_width),
+// separated by one space; the last column is not padded unless right-aligned. Appends to `out`.
+void AppendText(const Table& table, std::string* out);
+// Tab-separated with a header line. Tabs and newlines inside cells become spaces.
+void AppendTsv(const Table& table, std::string* out);
+// RFC 4180: header line, CRLF line ends, cells with a comma, quote, CR or LF are quoted
+// with inner quotes doubled.
+void AppendCsv(const Table& table, std::string* out);
+// A JSON array of objects, one per row, keys in column order.
+void AppendJsonRows(const Table& table, std::string* out);
+// Appends `text` as a JSON string literal (quotes, backslash, control characters escaped;
+// bytes >= 0x80 are copied, so valid UTF-8 stays valid).
+void AppendJsonString(absl::string_view text, std::string* out);
+
+}  // namespace synmap::cli
