@@ -8,9 +8,9 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config clang lld libclang-rt-14-dev clang-format
   # libraries
   libpcap-dev libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
-  libabsl-dev libssl-dev libsqlite3-dev libyaml-cpp-dev libgtest-dev libgmock-dev
+  libabsl-dev libssl-dev libsqlite3-dev libyaml-cpp-dev libgtest-dev libgmock-dev zlib1g-dev
   # tools used by tests and benchmarks
-  openssl sqlite3 tcpdump tcpreplay iproute2 procps time netcat-openbsd python3
+  openssl sqlite3 python3-yaml netbase tcpdump tcpreplay iproute2 procps time netcat-openbsd python3
 )
 
 missing=()

@@ -1,0 +1,48 @@
+#include "sensor/uplink/internal/seq_counter.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/log/log.h"
+#include "common/status/status_macros.h"
+#include "sensor/uplink/internal/spool_file.h"
+
+namespace synmap::sensor::internal {
+
+constexpr char kSeqFileName[] = "seq";
+
+absl::StatusOr<SeqCounter> SeqCounter::Open(std::string dir, uint64_t floor) {
+  const std::string path = absl::StrCat(dir, "/", kSeqFileName);
+  uint64_t stored = 0;
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec)) {
+    SYNMAP_ASSIGN_OR_RETURN(std::string text, ReadWholeFile(path));
+    if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(text), &stored)) {
+      SYNMAP_LOG(ERROR) << "uplink_seq_file_garbled path=" << path << " action=derive_from_spool";
+      stored = 0;
+    }
+  }
+  return SeqCounter(std::move(dir), std::max(stored, floor));
+}
+
+absl::StatusOr<uint64_t> SeqCounter::Next() {
+  const uint64_t next = last_ + 1;
+  SYNMAP_RETURN_IF_ERROR(WriteFileDurably(dir_, kSeqFileName, absl::StrCat(next, "\n")));
+  last_ = next;
+  return next;
+}
+
+absl::Status SeqCounter::AdvancePast(uint64_t seq) {
+  if (seq <= last_) {
+    return absl::OkStatus();
+  }
+  SYNMAP_RETURN_IF_ERROR(WriteFileDurably(dir_, kSeqFileName, absl::StrCat(seq, "\n")));
+  last_ = seq;
+  return absl::OkStatus();
+}
+
+}  // namespace synmap::sensor::internal

@@ -1,0 +1,111 @@
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "synmap/v1/ingest.pb.h"
+
+namespace synmap::sensor::internal {
+
+// What the spool knows of one file without reading it.
+struct SpoolEntry {
+  uint64_t seq = 0;
+  uint64_t covers_from_seq = 0;  // Lowest seq merged into it (== seq unless merged).
+  uint64_t bytes = 0;            // File size.
+  uint64_t records = 0;
+  uint64_t merged_from = 1;  // Original batches it holds.
+  // Written to a stream since the last HelloAck (or recovered from disk, which a previous
+  // process may have sent): it may be committed already, so it is never merged.
+  bool sent = false;
+
+  friend bool operator==(const SpoolEntry&, const SpoolEntry&) = default;
+};
+
+// Totals since Open().
+struct SpoolCounters {
+  uint64_t batches_merged = 0;       // Files eliminated by merging (n parts -> n - 1).
+  uint64_t batches_dropped = 0;      // Original batches dropped at the cap (sum of merged_from).
+  uint64_t records_dropped = 0;      // Records in the dropped files.
+  uint64_t batches_quarantined = 0;  // Files moved to quarantine/.
+
+  friend bool operator==(const SpoolCounters&, const SpoolCounters&) = default;
+};
+
+// Writes `batch` durably as dir/batch-<seq>.spool (seq = batch.seq()) and returns its entry
+// (sent = false). Thread-safe for distinct seqs. Errno-derived status on failure.
+[[nodiscard]] absl::StatusOr<SpoolEntry> WriteSpoolBatch(const std::string& dir,
+                                                         const v1::Batch& batch);
+
+// The index of a spool directory: batch files not yet acked, in seq order, plus the cap
+// policy (merge batches never sent since the last HelloAck, then drop the oldest).
+// Thread-compatible: owned by the uplink thread. Never fails on a bad file: it is moved to
+// dir/quarantine/, logged and counted.
+class Spool {
+ public:
+  // Creates dir and dir/quarantine if missing, removes temp files, quarantines corrupt
+  // files, deletes parts left by a merge interrupted by a crash, and indexes the rest
+  // (all marked sent). Errno-derived status if the directory cannot be used.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<Spool>> Open(std::string dir);
+
+  const std::string& dir() const { return dir_; }
+  // Registers a file written by WriteSpoolBatch.
+  void Add(const SpoolEntry& entry);
+  // Reads and verifies a file. DataLoss if corrupt (the caller quarantines it), NotFound if
+  // `seq` is not indexed, errno-derived status if unreadable.
+  [[nodiscard]] absl::StatusOr<v1::Batch> Read(uint64_t seq) const;
+  // Deletes an acked file; no-op if `seq` is not indexed. Returns whether it was.
+  bool Remove(uint64_t seq);
+  // Deletes every file with seq <= `seq` (committed per HelloAck); returns how many.
+  uint64_t RemoveThrough(uint64_t seq);
+  // Moves a file to quarantine/ and counts it; `reason` goes to the log.
+  void Quarantine(uint64_t seq, absl::string_view reason);
+
+  void MarkSent(uint64_t seq);
+  void MarkAllUnsent();
+  // Lowest seq not marked sent.
+  std::optional<uint64_t> NextUnsent() const;
+
+  // If bytes() > max_bytes: merges the unsent files (groups of at most kMaxRecordsPerBatch
+  // keys, each taking the highest seq of its parts; a group whose merge would save less than
+  // 25% of its bytes, i.e. mostly disjoint keys, is left alone), then drops the oldest files
+  // until bytes() <= max_bytes.
+  void EnforceCap(uint64_t max_bytes);
+
+  const std::map<uint64_t, SpoolEntry>& entries() const { return entries_; }
+  uint64_t bytes() const { return bytes_; }
+  uint64_t highest_seq() const { return entries_.empty() ? 0 : entries_.rbegin()->first; }
+  // The highest seq of any batch file seen since Open(), quarantined or deleted ones
+  // included: a seq once on disk may have reached the collector, so it is never reused.
+  uint64_t highest_seq_seen() const { return std::max(highest_seq_seen_, highest_seq()); }
+  const SpoolCounters& counters() const { return counters_; }
+
+ private:
+  explicit Spool(std::string dir) : dir_(std::move(dir)) {}
+  [[nodiscard]] absl::Status Recover();
+  // A merged file replaces its parts: parts still present mean a crash mid-merge.
+  void RemoveMergeLeftovers();
+  void Erase(uint64_t seq, bool unlink_file);
+  void MergeUnsent();
+  // Writes `merged` (of `parts`, ascending) over the highest part and deletes the others,
+  // unless that saves too little.
+  void ReplaceByMerge(const std::vector<uint64_t>& parts, const v1::Batch& merged,
+                      uint64_t covers_from);
+  void DropOldest();
+  std::string PathOf(uint64_t seq) const;
+
+  std::string dir_;
+  std::map<uint64_t, SpoolEntry> entries_;
+  uint64_t bytes_ = 0;
+  uint64_t highest_seq_seen_ = 0;
+  SpoolCounters counters_;
+};
+
+}  // namespace synmap::sensor::internal

@@ -1,0 +1,362 @@
+// The uplink thread: connect, Hello/HelloAck, the send window, acks, heartbeats, failover.
+
+#include <grpcpp/create_channel.h>
+#include <grpcpp/support/channel_arguments.h>
+
+#include <algorithm>
+#include <cctype>
+#include <deque>
+#include <iterator>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/log/log.h"
+#include "common/status/status_macros.h"
+#include "sensor/uplink/internal/uplink_impl.h"
+#include "synmap/v1/ingest.grpc.pb.h"
+
+namespace synmap::sensor {
+namespace {
+
+constexpr uint32_t kProtocolVersion = 1;
+
+absl::Status FromGrpc(const grpc::Status& s) {
+  return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+}
+
+// The seq named in a collector's refusal ("... seq=42 ..." or "seq 42"), if any.
+std::optional<uint64_t> SeqInMessage(absl::string_view message) {
+  for (size_t pos = message.find("seq"); pos != absl::string_view::npos;
+       pos = message.find("seq", pos + 3)) {
+    size_t i = pos + 3;
+    while (i < message.size() && (message[i] == '=' || message[i] == ':' || message[i] == ' ')) {
+      ++i;
+    }
+    size_t j = i;
+    while (j < message.size() && std::isdigit(static_cast<unsigned char>(message[j]))) {
+      ++j;
+    }
+    uint64_t seq = 0;
+    if (j > i && absl::SimpleAtoi(message.substr(i, j - i), &seq)) {
+      return seq;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+void Uplink::Impl::Run() {
+  uint64_t attempts = 0;
+  while (true) {
+    AbsorbPending();
+    const std::string target = options_.collectors[collector_index_];
+    {
+      absl::MutexLock lock(&mu_);
+      if (state_ == State::kStopped) {
+        break;
+      }
+      stats_.current_collector = target;
+      if (attempts++ > 0) {
+        ++stats_.reconnects;
+      }
+    }
+    bool got_hello_ack = false;
+    const absl::Status status = RunSession(target, &got_hello_ack);
+    {
+      absl::MutexLock lock(&mu_);
+      if (state_ == State::kStopped) {
+        break;
+      }
+    }
+    if (got_hello_ack) {
+      backoff_.Reset();
+    }
+    // A refused batch is the batch's fault, not the collector's: stay. Otherwise fail over.
+    if (!(got_hello_ack && absl::IsInvalidArgument(status))) {
+      collector_index_ = (collector_index_ + 1) % options_.collectors.size();
+    }
+    const absl::Duration delay = backoff_.Next();
+    SYNMAP_LOG(WARNING) << "uplink_disconnected target=" << target << " status=" << status
+                        << " next=" << options_.collectors[collector_index_]
+                        << " retry_in=" << absl::FormatDuration(delay);
+    WaitBackoff(delay);
+  }
+}
+
+void Uplink::Impl::WaitBackoff(absl::Duration delay) {
+  const absl::Time deadline = clock_.Now() + delay;
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      auto wake = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return state_ == State::kStopped || !pending_.empty();
+      };
+      const absl::Duration remaining = deadline - clock_.Now();
+      if (state_ == State::kStopped || remaining <= absl::ZeroDuration()) {
+        return;
+      }
+      // While disconnected, new batches still go through the cap policy.
+      mu_.AwaitWithTimeout(absl::Condition(&wake), remaining);
+      if (state_ == State::kStopped) {
+        return;
+      }
+    }
+    AbsorbPending();
+  }
+}
+
+absl::Status Uplink::Impl::RunSession(const std::string& target, bool* got_hello_ack) {
+  grpc::ChannelArguments args;
+  if (!options_.tls_server_name.empty()) {
+    args.SetSslTargetNameOverride(options_.tls_server_name);
+  }
+  // A private subchannel per attempt: gRPC's own reconnect backoff on a shared subchannel
+  // would otherwise keep failing calls after the collector is back, defeating ours.
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  std::shared_ptr<grpc::Channel> channel =
+      grpc::CreateCustomChannel(target, options_.credentials, args);
+  std::unique_ptr<v1::Ingest::Stub> stub = v1::Ingest::NewStub(channel);
+  {
+    absl::MutexLock lock(&mu_);
+    events_ = internal::StreamEvents();
+  }
+  internal::IngestStream stream(&mu_, &events_);
+  stream.Start(*stub);
+  const absl::Status status = Converse(stream, target, got_hello_ack);
+  stream.Cancel();
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(&events_.done));  // The reactor must finish before it dies.
+  stats_.connected = false;
+  return status;
+}
+
+v1::SensorMessage Uplink::Impl::HelloMessage() const {
+  v1::SensorMessage msg;
+  v1::Hello* hello = msg.mutable_hello();
+  hello->set_protocol_version(kProtocolVersion);
+  hello->set_software_version(options_.software_version);
+  for (const std::string& iface : options_.interfaces) {
+    hello->add_interfaces(iface);
+  }
+  hello->set_filter(options_.filter);
+  hello->set_boot_id(options_.boot_id);
+  hello->set_flush_interval_ns(absl::ToInt64Nanoseconds(options_.flush_interval));
+  absl::MutexLock lock(&mu_);
+  *hello->mutable_health() = HealthLocked();
+  return msg;
+}
+
+absl::Status Uplink::Impl::AwaitHelloAck(const std::string& target) {
+  const absl::Time deadline = clock_.Now() + options_.connect_timeout;
+  v1::CollectorMessage first;
+  {
+    absl::MutexLock lock(&mu_);
+    auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return state_ == State::kStopped || events_.done || !events_.inbox.empty();
+    };
+    while (!ready()) {
+      const absl::Duration remaining = deadline - clock_.Now();
+      if (remaining <= absl::ZeroDuration()) {
+        return absl::DeadlineExceededError(
+            absl::StrCat("no HelloAck from ", target, " within ",
+                         absl::FormatDuration(options_.connect_timeout)));
+      }
+      mu_.AwaitWithTimeout(absl::Condition(&ready), remaining);
+    }
+    if (state_ == State::kStopped) {
+      return absl::CancelledError("uplink stopping");
+    }
+    if (events_.inbox.empty()) {
+      return Annotate(FromGrpc(events_.status), absl::StrCat("stream to ", target));
+    }
+    first = std::move(events_.inbox.front());
+    events_.inbox.pop_front();
+  }
+  if (!first.has_hello_ack()) {
+    return absl::UnavailableError(
+        absl::StrCat("protocol error: first message from ", target, " is not a HelloAck"));
+  }
+  HandleHelloAck(first.hello_ack(), target);
+  return absl::OkStatus();
+}
+
+void Uplink::Impl::HandleHelloAck(const v1::HelloAck& ack, const std::string& target) {
+  const uint64_t committed = ack.last_committed_seq();
+  AbsorbPending();
+  {
+    absl::MutexLock submit_lock(&submit_mu_);
+    if (committed >= seq_.last()) {
+      // The collector knows seqs this spool never assigned (spool or seq file lost): move
+      // past them, or new batches would be taken for duplicates.
+      SYNMAP_LOG(WARNING) << "uplink_seq_behind_collector last_assigned=" << seq_.last()
+                          << " last_committed=" << committed;
+      const absl::Status advanced = seq_.AdvancePast(committed);
+      if (!advanced.ok()) {
+        SYNMAP_LOG(ERROR) << "uplink_seq_advance_failed status=" << advanced;
+      }
+    }
+  }
+  const uint64_t removed = spool_->RemoveThrough(committed);
+  // Everything above `committed` is uncommitted now (the collector commits in seq order),
+  // so whatever was sent before is safe to resend or merge again.
+  spool_->MarkAllUnsent();
+  absl::MutexLock lock(&mu_);
+  stats_.batches_acked += removed;
+  stats_.connected = true;
+  PublishLocked();
+  SYNMAP_LOG(INFO) << "uplink_connected target=" << target << " sensor=" << ack.sensor_name()
+                   << " last_committed=" << committed << " already_committed=" << removed
+                   << " spool_batches=" << stats_.spool_batches;
+}
+
+absl::Status Uplink::Impl::HandleStreamEnd(const grpc::Status& end, const InFlight& in_flight) {
+  const absl::Status status = FromGrpc(end);
+  if (!absl::IsInvalidArgument(status)) {
+    return status;
+  }
+  // The collector refused a batch: keep it for inspection, never resend it.
+  std::optional<uint64_t> seq = SeqInMessage(status.message());
+  if (!seq.has_value() || spool_->entries().count(*seq) == 0) {
+    seq = in_flight.empty() ? std::nullopt : std::optional<uint64_t>(in_flight.begin()->first);
+  }
+  if (seq.has_value()) {
+    spool_->Quarantine(*seq, absl::StrCat("refused by collector: ", status.message()));
+    absl::MutexLock lock(&mu_);
+    PublishLocked();
+  } else {
+    SYNMAP_LOG(ERROR) << "uplink_refused_unknown_batch status=" << status;
+  }
+  return status;
+}
+
+bool Uplink::Impl::SendNextBatch(internal::IngestStream& stream, InFlight& in_flight) {
+  while (in_flight.size() < options_.max_in_flight) {
+    const std::optional<uint64_t> seq = spool_->NextUnsent();
+    if (!seq.has_value()) {
+      return false;
+    }
+    absl::StatusOr<v1::Batch> batch = spool_->Read(*seq);
+    if (!batch.ok()) {
+      spool_->Quarantine(*seq, batch.status().message());
+      absl::MutexLock lock(&mu_);
+      PublishLocked();
+      continue;
+    }
+    v1::SensorMessage msg;
+    *msg.mutable_batch() = std::move(*batch);
+    {
+      absl::MutexLock lock(&mu_);
+      *msg.mutable_batch()->mutable_health() = HealthLocked();
+      ++stats_.batches_sent;
+    }
+    spool_->MarkSent(*seq);
+    in_flight[*seq] = clock_.Now();
+    stream.Write(std::move(msg));
+    return true;
+  }
+  return false;
+}
+
+absl::Status Uplink::Impl::Converse(internal::IngestStream& stream, const std::string& target,
+                                    bool* got_hello_ack) {
+  stream.Write(HelloMessage());
+  SYNMAP_RETURN_IF_ERROR(AwaitHelloAck(target));
+  *got_hello_ack = true;
+  InFlight in_flight;  // seq -> when it was written.
+  absl::Time last_write = clock_.Now();
+  while (true) {
+    AbsorbPending();
+    for (auto it = in_flight.begin(); it != in_flight.end();) {  // Dropped at the cap.
+      it = spool_->entries().count(it->first) == 0 ? in_flight.erase(it) : std::next(it);
+    }
+    std::deque<v1::CollectorMessage> inbox;
+    bool done = false;
+    bool write_pending = false;
+    grpc::Status end;
+    {
+      absl::MutexLock lock(&mu_);
+      if (state_ == State::kStopped) {
+        return absl::CancelledError("uplink stopping");
+      }
+      inbox.swap(events_.inbox);
+      done = events_.done;
+      end = events_.status;
+      write_pending = events_.write_pending;
+    }
+    SYNMAP_RETURN_IF_ERROR(HandleAcks(inbox, target, in_flight));
+    if (done) {
+      return HandleStreamEnd(end, in_flight);
+    }
+    const absl::Time now = clock_.Now();
+    for (const auto& [seq, sent_at] : in_flight) {
+      if (now - sent_at >= options_.ack_timeout) {
+        return absl::DeadlineExceededError(
+            absl::StrCat("no ack for seq ", seq, " from ", target, " within ",
+                         absl::FormatDuration(options_.ack_timeout)));
+      }
+    }
+    if (!write_pending && WriteNext(stream, in_flight, last_write, now)) {
+      last_write = now;
+      continue;
+    }
+    absl::Time wake_at = last_write + options_.heartbeat_interval;
+    for (const auto& [seq, sent_at] : in_flight) {
+      wake_at = std::min(wake_at, sent_at + options_.ack_timeout);
+    }
+    WaitForStreamEvent(write_pending, wake_at);
+  }
+}
+
+absl::Status Uplink::Impl::HandleAcks(const std::deque<v1::CollectorMessage>& inbox,
+                                      const std::string& target, InFlight& in_flight) {
+  for (const v1::CollectorMessage& msg : inbox) {
+    if (!msg.has_ack()) {
+      return absl::UnavailableError(
+          absl::StrCat("protocol error: ", target, " sent a message other than Ack"));
+    }
+    in_flight.erase(msg.ack().seq());
+    // An ack for a seq no longer spooled (dropped at the cap) changes nothing.
+    if (spool_->Remove(msg.ack().seq())) {
+      absl::MutexLock lock(&mu_);
+      ++stats_.batches_acked;
+      stats_.duplicates += msg.ack().duplicate() ? 1 : 0;
+      PublishLocked();
+    }
+  }
+  return absl::OkStatus();
+}
+
+bool Uplink::Impl::WriteNext(internal::IngestStream& stream, InFlight& in_flight,
+                             absl::Time last_write, absl::Time now) {
+  if (SendNextBatch(stream, in_flight)) {
+    return true;
+  }
+  if (now - last_write < options_.heartbeat_interval) {
+    return false;
+  }
+  v1::SensorMessage msg;
+  msg.mutable_heartbeat()->set_sent_unix_ns(absl::ToUnixNanos(now));
+  {
+    absl::MutexLock lock(&mu_);
+    *msg.mutable_heartbeat()->mutable_health() = HealthLocked();
+  }
+  stream.Write(std::move(msg));
+  return true;
+}
+
+void Uplink::Impl::WaitForStreamEvent(bool write_pending, absl::Time wake_at) {
+  absl::MutexLock lock(&mu_);
+  auto wake = [this, write_pending]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return state_ == State::kStopped || !pending_.empty() || !events_.inbox.empty() ||
+           events_.done || (write_pending && !events_.write_pending);
+  };
+  mu_.AwaitWithTimeout(absl::Condition(&wake), wake_at - clock_.Now());
+}
+
+}  // namespace synmap::sensor

@@ -1,0 +1,751 @@
+// The uplink against a small in-test Ingest collector: a real gRPC server over mutual TLS on
+// 127.0.0.1, with certificates made by deploy/make-certs.sh.
+
+#include "sensor/uplink/uplink.h"
+
+#include <gmock/gmock.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server.h>
+#include <grpcpp/server_builder.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "common/tls/credentials.h"
+#include "common/tls/tls_files.h"
+#include "sensor/uplink/internal/batch_codec.h"
+#include "sensor/uplink/internal/spool_file.h"
+#include "synmap/v1/ingest.grpc.pb.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
+
+namespace synmap::sensor {
+namespace {
+
+namespace fs = std::filesystem;
+using ::synmap::testing::StatusIs;
+using ::synmap::testing::TempDir;
+using ::testing::ElementsAre;
+
+constexpr absl::Duration kWait = absl::Seconds(20);
+
+// What the test collector has seen and committed. Shared by successive server instances so a
+// "restarted collector" keeps its database. Thread-safe.
+class CollectorState {
+ public:
+  // Behaviour knobs (set before the sensor connects, or under the lock via the setters).
+  void set_send_acks(bool v) {
+    absl::MutexLock l(&mu_);
+    send_acks_ = v;
+  }
+  void set_commit(bool v) {
+    absl::MutexLock l(&mu_);
+    commit_ = v;
+  }
+  void set_refuse_seq(uint64_t v) {
+    absl::MutexLock l(&mu_);
+    refuse_seq_ = v;
+  }
+  void set_report_zero_committed(bool v) {
+    absl::MutexLock l(&mu_);
+    report_zero_committed_ = v;
+  }
+  void set_silent(bool v) {
+    absl::MutexLock l(&mu_);
+    silent_ = v;
+  }
+  void PreCommit(uint64_t seq) {
+    absl::MutexLock l(&mu_);
+    committed_.insert(seq);
+  }
+
+  // Commits and acks every batch received while acks were held, then acks as they come.
+  void ReleaseAcks() {
+    absl::MutexLock l(&mu_);
+    send_acks_ = true;
+    commit_ = true;
+    if (stream_ == nullptr) return;
+    for (const uint64_t seq : held_) {
+      v1::CollectorMessage ack;
+      ack.mutable_ack()->set_seq(seq);
+      ack.mutable_ack()->set_duplicate(!committed_.insert(seq).second);
+      stream_->Write(ack);
+    }
+    held_.clear();
+  }
+
+  bool WaitUntil(const std::function<bool()>& pred) {
+    absl::MutexLock l(&mu_);
+    auto holds = [&pred]() { return pred(); };
+    return mu_.AwaitWithTimeout(absl::Condition(&holds), kWait);
+  }
+  // Unlocked accessors for use inside WaitUntil predicates only.
+  const std::vector<v1::Batch>& received_locked() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return received_;
+  }
+  const std::set<uint64_t>& committed_locked() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return committed_;
+  }
+
+  std::vector<v1::Batch> received() const {
+    absl::MutexLock l(&mu_);
+    return received_;
+  }
+  std::vector<uint64_t> received_seqs() const {
+    absl::MutexLock l(&mu_);
+    std::vector<uint64_t> seqs;
+    for (const v1::Batch& b : received_) seqs.push_back(b.seq());
+    return seqs;
+  }
+  std::set<uint64_t> committed() const {
+    absl::MutexLock l(&mu_);
+    return committed_;
+  }
+  std::vector<v1::Hello> hellos() const {
+    absl::MutexLock l(&mu_);
+    return hellos_;
+  }
+  std::vector<std::string> peer_names() const {
+    absl::MutexLock l(&mu_);
+    return peer_names_;
+  }
+  int heartbeats_locked() const ABSL_NO_THREAD_SAFETY_ANALYSIS { return heartbeats_; }
+  void ClearReceived() {
+    absl::MutexLock l(&mu_);
+    received_.clear();
+  }
+
+  // The body of Ingest.Stream.
+  grpc::Status Serve(grpc::ServerContext* context,
+                     grpc::ServerReaderWriter<v1::CollectorMessage, v1::SensorMessage>* stream) {
+    v1::SensorMessage msg;
+    if (!stream->Read(&msg) || !msg.has_hello()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "hello first");
+    }
+    v1::CollectorMessage hello_ack;
+    {
+      absl::MutexLock l(&mu_);
+      hellos_.push_back(msg.hello());
+      if (silent_) {
+        mu_.Unlock();
+        while (stream->Read(&msg)) {  // Never answers; ends when the client cancels.
+        }
+        mu_.Lock();
+        return grpc::Status::CANCELLED;
+      }
+      for (const auto& cn : context->auth_context()->FindPropertyValues("x509_common_name")) {
+        peer_names_.emplace_back(cn.data(), cn.size());
+      }
+      hello_ack.mutable_hello_ack()->set_sensor_name("sensor-1");
+      const uint64_t last = committed_.empty() ? 0 : *committed_.rbegin();
+      hello_ack.mutable_hello_ack()->set_last_committed_seq(report_zero_committed_ ? 0 : last);
+      stream_ = stream;
+      held_.clear();
+    }
+    stream->Write(hello_ack);
+    grpc::Status result = grpc::Status::OK;
+    while (stream->Read(&msg)) {
+      absl::MutexLock l(&mu_);
+      if (msg.has_heartbeat()) {
+        ++heartbeats_;
+        continue;
+      }
+      if (!msg.has_batch()) continue;
+      const uint64_t seq = msg.batch().seq();
+      if (seq == refuse_seq_) {
+        result = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                              absl::StrCat("batch seq=", seq, ": records exceed limit"));
+        break;
+      }
+      received_.push_back(msg.batch());
+      if (!commit_) {
+        held_.push_back(seq);
+        continue;
+      }
+      const bool duplicate = !committed_.insert(seq).second;
+      if (send_acks_) {
+        v1::CollectorMessage ack;
+        ack.mutable_ack()->set_seq(seq);
+        ack.mutable_ack()->set_duplicate(duplicate);
+        stream->Write(ack);
+      }
+    }
+    absl::MutexLock l(&mu_);
+    stream_ = nullptr;
+    return result;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  bool send_acks_ ABSL_GUARDED_BY(mu_) = true;
+  bool commit_ ABSL_GUARDED_BY(mu_) = true;
+  uint64_t refuse_seq_ ABSL_GUARDED_BY(mu_) = 0;
+  bool report_zero_committed_ ABSL_GUARDED_BY(mu_) = false;
+  bool silent_ ABSL_GUARDED_BY(mu_) = false;
+  std::set<uint64_t> committed_ ABSL_GUARDED_BY(mu_);
+  std::vector<v1::Batch> received_ ABSL_GUARDED_BY(mu_);
+  std::vector<uint64_t> held_ ABSL_GUARDED_BY(mu_);
+  std::vector<v1::Hello> hellos_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> peer_names_ ABSL_GUARDED_BY(mu_);
+  int heartbeats_ ABSL_GUARDED_BY(mu_) = 0;
+  grpc::ServerReaderWriter<v1::CollectorMessage, v1::SensorMessage>* stream_ ABSL_GUARDED_BY(mu_) =
+      nullptr;
+};
+
+class TestIngestService final : public v1::Ingest::Service {
+ public:
+  explicit TestIngestService(CollectorState& state) : state_(state) {}
+  grpc::Status Stream(
+      grpc::ServerContext* context,
+      grpc::ServerReaderWriter<v1::CollectorMessage, v1::SensorMessage>* stream) override {
+    return state_.Serve(context, stream);
+  }
+
+ private:
+  CollectorState& state_;
+};
+
+// One running collector on 127.0.0.1 (port 0 = pick one).
+class TestCollector {
+ public:
+  TestCollector(CollectorState& state, const common::TlsMaterial& tls, int port = 0)
+      : service_(state) {
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort(absl::StrCat("127.0.0.1:", port), common::MakeServerCredentials(tls),
+                             &port_);
+    builder.RegisterService(&service_);
+    server_ = builder.BuildAndStart();
+  }
+  ~TestCollector() { Shutdown(); }
+  bool ok() const { return server_ != nullptr && port_ > 0; }
+  int port() const { return port_; }
+  std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
+  void Shutdown() {
+    if (server_ != nullptr) {
+      server_->Shutdown(std::chrono::system_clock::now());  // Cancels open streams now.
+      server_->Wait();
+      server_.reset();
+    }
+  }
+
+ private:
+  TestIngestService service_;
+  int port_ = 0;
+  std::unique_ptr<grpc::Server> server_;
+};
+
+class UplinkTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    certs_ = new TempDir();
+    std::string script = synmap::testing::SourceDir() + "/deploy/make-certs.sh";
+    if (!fs::exists(script)) {
+      // Run by hand from elsewhere: find the checkout from this file's path.
+      script = (fs::path(__FILE__).parent_path() / "../../../../deploy/make-certs.sh").string();
+    }
+    ASSERT_TRUE(fs::exists(script)) << "missing " << script;
+    for (const std::string args : {" ca", " collector collector", " sensor sensor-1"}) {
+      const std::string cmd = script + " " + certs_->path() + args + " >/dev/null 2>&1";
+      ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    }
+    auto load = [](const std::string& name) {
+      return common::LoadTlsMaterial(
+          {certs_->File("ca.pem"), certs_->File(name + ".pem"), certs_->File(name + ".key")});
+    };
+    auto server = load("collector");
+    auto sensor = load("sensor-1");
+    ASSERT_OK(server);
+    ASSERT_OK(sensor);
+    server_tls_ = new common::TlsMaterial(*server);
+    sensor_tls_ = new common::TlsMaterial(*sensor);
+  }
+  static void TearDownTestSuite() {
+    delete certs_;
+    delete server_tls_;
+    delete sensor_tls_;
+  }
+
+  UplinkOptions Options(std::vector<std::string> collectors) const {
+    UplinkOptions o;
+    o.collectors = std::move(collectors);
+    o.credentials = common::MakeClientCredentials(*sensor_tls_);
+    o.spool_dir = spool_.path();
+    o.initial_backoff = absl::Milliseconds(20);
+    o.max_backoff = absl::Milliseconds(200);
+    o.heartbeat_interval = absl::Seconds(60);
+    o.connect_timeout = absl::Seconds(5);
+    o.ack_timeout = absl::Seconds(30);
+    o.jitter_source = [] { return 0.5; };
+    o.interfaces = {"eth0"};
+    o.filter = "tcp[13] & 0x12 = 0x12";
+    return o;
+  }
+
+  std::unique_ptr<Uplink> Started(const UplinkOptions& options) {
+    auto uplink = Uplink::Create(options, RealClock::Get());
+    EXPECT_OK(uplink);
+    if (!uplink.ok()) return nullptr;
+    EXPECT_OK((*uplink)->Start());
+    return std::move(*uplink);
+  }
+
+  // A port that nothing listens on (a server bound it, then went away).
+  int DeadPort() {
+    TestCollector probe(state_, *server_tls_);
+    EXPECT_TRUE(probe.ok());
+    return probe.port();
+  }
+
+  std::vector<std::string> SpoolBatchFiles() const {
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(spool_.path())) {
+      if (internal::SeqFromSpoolFileName(e.path().filename().string()) != 0) {
+        names.push_back(e.path().filename().string());
+      }
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+
+  static inline TempDir* certs_ = nullptr;
+  static inline common::TlsMaterial* server_tls_ = nullptr;
+  static inline common::TlsMaterial* sensor_tls_ = nullptr;
+  TempDir spool_;
+  CollectorState state_;
+};
+
+// A batch with `n` records on ports first_port.. (one key each), `packets` per record.
+common::Batch MakeBatch(int n, uint16_t first_port, uint64_t packets = 1) {
+  common::Batch b;
+  b.start_ns = 1'700'000'000'000'000'000;
+  b.end_ns = b.start_ns + 10'000'000'000;
+  for (int i = 0; i < n; ++i) {
+    common::Record r;
+    r.key.client = *common::IpAddress::Parse("192.0.2.1");
+    r.key.server = *common::IpAddress::Parse("198.51.100.7");
+    r.key.server_port = static_cast<uint16_t>(first_port + i);
+    r.packets = packets;
+    r.connections = packets;
+    r.first_seen_ns = b.start_ns + 1;
+    r.last_seen_ns = b.start_ns + 2;
+    b.records.push_back(r);
+  }
+  b.stats.packets_received = 10;
+  return b;
+}
+
+// The spool file size of MakeBatch(n, port) (independent of seq for small seqs).
+uint64_t SpoolFileBytes(int n, uint16_t first_port) {
+  return internal::EncodeSpoolFile(internal::BatchToProto(MakeBatch(n, first_port), 1), 1).size();
+}
+
+TEST_F(UplinkTest, DeliversInOrderOverMutualTlsAndAcksDeleteSpoolFiles) {
+  TestCollector collector(state_, *server_tls_);
+  ASSERT_TRUE(collector.ok());
+  auto uplink = Started(Options({collector.address()}));
+  ASSERT_NE(uplink, nullptr);
+  for (uint16_t i = 0; i < 3; ++i) {
+    ASSERT_OK(uplink->Submit(MakeBatch(2, static_cast<uint16_t>(100 + 10 * i), i + 1)));
+  }
+  ASSERT_OK(uplink->Drain(kWait));
+  EXPECT_THAT(state_.received_seqs(), ElementsAre(1, 2, 3));
+  EXPECT_EQ(state_.committed(), (std::set<uint64_t>{1, 2, 3}));
+  const std::vector<v1::Batch> got = state_.received();
+  EXPECT_EQ(got[2].records(0).server_port(), 120u);
+  EXPECT_EQ(got[2].records(0).packets(), 3u);
+  EXPECT_EQ(got[0].merged_from(), 1u);
+  EXPECT_THAT(state_.peer_names(), ElementsAre("sensor-1"));  // Client cert was presented.
+  ASSERT_EQ(state_.hellos().size(), 1u);
+  EXPECT_EQ(state_.hellos()[0].protocol_version(), 1u);
+  EXPECT_THAT(state_.hellos()[0].interfaces(), ElementsAre("eth0"));
+  EXPECT_EQ(state_.hellos()[0].boot_id().size(), 32u);
+  EXPECT_TRUE(SpoolBatchFiles().empty());
+  const UplinkStats s = uplink->stats();
+  EXPECT_EQ(s.batches_spooled, 3u);
+  EXPECT_EQ(s.batches_sent, 3u);
+  EXPECT_EQ(s.batches_acked, 3u);
+  EXPECT_EQ(s.duplicates, 0u);
+  EXPECT_EQ(s.spool_batches, 0u);
+  EXPECT_EQ(s.spool_bytes, 0u);
+  EXPECT_TRUE(s.connected);
+  EXPECT_EQ(s.current_collector, collector.address());
+}
+
+TEST_F(UplinkTest, SubmitIsDurableBeforeAnyNetwork) {
+  auto uplink = Started(Options({absl::StrCat("127.0.0.1:", DeadPort())}));
+  ASSERT_NE(uplink, nullptr);
+  ASSERT_OK(uplink->Submit(MakeBatch(3, 80)));
+  // The file exists as soon as Submit returns, and decodes to what was submitted.
+  ASSERT_THAT(SpoolBatchFiles(), ElementsAre(internal::SpoolFileName(1)));
+  auto bytes = internal::ReadWholeFile(spool_.File(internal::SpoolFileName(1)));
+  ASSERT_OK(bytes);
+  auto file = internal::DecodeSpoolFile(*bytes);
+  ASSERT_OK(file);
+  auto batch = internal::BatchFromProto(file->batch);
+  ASSERT_OK(batch);
+  EXPECT_EQ(*batch, MakeBatch(3, 80));
+}
+
+TEST_F(UplinkTest, LifecycleErrors) {
+  auto created = Uplink::Create(Options({"127.0.0.1:1"}), RealClock::Get());
+  ASSERT_OK(created);
+  Uplink& uplink = **created;
+  EXPECT_THAT(uplink.Submit(MakeBatch(1, 80)), StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(uplink.Drain(absl::Milliseconds(1)), StatusIs(absl::StatusCode::kFailedPrecondition));
+  ASSERT_OK(uplink.Start());
+  EXPECT_THAT(uplink.Start(), StatusIs(absl::StatusCode::kFailedPrecondition));
+  ASSERT_OK(uplink.Submit(MakeBatch(1, 80)));  // Never acked: 127.0.0.1:1 is closed.
+  uplink.Stop();
+  uplink.Stop();  // Idempotent.
+  EXPECT_THAT(uplink.Submit(MakeBatch(1, 80)), StatusIs(absl::StatusCode::kCancelled));
+  EXPECT_THAT(uplink.Drain(absl::Milliseconds(1)), StatusIs(absl::StatusCode::kCancelled));
+}
+
+TEST_F(UplinkTest, InvalidOptionsAreRefused) {
+  UplinkOptions o = Options({"127.0.0.1:1"});
+  o.collectors.clear();
+  EXPECT_THAT(Uplink::Create(o, RealClock::Get()), StatusIs(absl::StatusCode::kInvalidArgument));
+  o = Options({"127.0.0.1:1"});
+  o.credentials = nullptr;
+  EXPECT_THAT(Uplink::Create(o, RealClock::Get()), StatusIs(absl::StatusCode::kInvalidArgument));
+  o = Options({"127.0.0.1:1"});
+  o.initial_backoff = absl::Seconds(10);
+  o.max_backoff = absl::Seconds(1);
+  EXPECT_THAT(Uplink::Create(o, RealClock::Get()), StatusIs(absl::StatusCode::kInvalidArgument));
+  o = Options({"127.0.0.1:1"});
+  o.max_in_flight = 0;
+  EXPECT_THAT(Uplink::Create(o, RealClock::Get()), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(UplinkTest, BatchLargerThanTheWholeSpoolIsRefused) {
+  UplinkOptions o = Options({"127.0.0.1:1"});
+  o.spool_max_bytes = 4096;
+  auto uplink = Started(o);
+  ASSERT_NE(uplink, nullptr);
+  EXPECT_THAT(uplink->Submit(MakeBatch(500, 1000)), StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_TRUE(SpoolBatchFiles().empty());
+  EXPECT_EQ(uplink->stats().batches_spooled, 0u);
+}
+
+TEST_F(UplinkTest, SeqSurvivesRestartWithEmptySpool) {
+  TestCollector collector(state_, *server_tls_);
+  ASSERT_TRUE(collector.ok());
+  {
+    auto uplink = Started(Options({collector.address()}));
+    ASSERT_NE(uplink, nullptr);
+    ASSERT_OK(uplink->Submit(MakeBatch(1, 80)));
+    ASSERT_OK(uplink->Submit(MakeBatch(1, 81)));
+    ASSERT_OK(uplink->Drain(kWait));
+  }
+  ASSERT_TRUE(SpoolBatchFiles().empty());
+  auto uplink = Started(Options({collector.address()}));
+  ASSERT_NE(uplink, nullptr);
+  ASSERT_OK(uplink->Submit(MakeBatch(1, 82)));
+  ASSERT_OK(uplink->Drain(kWait));
+  EXPECT_THAT(state_.received_seqs(), ElementsAre(1, 2, 3));
+}
+
+TEST_F(UplinkTest, UnackedSpoolIsResentInOrderAfterRestart) {
+  TestCollector collector(state_, *server_tls_);
+  ASSERT_TRUE(collector.ok());
+  state_.set_commit(false);  // Receives but neither commits nor acks.
+  {
+    auto uplink = Started(Options({collector.address()}));
+    ASSERT_NE(uplink, nullptr);
+    for (uint16_t i = 0; i < 3; ++i) {
+      ASSERT_OK(uplink->Submit(MakeBatch(1, static_cast<uint16_t>(80 + i))));
+    }
+    ASSERT_TRUE(state_.WaitUntil([&] { return state_.received_locked().size() == 3; }));
+    EXPECT_EQ(uplink->stats().spool_batches, 3u);
+  }  // Sensor stops (or crashes) with three unacked batches.
+  EXPECT_EQ(SpoolBatchFiles().size(), 3u);
+  state_.ClearReceived();
+  state_.set_commit(true);
+  auto uplink = Started(Options({collector.address()}));
+  ASSERT_NE(uplink, nullptr);
+  ASSERT_OK(uplink->Drain(kWait));
+  EXPECT_THAT(state_.received_seqs(), ElementsAre(1, 2, 3));
+  EXPECT_EQ(state_.committed(), (std::set<uint64_t>{1, 2, 3}));
+  EXPECT_TRUE(SpoolBatchFiles().empty());
+}
+
+TEST_F(UplinkTest, BatchesCommittedBeforeRestartAreDroppedNotResent) {
+  TestCollector collector(state_, *server_tls_);
+  ASSERT_TRUE(collector.ok());
+  state_.set_send_acks(false);  // Commits, but the acks are lost.
+  {
+    auto uplink = Started(Options({collector.address()}));
+    ASSERT_NE(uplink, nullptr);
+    ASSERT_OK(uplink->Submit(MakeBatch(1, 80)));
+    ASSERT_OK(uplink->Submit(MakeBatch(1, 81)));
+    ASSERT_TRUE(state_.WaitUntil([&] { return state_.committed_locked().size() == 2; }));
+  }
+  EXPECT_EQ(SpoolBatchFiles().size(), 2u);
+  state_.ClearReceived();
+  state_.set_send_acks(true);
+  auto uplink = Started(Options({collector.address()}));
+  ASSERT_NE(uplink, nullptr);
+  ASSERT_OK(uplink->Drain(kWait));  // HelloAck.last_committed_seq = 2 empties the spool.
+  EXPECT_TRUE(state_.received_seqs().empty());
+  EXPECT_EQ(uplink->stats().batches_acked, 2u);
+  EXPECT_EQ(uplink->stats().batches_sent, 0u);
+}
+
+TEST_F(UplinkTest, DuplicateAckDeletesTheSpoolFile) {
+  TestCollector collector(state_, *server_tls_);
+  ASSERT_TRUE(collector.ok());
+  state_.PreCommit(1);                     // Committed already, e.g. by a racing stream,
+  state_.set_report_zero_committed(true);  // but HelloAck did not say so.
+  auto uplink = Started(Options({collector.address()}));
+  ASSERT_NE(uplink, nullptr);
+  ASSERT_OK(uplink->Submit(MakeBatch(1, 80)));
+  ASSERT_OK(uplink->Drain(kWait));
+  EXPECT_EQ(uplink->stats().duplicates, 1u);
+  EXPECT_EQ(uplink->stats().batches_acked, 1u);
+  EXPECT_TRUE(SpoolBatchFiles().empty());
+}
+
+TEST_F(UplinkTest, ReconnectsWithBackoffWhenCollectorComesBack) {
+  auto first = std::make_unique<TestCollector>(state_, *server_tls_);
+  ASSERT_TRUE(first->ok());
+  const int port = first->port();
+  auto uplink = Started(Options({first->address()}));
+  ASSERT_NE(uplink, nullptr);
+  ASSERT_OK(uplink->Submit(MakeBatch(1, 80)));
+  ASSERT_OK(uplink->Drain(kWait));
+  first->Shutdown();
+  ASSERT_OK(uplink->Submit(MakeBatch(1, 81)));  // The collector is away: spooled.
+  ASSERT_TRUE(uplink->AwaitStats(
+      [](const UplinkStats& s) { return !s.connected && s.reconnects >= 3; }, kWait))
+      << "expected several failed attempts while the collector is down";
+  EXPECT_EQ(uplink->stats().spool_batches, 1u);
+  TestCollector second(state_, *server_tls_, port);
+  ASSERT_TRUE(second.ok());
+  ASSERT_OK(uplink->Drain(kWait));
+  EXPECT_EQ(state_.committed(), (std::set<uint64_t>{1, 2}));
+  EXPECT_TRUE(uplink->stats().connected);
+}
+
+TEST_F(UplinkTest, FailsOverToTheNextCollector) {
+  TestCollector live(state_, *server_tls_);
+  ASSERT_TRUE(live.ok());
+  const std::string dead = absl::StrCat("127.0.0.1:", DeadPort());
+  auto uplink = Started(Options({dead, live.address()}));
+  ASSERT_NE(uplink, nullptr);
+  ASSERT_OK(uplink->Submit(MakeBatch(1, 80)));
+  ASSERT_OK(uplink->Drain(kWait));
+  const UplinkStats s = uplink->stats();
+  EXPECT_EQ(s.current_collector, live.address());
+  EXPECT_GE(s.reconnects, 1u);
+  EXPECT_EQ(state_.committed(), (std::set<uint64_t>{1}));
+}
+
+TEST_F(UplinkTest, RefusedBatchIsQuarantinedAndTheRestDelivered) {
+  TestCollector collector(state_, *server_tls_);
+  ASSERT_TRUE(collector.ok());
+  state_.set_refuse_seq(2);
+  auto uplink = Started(Options({collector.address()}));
+  ASSERT_NE(uplink, nullptr);
+  for (uint16_t i = 0; i < 3; ++i) {
+    ASSERT_OK(uplink->Submit(MakeBatch(1, static_cast<uint16_t>(80 + i))));
+  }
+  ASSERT_OK(uplink->Drain(kWait));
+  EXPECT_EQ(state_.committed(), (std::set<uint64_t>{1, 3}));
+  EXPECT_EQ(uplink->stats().batches_quarantined, 1u);
+  EXPECT_TRUE(fs::exists(spool_.File("quarantine/" + internal::SpoolFileName(2))));
+  EXPECT_TRUE(SpoolBatchFiles().empty());
+}
+
+TEST_F(UplinkTest, CorruptSpoolFileIsQuarantinedAtStartup) {
+  ASSERT_OK(internal::WriteFileDurably(spool_.path(), internal::SpoolFileName(1), "garbage"));
+  TestCollector collector(state_, *server_tls_);
+  ASSERT_TRUE(collector.ok());
+  auto uplink = Started(Options({collector.address()}));
+  ASSERT_NE(uplink, nullptr);
+  EXPECT_EQ(uplink->stats().batches_quarantined, 1u);
+  ASSERT_OK(uplink->Submit(MakeBatch(1, 80)));
+  ASSERT_OK(uplink->Drain(kWait));
+  EXPECT_THAT(state_.received_seqs(), ElementsAre(2));  // Seq 1 stays taken.
+  ASSERT_FALSE(state_.received().empty());
+  EXPECT_EQ(state_.received()[0].health().batches_quarantined(), 1u);
+}
+
+TEST_F(UplinkTest, DrainTimesOutWhileCollectorIsDown) {
+  auto uplink = Started(Options({absl::StrCat("127.0.0.1:", DeadPort())}));
+  ASSERT_NE(uplink, nullptr);
+  ASSERT_OK(uplink->Submit(MakeBatch(1, 80)));
+  EXPECT_THAT(uplink->Drain(absl::Milliseconds(200)),
+              StatusIs(absl::StatusCode::kDeadlineExceeded));
+  EXPECT_EQ(uplink->stats().spool_batches, 1u);
+  EXPECT_EQ(SpoolBatchFiles().size(), 1u);
+}
+
+TEST_F(UplinkTest, HeartbeatsWhenIdle) {
+  TestCollector collector(state_, *server_tls_);
+  ASSERT_TRUE(collector.ok());
+  UplinkOptions o = Options({collector.address()});
+  o.heartbeat_interval = absl::Milliseconds(20);
+  auto uplink = Started(o);
+  ASSERT_NE(uplink, nullptr);
+  EXPECT_TRUE(state_.WaitUntil(
+      [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return state_.heartbeats_locked() >= 3; }));
+}
+
+TEST_F(UplinkTest, CapDropsOldestWhileDownAndReportsLossInHealth) {
+  const int port = DeadPort();
+  UplinkOptions o = Options({absl::StrCat("127.0.0.1:", port)});
+  // Disjoint keys (merging would not help): room for two and a half batches.
+  const uint64_t one = SpoolFileBytes(30, 1000);
+  o.spool_max_bytes = one * 5 / 2;
+  auto uplink = Started(o);
+  ASSERT_NE(uplink, nullptr);
+  for (uint16_t i = 0; i < 5; ++i) {
+    ASSERT_OK(uplink->Submit(MakeBatch(30, static_cast<uint16_t>(1000 + 100 * i))));
+  }
+  ASSERT_TRUE(uplink->AwaitStats(
+      [](const UplinkStats& s) { return s.batches_dropped == 3 && s.spool_batches == 2; }, kWait));
+  UplinkStats s = uplink->stats();
+  EXPECT_EQ(s.records_dropped, 90u);
+  EXPECT_EQ(s.batches_merged, 0u);
+  EXPECT_LE(s.spool_bytes, o.spool_max_bytes);
+  EXPECT_THAT(SpoolBatchFiles(),
+              ElementsAre(internal::SpoolFileName(4), internal::SpoolFileName(5)));
+  TestCollector collector(state_, *server_tls_, port);
+  ASSERT_TRUE(collector.ok());
+  ASSERT_OK(uplink->Drain(kWait));
+  EXPECT_THAT(state_.received_seqs(), ElementsAre(4, 5));
+  for (const v1::Batch& b : state_.received()) {
+    EXPECT_EQ(b.health().batches_dropped(), 3u);
+    EXPECT_EQ(b.health().records_dropped(), 90u);
+  }
+}
+
+TEST_F(UplinkTest, OnlyBatchesNeverSentAreMerged) {
+  TestCollector collector(state_, *server_tls_);
+  ASSERT_TRUE(collector.ok());
+  state_.set_commit(false);  // Hold acks: 1 and 2 stay sent-but-unacked.
+  UplinkOptions o = Options({collector.address()});
+  o.max_in_flight = 2;
+  // 1 and 2 are small; 3..5 share 50 keys, so merging them gives about one big batch.
+  const uint64_t small = SpoolFileBytes(1, 80);
+  const uint64_t big = SpoolFileBytes(50, 2000);
+  o.spool_max_bytes = 2 * small + big * 3 / 2;
+  auto uplink = Started(o);
+  ASSERT_NE(uplink, nullptr);
+  ASSERT_OK(uplink->Submit(MakeBatch(1, 80)));
+  ASSERT_OK(uplink->Submit(MakeBatch(1, 81)));
+  ASSERT_TRUE(state_.WaitUntil([&] { return state_.received_locked().size() == 2; }));
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_OK(uplink->Submit(MakeBatch(50, 2000)));
+  }
+  ASSERT_TRUE(uplink->AwaitStats(
+      [](const UplinkStats& s) { return s.batches_merged == 2 && s.spool_batches == 3; }, kWait));
+  EXPECT_EQ(uplink->stats().batches_dropped, 0u);
+  state_.ReleaseAcks();
+  ASSERT_OK(uplink->Drain(kWait));
+  EXPECT_THAT(state_.received_seqs(), ElementsAre(1, 2, 5));
+  const std::vector<v1::Batch> got = state_.received();
+  EXPECT_EQ(got[0].merged_from(), 1u);
+  EXPECT_EQ(got[1].merged_from(), 1u);
+  EXPECT_EQ(got[2].merged_from(), 3u);
+  ASSERT_EQ(got[2].records_size(), 50);
+  for (const v1::Record& r : got[2].records()) {
+    EXPECT_GE(r.server_port(), 2000u);  // Nothing of the in-flight batches 1 and 2.
+    EXPECT_EQ(r.packets(), 3u);
+  }
+  EXPECT_EQ(state_.committed(), (std::set<uint64_t>{1, 2, 5}));
+}
+
+TEST_F(UplinkTest, StopCancelsAnOpenStreamPromptly) {
+  TestCollector collector(state_, *server_tls_);
+  ASSERT_TRUE(collector.ok());
+  state_.set_commit(false);
+  auto uplink = Started(Options({collector.address()}));
+  ASSERT_NE(uplink, nullptr);
+  ASSERT_OK(uplink->Submit(MakeBatch(1, 80)));
+  ASSERT_TRUE(state_.WaitUntil([&] { return state_.received_locked().size() == 1; }));
+  uplink->Stop();  // Must not wait for the ack that never comes.
+  EXPECT_FALSE(uplink->stats().connected);
+  EXPECT_EQ(SpoolBatchFiles().size(), 1u);
+}
+
+TEST_F(UplinkTest, ConcurrentSubmittersAreDeliveredOnceInSeqOrder) {
+  TestCollector collector(state_, *server_tls_);
+  ASSERT_TRUE(collector.ok());
+  auto uplink = Started(Options({collector.address()}));
+  ASSERT_NE(uplink, nullptr);
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 10;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&uplink, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        EXPECT_OK(uplink->Submit(MakeBatch(1, static_cast<uint16_t>(1000 + 100 * t + i))));
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  ASSERT_OK(uplink->Drain(kWait));
+  const std::vector<uint64_t> seqs = state_.received_seqs();
+  ASSERT_EQ(seqs.size(), static_cast<size_t>(kThreads * kPerThread));
+  for (size_t i = 0; i < seqs.size(); ++i) {
+    EXPECT_EQ(seqs[i], i + 1);  // Sent in seq order, each once.
+  }
+  std::set<uint32_t> ports;
+  for (const v1::Batch& b : state_.received()) ports.insert(b.records(0).server_port());
+  EXPECT_EQ(ports.size(), static_cast<size_t>(kThreads * kPerThread));
+}
+
+TEST_F(UplinkTest, ConcurrentStopsAllReturnAfterTheThreadEnds) {
+  auto uplink = Started(Options({"127.0.0.1:1"}));
+  ASSERT_NE(uplink, nullptr);
+  std::thread other([&uplink] { uplink->Stop(); });
+  uplink->Stop();
+  other.join();
+  EXPECT_THAT(uplink->Submit(MakeBatch(1, 80)), StatusIs(absl::StatusCode::kCancelled));
+}
+
+TEST_F(UplinkTest, CollectorThatNeverAnswersHelloTimesOut) {
+  TestCollector collector(state_, *server_tls_);
+  ASSERT_TRUE(collector.ok());
+  state_.set_silent(true);
+  UplinkOptions o = Options({collector.address()});
+  o.connect_timeout = absl::Milliseconds(100);
+  auto uplink = Started(o);
+  ASSERT_NE(uplink, nullptr);
+  ASSERT_TRUE(uplink->AwaitStats([](const UplinkStats& s) { return s.reconnects >= 2; }, kWait));
+  EXPECT_FALSE(uplink->stats().connected);
+  EXPECT_GE(state_.hellos().size(), 2u);
+}
+
+TEST_F(UplinkTest, StalledAcksCancelTheStreamAndTheBatchIsResent) {
+  TestCollector collector(state_, *server_tls_);
+  ASSERT_TRUE(collector.ok());
+  state_.set_commit(false);  // Receives, never acks.
+  UplinkOptions o = Options({collector.address()});
+  o.ack_timeout = absl::Milliseconds(100);
+  auto uplink = Started(o);
+  ASSERT_NE(uplink, nullptr);
+  ASSERT_OK(uplink->Submit(MakeBatch(1, 80)));
+  ASSERT_TRUE(state_.WaitUntil([&] { return state_.received_locked().size() >= 2; }))
+      << "the unacked batch should be resent on a new stream";
+  EXPECT_THAT(state_.received_seqs(), ::testing::Each(1u));
+  EXPECT_GE(uplink->stats().reconnects, 1u);
+  state_.set_commit(true);
+  ASSERT_OK(uplink->Drain(kWait));
+  EXPECT_EQ(state_.committed(), (std::set<uint64_t>{1}));
+}
+
+}  // namespace
+}  // namespace synmap::sensor
