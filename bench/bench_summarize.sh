@@ -1,0 +1,243 @@
+#!/usr/bin/env bash
+# Benchmarks `synmap summarize` against the 2007 recipe's pipeline
+# (tcpdump | sed | sort | uniq -c) and against a bare libpcap loop (the floor), on two generated
+# captures: "mixed" (10M frames, ~4% SYN/ACKs) and "synack" (1M frames, all SYN/ACKs).
+# It also checks synmap's counts against the generator's truth and fails loudly on a difference.
+# Prints its figures; not a test. See bench/README.md.
+#
+# usage: bench/bench_summarize.sh [--small] [--runs N] [--build-dir DIR] [--synmap PATH]
+#                                 [--results FILE] [--no-check]
+#   --small        200k-frame and 50k-frame captures (seconds; for CI)
+#   --runs N       timed runs per row, best wall time kept (default 3)
+#   --build-dir    where synmap-gen-capture, synmap-pcap-count and cli/synmap are built
+#                  (default $SYNMAP_BUILD_DIR or <repo>/build)
+#   --synmap PATH  the synmap binary (default BUILD/cli/synmap); skipped if missing
+#   --results FILE also write the figures as Markdown to FILE (e.g. bench/RESULTS.md)
+#   --no-check     skip the comparison with the truth
+# Captures are cached in $SYNMAP_BENCH_DIR (default BUILD/bench-data) and regenerated when
+# their parameters change or the generator is rebuilt.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${SYNMAP_BUILD_DIR:-$ROOT/build}
+SMALL=0
+RUNS=3
+SYNMAP=""
+RESULTS=""
+CHECK=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --small) SMALL=1 ;;
+    --runs) RUNS=$2; shift ;;
+    --build-dir) BUILD=$2; shift ;;
+    --synmap) SYNMAP=$2; shift ;;
+    --results) RESULTS=$2; shift ;;
+    --no-check) CHECK=0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    *) echo "bench_summarize: unknown argument $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+GEN=$BUILD/bench/synmap-gen-capture
+COUNT=$BUILD/bench/synmap-pcap-count
+SYNMAP=${SYNMAP:-$BUILD/cli/synmap}
+DATA=${SYNMAP_BENCH_DIR:-$BUILD/bench-data}
+for tool in "$GEN" "$COUNT"; do
+  if [ ! -x "$tool" ]; then
+    echo "bench_summarize: $tool is not built; run: ninja -C $BUILD synmap-gen-capture synmap-pcap-count" >&2
+    exit 2
+  fi
+done
+for tool in tcpdump sed sort uniq /usr/bin/time; do
+  command -v "$tool" >/dev/null || { echo "bench_summarize: $tool missing (deploy/install-deps.sh)" >&2; exit 2; }
+done
+HAVE_SYNMAP=1
+if [ ! -x "$SYNMAP" ]; then
+  HAVE_SYNMAP=0
+  echo "bench_summarize: $SYNMAP not built yet: synmap rows and the truth check are skipped" >&2
+fi
+mkdir -p "$DATA"
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+if [ "$SMALL" = 1 ]; then
+  CAPTURES=("mixed-small:--preset mixed --packets 200000 --seed 1"
+            "synack-small:--preset synack --packets 50000 --seed 2")
+else
+  CAPTURES=("mixed:--preset mixed --seed 1" "synack:--preset synack --seed 2")
+fi
+
+# calc EXPR: floating-point arithmetic (awk, so no bc is needed).
+calc() { awk "BEGIN {printf \"%.6f\", $1}"; }
+
+# ensure_capture NAME ARGS: (re)generates DATA/NAME.{pcap,truth.tsv,names.yaml} when missing,
+# made with other arguments, or older than the generator binary.
+ensure_capture() {
+  local name=$1 args=$2 base="$DATA/$1"
+  if [ -f "$base.pcap" ] && [ -f "$base.truth.tsv" ] && [ "$(cat "$base.args" 2>/dev/null)" = "$args" ] \
+     && [ "$base.pcap" -nt "$GEN" ]; then
+    echo "capture $name: cached ($base.pcap)"
+    return
+  fi
+  echo "capture $name: generating ($args)"
+  local t0 t1
+  t0=$(date +%s%N)
+  # shellcheck disable=SC2086
+  "$GEN" $args --out "$base.pcap" --truth "$base.truth.tsv" --names "$base.names.yaml" 2>"$TMP/gen.log" \
+    || { cat "$TMP/gen.log" >&2; exit 1; }
+  t1=$(date +%s%N)
+  echo "$args" >"$base.args"
+  printf 'capture %s: generated in %.1f s\n' "$name" "$(calc "($t1 - $t0) / 1e9")"
+}
+
+# measure OUT CMD...: runs CMD $RUNS times with stdout to OUT; sets WALL and CPU (best of the runs,
+# s; CPU = user + system of the command and its children) and RSS (max, KB).
+measure() {
+  local out=$1 i t0 t1 wall cpu rss
+  shift
+  WALL=""
+  CPU=""
+  RSS=0
+  for ((i = 0; i < RUNS; i++)); do
+    t0=$(date +%s%N)
+    if ! /usr/bin/time -v -o "$TMP/time.txt" "$@" >"$out" 2>"$TMP/err.txt"; then
+      echo "bench_summarize: failed: $*" >&2
+      cat "$TMP/err.txt" >&2
+      return 1
+    fi
+    t1=$(date +%s%N)
+    wall=$(calc "($t1 - $t0) / 1e9")
+    cpu=$(awk -F': ' '/User time|System time/ {s += $2} END {printf "%.6f", s}' "$TMP/time.txt")
+    rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$TMP/time.txt")
+    if [ -z "$WALL" ] || [ "$(calc "$wall < $WALL")" = 1.000000 ]; then WALL=$wall; fi
+    if [ -z "$CPU" ] || [ "$(calc "$cpu < $CPU")" = 1.000000 ]; then CPU=$cpu; fi
+    if [ "$rss" -gt "$RSS" ]; then RSS=$rss; fi
+  done
+}
+
+# ratio A B: A / B with one decimal, or "n/a" when B is below the timer's 10 ms resolution.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b < 0.01) print "n/a"; else printf "%.1f", a / b}'; }
+
+# secs WALL CPU: a table cell "1.23 s (cpu 1.10 s)".
+secs() { printf '%.2f s (cpu %.2f)' "$1" "$2"; }
+
+# The 2007 recipe: SYN/ACKs by BPF, then "client server port" per line, counted.
+# tcpdump -tn prints "IP 203.0.113.9.443 > 198.51.100.10.40000: Flags [S.], ..." (IP6 for IPv6).
+# Run in the C locale, its fastest (a UTF-8 locale makes sed and sort about twice as slow).
+pipeline() {
+  export LC_ALL=C
+  tcpdump -r "$1" -tnp 'tcp[13] & 0x12 = 0x12' 2>/dev/null \
+    | sed -e 's/^IP6* \([^ ]*\)\.\([0-9]*\) > \([^ ]*\)\.[0-9]*: .*$/\3 \1 \2/' \
+    | sort | uniq -c
+}
+export -f pipeline
+
+# check_counts NAME COUNT: synmap summarize --count COUNT against the truth. Every port is named
+# "pPORT" by a names file, so rows map 1:1 to truth keys whatever the system's service table says.
+check_counts() {
+  local base="$DATA/$1" count=$2 column
+  [ "$count" = packets ] && column=4 || column=5
+  awk -F'\t' 'NR > 1 {print $3}' "$base.truth.tsv" | sort -un \
+    | awk 'BEGIN {print "local_networks: []\nhosts: {}\nservices:"} {print "  " $1 ": p" $1}' \
+      >"$TMP/check-names.yaml"
+  awk -F'\t' -v c=$column 'NR > 1 {print $c "\t" $1 "\t" $2 "\tp" $3}' "$base.truth.tsv" \
+    | LC_ALL=C sort >"$TMP/expected.tsv"
+  "$SYNMAP" summarize --names "$TMP/check-names.yaml" --format tsv --show-remote --count "$count" \
+    "$base.pcap" 2>"$TMP/check-err.txt" | grep -v '^count' | LC_ALL=C sort >"$TMP/actual.tsv" || true
+  if ! cmp -s "$TMP/expected.tsv" "$TMP/actual.tsv"; then
+    echo "CHECK FAILED: $1 --count $count differs from the truth ($base.truth.tsv):" >&2
+    diff "$TMP/expected.tsv" "$TMP/actual.tsv" | head -20 >&2
+    head -5 "$TMP/check-err.txt" >&2
+    return 1
+  fi
+  echo "check $1 --count $count: OK ($(wc -l <"$TMP/expected.tsv") rows equal the truth)"
+}
+
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+ROWS=()
+CHECKS=()
+FAILED=0
+for entry in "${CAPTURES[@]}"; do
+  name=${entry%%:*}
+  ensure_capture "$name" "${entry#*:}"
+done
+for entry in "${CAPTURES[@]}"; do
+  name=${entry%%:*}
+  pcap="$DATA/$name.pcap"
+  frames=$(awk -F'packets ' '{split($2, a, " "); print a[1]}' <<<"$("$COUNT" "$pcap")")
+  size_mb=$(( $(stat -c %s "$pcap") / 1000000 ))
+  truth_synacks=$(awk -F'\t' 'NR > 1 {s += $4} END {print s}' "$DATA/$name.truth.tsv")
+
+  measure "$TMP/count.out" "$COUNT" "$pcap"
+  bare_wall=$WALL
+  bare_cpu=$CPU
+  # shellcheck disable=SC2016  # $1 is expanded by the inner bash.
+  measure "$TMP/pipeline.out" bash -c 'pipeline "$1"' _ "$pcap"
+  pipe_cell=$(secs "$WALL" "$CPU")
+  pipe_wall=$WALL
+  pipe_cpu=$CPU
+  pipe_synacks=$(awk '{s += $1} END {print s + 0}' "$TMP/pipeline.out")
+  if [ "$HAVE_SYNMAP" = 1 ]; then
+    measure "$TMP/synmap.out" "$SYNMAP" summarize --format tsv --show-remote --count packets "$pcap"
+    syn_cell=$(secs "$WALL" "$CPU")
+    ratio_pipe="$(ratio "$pipe_wall" "$WALL") (cpu $(ratio "$pipe_cpu" "$CPU"))"
+    ratio_bare="$(ratio "$WALL" "$bare_wall") (cpu $(ratio "$CPU" "$bare_cpu"))"
+    rss_cell="$((RSS / 1024)) MB"
+  else
+    syn_cell="skipped (not built)"
+    ratio_pipe="-"
+    ratio_bare="-"
+    rss_cell="-"
+  fi
+  ROWS+=("| $name | $frames | $size_mb MB | $truth_synacks | $(secs "$bare_wall" "$bare_cpu") | $syn_cell | $pipe_cell | $ratio_pipe | $ratio_bare | $rss_cell | $pipe_synacks of $truth_synacks |")
+  if [ "$HAVE_SYNMAP" = 1 ] && [ "$CHECK" = 1 ]; then
+    for count in connections packets; do
+      if line=$(check_counts "$name" "$count"); then
+        echo "$line"
+        CHECKS+=("- $line")
+      else
+        FAILED=1
+        CHECKS+=("- check $name --count $count: FAILED")
+      fi
+    done
+  fi
+done
+
+HEADER="| capture | frames | file | SYN/ACKs (truth) | bare pcap loop | synmap summarize | recipe pipeline | pipeline/synmap | synmap/bare | synmap peak RSS | SYN/ACKs the pipeline saw |
+|---|---|---|---|---|---|---|---|---|---|---|"
+CPU_MODEL=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
+REPORT="Run: \`bench/bench_summarize.sh$([ "$SMALL" = 1 ] && echo " --small") --runs $RUNS\` on $(date -u +%Y-%m-%dT%H:%MZ)
+Machine: $(nproc) cores ($CPU_MODEL), $(awk '/MemTotal/ {printf "%.0f GB", $2 / 1048576}' /proc/meminfo) RAM, load average $LOAD_BEFORE before and $(cut -d' ' -f1-3 /proc/loadavg) after (shared machine).
+Times: best of $RUNS runs, wall (cpu = user + system of the command and its children); peak RSS from /usr/bin/time -v.
+
+$HEADER
+$(printf '%s\n' "${ROWS[@]}")
+
+$( [ ${#CHECKS[@]} -gt 0 ] && printf '%s\n' "${CHECKS[@]}" || echo "- truth check: skipped (synmap not built or --no-check)")"
+echo
+echo "$REPORT"
+# Writes the report between this mode's markers in $RESULTS, keeping everything else (notes,
+# the other mode's figures); appends the block when the markers are not there yet.
+if [ -n "$RESULTS" ]; then
+  MODE=$([ "$SMALL" = 1 ] && echo small || echo full)
+  BEGIN="<!-- bench_summarize $MODE: begin (generated, do not edit) -->"
+  END="<!-- bench_summarize $MODE: end -->"
+  printf '%s\n%s\n%s\n' "$BEGIN" "$REPORT" "$END" >"$TMP/block.md"
+  if [ ! -f "$RESULTS" ]; then
+    printf '# Benchmark results: synmap summarize vs the 2007 recipe\n\n' >"$RESULTS"
+  fi
+  if grep -qF "$BEGIN" "$RESULTS"; then
+    awk -v begin="$BEGIN" -v end="$END" -v block="$TMP/block.md" '
+      $0 == begin {while ((getline line < block) > 0) print line; skip = 1; next}
+      $0 == end {skip = 0; next}
+      !skip {print}' "$RESULTS" >"$TMP/results.md"
+    cat "$TMP/results.md" >"$RESULTS"
+  else
+    { echo; cat "$TMP/block.md"; } >>"$RESULTS"
+  fi
+  echo "bench_summarize: figures written to $RESULTS"
+fi
+if [ "$FAILED" = 1 ]; then
+  echo "bench_summarize: CHECK FAILED: synmap summarize disagrees with the truth (see above)" >&2
+  exit 1
+fi
