@@ -1,0 +1,264 @@
+// synmap-collector: flags and config file -> options -> store, names, services -> serve until
+// SIGTERM/SIGINT; SIGHUP reloads the names file. Only wiring lives here.
+
+#include <signal.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "collector/query/names_holder.h"
+#include "collector/query/query_engine.h"
+#include "collector/server/collector_server.h"
+#include "collector/store/sqlite_store.h"
+#include "common/config/options.h"
+#include "common/log/log.h"
+#include "common/naming/name_table.h"
+#include "common/status/status_macros.h"
+#include "common/time/clock.h"
+#include "common/tls/peer_identity.h"
+#include "common/tls/tls_files.h"
+
+#ifndef SYNMAP_VERSION
+#define SYNMAP_VERSION "unknown"
+#endif
+
+namespace synmap::collector {
+namespace {
+
+using common::OptionMap;
+using common::OptionSpec;
+
+const std::vector<OptionSpec>& Specs() {
+  static const auto* specs = new std::vector<OptionSpec>{
+      {.name = "listen", .value_name = "HOST:PORT", .help = "address to serve on (port 0: any)"},
+      {.name = "db", .value_name = "FILE", .help = "SQLite database (created if missing)"},
+      {.name = "names",
+       .value_name = "FILE",
+       .help = "names file (hosts, local networks, services)"},
+      {.name = "ca", .value_name = "CA.pem", .help = "deployment CA certificate"},
+      {.name = "cert", .value_name = "C.pem", .help = "collector certificate (OU=collector)"},
+      {.name = "key", .value_name = "K.pem", .help = "collector private key"},
+      {.name = "retention",
+       .value_name = "DURATION",
+       .help = "keep data this long (90d); default: forever"},
+      {.name = "bucket", .value_name = "DURATION", .help = "aggregate time bucket (default 1h)"},
+      {.name = "sync-full", .value_name = "BOOL", .help = "fsync every commit (default true)"},
+      {.name = "store-threads",
+       .value_name = "N",
+       .help = "threads making store calls (default 16)"},
+      {.name = "port-file",
+       .value_name = "FILE",
+       .help = "write the bound port here once listening"},
+      {.name = "insecure-for-testing",
+       .value_name = "",
+       .help = "plaintext, refuses every call; testing only"},
+      {.name = "config",
+       .value_name = "FILE",
+       .help = "YAML file whose keys are these flag names",
+       .file_allowed = false},
+      {.name = "help", .value_name = "", .help = "show this help", .file_allowed = false},
+      {.name = "version", .value_name = "", .help = "show the version", .file_allowed = false},
+  };
+  return *specs;
+}
+
+std::string Usage() {
+  return absl::StrCat(
+      "usage: synmap-collector --listen HOST:PORT --db FILE --names FILE --ca CA.pem "
+      "--cert C.pem --key K.pem [--retention 90d] [--config FILE.yaml]\n\n",
+      common::OptionsHelp(Specs()));
+}
+
+// Everything main needs, resolved from flags and the config file.
+struct MainOptions {
+  CollectorServerOptions server;
+  SqliteStoreOptions store;
+  std::string names_path;
+  std::string port_file;
+  common::TlsFiles tls_files;
+};
+
+absl::Status Require(const OptionMap& options, absl::string_view name) {
+  if (!options.contains(std::string(name))) {
+    return absl::InvalidArgumentError(absl::StrCat("--", name, " is required (see --help)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<MainOptions> ResolveOptions(const OptionMap& o) {
+  MainOptions m;
+  SYNMAP_ASSIGN_OR_RETURN(m.server.insecure_for_testing,
+                          common::GetBool(o, "insecure-for-testing", false));
+  std::vector<std::string> required = {"listen", "db"};
+  if (!m.server.insecure_for_testing) {
+    required.insert(required.end(), {"ca", "cert", "key"});
+  }
+  for (const std::string& name : required) {
+    SYNMAP_RETURN_IF_ERROR(Require(o, name));
+  }
+  SYNMAP_ASSIGN_OR_RETURN(m.server.listen_address, common::GetString(o, "listen"));
+  SYNMAP_ASSIGN_OR_RETURN(m.store.path, common::GetString(o, "db"));
+  SYNMAP_ASSIGN_OR_RETURN(m.names_path, common::GetString(o, "names"));
+  SYNMAP_ASSIGN_OR_RETURN(m.port_file, common::GetString(o, "port-file"));
+  SYNMAP_ASSIGN_OR_RETURN(m.tls_files.ca_path, common::GetString(o, "ca"));
+  SYNMAP_ASSIGN_OR_RETURN(m.tls_files.cert_path, common::GetString(o, "cert"));
+  SYNMAP_ASSIGN_OR_RETURN(m.tls_files.key_path, common::GetString(o, "key"));
+  SYNMAP_ASSIGN_OR_RETURN(m.store.retention,
+                          common::GetDuration(o, "retention", absl::ZeroDuration()));
+  SYNMAP_ASSIGN_OR_RETURN(m.store.bucket, common::GetDuration(o, "bucket", absl::Hours(1)));
+  SYNMAP_ASSIGN_OR_RETURN(m.store.sync_full, common::GetBool(o, "sync-full", true));
+  SYNMAP_ASSIGN_OR_RETURN(int64_t threads, common::GetInt(o, "store-threads", 16));
+  m.server.ingest.store_threads = static_cast<int>(std::clamp<int64_t>(threads, -1, 1 << 20));
+  m.store.clock = &RealClock::Get();
+  SYNMAP_RETURN_IF_ERROR(m.store.Validate());
+  return m;
+}
+
+// Loads and checks the collector's own certificate; warns when it is not a collector cert.
+absl::Status LoadTls(MainOptions& m) {
+  if (m.server.insecure_for_testing) {
+    SYNMAP_LOG(WARNING) << "insecure_for_testing plaintext=on every_call=refused";
+    return absl::OkStatus();
+  }
+  SYNMAP_ASSIGN_OR_RETURN(m.server.tls, common::LoadTlsMaterial(m.tls_files));
+  SYNMAP_RETURN_IF_ERROR(common::CheckCertificateValidity(
+      m.tls_files.cert_path, m.server.tls.cert_pem, RealClock::Get().Now()));
+  absl::StatusOr<common::PeerIdentity> self =
+      common::ParseCertificateIdentity(m.server.tls.cert_pem);
+  if (!self.ok() || self->role != common::kRoleCollector) {
+    SYNMAP_LOG(WARNING) << "collector_cert_role_unexpected cert=" << m.tls_files.cert_path
+                        << " want_ou=collector";
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<const common::NameTable>> LoadNames(const std::string& path) {
+  SYNMAP_ASSIGN_OR_RETURN(common::NameTable table, common::NameTable::LoadFile(path));
+  return std::make_shared<const common::NameTable>(std::move(table));
+}
+
+// Writes `port` to `path` via a temporary file and rename, so readers never see a torn file.
+absl::Status WritePortFile(const std::string& path, int port) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << port << "\n";
+    if (!out.flush()) {
+      return absl::UnavailableError(absl::StrCat("write port file ", tmp));
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    return absl::UnavailableError(absl::StrCat("rename port file to ", path, ": ", ec.message()));
+  }
+  return absl::OkStatus();
+}
+
+std::string HostOf(const std::string& listen) { return listen.substr(0, listen.rfind(':')); }
+
+// Serves until SIGTERM or SIGINT. `signals` must already be blocked in every thread.
+absl::Status Serve(MainOptions& m, const sigset_t& signals) {
+  SYNMAP_RETURN_IF_ERROR(LoadTls(m));
+  SYNMAP_ASSIGN_OR_RETURN(std::shared_ptr<const common::NameTable> names, LoadNames(m.names_path));
+  NamesHolder holder(std::move(names));
+  SYNMAP_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenSqliteStore(m.store));
+  QueryEngine engine(*store, holder);
+  absl::StatusOr<std::unique_ptr<CollectorServer>> server =
+      CollectorServer::Start(m.server, *store, engine, RealClock::Get());
+  if (!server.ok()) {
+    SYNMAP_RETURN_IF_ERROR(store->Close());
+    return server.status();
+  }
+  SYNMAP_LOG(INFO) << "listening address=" << HostOf(m.server.listen_address) << ":"
+                   << (*server)->port() << " db=" << m.store.path
+                   << " names=" << (m.names_path.empty() ? "(none)" : m.names_path);
+  if (!m.port_file.empty()) {
+    SYNMAP_RETURN_IF_ERROR(WritePortFile(m.port_file, (*server)->port()));
+  }
+  while (true) {
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0) {
+      continue;
+    }
+    if (sig != SIGHUP) {
+      SYNMAP_LOG(INFO) << "shutting_down signal=" << sig;
+      break;
+    }
+    absl::StatusOr<std::shared_ptr<const common::NameTable>> fresh = LoadNames(m.names_path);
+    if (fresh.ok()) {
+      holder.Set(*std::move(fresh));
+      SYNMAP_LOG(INFO) << "names_reloaded file="
+                       << (m.names_path.empty() ? "(none)" : m.names_path);
+    } else {
+      SYNMAP_LOG(ERROR) << "names_reload_failed file=" << m.names_path
+                        << " status=" << fresh.status() << " keeping=previous";
+    }
+  }
+  (*server)->Shutdown(absl::Seconds(5));
+  for (const auto& [reason, count] : (*server)->refusals().Snapshot()) {
+    SYNMAP_LOG(INFO) << "refusals reason=" << reason << " count=" << count;
+  }
+  server->reset();
+  return store->Close();
+}
+
+int Main(int argc, char** argv) {
+  // Block the signals we wait for before any thread starts, so every thread inherits it.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGHUP);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  std::vector<std::string> args(argv + 1, argv + argc);
+  absl::StatusOr<OptionMap> flags = common::ParseFlags(args, Specs(), nullptr);
+  if (!flags.ok()) {
+    std::cerr << "synmap-collector: " << flags.status().message() << "\n";
+    return 2;
+  }
+  if (flags->contains("help")) {
+    std::cout << Usage();
+    return 0;
+  }
+  if (flags->contains("version")) {
+    std::cout << "synmap-collector " << SYNMAP_VERSION << "\n";
+    return 0;
+  }
+  OptionMap options = *flags;
+  if (flags->contains("config")) {
+    absl::StatusOr<OptionMap> file =
+        common::LoadYamlOptions(common::GetString(*flags, "config").value_or(""), Specs());
+    if (!file.ok()) {
+      std::cerr << "synmap-collector: " << file.status().message() << "\n";
+      return 2;
+    }
+    options = common::MergeOptions(*std::move(file), *flags);
+  }
+  absl::StatusOr<MainOptions> resolved = ResolveOptions(options);
+  if (!resolved.ok()) {
+    std::cerr << "synmap-collector: " << resolved.status().message() << "\n";
+    return 2;
+  }
+  absl::Status status = Serve(*resolved, signals);
+  if (!status.ok()) {
+    std::cerr << "synmap-collector: " << status.message() << "\n";
+    return 1;
+  }
+  SYNMAP_LOG(INFO) << "collector_stopped";
+  return 0;
+}
+
+}  // namespace
+}  // namespace synmap::collector
+
+int main(int argc, char** argv) { return synmap::collector::Main(argc, argv); }

@@ -1,0 +1,75 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "collector/query/query_engine.h"
+#include "collector/server/ingest_service.h"
+#include "collector/server/query_service.h"
+#include "collector/server/refusal_counters.h"
+#include "collector/store/store.h"
+#include "common/time/clock.h"
+#include "common/tls/tls_files.h"
+
+namespace grpc {
+class Server;
+}  // namespace grpc
+
+namespace synmap::collector {
+
+// Options of CollectorServer. Plain data.
+struct CollectorServerOptions {
+  // "HOST:PORT" to listen on ("127.0.0.1:0" picks a free port, see port()).
+  std::string listen_address;
+  // CA, certificate and key of the collector; clients must present a cert from that CA.
+  common::TlsMaterial tls;
+  // Plaintext instead of mTLS (the binaries' --insecure-for-testing). Plaintext calls carry no
+  // certificate, so every Ingest and Query call is refused UNAUTHENTICATED: only useful to
+  // check that a deployment's network path works.
+  bool insecure_for_testing = false;
+  IngestServiceOptions ingest;
+
+  [[nodiscard]] absl::Status Validate() const;
+};
+
+// The collector's gRPC server: Ingest and Query services over mutual TLS, with the ingest
+// limits' maximum message size. Borrows `store`, `engine` and `clock`, which must outlive it.
+// Thread-safe.
+class CollectorServer {
+ public:
+  // Binds and starts serving. InvalidArgument for bad options; Unavailable when the address
+  // cannot be bound.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<CollectorServer>> Start(
+      const CollectorServerOptions& options, Store& store, const QueryEngine& engine,
+      const Clock& clock);
+  // Calls Shutdown(absl::Seconds(5)).
+  ~CollectorServer();
+  CollectorServer(const CollectorServer&) = delete;
+  CollectorServer& operator=(const CollectorServer&) = delete;
+
+  // The bound port (the chosen one when listening on port 0).
+  int port() const { return port_; }
+
+  // Stops accepting calls, lets open calls finish for up to `grace` (streams end when their
+  // sensors close them or are cancelled after it; in-flight commits always complete), then
+  // returns. Idempotent.
+  void Shutdown(absl::Duration grace);
+
+  IngestStats ingest_stats() const { return ingest_->stats(); }
+  const RefusalCounters& refusals() const { return *refusals_; }
+
+ private:
+  CollectorServer() = default;
+
+  std::unique_ptr<RefusalCounters> refusals_;
+  std::unique_ptr<IngestService> ingest_;
+  std::unique_ptr<QueryService> query_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  bool shut_down_ = false;
+};
+
+}  // namespace synmap::collector

@@ -1,0 +1,383 @@
+#include "collector/server/ingest_service.h"
+
+#include <deque>
+#include <optional>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "collector/server/access_control.h"
+#include "collector/server/internal/grpc_status.h"
+#include "collector/server/internal/worker_pool.h"
+#include "common/log/log.h"
+#include "common/tls/peer_identity.h"
+
+namespace synmap::collector {
+namespace internal {
+
+using synmap::v1::CollectorMessage;
+using synmap::v1::SensorMessage;
+
+// One Ingest.Stream. Deletes itself in OnDone (gRPC's reactor contract).
+//
+// All state is guarded by mu_. gRPC callbacks and store completions decide under the lock
+// what to start next (a read, a write, a store call, or Finish) and start it after
+// unlocking; `starting_` counts decided-but-not-yet-started operations so that Finish, which
+// may let OnDone delete `this`, is never decided while another thread is about to touch it.
+class IngestReactor final : public grpc::ServerBidiReactor<SensorMessage, CollectorMessage> {
+ public:
+  IngestReactor(IngestService& service, grpc::CallbackServerContext& context) : service_(service) {
+    absl::StatusOr<common::PeerIdentity> identity =
+        AuthorizePeer(context, "Ingest.Stream", common::kRoleSensor, service_.refusals_);
+    if (!identity.ok()) {
+      finishing_ = true;
+      Finish(ToGrpcStatus(identity.status()));
+      return;
+    }
+    identity_ = *std::move(identity);
+    service_.streams_opened_.fetch_add(1, std::memory_order_relaxed);
+    service_.StreamOpened(identity_.name);
+    opened_ = true;
+    SYNMAP_LOG(INFO) << "ingest_stream_open sensor=" << identity_.name
+                     << " peer=" << identity_.address;
+    {
+      absl::MutexLock lock(&mu_);
+      reading_ = true;
+    }
+    StartRead(&read_msg_);
+  }
+
+  void OnReadDone(bool ok) override {
+    Actions next;
+    {
+      absl::MutexLock lock(&mu_);
+      reading_ = false;
+      if (!ok) {
+        read_closed_ = true;
+      } else {
+        AcceptLocked(std::move(read_msg_));
+        read_msg_.Clear();
+      }
+      next = DecideLocked();
+    }
+    Run(std::move(next));
+  }
+
+  void OnWriteDone(bool ok) override {
+    Actions next;
+    {
+      absl::MutexLock lock(&mu_);
+      writing_ = false;
+      if (!ok) {
+        // The client is gone: nothing more can be delivered.
+        out_.clear();
+        write_failed_ = true;
+        FailLocked(absl::CancelledError("stream closed by the sensor"), "");
+      }
+      next = DecideLocked();
+    }
+    Run(std::move(next));
+  }
+
+  void OnCancel() override {
+    Actions next;
+    {
+      absl::MutexLock lock(&mu_);
+      cancelled_ = true;
+      pending_.clear();  // Not stored, not acked: the sensor resends them.
+      next = DecideLocked();
+    }
+    Run(std::move(next));
+  }
+
+  void OnDone() override {
+    if (opened_) {
+      service_.StreamClosed(identity_.name);
+      absl::MutexLock lock(&mu_);  // Uncontended: every other callback has returned.
+      SYNMAP_LOG(INFO) << "ingest_stream_closed sensor=" << identity_.name
+                       << " peer=" << identity_.address << " batches_acked=" << acked_
+                       << " status=" << end_status_;
+    }
+    delete this;
+  }
+
+ private:
+  // What to start after unlocking.
+  struct Actions {
+    bool start_read = false;
+    bool start_write = false;
+    std::optional<SensorMessage> store;
+    std::optional<grpc::Status> finish;
+    bool any() const { return start_read || start_write || store.has_value(); }
+  };
+
+  // Takes one message read from the sensor: queues it for the store or fails the stream.
+  void AcceptLocked(SensorMessage msg) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!status_.ok() || cancelled_) {
+      return;
+    }
+    if (!hello_seen_) {
+      if (!msg.has_hello()) {
+        FailLocked(absl::InvalidArgumentError("the first message of a stream must be a Hello"),
+                   "no_hello");
+        return;
+      }
+      hello_seen_ = true;
+    } else if (msg.has_hello()) {
+      FailLocked(absl::InvalidArgumentError("Hello sent twice on one stream"), "hello_twice");
+      return;
+    } else if (msg.has_batch()) {
+      std::string limit;
+      absl::Status valid = ValidateBatch(msg.batch(), absl::ToUnixNanos(service_.clock_.Now()),
+                                         service_.options_.limits, &limit);
+      if (!valid.ok()) {
+        FailLocked(valid, limit);
+        return;
+      }
+    } else if (!msg.has_heartbeat()) {
+      FailLocked(absl::InvalidArgumentError("empty SensorMessage (no hello, batch or heartbeat)"),
+                 "empty_message");
+      return;
+    }
+    pending_.push_back(std::move(msg));
+  }
+
+  // Records the first error; the stream ends with it once acks already due are written.
+  void FailLocked(const absl::Status& status, absl::string_view reason)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!status_.ok()) {
+      return;
+    }
+    status_ = status;
+    pending_.clear();
+    if (!reason.empty()) {
+      service_.refusals_.Add(reason);
+      SYNMAP_LOG(WARNING) << "ingest_refused sensor=" << identity_.name
+                          << " peer=" << identity_.address << " reason=" << reason
+                          << " status=" << status;
+    }
+  }
+
+  Actions DecideLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    Actions a;
+    if (finishing_) {
+      return a;
+    }
+    const bool healthy = status_.ok() && !cancelled_;
+    if (!store_busy_ && healthy && !pending_.empty()) {
+      store_busy_ = true;
+      a.store = std::move(pending_.front());
+      pending_.pop_front();
+    }
+    if (!writing_ && !out_.empty()) {
+      writing_ = true;
+      write_msg_ = std::move(out_.front());
+      out_.pop_front();
+      a.start_write = true;
+    }
+    if (!reading_ && !read_closed_ && healthy &&
+        static_cast<int>(pending_.size()) < service_.options_.max_queued_messages) {
+      reading_ = true;
+      a.start_read = true;
+    }
+    if (a.any()) {
+      ++starting_;
+      return a;
+    }
+    if (starting_ > 0 || store_busy_ || writing_ || !out_.empty()) {
+      return a;
+    }
+    if (!status_.ok()) {
+      a.finish = write_failed_ ? grpc::Status::CANCELLED : ToPeerStatus(status_);
+    } else if (cancelled_) {
+      a.finish = grpc::Status::CANCELLED;
+    } else if (read_closed_ && pending_.empty()) {
+      a.finish = grpc::Status::OK;
+    }
+    if (a.finish.has_value()) {
+      finishing_ = true;
+      end_status_ = status_.ok() && cancelled_ ? absl::CancelledError("cancelled") : status_;
+    }
+    return a;
+  }
+
+  // Starts what DecideLocked chose, then decides again until nothing is left to start.
+  void Run(Actions a) {
+    while (true) {
+      if (a.finish.has_value()) {
+        Finish(*a.finish);  // May delete `this` (via OnDone): touch nothing after it.
+        return;
+      }
+      if (!a.any()) {
+        return;
+      }
+      if (a.store.has_value()) {
+        service_.pool_->Schedule(
+            [this, msg = std::move(*a.store)]() mutable { CallStore(std::move(msg)); });
+      }
+      if (a.start_write) {
+        StartWrite(&write_msg_);
+      }
+      if (a.start_read) {
+        StartRead(&read_msg_);
+      }
+      absl::MutexLock lock(&mu_);
+      --starting_;
+      a = DecideLocked();
+    }
+  }
+
+  // Runs on the worker pool: one store call, then queues its answer.
+  void CallStore(SensorMessage msg) {
+    std::optional<CollectorMessage> reply;
+    absl::Status status = absl::OkStatus();
+    Store& store = service_.store_;
+    if (msg.has_hello()) {
+      absl::StatusOr<uint64_t> last =
+          store.RecordHello(identity_.name, identity_.address, msg.hello());
+      status = last.status();
+      if (last.ok()) {
+        reply.emplace();
+        reply->mutable_hello_ack()->set_sensor_name(identity_.name);
+        reply->mutable_hello_ack()->set_last_committed_seq(*last);
+      }
+    } else if (msg.has_batch()) {
+      const uint64_t seq = msg.batch().seq();
+      const int records = msg.batch().records_size();
+      absl::StatusOr<CommitResult> result =
+          store.Commit(identity_.name, std::move(*msg.mutable_batch()));
+      status = result.status();
+      if (result.ok()) {
+        reply.emplace();
+        reply->mutable_ack()->set_seq(seq);
+        reply->mutable_ack()->set_duplicate(result->duplicate);
+        service_.batches_acked_.fetch_add(1, std::memory_order_relaxed);
+        if (result->duplicate) {
+          service_.duplicates_.fetch_add(1, std::memory_order_relaxed);
+        } else {
+          service_.records_committed_.fetch_add(records, std::memory_order_relaxed);
+        }
+      }
+    } else {
+      absl::Status hb = store.RecordHeartbeat(identity_.name, msg.heartbeat());
+      if (!hb.ok()) {
+        SYNMAP_LOG_EVERY_N_SEC(WARNING, 10)
+            << "ingest_heartbeat_not_recorded sensor=" << identity_.name << " status=" << hb;
+      }
+    }
+    Actions next;
+    {
+      absl::MutexLock lock(&mu_);
+      store_busy_ = false;
+      if (!status.ok()) {
+        FailLocked(status, status.code() == absl::StatusCode::kInvalidArgument
+                               ? "store_refused"
+                               : "store_unavailable");
+      } else if (reply.has_value()) {
+        if (reply->has_ack()) {
+          ++acked_;
+        }
+        out_.push_back(*std::move(reply));
+      }
+      next = DecideLocked();
+    }
+    Run(std::move(next));
+  }
+
+  // What the sensor is told: store shutdown and storage failures are retryable.
+  static grpc::Status ToPeerStatus(const absl::Status& status) {
+    if (status.code() == absl::StatusCode::kCancelled) {
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "collector shutting down; retry");
+    }
+    return ToGrpcStatus(status);
+  }
+
+  IngestService& service_;
+  common::PeerIdentity identity_;
+  bool opened_ = false;  // Set in the constructor only; read in OnDone.
+
+  absl::Mutex mu_;
+  SensorMessage read_msg_;      // Target of the outstanding read (owned by gRPC meanwhile).
+  CollectorMessage write_msg_;  // Source of the outstanding write.
+  std::deque<SensorMessage> pending_ ABSL_GUARDED_BY(mu_);  // Accepted, not yet stored.
+  std::deque<CollectorMessage> out_ ABSL_GUARDED_BY(mu_);   // Replies waiting to be written.
+  absl::Status status_ ABSL_GUARDED_BY(mu_);                // First error; ends the stream.
+  absl::Status end_status_ ABSL_GUARDED_BY(mu_);            // For the closing log line.
+  bool hello_seen_ ABSL_GUARDED_BY(mu_) = false;
+  bool reading_ ABSL_GUARDED_BY(mu_) = false;
+  bool read_closed_ ABSL_GUARDED_BY(mu_) = false;
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool write_failed_ ABSL_GUARDED_BY(mu_) = false;
+  bool store_busy_ ABSL_GUARDED_BY(mu_) = false;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  bool finishing_ ABSL_GUARDED_BY(mu_) = false;
+  int starting_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t acked_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace internal
+
+absl::Status IngestServiceOptions::Validate() const {
+  if (store_threads < 1 || store_threads > 1024) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("store_threads ", store_threads, " is outside 1..1024"));
+  }
+  if (max_queued_messages < 1 || max_queued_messages > 64) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_queued_messages ", max_queued_messages, " is outside 1..64"));
+  }
+  if (limits.max_records_per_batch < 1 || limits.max_message_bytes < 1024 ||
+      limits.max_future_ns < 0) {
+    return absl::InvalidArgumentError("ingest limits must be positive");
+  }
+  return absl::OkStatus();
+}
+
+IngestService::IngestService(Store& store, const Clock& clock, RefusalCounters& refusals,
+                             IngestServiceOptions options)
+    : store_(store),
+      clock_(clock),
+      refusals_(refusals),
+      options_(std::move(options)),
+      pool_(std::make_unique<internal::WorkerPool>(options_.store_threads)) {}
+
+IngestService::~IngestService() { pool_->Stop(); }
+
+grpc::ServerBidiReactor<synmap::v1::SensorMessage, synmap::v1::CollectorMessage>*
+IngestService::Stream(grpc::CallbackServerContext* context) {
+  return new internal::IngestReactor(*this, *context);
+}
+
+IngestStats IngestService::stats() const {
+  IngestStats s;
+  s.streams_opened = streams_opened_.load(std::memory_order_relaxed);
+  s.batches_acked = batches_acked_.load(std::memory_order_relaxed);
+  s.duplicates = duplicates_.load(std::memory_order_relaxed);
+  s.records_committed = records_committed_.load(std::memory_order_relaxed);
+  absl::MutexLock lock(&mu_);
+  s.streams_open = streams_open_;
+  return s;
+}
+
+void IngestService::StreamOpened(const std::string& sensor) {
+  absl::MutexLock lock(&mu_);
+  ++open_streams_[sensor];
+  ++streams_open_;
+}
+
+void IngestService::StreamClosed(const std::string& sensor) {
+  bool last = false;
+  {
+    absl::MutexLock lock(&mu_);
+    --streams_open_;
+    auto it = open_streams_.find(sensor);
+    if (it != open_streams_.end() && --it->second == 0) {
+      open_streams_.erase(it);
+      last = true;
+    }
+  }
+  if (last) {
+    store_.RecordDisconnect(sensor);
+  }
+}
+
+}  // namespace synmap::collector

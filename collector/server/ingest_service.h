@@ -1,0 +1,94 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "collector/server/batch_limits.h"
+#include "collector/server/refusal_counters.h"
+#include "collector/store/store.h"
+#include "common/time/clock.h"
+#include "synmap/v1/ingest.grpc.pb.h"
+
+namespace synmap::collector {
+
+namespace internal {
+class WorkerPool;
+class IngestReactor;
+}  // namespace internal
+
+// Options of IngestService. Plain data.
+struct IngestServiceOptions {
+  IngestLimits limits;
+  // Threads making the store's blocking calls for all streams (Commit, RecordHello, ...).
+  // Concurrent commits from different streams are what the store groups into one
+  // transaction, so this bounds how many streams' batches share a transaction.
+  int store_threads = 16;
+  // Per stream: validated batches (and heartbeats) queued behind the one the store is
+  // committing. When full, the stream stops reading (HTTP/2 flow control pushes back on the
+  // sensor). Memory per stream is about (this + 2) * message size.
+  int max_queued_messages = 2;
+
+  [[nodiscard]] absl::Status Validate() const;
+};
+
+// Counters of IngestService. Plain data.
+struct IngestStats {
+  uint64_t streams_opened = 0;     // Streams whose peer passed the identity check.
+  uint64_t streams_open = 0;       // Streams open now.
+  uint64_t batches_acked = 0;      // Acks written (duplicates included).
+  uint64_t duplicates = 0;         // Acks with duplicate = true.
+  uint64_t records_committed = 0;  // Records of non-duplicate committed batches.
+};
+
+// The Ingest.Stream adapter: checks the peer (OU "sensor", name = CN), expects Hello first
+// (answered with HelloAck from the store), validates each Batch against the named limits and
+// commits it under the certificate's name, writing the Ack only after Commit returned, in
+// batch order. A bad batch ends the stream with INVALID_ARGUMENT (batches before it are still
+// committed and acked first); nothing of the bad batch is stored. Uses the callback API: one
+// reactor per stream, no thread per stream; store calls run on an internal worker pool, one
+// at a time per stream (the store refuses a seq below one already committed, so one stream's
+// batches must reach it in order); reading, decoding and validating the next batches overlap
+// with that commit. Borrows `store`, `clock` and `refusals`, which must outlive it.
+// Thread-safe. The gRPC server using it must be shut down before it is destroyed.
+class IngestService final : public synmap::v1::Ingest::CallbackService {
+ public:
+  IngestService(Store& store, const Clock& clock, RefusalCounters& refusals,
+                IngestServiceOptions options);
+  ~IngestService() override;
+  IngestService(const IngestService&) = delete;
+  IngestService& operator=(const IngestService&) = delete;
+
+  grpc::ServerBidiReactor<synmap::v1::SensorMessage, synmap::v1::CollectorMessage>* Stream(
+      grpc::CallbackServerContext* context) override;
+
+  IngestStats stats() const;
+
+ private:
+  friend class internal::IngestReactor;
+
+  // Tracks streams per sensor name so that only the last one to close marks it disconnected.
+  void StreamOpened(const std::string& sensor) ABSL_LOCKS_EXCLUDED(mu_);
+  void StreamClosed(const std::string& sensor) ABSL_LOCKS_EXCLUDED(mu_);
+
+  Store& store_;
+  const Clock& clock_;
+  RefusalCounters& refusals_;
+  const IngestServiceOptions options_;
+  std::unique_ptr<internal::WorkerPool> pool_;
+
+  // Relaxed atomics: statistics only.
+  std::atomic<uint64_t> streams_opened_{0};
+  std::atomic<uint64_t> batches_acked_{0};
+  std::atomic<uint64_t> duplicates_{0};
+  std::atomic<uint64_t> records_committed_{0};
+
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, int> open_streams_ ABSL_GUARDED_BY(mu_);
+  uint64_t streams_open_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace synmap::collector

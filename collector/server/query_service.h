@@ -1,0 +1,51 @@
+#pragma once
+
+#include "collector/query/query_engine.h"
+#include "collector/server/refusal_counters.h"
+#include "synmap/v1/query.grpc.pb.h"
+
+namespace synmap::collector {
+
+// The Query service adapter: checks the peer (certificate OU "reader"), runs the QueryEngine
+// and maps its Status to gRPC. Unary callback methods; a query runs on the gRPC callback
+// thread that received it and reads only a store snapshot. Borrows `engine` and `refusals`,
+// which must outlive it. Thread-safe.
+class QueryService final : public synmap::v1::Query::CallbackService {
+ public:
+  QueryService(const QueryEngine& engine, RefusalCounters& refusals)
+      : engine_(engine), refusals_(refusals) {}
+  QueryService(const QueryService&) = delete;
+  QueryService& operator=(const QueryService&) = delete;
+
+  grpc::ServerUnaryReactor* Summary(grpc::CallbackServerContext* context,
+                                    const synmap::v1::SummaryRequest* request,
+                                    synmap::v1::SummaryResponse* response) override;
+  grpc::ServerUnaryReactor* NewServices(grpc::CallbackServerContext* context,
+                                        const synmap::v1::NewServicesRequest* request,
+                                        synmap::v1::NewServicesResponse* response) override;
+  grpc::ServerUnaryReactor* GoneServices(grpc::CallbackServerContext* context,
+                                         const synmap::v1::GoneServicesRequest* request,
+                                         synmap::v1::GoneServicesResponse* response) override;
+  grpc::ServerUnaryReactor* Sensors(grpc::CallbackServerContext* context,
+                                    const synmap::v1::SensorsRequest* request,
+                                    synmap::v1::SensorsResponse* response) override;
+  grpc::ServerUnaryReactor* Hosts(grpc::CallbackServerContext* context,
+                                  const synmap::v1::HostsRequest* request,
+                                  synmap::v1::HostsResponse* response) override;
+  grpc::ServerUnaryReactor* Services(grpc::CallbackServerContext* context,
+                                     const synmap::v1::ServicesRequest* request,
+                                     synmap::v1::ServicesResponse* response) override;
+  grpc::ServerUnaryReactor* Export(grpc::CallbackServerContext* context,
+                                   const synmap::v1::ExportRequest* request,
+                                   synmap::v1::ExportResponse* response) override;
+
+ private:
+  template <typename Request, typename Response, typename Method>
+  grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context, const char* rpc,
+                                  const Request* request, Response* response, Method method);
+
+  const QueryEngine& engine_;
+  RefusalCounters& refusals_;
+};
+
+}  // namespace synmap::collector

@@ -1,0 +1,37 @@
+#pragma once
+
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include <memory>
+
+#include "absl/strings/string_view.h"
+
+namespace synmap::common::internal {
+
+struct BioFree {
+  void operator()(BIO* b) const { BIO_free(b); }
+};
+struct X509Free {
+  void operator()(X509* x) const { X509_free(x); }
+};
+struct EvpPkeyFree {
+  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
+};
+using BioHandle = std::unique_ptr<BIO, BioFree>;
+using X509Handle = std::unique_ptr<X509, X509Free>;
+using EvpPkeyHandle = std::unique_ptr<EVP_PKEY, EvpPkeyFree>;
+
+// A read-only memory BIO over `pem`, which must outlive it.
+inline BioHandle MemoryBio(absl::string_view pem) {
+  return BioHandle(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+}
+
+// The first certificate in `pem`, or null when there is none that parses.
+X509Handle ParseFirstCertificate(absl::string_view pem);
+
+// The last OpenSSL error as text (and clears the queue), or "unknown error".
+std::string TakeOpenSslError();
+
+}  // namespace synmap::common::internal

@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# Makes the deployment's certificates with the OpenSSL CLI (EC P-256 keys, SHA-256).
+#
+#   make-certs.sh DIR ca        [--days N] [--force]         -> DIR/ca.pem, DIR/ca.key
+#   make-certs.sh DIR collector NAME [--san DNS:x,IP:y,...]  -> DIR/NAME.pem, DIR/NAME.key
+#   make-certs.sh DIR sensor    NAME                         -> DIR/NAME.pem, DIR/NAME.key
+#   make-certs.sh DIR reader    NAME                         -> DIR/NAME.pem, DIR/NAME.key
+#   common options for leaf certs: --days N (default 825), --expired (valid 2 days ago to
+#   1 day ago, for tests), --force (overwrite existing files)
+#
+# A leaf cert has CN=NAME and OU=role; synmap reads the peer's name from CN and its role
+# from OU. The collector gets serverAuth and SANs (default DNS:localhost,IP:127.0.0.1,IP:::1,
+# plus DNS:NAME); sensors and readers get clientAuth. Keys are written mode 0600.
+set -euo pipefail
+
+usage() {
+  sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2
+  exit 2
+}
+die() { echo "make-certs: $*" >&2; exit 1; }
+
+[ $# -ge 2 ] || usage
+dir=$1 role=$2
+shift 2
+name=""
+case "$role" in
+  ca) ;;
+  collector|sensor|reader)
+    [ $# -ge 1 ] || die "$role needs a NAME"
+    name=$1; shift ;;
+  -h|--help) usage ;;
+  *) die "unknown kind '$role' (want ca, collector, sensor or reader)" ;;
+esac
+
+days=""
+san=""
+expired=0
+force=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --days) [ $# -ge 2 ] || die "--days needs a value"; days=$2; shift 2 ;;
+    --san) [ $# -ge 2 ] || die "--san needs a value"; san=$2; shift 2 ;;
+    --expired) expired=1; shift ;;
+    --force) force=1; shift ;;
+    -h|--help) usage ;;
+    *) die "unknown option '$1'" ;;
+  esac
+done
+
+if [ -n "$days" ] && ! [[ "$days" =~ ^[1-9][0-9]{0,4}$ ]]; then
+  die "--days must be a positive whole number of days, got '$days'"
+fi
+if [ -n "$name" ] && ! [[ "$name" =~ ^[A-Za-z0-9._-]{1,64}$ ]]; then
+  die "NAME must be 1-64 characters of [A-Za-z0-9._-], got '$name'"
+fi
+[ -z "$san" ] || [ "$role" = collector ] || die "--san applies only to collector certificates"
+[ "$expired" = 0 ] || [ "$role" != ca ] || die "--expired applies only to leaf certificates"
+command -v openssl >/dev/null || die "openssl not found (apt-get install openssl)"
+
+mkdir -p "$dir"
+umask 077
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+new_key() {  # new_key PATH
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null
+  chmod 600 "$1"
+}
+
+if [ "$role" = ca ]; then
+  if [ "$force" = 0 ] && { [ -e "$dir/ca.key" ] || [ -e "$dir/ca.pem" ]; }; then
+    die "$dir/ca.pem or ca.key exists; refusing to replace the CA (--force to overwrite)"
+  fi
+  new_key "$tmp/ca.key"
+  openssl req -x509 -new -sha256 -key "$tmp/ca.key" -days "${days:-3650}" \
+    -subj "/O=synmap/CN=synmap-ca" \
+    -addext "basicConstraints=critical,CA:TRUE,pathlen:0" \
+    -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    -addext "subjectKeyIdentifier=hash" \
+    -out "$tmp/ca.pem"
+  mv "$tmp/ca.key" "$dir/ca.key"
+  mv "$tmp/ca.pem" "$dir/ca.pem"
+  chmod 644 "$dir/ca.pem"
+  echo "make-certs: wrote $dir/ca.pem and $dir/ca.key (keep ca.key offline)"
+  exit 0
+fi
+
+[ -r "$dir/ca.pem" ] && [ -r "$dir/ca.key" ] || die "no CA in $dir (run: $0 $dir ca)"
+if [ "$force" = 0 ] && { [ -e "$dir/$name.key" ] || [ -e "$dir/$name.pem" ]; }; then
+  die "$dir/$name.pem or $name.key exists (--force to overwrite)"
+fi
+case "$name" in ca) die "NAME 'ca' would overwrite the CA files" ;; esac
+
+case "$role" in
+  collector)
+    eku=serverAuth
+    san=${san:-DNS:localhost,IP:127.0.0.1,IP:::1}
+    san="DNS:$name,$san" ;;
+  sensor|reader)
+    eku=clientAuth ;;
+esac
+
+cat >"$tmp/ca.cnf" <<CNF
+[ ca ]
+default_ca = synmap_ca
+[ synmap_ca ]
+database = $tmp/index.txt
+new_certs_dir = $tmp
+rand_serial = yes
+default_md = sha256
+policy = policy_leaf
+unique_subject = no
+copy_extensions = none
+email_in_dn = no
+[ policy_leaf ]
+organizationName = supplied
+organizationalUnitName = supplied
+commonName = supplied
+[ leaf_ext ]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature,keyEncipherment
+extendedKeyUsage = $eku
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid,issuer
+CNF
+[ -z "$san" ] || echo "subjectAltName = $san" >>"$tmp/ca.cnf"
+: >"$tmp/index.txt"
+
+new_key "$tmp/leaf.key"
+openssl req -new -sha256 -key "$tmp/leaf.key" -subj "/O=synmap/OU=$role/CN=$name" \
+  -out "$tmp/leaf.csr"
+
+if [ "$expired" = 1 ]; then
+  validity=(-startdate "$(date -u -d '2 days ago' +%Y%m%d%H%M%SZ)"
+            -enddate "$(date -u -d '1 day ago' +%Y%m%d%H%M%SZ)")
+else
+  validity=(-days "${days:-825}")
+fi
+openssl ca -batch -notext -config "$tmp/ca.cnf" -extensions leaf_ext \
+  -cert "$dir/ca.pem" -keyfile "$dir/ca.key" "${validity[@]}" \
+  -in "$tmp/leaf.csr" -out "$tmp/leaf.pem" 2>"$tmp/ca.log" || { cat "$tmp/ca.log" >&2; die "signing failed"; }
+
+mv "$tmp/leaf.key" "$dir/$name.key"
+mv "$tmp/leaf.pem" "$dir/$name.pem"
+chmod 644 "$dir/$name.pem"
+echo "make-certs: wrote $dir/$name.pem and $dir/$name.key (CN=$name, OU=$role)"

@@ -1,0 +1,296 @@
+// The synmap-collector binary end to end: real mTLS on loopback, the SQLite store, the Query
+// service, signals, crash recovery and config files.
+
+#include "tests/integration/collector/collector_process.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <fstream>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "synmap/v1/query.grpc.pb.h"
+#include "tests/integration/collector/ingest_test_util.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
+
+namespace synmap::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr int kRecordsPerBatch = 50;
+// Every record MakeBatch makes has 3 packets and 2 connections.
+constexpr uint64_t kPacketsPerBatch = 3 * kRecordsPerBatch;
+constexpr uint64_t kConnectionsPerBatch = 2 * kRecordsPerBatch;
+
+class CollectorProcessTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { pki_ = new TestPki(); }
+  static void TearDownTestSuite() {
+    delete pki_;
+    pki_ = nullptr;
+  }
+  void SetUp() override { ASSERT_TRUE(pki_->ok()) << "make-certs.sh failed"; }
+
+  std::vector<std::string> BaseArgs() const {
+    const common::TlsFiles col = pki_->Files("col");
+    return {"--listen", "127.0.0.1:0", "--db",   data_.File("synmap.db"),
+            "--ca",     col.ca_path,   "--cert", col.cert_path,
+            "--key",    col.key_path};
+  }
+  // Starts the collector and waits until it listens; returns its port in port_.
+  std::unique_ptr<CollectorProcess> Start(std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = BaseArgs();
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto p = std::make_unique<CollectorProcess>(CollectorBinary(), args);
+    port_ = p->WaitForPort();
+    EXPECT_NE(port_, 0) << p->Log();
+    return p;
+  }
+
+  static int64_t BatchEnd() { return absl::ToUnixNanos(absl::Now()) - 60 * kSecondNs; }
+
+  // Sends batches [from, to] on `s` and reads their acks; returns false on any failure.
+  static bool SendAndAck(SensorStream& s, uint64_t from, uint64_t to, int64_t end_ns) {
+    for (uint64_t seq = from; seq <= to; ++seq) {
+      if (!s.SendBatch(MakeBatch(seq, end_ns, kRecordsPerBatch))) {
+        return false;
+      }
+    }
+    for (uint64_t seq = from; seq <= to; ++seq) {
+      std::optional<synmap::v1::CollectorMessage> ack = s.Receive();
+      if (!ack.has_value() || !ack->has_ack() || ack->ack().seq() != seq) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  grpc::Status Summary(const std::string& as, const synmap::v1::SummaryRequest& request,
+                       synmap::v1::SummaryResponse* response) const {
+    auto stub = synmap::v1::Query::NewStub(pki_->Channel(port_, as));
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    return stub->Summary(&context, request, response);
+  }
+
+  struct Totals {
+    uint64_t packets = 0;
+    uint64_t connections = 0;
+  };
+  Totals QueryTotals(const std::string& sensor_filter = "") const {
+    synmap::v1::SummaryRequest request;
+    request.set_top_n(100'000);
+    request.mutable_filters()->set_sensor(sensor_filter);
+    synmap::v1::SummaryResponse response;
+    grpc::Status status = Summary("r1", request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    Totals t;
+    for (const synmap::v1::SummaryRow& row : response.rows()) {
+      t.packets += row.packets();
+      t.connections += row.connections();
+    }
+    return t;
+  }
+
+  std::unique_ptr<SensorStream> OpenWithHello(const std::string& name,
+                                              uint64_t* last_committed = nullptr) const {
+    auto s = std::make_unique<SensorStream>(pki_->Channel(port_, name));
+    EXPECT_TRUE(s->SendHello());
+    std::optional<synmap::v1::CollectorMessage> ack = s->Receive();
+    EXPECT_TRUE(ack.has_value() && ack->has_hello_ack());
+    if (ack.has_value() && last_committed != nullptr) {
+      *last_committed = ack->hello_ack().last_committed_seq();
+    }
+    return s;
+  }
+
+  static TestPki* pki_;
+  TempDir data_;
+  int port_ = 0;
+};
+
+TestPki* CollectorProcessTest::pki_ = nullptr;
+
+TEST_F(CollectorProcessTest, StreamedBatchesShowExactlyTheirTotalsUnderTheCertName) {
+  auto collector = Start();
+  auto s = OpenWithHello("s1");
+  ASSERT_TRUE(SendAndAck(*s, 1, 8, BatchEnd()));
+  ASSERT_TRUE(s->Close().ok());
+
+  Totals all = QueryTotals();
+  EXPECT_EQ(all.packets, 8 * kPacketsPerBatch);
+  EXPECT_EQ(all.connections, 8 * kConnectionsPerBatch);
+  EXPECT_EQ(QueryTotals("s1").packets, 8 * kPacketsPerBatch);
+  EXPECT_EQ(QueryTotals("s2").packets, 0u);  // Nothing can land under another name.
+
+  synmap::v1::SummaryRequest by_sensor;
+  by_sensor.set_by_sensor(true);
+  by_sensor.set_top_n(100'000);
+  synmap::v1::SummaryResponse response;
+  ASSERT_TRUE(Summary("r1", by_sensor, &response).ok());
+  ASSERT_GT(response.rows_size(), 0);
+  for (const synmap::v1::SummaryRow& row : response.rows()) {
+    EXPECT_EQ(row.sensor(), "s1");
+  }
+}
+
+TEST_F(CollectorProcessTest, RepeatedSeqIsAckedDuplicateAndCountedOnce) {
+  auto collector = Start();
+  auto s = OpenWithHello("s2");
+  ASSERT_TRUE(SendAndAck(*s, 1, 3, BatchEnd()));
+  ASSERT_TRUE(s->SendBatch(MakeBatch(2, BatchEnd(), kRecordsPerBatch)));
+  std::optional<synmap::v1::CollectorMessage> ack = s->Receive();
+  ASSERT_TRUE(ack.has_value() && ack->has_ack());
+  EXPECT_EQ(ack->ack().seq(), 2u);
+  EXPECT_TRUE(ack->ack().duplicate());
+  ASSERT_TRUE(s->Close().ok());
+  EXPECT_EQ(QueryTotals().packets, 3 * kPacketsPerBatch);
+}
+
+TEST_F(CollectorProcessTest, SensorCannotQueryAndReaderCannotIngest) {
+  auto collector = Start();
+  synmap::v1::SummaryResponse response;
+  EXPECT_EQ(Summary("s1", synmap::v1::SummaryRequest(), &response).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  SensorStream reader_stream(pki_->Channel(port_, "r1"));
+  reader_stream.SendHello();
+  EXPECT_EQ(reader_stream.Drain().error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_TRUE(collector->WaitForLog("peer_refused rpc=Query.Summary"));
+  EXPECT_TRUE(collector->WaitForLog("peer_refused rpc=Ingest.Stream"));
+  EXPECT_THAT(collector->Log(), HasSubstr("name=r1"));
+}
+
+TEST_F(CollectorProcessTest, SigkillMidStreamKeepsEveryAckedBatchAndCountsNoneTwice) {
+  const int64_t end = BatchEnd();
+  constexpr uint64_t kAcked = 10;
+  constexpr uint64_t kTotal = 40;
+  {
+    auto collector = Start();
+    auto s = OpenWithHello("s1");
+    ASSERT_TRUE(SendAndAck(*s, 1, kAcked, end));
+    // More batches in flight, unacked, when the collector dies.
+    for (uint64_t seq = kAcked + 1; seq <= kTotal; ++seq) {
+      s->SendBatch(MakeBatch(seq, end, kRecordsPerBatch));
+    }
+    collector->Signal(SIGKILL);
+    collector->Wait();
+  }
+  auto collector = Start();
+  uint64_t last = 0;
+  auto s = OpenWithHello("s1", &last);
+  EXPECT_GE(last, kAcked);
+  EXPECT_LE(last, kTotal);
+  // Exactly the committed batches, whole: no acked batch lost, no partial batch.
+  EXPECT_EQ(QueryTotals().packets, last * kPacketsPerBatch);
+  // The sensor resends what was not committed, plus an already-committed one.
+  ASSERT_TRUE(SendAndAck(*s, last + 1, kTotal, end));
+  ASSERT_TRUE(s->SendBatch(MakeBatch(kAcked, end, kRecordsPerBatch)));
+  std::optional<synmap::v1::CollectorMessage> dup = s->Receive();
+  ASSERT_TRUE(dup.has_value() && dup->has_ack());
+  EXPECT_TRUE(dup->ack().duplicate());
+  ASSERT_TRUE(s->Close().ok());
+  EXPECT_EQ(QueryTotals().packets, kTotal * kPacketsPerBatch);
+  EXPECT_EQ(QueryTotals().connections, kTotal * kConnectionsPerBatch);
+}
+
+TEST_F(CollectorProcessTest, SighupReloadsNamesAndKeepsOldOnesWhenTheFileIsBad) {
+  const std::string names = data_.File("names.yaml");
+  std::ofstream(names) << "hosts:\n  db1: [10.0.0.1]\n";
+  auto collector = Start({"--names", names});
+  auto s = OpenWithHello("s1");
+  ASSERT_TRUE(SendAndAck(*s, 1, 1, BatchEnd()));  // Servers 10.0.1.x, clients 10.0.0.x.
+  ASSERT_TRUE(s->Close().ok());
+  auto server_labels = [&] {
+    synmap::v1::SummaryRequest request;
+    request.set_top_n(100'000);
+    synmap::v1::SummaryResponse response;
+    EXPECT_TRUE(Summary("r1", request, &response).ok());
+    std::set<std::string> labels;
+    for (const synmap::v1::SummaryRow& row : response.rows()) {
+      labels.insert(row.server());
+    }
+    return labels;
+  };
+  EXPECT_FALSE(server_labels().contains("web"));
+  std::ofstream(names, std::ios::trunc) << "hosts:\n  web: [10.0.1.1]\n";
+  collector->Signal(SIGHUP);
+  ASSERT_TRUE(collector->WaitForLog("names_reloaded"));
+  EXPECT_TRUE(server_labels().contains("web"));
+  std::ofstream(names, std::ios::trunc) << "hosts: [this is: not valid\n";
+  collector->Signal(SIGHUP);
+  ASSERT_TRUE(collector->WaitForLog("names_reload_failed"));
+  EXPECT_TRUE(server_labels().contains("web"));  // The previous table stays in use.
+}
+
+TEST_F(CollectorProcessTest, SigtermShutsDownCleanly) {
+  auto collector = Start();
+  collector->Signal(SIGTERM);
+  const int status = collector->Wait();
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << collector->Log();
+}
+
+TEST_F(CollectorProcessTest, ConfigFileSuppliesOptionsAndFlagsWin) {
+  const std::string config = data_.File("collector.yaml");
+  const common::TlsFiles col = pki_->Files("col");
+  std::ofstream(config) << "listen: 127.0.0.1:1\n"  // Overridden by the flag below.
+                        << "db: " << data_.File("from-config.db") << "\n"
+                        << "ca: " << col.ca_path << "\ncert: " << col.cert_path
+                        << "\nkey: " << col.key_path << "\nretention: 30d\n";
+  auto collector = std::make_unique<CollectorProcess>(
+      CollectorBinary(), std::vector<std::string>{"--config", config, "--listen", "127.0.0.1:0"});
+  port_ = collector->WaitForPort();
+  ASSERT_NE(port_, 0) << collector->Log();
+  EXPECT_NE(port_, 1);
+  EXPECT_THAT(collector->Log(), HasSubstr("from-config.db"));
+}
+
+TEST_F(CollectorProcessTest, UnknownConfigKeyFailsNamingFileAndLine) {
+  const std::string config = data_.File("bad.yaml");
+  std::ofstream(config) << "listen: 127.0.0.1:0\nlisten_addr: x\n";
+  CollectorProcess collector(CollectorBinary(), {"--config", config});
+  const int status = collector.Wait();
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 2);
+  EXPECT_TRUE(collector.WaitForLog(config + ":2: unknown key 'listen_addr'")) << collector.Log();
+}
+
+TEST_F(CollectorProcessTest, InsecureModeRefusesEveryCall) {
+  auto collector = std::make_unique<CollectorProcess>(
+      CollectorBinary(),
+      std::vector<std::string>{"--listen", "127.0.0.1:0", "--db", data_.File("insecure.db"),
+                               "--insecure-for-testing"});
+  port_ = collector->WaitForPort();
+  ASSERT_NE(port_, 0) << collector->Log();
+  auto channel =
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port_), grpc::InsecureChannelCredentials());
+  auto stub = synmap::v1::Query::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  synmap::v1::SensorsResponse response;
+  EXPECT_EQ(stub->Sensors(&context, synmap::v1::SensorsRequest(), &response).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  SensorStream s(channel);
+  s.SendHello();
+  EXPECT_EQ(s.Drain().error_code(), grpc::StatusCode::UNAUTHENTICATED);
+}
+
+TEST_F(CollectorProcessTest, MissingCertificateFailsWithItsPath) {
+  std::vector<std::string> args = BaseArgs();
+  args[7] = data_.File("missing.pem");  // --cert value.
+  CollectorProcess collector(CollectorBinary(), args);
+  const int status = collector.Wait();
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+  EXPECT_TRUE(collector.WaitForLog("missing.pem: no such file")) << collector.Log();
+}
+
+}  // namespace
+}  // namespace synmap::testing
