@@ -41,15 +41,17 @@ function(synmap_test)
   target_compile_options(${ARG_NAME} PRIVATE ${SYNMAP_WARNINGS})
   target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} GTest::gmock GTest::gtest_main)
   if(NOT ARG_TIMEOUT)
-    set(ARG_TIMEOUT 300)
+    set(ARG_TIMEOUT 600)
   endif()
   # Where the tests find the repository and the built binaries (see tests/testing/temp_dir.h).
   target_compile_definitions(${ARG_NAME} PRIVATE
     SYNMAP_TEST_SOURCE_DIR="${PROJECT_SOURCE_DIR}" SYNMAP_TEST_BINARY_DIR="${PROJECT_BINARY_DIR}")
-  gtest_discover_tests(${ARG_NAME}
-    PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT}
-    ENVIRONMENT "SYNMAP_SOURCE_DIR=${PROJECT_SOURCE_DIR}"
-    DISCOVERY_TIMEOUT 60)
+  # One CTest test per test binary: gtest_discover_tests cannot carry list-valued properties
+  # (several LABELS, several ENVIRONMENT entries) to the tests it discovers.
+  add_test(NAME ${ARG_NAME} COMMAND ${ARG_NAME})
+  set_tests_properties(${ARG_NAME} PROPERTIES
+    LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT}
+    ENVIRONMENT "SYNMAP_SOURCE_DIR=${PROJECT_SOURCE_DIR};SYNMAP_BINARY_DIR=${PROJECT_BINARY_DIR}")
 endfunction()
 
 # Adds every immediate subfolder of the current source folder that has a CMakeLists.txt,

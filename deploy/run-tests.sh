@@ -53,6 +53,19 @@ run_ctest() {
   stamp "stage $name: $pass passed, $fail failed"
 }
 
+# run_check NAME CMD...: one pass/fail check whose output goes to a log (shown on failure).
+run_check() {
+  local name=$1; shift
+  local log="$BUILD_ROOT/check-$name.log"
+  if "$@" >"$log" 2>&1; then
+    total_pass=$((total_pass + 1)); stamp "check $name: passed"
+    grep -E '^(check|quickstart|bench|run-fuzz|package):|^[a-z_]+_fuzz ' "$log" | tail -15 || true
+  else
+    total_fail=$((total_fail + 1)); failed_stages+=("$name"); stamp "check $name: FAILED"
+    tail -60 "$log"
+  fi
+}
+
 mkdir -p "$BUILD_ROOT"
 
 stamp "stage release: build"
@@ -62,7 +75,17 @@ else
   failed_stages+=("release-build"); total_fail=$((total_fail + 1))
 fi
 
+if [ -x "$BUILD_ROOT/release/cli/synmap" ]; then
+  run_check quickstart env SYNMAP_BUILD_DIR="$BUILD_ROOT/release" \
+    bash deploy/quickstart.sh --check --dir "$BUILD_ROOT/quickstart"
+  run_check bench-small bash bench/bench_summarize.sh --small --build-dir "$BUILD_ROOT/release"
+  run_check package bash deploy/check-packages.sh "$BUILD_ROOT/release"
+fi
+
 if [ $QUICK -eq 0 ]; then
+  stamp "stage fuzz: build and run each target for ${FUZZ_SECONDS:-40}s"
+  run_check fuzz bash tests/fuzz/run-fuzz.sh "$BUILD_ROOT/fuzz" "${FUZZ_SECONDS:-40}"
+
   stamp "stage asan+ubsan: build"
   if configure_build "$BUILD_ROOT/asan" -DCMAKE_BUILD_TYPE=Debug -DSYNMAP_SANITIZE=address,undefined; then
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
