@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# synmap-sensor --read: a generated capture with known SYN/ACKs is replayed to a real
+# collector; the sensor must exit 0 once everything is acknowledged and the collector must
+# hold exactly those SYN/ACKs. Then, with no collector listening, the sensor must give up
+# after --drain-timeout with a non-zero exit and keep its spool.
+# Usage: read_file_test.sh SENSOR COLLECTOR CLI MAKE_CERTS   (needs no root)
+SENSOR=$1 COLLECTOR=$2 CLI=$3 MAKE_CERTS=$4
+HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/lib.sh"
+require_tools python3 openssl sqlite3
+
+# 300 frames 20 ms apart: 6 s of capture time, so 1 s windows make several batches.
+python3 "$HERE/gen_synack_pcap.py" --out "$WORK/replay.pcap" --repeat 3 --step-us 20000 \
+  --group synack:4:40:18080 --group synack:6:20:18443:8100.7 --group syn:4:30:18080 \
+  --group udp:6:10:53 >/dev/null
+WANT_SYNACKS=180  # (40 + 20) x 3
+
+make_certs
+printf 'local_networks: ["198.51.100.0/24", "2001:db8::/32"]\n' >"$WORK/names.yaml"
+start_collector "" "$WORK/names.yaml"
+
+sensor_read() {
+  "$SENSOR" --read "$WORK/replay.pcap" --spool "$WORK/$1" --flush-interval 1s \
+    --ca "$WORK/certs/ca.pem" --cert "$WORK/certs/sensor-it.pem" \
+    --key "$WORK/certs/sensor-it.key" --log-file "$WORK/sensor-$1.log" "${@:2}"
+}
+
+rc=0
+sensor_read spool-ok --collector "127.0.0.1:$COLLECTOR_PORT" --drain-timeout 60s || rc=$?
+[ $rc -eq 0 ] || fail "sensor --read exited $rc with a collector up"
+stored=$(collector_synacks)
+[ "$stored" = "$WANT_SYNACKS" ] || fail "collector committed $stored SYN/ACKs, want $WANT_SYNACKS"
+batches=$(sqlite3 "file:$WORK/collector.db?mode=ro" 'SELECT COUNT(*) FROM batches;')
+[ "$batches" -ge 6 ] || fail "want at least 6 batches (1 s windows over 6 s), got $batches"
+[ -z "$(ls -A "$WORK/spool-ok" | grep -v '^seq$' | grep -v '^quarantine$' || true)" ] ||
+  fail "spool not empty after every batch was acked: $(ls "$WORK/spool-ok")"
+log "replay acked: $stored SYN/ACKs in $batches batches"
+
+# Nothing listens on port 1 of 127.0.0.1.
+rc=0
+sensor_read spool-kept --collector 127.0.0.1:1 --drain-timeout 2s || rc=$?
+[ $rc -ne 0 ] || fail "sensor --read exited 0 although no collector acknowledged anything"
+ls "$WORK/spool-kept" | grep -q . || fail "spool not kept after the drain timeout"
+grep -q drain_incomplete "$WORK/sensor-spool-kept.log" || fail "no drain_incomplete log line"
+log "unreachable collector: exit $rc, spool kept ($(ls "$WORK/spool-kept" | wc -l) entries)"
+log "PASS"
