@@ -1,0 +1,121 @@
+#include "collector/query/internal/query_naming.h"
+
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace synmap::collector::internal {
+namespace {
+
+constexpr size_t kMaxFilterBytes = 256;
+
+}  // namespace
+
+QueryNaming::QueryNaming(const common::NameTable& names, const std::vector<common::IpAddress>& ips,
+                         bool show_remote)
+    : names_(names),
+      ips_(ips),
+      show_remote_(show_remote),
+      host_label_(ips.size(), kUnknown),
+      local_(ips.size(), -1),
+      service_label_(65536, kUnknown) {}
+
+uint32_t QueryNaming::ComputeHostLabel(uint32_t ip) {
+  if (const std::string* name = names_.HostName(ips_[ip])) {
+    return Intern(*name);
+  }
+  if (show_remote_ || IsLocal(ip)) {
+    return kIpLabel | ip;
+  }
+  return Intern("_");
+}
+
+const std::string& QueryNaming::Label(uint32_t label_id) const {
+  if ((label_id & kIpLabel) == 0) {
+    return labels_[label_id];
+  }
+  const uint32_t ip = label_id & ~kIpLabel;
+  auto [it, inserted] = ip_texts_.try_emplace(ip);
+  if (inserted) {
+    it->second = ips_[ip].ToString();
+  }
+  return it->second;
+}
+
+uint32_t QueryNaming::Intern(std::string label) {
+  auto [it, inserted] = label_ids_.try_emplace(label, static_cast<uint32_t>(labels_.size()));
+  if (inserted) {
+    labels_.push_back(std::move(label));
+  }
+  return it->second;
+}
+
+absl::StatusOr<HostFilter> HostFilter::Parse(absl::string_view text) {
+  if (text.size() > kMaxFilterBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("host filter longer than ", kMaxFilterBytes, " bytes"));
+  }
+  HostFilter filter;
+  filter.text_ = std::string(text);
+  if (absl::StrContains(text, '/')) {
+    absl::StatusOr<common::Cidr> cidr = common::Cidr::Parse(text);
+    if (!cidr.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("host filter: ", cidr.status().message()));
+    }
+    filter.cidr_ = *cidr;
+  } else if (absl::StatusOr<common::IpAddress> ip = common::IpAddress::Parse(text); ip.ok()) {
+    filter.cidr_ = common::Cidr{*ip, ip->is_v4() ? 32 : 128};
+  }
+  return filter;
+}
+
+bool HostFilter::Matches(uint32_t ip, const QueryNaming& naming) {
+  if (text_.empty()) {
+    return true;
+  }
+  if (cache_.size() <= ip) {
+    cache_.resize(ip + 1, -1);
+  }
+  int8_t& cached = cache_[ip];
+  if (cached < 0) {
+    const common::IpAddress& address = naming.Ip(ip);
+    const bool match = (cidr_.has_value() && cidr_->Contains(address)) ||
+                       naming.names().HostLabel(address, false) == text_ ||
+                       naming.names().HostLabel(address, true) == text_;
+    cached = match ? 1 : 0;
+  }
+  return cached == 1;
+}
+
+absl::StatusOr<ServiceFilter> ServiceFilter::Parse(absl::string_view text) {
+  if (text.size() > kMaxFilterBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("service filter longer than ", kMaxFilterBytes, " bytes"));
+  }
+  ServiceFilter filter;
+  filter.text_ = std::string(text);
+  uint32_t port = 0;
+  if (absl::SimpleAtoi(text, &port)) {
+    filter.port_ = port;
+  }
+  return filter;
+}
+
+bool ServiceFilter::Matches(uint16_t port, const common::NameTable& names) {
+  if (text_.empty()) {
+    return true;
+  }
+  if (cache_.empty()) {
+    cache_.assign(65536, -1);
+  }
+  int8_t& cached = cache_[port];
+  if (cached < 0) {
+    const bool match = (port_.has_value() && *port_ == port) || names.ServiceLabel(port) == text_;
+    cached = match ? 1 : 0;
+  }
+  return cached == 1;
+}
+
+}  // namespace synmap::collector::internal

@@ -1,0 +1,90 @@
+#include "collector/query/internal/row_scan.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/string_view.h"
+
+namespace synmap::collector::internal {
+
+std::vector<KeyTotals> SumByKey(const StoreSnapshot& snapshot, int64_t since_ns, int64_t until_ns) {
+  std::vector<KeyTotals> totals(snapshot.keys != nullptr ? snapshot.keys->size() : 0);
+  for (const auto& bucket : snapshot.buckets) {
+    const AggregateBucket& b = *bucket;
+    if (until_ns != 0 && b.start_ns >= until_ns) {
+      continue;  // Rows are bucketed by first_seen: all start at or after until.
+    }
+    // A bucket inside the range needs no per-row time check.
+    const bool whole = (since_ns == 0 || b.start_ns >= since_ns) &&
+                       (until_ns == 0 || b.start_ns + snapshot.bucket_ns <= until_ns);
+    const size_t n = b.size();
+    // Rows reach their keys in random order and `totals` is larger than the caches:
+    // prefetching a few rows ahead overlaps the misses.
+    constexpr size_t kPrefetchDistance = 16;
+    for (size_t r = 0; r < n; ++r) {
+      if (r + kPrefetchDistance < n) {
+        __builtin_prefetch(&totals[b.key[r + kPrefetchDistance]], 1);
+      }
+      const int64_t first = b.first_seen_ns[r];
+      const int64_t last = b.last_seen_ns[r];
+      if (!whole && !((since_ns == 0 || last >= since_ns) && (until_ns == 0 || first < until_ns))) {
+        continue;
+      }
+      KeyTotals& t = totals[b.key[r]];
+      t.packets += b.packets[r];
+      t.connections += b.connections[r];
+      if (t.first_ns == 0 || first < t.first_ns) {
+        t.first_ns = first;
+      }
+      t.last_ns = std::max(t.last_ns, last);
+    }
+  }
+  return totals;
+}
+
+void Accumulator::FillFacts(const QueryNaming& naming, synmap::v1::SummaryRow* row) const {
+  row->set_server_port(port >= 0 ? static_cast<uint32_t>(port) : 0);
+  if (server_ip >= 0) {
+    row->set_server_ip(naming.Ip(static_cast<uint32_t>(server_ip)).ToString());
+  }
+  if (client_ip >= 0) {
+    row->set_client_ip(naming.Ip(static_cast<uint32_t>(client_ip)).ToString());
+  }
+  row->set_packets(packets);
+  row->set_connections(connections);
+  row->set_first_seen_unix_ns(first_ns);
+  row->set_last_seen_unix_ns(last_ns);
+}
+
+absl::StatusOr<RowFilter> RowFilter::Make(const synmap::v1::Filters& filters,
+                                          const StoreSnapshot& snapshot) {
+  RowFilter out;
+  absl::StatusOr<HostFilter> server = HostFilter::Parse(filters.server());
+  if (!server.ok()) {
+    return server.status();
+  }
+  absl::StatusOr<HostFilter> client = HostFilter::Parse(filters.client());
+  if (!client.ok()) {
+    return client.status();
+  }
+  absl::StatusOr<ServiceFilter> service = ServiceFilter::Parse(filters.service());
+  if (!service.ok()) {
+    return service.status();
+  }
+  if (filters.sensor().size() > 256) {
+    return absl::InvalidArgumentError("sensor filter longer than 256 bytes");
+  }
+  out.server = *std::move(server);
+  out.client = *std::move(client);
+  out.service = *std::move(service);
+  if (!filters.sensor().empty()) {
+    out.sensor_filter_ = true;
+    out.sensors_.assign(snapshot.sensors.size(), false);
+    for (size_t i = 0; i < snapshot.sensors.size(); ++i) {
+      out.sensors_[i] = snapshot.sensors[i].name == filters.sensor();
+    }
+  }
+  return out;
+}
+
+}  // namespace synmap::collector::internal

@@ -1,0 +1,361 @@
+#include "collector/query/query_engine.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "collector/query/internal/query_naming.h"
+#include "collector/query/internal/row_scan.h"
+#include "common/status/status_macros.h"
+
+namespace synmap::collector {
+namespace {
+
+using internal::Accumulator;
+using internal::ForEachKey;
+using internal::Ips;
+using internal::KeyTotals;
+using internal::QueryNaming;
+using internal::RowFilter;
+using internal::SumByKey;
+
+constexpr uint32_t kMaxTopN = 100'000;
+constexpr uint32_t kDefaultSummaryTopN = 1'000;
+constexpr uint32_t kNoSensor = std::numeric_limits<uint32_t>::max();
+
+absl::Status ValidateRange(const synmap::v1::TimeRange& range, bool since_required) {
+  if (range.since_unix_ns() < 0 || range.until_unix_ns() < 0) {
+    return absl::InvalidArgumentError("time range bounds must not be negative");
+  }
+  if (since_required && range.since_unix_ns() == 0) {
+    return absl::InvalidArgumentError("a since time is required for this query");
+  }
+  if (range.since_unix_ns() != 0 && range.until_unix_ns() != 0 &&
+      range.until_unix_ns() <= range.since_unix_ns()) {
+    return absl::InvalidArgumentError("until must be later than since");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint32_t> TopN(uint32_t requested, uint32_t default_value) {
+  if (requested > kMaxTopN) {
+    return absl::InvalidArgumentError(absl::StrCat("top_n ", requested, " exceeds ", kMaxTopN));
+  }
+  return requested == 0 ? default_value : requested;
+}
+
+// Keeps the `n` first of `rows` by `less`, sorted.
+template <typename T, typename Less>
+void SortTop(std::vector<T>& rows, size_t n, Less less) {
+  if (rows.size() > n) {
+    std::partial_sort(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(n), rows.end(),
+                      less);
+    rows.resize(n);
+  } else {
+    std::sort(rows.begin(), rows.end(), less);
+  }
+}
+
+// (server label, service label) history for NewServices / GoneServices.
+struct Sighting {
+  uint32_t server_label = 0;
+  uint32_t service_label = 0;
+  Accumulator all;      // Every row.
+  Accumulator counted;  // Rows in the span that counts (window for new, before it for gone).
+  bool inside = false;  // Any row overlapping the window.
+  bool before = false;  // Any row entirely before the window.
+  absl::flat_hash_set<uint32_t> clients;
+};
+
+void FillSighting(const Sighting& s, const QueryNaming& naming, synmap::v1::ServiceSighting* out) {
+  out->set_server(naming.Label(s.server_label));
+  out->set_service(naming.Label(s.service_label));
+  out->set_server_port(s.all.port >= 0 ? static_cast<uint32_t>(s.all.port) : 0);
+  if (s.all.server_ip >= 0) {
+    out->set_server_ip(naming.Ip(static_cast<uint32_t>(s.all.server_ip)).ToString());
+  }
+  out->set_first_seen_unix_ns(s.all.first_ns);
+  out->set_last_seen_unix_ns(s.all.last_ns);
+  out->set_connections(s.counted.connections);
+  out->set_packets(s.counted.packets);
+  out->set_clients(s.clients.size());
+}
+
+// Which rows of a sighting count toward its connections and clients.
+enum class Counted { kInside, kBefore };
+
+// Groups every stored key by named (server, service), with its all-time history and whether
+// it had rows inside the window and before it (the window needs since > 0).
+absl::flat_hash_map<uint64_t, Sighting> CollectSightings(const StoreSnapshot& snapshot,
+                                                         QueryNaming& naming, RowFilter& filter,
+                                                         const synmap::v1::TimeRange& range,
+                                                         Counted which) {
+  const int64_t since = range.since_unix_ns();
+  const std::vector<KeyTotals> all = SumByKey(snapshot, 0, 0);
+  const std::vector<KeyTotals> inside = SumByKey(snapshot, since, range.until_unix_ns());
+  const std::vector<KeyTotals> before = SumByKey(snapshot, 0, since);
+  const std::vector<KeyTotals>& counted = which == Counted::kInside ? inside : before;
+  absl::flat_hash_map<uint64_t, Sighting> groups;
+  ForEachKey(snapshot, all, filter, naming,
+             [&](uint32_t id, const AggregateKey& k, const KeyTotals& t) {
+               const uint32_t server = naming.HostLabelId(k.server);
+               const uint32_t service = naming.ServiceLabelId(k.port);
+               Sighting& s = groups[(uint64_t{server} << 32) | service];
+               s.server_label = server;
+               s.service_label = service;
+               s.all.Add(k, t);
+               s.inside = s.inside || inside[id].first_ns != 0;
+               s.before = s.before || before[id].first_ns != 0;
+               if (counted[id].first_ns != 0) {
+                 s.counted.Add(k, counted[id]);
+                 s.clients.insert(k.client);
+               }
+             });
+  return groups;
+}
+
+}  // namespace
+
+namespace internal {
+
+void FillCoverage(const StoreSnapshot& snapshot, const synmap::v1::TimeRange& range,
+                  const RowFilter& filter, synmap::v1::Coverage* out) {
+  *out->mutable_requested() = range;
+  out->set_bucket_ns(snapshot.bucket_ns);
+  if (!snapshot.buckets.empty()) {
+    out->set_covered_since_unix_ns(snapshot.buckets.front()->start_ns);
+    out->set_covered_until_unix_ns(snapshot.buckets.back()->start_ns + snapshot.bucket_ns);
+  }
+  std::vector<const SensorWindowCoverage*> sensors;
+  for (const SensorWindowCoverage& c : snapshot.coverage) {
+    if (filter.SensorOk(c.sensor)) {
+      sensors.push_back(&c);
+    }
+  }
+  std::sort(sensors.begin(), sensors.end(), [&](const auto* a, const auto* b) {
+    return snapshot.sensors[a->sensor].name < snapshot.sensors[b->sensor].name;
+  });
+  for (const SensorWindowCoverage* c : sensors) {
+    synmap::v1::SensorCoverage* s = out->add_sensors();
+    s->set_sensor(snapshot.sensors[c->sensor].name);
+    s->set_batches(c->batches);
+    s->set_last_batch_end_unix_ns(c->last_batch_end_ns);
+    s->set_last_batch_seq(c->last_seq);
+    s->set_last_commit_unix_ns(c->last_commit_ns);
+    s->set_packets_received(c->stats.packets_received);
+    s->set_synacks(c->stats.synacks);
+    s->set_kernel_drops(c->stats.kernel_drops);
+    s->set_interface_drops(c->stats.interface_drops);
+    s->set_malformed(c->stats.malformed);
+    s->set_handshakes_evicted(c->stats.handshakes_evicted);
+    s->set_spool_batches_dropped(c->spool_batches_dropped);
+    s->set_spool_records_dropped(c->spool_records_dropped);
+    out->set_batches(out->batches() + c->batches);
+    out->set_kernel_drops(out->kernel_drops() + c->stats.kernel_drops);
+    out->set_interface_drops(out->interface_drops() + c->stats.interface_drops);
+    out->set_malformed(out->malformed() + c->stats.malformed);
+    out->set_handshakes_evicted(out->handshakes_evicted() + c->stats.handshakes_evicted);
+    out->set_spool_batches_dropped(out->spool_batches_dropped() + c->spool_batches_dropped);
+    out->set_spool_records_dropped(out->spool_records_dropped() + c->spool_records_dropped);
+  }
+}
+
+}  // namespace internal
+
+absl::StatusOr<synmap::v1::SummaryResponse> QueryEngine::Summary(
+    const synmap::v1::SummaryRequest& request) const {
+  SYNMAP_RETURN_IF_ERROR(ValidateRange(request.range(), false));
+  SYNMAP_ASSIGN_OR_RETURN(const uint32_t top_n, TopN(request.top_n(), kDefaultSummaryTopN));
+  const std::shared_ptr<const common::NameTable> names = names_.Get();
+  const int64_t since = request.range().since_unix_ns();
+  const int64_t until = request.range().until_unix_ns();
+  const auto snapshot = store_.Snapshot(since, until, SnapshotBuckets::kWindow);
+  SYNMAP_ASSIGN_OR_RETURN(RowFilter filter, RowFilter::Make(request.filters(), *snapshot));
+  QueryNaming naming(*names, Ips(*snapshot), request.show_remote());
+  const bool packets = request.count() == synmap::v1::COUNT_KIND_PACKETS;
+
+  struct Group {
+    uint32_t client, server, service, sensor;
+    Accumulator acc;
+  };
+  // Pass 1 (sequential): the named group key of every key with rows in the range.
+  struct Member {
+    std::pair<uint64_t, uint64_t> group;
+    uint32_t key;
+  };
+  std::vector<Member> members;
+  const std::vector<KeyTotals> totals = SumByKey(*snapshot, since, until);
+  ForEachKey(
+      *snapshot, totals, filter, naming, [&](uint32_t id, const AggregateKey& k, const KeyTotals&) {
+        const uint32_t client = naming.HostLabelId(k.client);
+        const uint32_t server = naming.HostLabelId(k.server);
+        const uint32_t service = naming.ServiceLabelId(k.port);
+        const uint32_t sensor = request.by_sensor() ? k.sensor : kNoSensor;
+        members.push_back(
+            Member{{(uint64_t{client} << 32) | server, (uint64_t{service} << 32) | sensor}, id});
+      });
+  // Pass 2: sum into groups. The group map is larger than the caches, so each lookup is
+  // prefetched a few members ahead to overlap the misses.
+  constexpr size_t kPrefetchDistance = 8;
+  absl::flat_hash_map<std::pair<uint64_t, uint64_t>, uint32_t> group_index;
+  std::vector<Group> groups;
+  const std::vector<AggregateKey>& keys = *snapshot->keys;
+  for (size_t i = 0; i < members.size(); ++i) {
+    if (i + kPrefetchDistance < members.size()) {
+      group_index.prefetch(members[i + kPrefetchDistance].group);
+    }
+    const Member& m = members[i];
+    auto [it, inserted] = group_index.try_emplace(m.group, static_cast<uint32_t>(groups.size()));
+    if (inserted) {
+      groups.push_back(Group{static_cast<uint32_t>(m.group.first >> 32),
+                             static_cast<uint32_t>(m.group.first),
+                             static_cast<uint32_t>(m.group.second >> 32),
+                             static_cast<uint32_t>(m.group.second), Accumulator()});
+    }
+    groups[it->second].acc.Add(keys[m.key], totals[m.key]);
+  }
+
+  std::vector<const Group*> rows;
+  rows.reserve(groups.size());
+  for (const Group& group : groups) {
+    rows.push_back(&group);
+  }
+  auto count = [packets](const Group* g) { return packets ? g->acc.packets : g->acc.connections; };
+  auto sensor_name = [&](const Group* g) -> const std::string& {
+    static const std::string kNone;
+    return g->sensor == kNoSensor ? kNone : snapshot->sensors[g->sensor].name;
+  };
+  synmap::v1::SummaryResponse response;
+  response.set_total_rows(rows.size());
+  SortTop(rows, top_n, [&](const Group* a, const Group* b) {
+    if (count(a) != count(b)) {
+      return count(a) > count(b);
+    }
+    return std::forward_as_tuple(naming.Label(a->client), naming.Label(a->server),
+                                 naming.Label(a->service), sensor_name(a)) <
+           std::forward_as_tuple(naming.Label(b->client), naming.Label(b->server),
+                                 naming.Label(b->service), sensor_name(b));
+  });
+  for (const Group* g : rows) {
+    synmap::v1::SummaryRow* row = response.add_rows();
+    row->set_count(count(g));
+    row->set_client(naming.Label(g->client));
+    row->set_server(naming.Label(g->server));
+    row->set_service(naming.Label(g->service));
+    row->set_sensor(sensor_name(g));
+    g->acc.FillFacts(naming, row);
+  }
+  internal::FillCoverage(*snapshot, request.range(), filter, response.mutable_coverage());
+  return response;
+}
+
+absl::StatusOr<synmap::v1::NewServicesResponse> QueryEngine::NewServices(
+    const synmap::v1::NewServicesRequest& request) const {
+  SYNMAP_RETURN_IF_ERROR(ValidateRange(request.range(), true));
+  SYNMAP_ASSIGN_OR_RETURN(const uint32_t top_n, TopN(request.top_n(), kMaxTopN));
+  const std::shared_ptr<const common::NameTable> names = names_.Get();
+  const int64_t since = request.range().since_unix_ns();
+  const int64_t until = request.range().until_unix_ns();
+  const auto snapshot = store_.Snapshot(since, until, SnapshotBuckets::kAll);
+  synmap::v1::Filters filters = request.filters();
+  filters.clear_client();
+  SYNMAP_ASSIGN_OR_RETURN(RowFilter filter, RowFilter::Make(filters, *snapshot));
+  QueryNaming naming(*names, Ips(*snapshot), request.show_remote());
+  auto groups = CollectSightings(*snapshot, naming, filter, request.range(), Counted::kInside);
+  std::vector<const Sighting*> rows;
+  for (const auto& [key, s] : groups) {
+    if (s.all.first_ns >= since && (until == 0 || s.all.first_ns < until)) {
+      rows.push_back(&s);
+    }
+  }
+  SortTop(rows, top_n, [&](const Sighting* a, const Sighting* b) {
+    return std::make_tuple(-a->all.first_ns, naming.Label(a->server_label),
+                           naming.Label(a->service_label)) <
+           std::make_tuple(-b->all.first_ns, naming.Label(b->server_label),
+                           naming.Label(b->service_label));
+  });
+  synmap::v1::NewServicesResponse response;
+  for (const Sighting* s : rows) {
+    FillSighting(*s, naming, response.add_rows());
+  }
+  internal::FillCoverage(*snapshot, request.range(), filter, response.mutable_coverage());
+  return response;
+}
+
+absl::StatusOr<synmap::v1::GoneServicesResponse> QueryEngine::GoneServices(
+    const synmap::v1::GoneServicesRequest& request) const {
+  SYNMAP_RETURN_IF_ERROR(ValidateRange(request.range(), true));
+  SYNMAP_ASSIGN_OR_RETURN(const uint32_t top_n, TopN(request.top_n(), kMaxTopN));
+  const std::shared_ptr<const common::NameTable> names = names_.Get();
+  const auto snapshot = store_.Snapshot(request.range().since_unix_ns(),
+                                        request.range().until_unix_ns(), SnapshotBuckets::kAll);
+  synmap::v1::Filters filters = request.filters();
+  filters.clear_client();
+  SYNMAP_ASSIGN_OR_RETURN(RowFilter filter, RowFilter::Make(filters, *snapshot));
+  QueryNaming naming(*names, Ips(*snapshot), request.show_remote());
+  auto groups = CollectSightings(*snapshot, naming, filter, request.range(), Counted::kBefore);
+  std::vector<const Sighting*> rows;
+  for (const auto& [key, s] : groups) {
+    if (s.before && !s.inside) {
+      rows.push_back(&s);
+    }
+  }
+  SortTop(rows, top_n, [&](const Sighting* a, const Sighting* b) {
+    return std::make_tuple(-a->all.last_ns, naming.Label(a->server_label),
+                           naming.Label(a->service_label)) <
+           std::make_tuple(-b->all.last_ns, naming.Label(b->server_label),
+                           naming.Label(b->service_label));
+  });
+  synmap::v1::GoneServicesResponse response;
+  for (const Sighting* s : rows) {
+    FillSighting(*s, naming, response.add_rows());
+  }
+  internal::FillCoverage(*snapshot, request.range(), filter, response.mutable_coverage());
+  return response;
+}
+
+absl::StatusOr<synmap::v1::SensorsResponse> QueryEngine::Sensors(
+    const synmap::v1::SensorsRequest& /*request*/) const {
+  const auto snapshot = store_.Snapshot(0, 0, SnapshotBuckets::kNone);
+  std::vector<const SensorState*> sensors;
+  for (const SensorState& s : snapshot->sensors) {
+    sensors.push_back(&s);
+  }
+  std::sort(sensors.begin(), sensors.end(),
+            [](const SensorState* a, const SensorState* b) { return a->name < b->name; });
+  synmap::v1::SensorsResponse response;
+  for (const SensorState* s : sensors) {
+    synmap::v1::SensorStatus* out = response.add_sensors();
+    out->set_name(s->name);
+    out->set_peer_address(s->peer_address);
+    out->set_connected(s->connected);
+    *out->mutable_hello() = s->hello;
+    out->set_hello_unix_ns(s->hello_ns);
+    out->set_last_batch_commit_unix_ns(s->last_commit_ns);
+    out->set_last_batch_end_unix_ns(s->last_batch_end_ns);
+    out->set_last_seq(s->last_seq);
+    out->set_batches(s->batches);
+    out->set_records(s->records);
+    out->set_packets_received(s->totals.packets_received);
+    out->set_synacks(s->totals.synacks);
+    out->set_kernel_drops(s->totals.kernel_drops);
+    out->set_interface_drops(s->totals.interface_drops);
+    out->set_malformed(s->totals.malformed);
+    out->set_handshakes_evicted(s->totals.handshakes_evicted);
+    *out->mutable_health() = s->health;
+    out->set_last_heartbeat_unix_ns(s->last_heartbeat_ns);
+  }
+  internal::FillCoverage(*snapshot, synmap::v1::TimeRange(), RowFilter(),
+                         response.mutable_coverage());
+  return response;
+}
+
+}  // namespace synmap::collector

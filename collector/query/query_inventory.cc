@@ -1,0 +1,242 @@
+// QueryEngine's inventory queries: Hosts, Services, Export.
+
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "absl/container/btree_set.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "collector/query/internal/query_naming.h"
+#include "collector/query/internal/row_scan.h"
+#include "collector/query/query_engine.h"
+#include "common/status/status_macros.h"
+
+namespace synmap::collector {
+namespace {
+
+using internal::Accumulator;
+using internal::ForEachKey;
+using internal::Ips;
+using internal::KeyTotals;
+using internal::QueryNaming;
+using internal::RowFilter;
+using internal::SumByKey;
+
+constexpr uint32_t kMaxTopN = 100'000;
+
+absl::Status CheckRequest(const synmap::v1::TimeRange& range, uint32_t top_n) {
+  if (range.since_unix_ns() < 0 || range.until_unix_ns() < 0) {
+    return absl::InvalidArgumentError("time range bounds must not be negative");
+  }
+  if (range.since_unix_ns() != 0 && range.until_unix_ns() != 0 &&
+      range.until_unix_ns() <= range.since_unix_ns()) {
+    return absl::InvalidArgumentError("until must be later than since");
+  }
+  if (top_n > kMaxTopN) {
+    return absl::InvalidArgumentError(absl::StrCat("top_n ", top_n, " exceeds ", kMaxTopN));
+  }
+  return absl::OkStatus();
+}
+
+size_t Limit(uint32_t top_n) { return top_n == 0 ? kMaxTopN : top_n; }
+
+}  // namespace
+
+absl::StatusOr<synmap::v1::HostsResponse> QueryEngine::Hosts(
+    const synmap::v1::HostsRequest& request) const {
+  SYNMAP_RETURN_IF_ERROR(CheckRequest(request.range(), request.top_n()));
+  const std::shared_ptr<const common::NameTable> names = names_.Get();
+  const int64_t since = request.range().since_unix_ns();
+  const int64_t until = request.range().until_unix_ns();
+  const auto snapshot = store_.Snapshot(since, until, SnapshotBuckets::kWindow);
+  // The host filters apply to the host itself, not to the row's server / client.
+  synmap::v1::Filters row_filters = request.filters();
+  row_filters.clear_server();
+  row_filters.clear_client();
+  SYNMAP_ASSIGN_OR_RETURN(RowFilter filter, RowFilter::Make(row_filters, *snapshot));
+  SYNMAP_ASSIGN_OR_RETURN(RowFilter host_filter, RowFilter::Make(request.filters(), *snapshot));
+  QueryNaming naming(*names, Ips(*snapshot), /*show_remote=*/false);
+
+  struct Host {
+    uint64_t as_server = 0;
+    uint64_t as_client = 0;
+    int64_t first_ns = std::numeric_limits<int64_t>::max();
+    int64_t last_ns = std::numeric_limits<int64_t>::min();
+    absl::btree_set<std::string> services;
+  };
+  absl::flat_hash_map<uint32_t, Host> hosts;
+  auto touch = [&](Host& h, const KeyTotals& t) {
+    h.first_ns = std::min(h.first_ns, t.first_ns);
+    h.last_ns = std::max(h.last_ns, t.last_ns);
+  };
+  const std::vector<KeyTotals> totals = SumByKey(*snapshot, since, until);
+  ForEachKey(*snapshot, totals, filter, naming,
+             [&](uint32_t, const AggregateKey& k, const KeyTotals& t) {
+               if (naming.IsLocal(k.server)) {
+                 Host& h = hosts[k.server];
+                 h.as_server += t.connections;
+                 h.services.insert(naming.Label(naming.ServiceLabelId(k.port)));
+                 touch(h, t);
+               }
+               if (naming.IsLocal(k.client)) {
+                 Host& h = hosts[k.client];
+                 h.as_client += t.connections;
+                 touch(h, t);
+               }
+             });
+  struct Row {
+    uint32_t ip;
+    const Host* host;
+    std::string name;
+  };
+  std::vector<Row> rows;
+  for (const auto& [ip, host] : hosts) {
+    if ((!host_filter.server.empty() && !host_filter.server.Matches(ip, naming)) ||
+        (!host_filter.client.empty() && !host_filter.client.Matches(ip, naming))) {
+      continue;
+    }
+    rows.push_back(Row{ip, &host, naming.Label(naming.HostLabelId(ip))});
+  }
+  std::sort(rows.begin(), rows.end(), [&](const Row& a, const Row& b) {
+    const uint64_t ta = a.host->as_server + a.host->as_client;
+    const uint64_t tb = b.host->as_server + b.host->as_client;
+    if (ta != tb) {
+      return ta > tb;
+    }
+    return std::tie(a.name, naming.Ip(a.ip)) < std::tie(b.name, naming.Ip(b.ip));
+  });
+  rows.resize(std::min(rows.size(), Limit(request.top_n())));
+  synmap::v1::HostsResponse response;
+  for (const Row& row : rows) {
+    synmap::v1::HostRow* out = response.add_rows();
+    out->set_ip(naming.Ip(row.ip).ToString());
+    out->set_name(row.name);
+    for (const std::string& service : row.host->services) {
+      out->add_services(service);
+    }
+    out->set_connections_as_server(row.host->as_server);
+    out->set_connections_as_client(row.host->as_client);
+    out->set_first_seen_unix_ns(row.host->first_ns);
+    out->set_last_seen_unix_ns(row.host->last_ns);
+  }
+  internal::FillCoverage(*snapshot, request.range(), filter, response.mutable_coverage());
+  return response;
+}
+
+absl::StatusOr<synmap::v1::ServicesResponse> QueryEngine::Services(
+    const synmap::v1::ServicesRequest& request) const {
+  SYNMAP_RETURN_IF_ERROR(CheckRequest(request.range(), request.top_n()));
+  const std::shared_ptr<const common::NameTable> names = names_.Get();
+  const int64_t since = request.range().since_unix_ns();
+  const int64_t until = request.range().until_unix_ns();
+  const auto snapshot = store_.Snapshot(since, until, SnapshotBuckets::kWindow);
+  SYNMAP_ASSIGN_OR_RETURN(RowFilter filter, RowFilter::Make(request.filters(), *snapshot));
+  QueryNaming naming(*names, Ips(*snapshot), /*show_remote=*/false);
+
+  struct Service {
+    uint32_t label = 0;
+    Accumulator acc;
+    absl::flat_hash_set<uint32_t> servers;
+    absl::flat_hash_set<uint32_t> clients;
+  };
+  absl::flat_hash_map<uint32_t, Service> services;
+  const std::vector<KeyTotals> totals = SumByKey(*snapshot, since, until);
+  ForEachKey(*snapshot, totals, filter, naming,
+             [&](uint32_t, const AggregateKey& k, const KeyTotals& t) {
+               if (request.local_servers_only() && !naming.IsLocal(k.server)) {
+                 return;
+               }
+               const uint32_t label = naming.ServiceLabelId(k.port);
+               Service& s = services[label];
+               s.label = label;
+               s.acc.Add(k, t);
+               s.servers.insert(k.server);
+               s.clients.insert(k.client);
+             });
+  std::vector<const Service*> rows;
+  for (const auto& [label, s] : services) {
+    rows.push_back(&s);
+  }
+  std::sort(rows.begin(), rows.end(), [&](const Service* a, const Service* b) {
+    if (a->acc.connections != b->acc.connections) {
+      return a->acc.connections > b->acc.connections;
+    }
+    return naming.Label(a->label) < naming.Label(b->label);
+  });
+  rows.resize(std::min(rows.size(), Limit(request.top_n())));
+  synmap::v1::ServicesResponse response;
+  for (const Service* s : rows) {
+    synmap::v1::ServiceRow* out = response.add_rows();
+    out->set_service(naming.Label(s->label));
+    out->set_port(s->acc.port >= 0 ? static_cast<uint32_t>(s->acc.port) : 0);
+    out->set_servers(s->servers.size());
+    out->set_clients(s->clients.size());
+    out->set_connections(s->acc.connections);
+    out->set_packets(s->acc.packets);
+    out->set_first_seen_unix_ns(s->acc.first_ns);
+    out->set_last_seen_unix_ns(s->acc.last_ns);
+  }
+  internal::FillCoverage(*snapshot, request.range(), filter, response.mutable_coverage());
+  return response;
+}
+
+absl::StatusOr<synmap::v1::ExportResponse> QueryEngine::Export(
+    const synmap::v1::ExportRequest& request) const {
+  SYNMAP_RETURN_IF_ERROR(CheckRequest(request.range(), 0));
+  const std::shared_ptr<const common::NameTable> names = names_.Get();
+  const int64_t since = request.range().since_unix_ns();
+  const int64_t until = request.range().until_unix_ns();
+  const uint64_t min_connections = std::max<uint64_t>(1, request.min_connections());
+  const auto snapshot = store_.Snapshot(since, until, SnapshotBuckets::kWindow);
+  SYNMAP_ASSIGN_OR_RETURN(RowFilter filter, RowFilter::Make(request.filters(), *snapshot));
+  QueryNaming naming(*names, Ips(*snapshot), /*show_remote=*/false);
+
+  struct Inbound {
+    uint32_t server = 0;
+    uint16_t port = 0;
+    uint64_t connections = 0;
+    absl::flat_hash_set<uint32_t> clients;
+  };
+  absl::flat_hash_map<uint64_t, Inbound> inbound;
+  const std::vector<KeyTotals> totals = SumByKey(*snapshot, since, until);
+  ForEachKey(*snapshot, totals, filter, naming,
+             [&](uint32_t, const AggregateKey& k, const KeyTotals& t) {
+               if (!naming.IsLocal(k.server)) {
+                 return;
+               }
+               Inbound& in = inbound[(uint64_t{k.server} << 16) | k.port];
+               in.server = k.server;
+               in.port = k.port;
+               in.connections += t.connections;
+               in.clients.insert(k.client);
+             });
+  std::vector<const Inbound*> rows;
+  for (const auto& [key, in] : inbound) {
+    if (in.connections >= min_connections) {
+      rows.push_back(&in);
+    }
+  }
+  std::sort(rows.begin(), rows.end(), [&](const Inbound* a, const Inbound* b) {
+    return std::tie(naming.Ip(a->server), a->port) < std::tie(naming.Ip(b->server), b->port);
+  });
+  synmap::v1::ExportResponse response;
+  for (const Inbound* in : rows) {
+    synmap::v1::ExportRow* out = response.add_rows();
+    out->set_server_ip(naming.Ip(in->server).ToString());
+    out->set_port(in->port);
+    out->set_protocol("tcp");
+    out->set_connections(in->connections);
+    out->set_clients(in->clients.size());
+    out->set_server(naming.Label(naming.HostLabelId(in->server)));
+    out->set_service(naming.Label(naming.ServiceLabelId(in->port)));
+  }
+  internal::FillCoverage(*snapshot, request.range(), filter, response.mutable_coverage());
+  return response;
+}
+
+}  // namespace synmap::collector

@@ -1,0 +1,128 @@
+#include "collector/store/internal/sensor_ledger.h"
+
+#include <algorithm>
+
+namespace synmap::collector::internal {
+namespace {
+
+uint64_t Increase(uint64_t now, uint64_t before) { return now >= before ? now - before : now; }
+
+common::CaptureStats FromProto(const synmap::v1::CaptureStats& s) {
+  common::CaptureStats out;
+  out.packets_received = s.packets_received();
+  out.kernel_drops = s.kernel_drops();
+  out.interface_drops = s.interface_drops();
+  out.synacks = s.synacks();
+  out.retransmissions = s.retransmissions();
+  out.malformed = s.malformed();
+  out.handshakes_evicted = s.handshakes_evicted();
+  return out;
+}
+
+bool Overlaps(const BatchInfo& b, int64_t since_ns, int64_t until_ns) {
+  // An empty window (start == end) is an instant at start.
+  const int64_t end = std::max(b.end_ns, b.start_ns + 1);
+  return (since_ns == 0 || end > since_ns) && (until_ns == 0 || b.start_ns < until_ns);
+}
+
+}  // namespace
+
+BatchInfo MakeBatchInfo(const synmap::v1::Batch& batch, const SensorState& before,
+                        int64_t commit_ns) {
+  BatchInfo info;
+  info.seq = batch.seq();
+  info.start_ns = batch.start_unix_ns();
+  info.end_ns = batch.end_unix_ns();
+  info.commit_ns = commit_ns;
+  info.records = static_cast<uint64_t>(batch.records_size());
+  info.stats = FromProto(batch.stats());
+  info.spool_batches_dropped =
+      Increase(batch.health().batches_dropped(), before.batch_health.batches_dropped());
+  info.spool_records_dropped =
+      Increase(batch.health().records_dropped(), before.batch_health.records_dropped());
+  return info;
+}
+
+void AccountBatch(const synmap::v1::Batch& batch, const BatchInfo& info, SensorState& state) {
+  state.last_commit_ns = info.commit_ns;
+  state.last_batch_end_ns = info.end_ns;
+  state.last_seq = std::max(state.last_seq, info.seq);
+  state.batches += 1;
+  state.records += info.records;
+  state.totals.MergeFrom(info.stats);
+  state.health = batch.health();
+  state.batch_health = batch.health();
+}
+
+std::optional<uint32_t> SensorLedger::Find(absl::string_view name) const {
+  auto it = ids_.find(name);
+  if (it == ids_.end()) {
+    return std::nullopt;
+  }
+  return it->second;
+}
+
+uint32_t SensorLedger::Add(const std::string& name) {
+  const auto id = static_cast<uint32_t>(sensors_.size());
+  sensors_.emplace_back();
+  sensors_.back().state.name = name;
+  ids_.emplace(name, id);
+  return id;
+}
+
+bool SensorLedger::IsCommitted(uint32_t sensor, uint64_t seq) const {
+  const std::vector<BatchInfo>& batches = sensors_[sensor].batches;
+  auto it = std::lower_bound(batches.begin(), batches.end(), seq,
+                             [](const BatchInfo& b, uint64_t s) { return b.seq < s; });
+  return it != batches.end() && it->seq == seq;
+}
+
+void SensorLedger::AppendBatch(uint32_t sensor, const BatchInfo& info) {
+  sensors_[sensor].batches.push_back(info);
+}
+
+void SensorLedger::DropBatchesBefore(int64_t cutoff_ns) {
+  for (Entry& entry : sensors_) {
+    std::erase_if(entry.batches, [cutoff_ns](const BatchInfo& b) { return b.end_ns <= cutoff_ns; });
+  }
+}
+
+std::vector<SensorWindowCoverage> SensorLedger::Coverage(int64_t since_ns, int64_t until_ns) const {
+  std::vector<SensorWindowCoverage> out;
+  for (uint32_t id = 0; id < sensors_.size(); ++id) {
+    SensorWindowCoverage c;
+    c.sensor = id;
+    for (const BatchInfo& b : sensors_[id].batches) {
+      if (!Overlaps(b, since_ns, until_ns)) {
+        continue;
+      }
+      if (c.batches == 0 || b.start_ns < c.first_batch_start_ns) {
+        c.first_batch_start_ns = b.start_ns;
+      }
+      ++c.batches;
+      if (b.seq >= c.last_seq) {
+        c.last_seq = b.seq;
+        c.last_batch_end_ns = b.end_ns;
+        c.last_commit_ns = b.commit_ns;
+      }
+      c.stats.MergeFrom(b.stats);
+      c.spool_batches_dropped += b.spool_batches_dropped;
+      c.spool_records_dropped += b.spool_records_dropped;
+    }
+    if (c.batches > 0) {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::vector<SensorState> SensorLedger::States() const {
+  std::vector<SensorState> out;
+  out.reserve(sensors_.size());
+  for (const Entry& entry : sensors_) {
+    out.push_back(entry.state);
+  }
+  return out;
+}
+
+}  // namespace synmap::collector::internal

@@ -1,0 +1,97 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "common/aggregate/record.h"
+#include "common/packet/ip_address.h"
+#include "synmap/v1/ingest.pb.h"
+
+namespace synmap::collector {
+
+// One aggregation key: (sensor, client, server, port), ids into StoreSnapshot::sensors and
+// StoreSnapshot::ips. Every distinct key gets a dense id for the life of the store.
+struct AggregateKey {
+  uint32_t sensor = 0;
+  uint32_t client = 0;
+  uint32_t server = 0;
+  uint16_t port = 0;
+  friend bool operator==(const AggregateKey&, const AggregateKey&) = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const AggregateKey& k) {
+    return H::combine(std::move(h), k.sensor, k.client, k.server, k.port);
+  }
+};
+
+// The aggregate rows of one time bucket [start_ns, start_ns + bucket_ns), columnar (one entry
+// per row in each vector, all the same length) so a scan reads only the columns it needs.
+// One row per key; rows are bucketed by first_seen. Immutable once published in a snapshot.
+struct AggregateBucket {
+  int64_t start_ns = 0;
+  std::vector<uint32_t> key;  // Index into *StoreSnapshot::keys.
+  std::vector<uint64_t> packets;
+  std::vector<uint64_t> connections;
+  std::vector<int64_t> first_seen_ns;
+  std::vector<int64_t> last_seen_ns;
+  // Key id -> row, for merging; used by the store only.
+  absl::flat_hash_map<uint32_t, uint32_t> index;
+
+  size_t size() const { return key.size(); }
+};
+
+// What the store knows about one sensor (the `synmap sensors` row). Plain data.
+struct SensorState {
+  std::string name;                       // Certificate CN.
+  std::string peer_address;               // Last peer address seen, "" if never.
+  bool connected = false;                 // An ingest stream is open now (not persisted).
+  synmap::v1::Hello hello;                // Last Hello.
+  int64_t hello_ns = 0;                   // Collector time of that Hello; 0 if none.
+  int64_t last_commit_ns = 0;             // Collector time of the last committed batch.
+  int64_t last_batch_end_ns = 0;          // Capture-time end of that batch.
+  uint64_t last_seq = 0;                  // Highest committed seq; 0 if none.
+  uint64_t batches = 0;                   // Batches committed in total.
+  uint64_t records = 0;                   // Records in them.
+  common::CaptureStats totals;            // Sum of every committed batch's stats.
+  synmap::v1::SensorHealth health;        // Latest health, from a batch, heartbeat or hello.
+  synmap::v1::SensorHealth batch_health;  // Health carried by the last committed batch.
+  int64_t last_heartbeat_ns = 0;          // Collector time of the last heartbeat; 0 if none.
+};
+
+// Coverage facts of one sensor over a time window: sums over its batches that overlap it.
+struct SensorWindowCoverage {
+  uint32_t sensor = 0;  // Index into StoreSnapshot::sensors.
+  uint64_t batches = 0;
+  uint64_t last_seq = 0;  // Newest (highest seq) batch overlapping the window.
+  int64_t last_batch_end_ns = 0;
+  int64_t last_commit_ns = 0;
+  int64_t first_batch_start_ns = 0;    // Earliest start among those batches.
+  common::CaptureStats stats;          // Sums of per-batch stats.
+  uint64_t spool_batches_dropped = 0;  // Sums of per-batch increases of the spool counters.
+  uint64_t spool_records_dropped = 0;
+};
+
+// A consistent, immutable view of the store at one instant: every batch committed before it
+// was taken, and nothing after. Queries read it without locks while commits continue.
+// Immutable, so thread-safe; shares bucket memory with the store (copy-on-write).
+struct StoreSnapshot {
+  int64_t bucket_ns = 0;
+  // The buckets asked for (see SnapshotBuckets), sorted by start_ns.
+  std::vector<std::shared_ptr<const AggregateBucket>> buckets;
+  // Earliest bucket start and latest bucket end over ALL stored buckets (0 if none).
+  int64_t stored_since_ns = 0;
+  int64_t stored_until_ns = 0;
+  // Key dictionary: id -> key. Holds at least every key id used by `buckets`.
+  std::shared_ptr<const std::vector<AggregateKey>> keys;
+  // Address dictionary: id -> address. Holds every address id used by `keys`.
+  std::shared_ptr<const std::vector<common::IpAddress>> ips;
+  // Every known sensor, index = sensor id.
+  std::vector<SensorState> sensors;
+  // Sensors with a batch overlapping the requested window, in sensor id order.
+  std::vector<SensorWindowCoverage> coverage;
+};
+
+}  // namespace synmap::collector

@@ -1,0 +1,363 @@
+#include "collector/store/sqlite_store.h"
+
+#include <algorithm>
+#include <limits>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/memory/memory.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "collector/store/internal/aggregate_index.h"
+#include "collector/store/internal/batch_validation.h"
+#include "collector/store/internal/schema.h"
+#include "collector/store/internal/sensor_ledger.h"
+#include "collector/store/internal/sqlite_db.h"
+#include "collector/store/internal/sqlite_store_impl.h"
+#include "common/log/log.h"
+#include "common/status/status_macros.h"
+
+namespace synmap::collector {
+
+absl::Status SqliteStoreOptions::Validate() const {
+  if (path.empty()) {
+    return absl::InvalidArgumentError("store path is empty");
+  }
+  if (bucket < absl::Seconds(1) || bucket > absl::Hours(24) ||
+      absl::Hours(24) % bucket != absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("store bucket must be 1s..1d and divide one day");
+  }
+  if (retention < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("store retention must not be negative");
+  }
+  if (checkpoint_records == 0 || max_group_records == 0 ||
+      checkpoint_interval <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("store checkpoint and group limits must be positive");
+  }
+  return absl::OkStatus();
+}
+
+namespace internal {
+
+absl::StatusOr<std::unique_ptr<Store>> SqliteStore::Open(const SqliteStoreOptions& options) {
+  SYNMAP_RETURN_IF_ERROR(options.Validate());
+  SYNMAP_ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, SqliteDb::Open(options.path));
+  // WAL: readers never block the writer and a commit is one sequential append. FULL syncs the
+  // WAL at every commit, so an acked batch survives power loss; NORMAL only survives crashes.
+  SYNMAP_RETURN_IF_ERROR(db->Exec("PRAGMA journal_mode=WAL"));
+  SYNMAP_RETURN_IF_ERROR(
+      db->Exec(options.sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL"));
+  SYNMAP_RETURN_IF_ERROR(db->Exec("PRAGMA busy_timeout=5000"));
+  SYNMAP_RETURN_IF_ERROR(db->Exec("PRAGMA cache_size=-65536"));
+  SYNMAP_RETURN_IF_ERROR(MigrateSchema(*db));
+  auto store = absl::WrapUnique(new SqliteStore(options, std::move(db)));
+  SYNMAP_RETURN_IF_ERROR(store->Load());
+  store->writer_ = std::thread([s = store.get()] { s->WriterLoop(); });
+  return store;
+}
+
+absl::Status SqliteStore::Load() {
+  const int64_t bucket_ns = absl::ToInt64Nanoseconds(options_.bucket);
+  SYNMAP_ASSIGN_OR_RETURN(int64_t stored_bucket,
+                          db_->QueryInt64("SELECT bucket_ns FROM checkpoint WHERE id = 1"));
+  if (stored_bucket == 0) {
+    SYNMAP_RETURN_IF_ERROR(
+        db_->Exec(absl::StrCat("UPDATE checkpoint SET bucket_ns = ", bucket_ns, " WHERE id = 1")));
+  } else if (stored_bucket != bucket_ns) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("database ", options_.path, " uses buckets of ", stored_bucket / 1'000'000'000,
+                     "s but the options say ", bucket_ns / 1'000'000'000, "s"));
+  }
+  SYNMAP_RETURN_IF_ERROR(LoadSensors());
+  SYNMAP_RETURN_IF_ERROR(LoadAggregates());
+  SYNMAP_RETURN_IF_ERROR(ReplayLog());
+  last_checkpoint_ns_ = ToNs(clock_.Now());
+  absl::MutexLock lock(&state_mu_);
+  const int64_t cutoff = RetentionCutoffNs();
+  index_.DropBucketsBefore(cutoff);
+  ledger_.DropBatchesBefore(cutoff);
+  SYNMAP_LOG(INFO) << "store_opened path=" << options_.path << " sensors=" << ledger_.size()
+                   << " buckets=" << index_.bucket_count() << " rows=" << index_.rows()
+                   << " replayed_batches=" << stats_.replayed_batches;
+  return absl::OkStatus();
+}
+
+absl::Status SqliteStore::LoadSensors() {
+  SYNMAP_ASSIGN_OR_RETURN(
+      Statement sensors,
+      db_->Prepare("SELECT id, name, peer_address, hello, hello_ns, last_commit_ns, "
+                   "last_batch_end_ns, last_seq, batches, records, packets_received, "
+                   "kernel_drops, interface_drops, synacks, retransmissions, malformed, "
+                   "handshakes_evicted, health, batch_health, last_heartbeat_ns "
+                   "FROM sensors ORDER BY id"));
+  absl::MutexLock lock(&state_mu_);
+  while (true) {
+    SYNMAP_ASSIGN_OR_RETURN(bool row, sensors.Step());
+    if (!row) {
+      break;
+    }
+    if (sensors.ColumnInt64(0) != static_cast<int64_t>(ledger_.size()) + 1) {
+      return absl::DataLossError("sensors table ids are not contiguous");
+    }
+    SensorState& s = ledger_.state(ledger_.Add(std::string(sensors.ColumnBlob(1))));
+    s.peer_address = std::string(sensors.ColumnBlob(2));
+    int c = 3;
+    const bool parsed = s.hello.ParseFromString(std::string(sensors.ColumnBlob(c++)));
+    s.hello_ns = sensors.ColumnInt64(c++);
+    s.last_commit_ns = sensors.ColumnInt64(c++);
+    s.last_batch_end_ns = sensors.ColumnInt64(c++);
+    s.last_seq = static_cast<uint64_t>(sensors.ColumnInt64(c++));
+    s.batches = static_cast<uint64_t>(sensors.ColumnInt64(c++));
+    s.records = static_cast<uint64_t>(sensors.ColumnInt64(c++));
+    for (uint64_t* field : {&s.totals.packets_received, &s.totals.kernel_drops,
+                            &s.totals.interface_drops, &s.totals.synacks, &s.totals.retransmissions,
+                            &s.totals.malformed, &s.totals.handshakes_evicted}) {
+      *field = static_cast<uint64_t>(sensors.ColumnInt64(c++));
+    }
+    const bool health_ok = s.health.ParseFromString(std::string(sensors.ColumnBlob(c++))) &&
+                           s.batch_health.ParseFromString(std::string(sensors.ColumnBlob(c++)));
+    s.last_heartbeat_ns = sensors.ColumnInt64(c++);
+    if (!parsed || !health_ok) {
+      return absl::DataLossError(absl::StrCat("sensor ", s.name, ": corrupt hello or health"));
+    }
+  }
+  SYNMAP_ASSIGN_OR_RETURN(
+      Statement batches,
+      db_->Prepare("SELECT sensor_id, seq, start_ns, end_ns, commit_ns, records, "
+                   "packets_received, kernel_drops, interface_drops, synacks, retransmissions, "
+                   "malformed, handshakes_evicted, spool_batches_dropped, spool_records_dropped "
+                   "FROM batches ORDER BY sensor_id, seq"));
+  while (true) {
+    SYNMAP_ASSIGN_OR_RETURN(bool row, batches.Step());
+    if (!row) {
+      break;
+    }
+    const int64_t sensor_id = batches.ColumnInt64(0);
+    if (sensor_id < 1 || sensor_id > static_cast<int64_t>(ledger_.size())) {
+      return absl::DataLossError(absl::StrCat("batch of unknown sensor id ", sensor_id));
+    }
+    BatchInfo b;
+    int c = 1;
+    b.seq = static_cast<uint64_t>(batches.ColumnInt64(c++));
+    b.start_ns = batches.ColumnInt64(c++);
+    b.end_ns = batches.ColumnInt64(c++);
+    b.commit_ns = batches.ColumnInt64(c++);
+    b.records = static_cast<uint64_t>(batches.ColumnInt64(c++));
+    for (uint64_t* field :
+         {&b.stats.packets_received, &b.stats.kernel_drops, &b.stats.interface_drops,
+          &b.stats.synacks, &b.stats.retransmissions, &b.stats.malformed,
+          &b.stats.handshakes_evicted, &b.spool_batches_dropped, &b.spool_records_dropped}) {
+      *field = static_cast<uint64_t>(batches.ColumnInt64(c++));
+    }
+    ledger_.AppendBatch(static_cast<uint32_t>(sensor_id - 1), b);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SqliteStore::LoadAggregates() {
+  SYNMAP_ASSIGN_OR_RETURN(
+      Statement chunks,
+      db_->Prepare(
+          "SELECT bucket_ns, format, body FROM aggregate_chunks ORDER BY bucket_ns, chunk"));
+  absl::MutexLock lock(&state_mu_);
+  const auto sensor_count = static_cast<uint32_t>(ledger_.size());
+  while (true) {
+    SYNMAP_ASSIGN_OR_RETURN(bool row, chunks.Step());
+    if (!row) {
+      break;
+    }
+    if (chunks.ColumnInt64(1) != kChunkFormat) {
+      return absl::DataLossError(
+          absl::StrCat("aggregate chunk of bucket ", chunks.ColumnInt64(0), ": unknown format"));
+    }
+    SYNMAP_RETURN_IF_ERROR(Annotate(index_.LoadChunk(chunks.ColumnBlob(2), sensor_count),
+                                    absl::StrCat("bucket ", chunks.ColumnInt64(0))));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SqliteStore::ReplayLog() {
+  SYNMAP_ASSIGN_OR_RETURN(applied_log_id_,
+                          db_->QueryInt64("SELECT log_id FROM checkpoint WHERE id = 1"));
+  SYNMAP_ASSIGN_OR_RETURN(
+      Statement log,
+      db_->Prepare("SELECT log_id, sensor_id, format, body FROM batch_log WHERE log_id > ? "
+                   "ORDER BY log_id"));
+  log.BindInt64(1, applied_log_id_);
+  const int64_t cutoff = RetentionCutoffNs();
+  synmap::v1::Batch batch;
+  absl::MutexLock lock(&state_mu_);
+  while (true) {
+    SYNMAP_ASSIGN_OR_RETURN(bool row, log.Step());
+    if (!row) {
+      break;
+    }
+    const int64_t log_id = log.ColumnInt64(0);
+    const int64_t sensor_id = log.ColumnInt64(1);
+    const absl::string_view body = log.ColumnBlob(3);
+    if (log.ColumnInt64(2) != kBodyFormatBatchProto || sensor_id < 1 ||
+        sensor_id > static_cast<int64_t>(ledger_.size()) ||
+        !batch.ParseFromArray(body.data(), static_cast<int>(body.size()))) {
+      return absl::DataLossError(absl::StrCat("batch log row ", log_id, " is corrupt"));
+    }
+    records_since_checkpoint_ +=
+        index_.ApplyBatch(static_cast<uint32_t>(sensor_id - 1), batch, cutoff);
+    applied_log_id_ = log_id;
+    ++stats_.replayed_batches;
+  }
+  return absl::OkStatus();
+}
+
+int64_t SqliteStore::RetentionCutoffNs() const {
+  if (options_.retention == absl::ZeroDuration()) {
+    return std::numeric_limits<int64_t>::min();
+  }
+  return ToNs(clock_.Now() - options_.retention);
+}
+
+absl::Status SqliteStore::Submit(Op* op) {
+  absl::MutexLock lock(&queue_mu_);
+  if (closing_) {
+    return absl::CancelledError("store is closing");
+  }
+  queue_.push_back(op);
+  queue_mu_.Await(absl::Condition(&op->done));
+  return op->status;
+}
+
+absl::StatusOr<CommitResult> SqliteStore::Commit(absl::string_view sensor,
+                                                 synmap::v1::Batch batch) {
+  SYNMAP_RETURN_IF_ERROR(ValidateSensorName(sensor));
+  SYNMAP_RETURN_IF_ERROR(ValidateBatch(batch, ToNs(clock_.Now())));
+  Op op;
+  op.kind = Op::Kind::kCommit;
+  op.sensor = std::string(sensor);
+  // Serialising here keeps that work on the callers' threads, in parallel.
+  if (!batch.SerializeToString(&op.body)) {
+    return absl::InvalidArgumentError(absl::StrCat("batch seq ", batch.seq(), ": cannot encode"));
+  }
+  op.batch = std::move(batch);
+  SYNMAP_RETURN_IF_ERROR(Submit(&op));
+  return op.result;
+}
+
+absl::StatusOr<uint64_t> SqliteStore::RecordHello(absl::string_view sensor,
+                                                  absl::string_view peer_address,
+                                                  const synmap::v1::Hello& hello) {
+  SYNMAP_RETURN_IF_ERROR(ValidateSensorName(sensor));
+  Op op;
+  op.kind = Op::Kind::kHello;
+  op.sensor = std::string(sensor);
+  op.peer = std::string(peer_address.substr(0, 256));
+  op.hello = &hello;
+  SYNMAP_RETURN_IF_ERROR(Submit(&op));
+  return op.last_seq;
+}
+
+absl::Status SqliteStore::RecordHeartbeat(absl::string_view sensor,
+                                          const synmap::v1::Heartbeat& heartbeat) {
+  SYNMAP_RETURN_IF_ERROR(ValidateSensorName(sensor));
+  Op op;
+  op.kind = Op::Kind::kHeartbeat;
+  op.sensor = std::string(sensor);
+  op.heartbeat = &heartbeat;
+  return Submit(&op);
+}
+
+void SqliteStore::RecordDisconnect(absl::string_view sensor) {
+  absl::MutexLock lock(&state_mu_);
+  AwaitApplied();  // So a Hello committed before this call cannot reconnect it afterwards.
+  if (std::optional<uint32_t> id = ledger_.Find(sensor)) {
+    ledger_.state(*id).connected = false;
+  }
+}
+
+void SqliteStore::AwaitApplied() const {
+  const uint64_t target = acked_groups_;
+  auto applied = [this, target]()
+                     ABSL_SHARED_LOCKS_REQUIRED(state_mu_) { return applied_groups_ >= target; };
+  state_mu_.Await(absl::Condition(&applied));
+}
+
+uint64_t SqliteStore::LastCommittedSeq(absl::string_view sensor) {
+  absl::ReaderMutexLock lock(&state_mu_);
+  AwaitApplied();
+  std::optional<uint32_t> id = ledger_.Find(sensor);
+  return id ? ledger_.state(*id).last_seq : 0;
+}
+
+std::shared_ptr<const StoreSnapshot> SqliteStore::Snapshot(int64_t since_ns, int64_t until_ns,
+                                                           SnapshotBuckets buckets) {
+  auto snapshot = std::make_shared<StoreSnapshot>();
+  absl::ReaderMutexLock lock(&state_mu_);
+  AwaitApplied();
+  snapshot->bucket_ns = index_.bucket_ns();
+  if (buckets == SnapshotBuckets::kWindow) {
+    index_.CollectBuckets(since_ns, until_ns, &snapshot->buckets);
+  } else if (buckets == SnapshotBuckets::kAll) {
+    index_.CollectBuckets(0, 0, &snapshot->buckets);
+  }
+  std::tie(snapshot->stored_since_ns, snapshot->stored_until_ns) = index_.StoredSpan();
+  snapshot->ips = index_.ips();
+  snapshot->keys = index_.keys();
+  snapshot->sensors = ledger_.States();
+  snapshot->coverage = ledger_.Coverage(since_ns, until_ns);
+  return snapshot;
+}
+
+absl::Status SqliteStore::Checkpoint() {
+  Op op;
+  op.kind = Op::Kind::kCheckpoint;
+  return Submit(&op);
+}
+
+absl::Status SqliteStore::ApplyRetention() {
+  Op op;
+  op.kind = Op::Kind::kRetention;
+  return Submit(&op);
+}
+
+StoreStats SqliteStore::stats() const {
+  absl::ReaderMutexLock lock(&state_mu_);
+  AwaitApplied();
+  StoreStats out = stats_;
+  out.aggregate_rows = index_.rows();
+  out.buckets = index_.bucket_count();
+  return out;
+}
+
+absl::Status SqliteStore::Close() {
+  absl::MutexLock close_lock(&close_mu_);
+  if (closed_) {
+    return close_status_;
+  }
+  closed_ = true;
+  {
+    absl::MutexLock lock(&queue_mu_);
+    closing_ = true;
+  }
+  if (writer_.joinable()) {
+    writer_.join();  // Drains the queue first.
+  }
+  if (options_.checkpoint_on_close) {
+    close_status_ = DoRetention();
+    if (close_status_.ok()) {
+      close_status_ = DoCheckpoint();
+    }
+  }
+  db_.reset();
+  if (!close_status_.ok()) {
+    SYNMAP_LOG(ERROR) << "store_close_failed status=" << close_status_;
+  }
+  return close_status_;
+}
+
+}  // namespace internal
+
+absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const SqliteStoreOptions& options) {
+  return internal::SqliteStore::Open(options);
+}
+
+}  // namespace synmap::collector

@@ -1,0 +1,46 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "collector/store/store.h"
+#include "common/time/clock.h"
+
+namespace synmap::collector {
+
+// Options of the SQLite store. Every field has a usable default except `path`.
+struct SqliteStoreOptions {
+  std::string path;                        // Database file (created if missing); -wal/-shm beside.
+  absl::Duration bucket = absl::Hours(1);  // Aggregate time bucket; 1s..1d, divides 1 day.
+  // Keep buckets and batch metadata this long (by capture time); zero = forever.
+  absl::Duration retention = absl::ZeroDuration();
+  // true: PRAGMA synchronous=FULL, an acked commit survives power loss (fsync per group
+  // transaction). false: NORMAL, survives a collector crash (SIGKILL) but the last
+  // transactions may be lost on power loss. WAL mode either way.
+  bool sync_full = true;
+  // Write the aggregates back (checkpoint) after this many records were committed since the
+  // last checkpoint, or after `checkpoint_interval`, whichever comes first.
+  uint64_t checkpoint_records = 4'000'000;
+  absl::Duration checkpoint_interval = absl::Minutes(5);
+  // At most this many records per group transaction (more pending commits wait for the next).
+  uint64_t max_group_records = 1'000'000;
+  // Write a final checkpoint in Close(). Tests turn it off to exercise log replay.
+  bool checkpoint_on_close = true;
+  Clock* clock = nullptr;  // Collector time; nullptr = RealClock. Must outlive.
+
+  [[nodiscard]] absl::Status Validate() const;
+};
+
+// Opens (creating or migrating: PRAGMA user_version) the SQLite store at options.path,
+// loads the last aggregate checkpoint and replays the batch log after it, then starts the
+// writer thread that group-commits all pending commits in one transaction.
+// Errors: InvalidArgument (options), Unavailable (cannot open / read), DataLoss (a stored
+// blob is corrupt), FailedPrecondition (schema newer than this program).
+[[nodiscard]] absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(
+    const SqliteStoreOptions& options);
+
+}  // namespace synmap::collector

@@ -1,0 +1,95 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "collector/store/snapshot.h"
+#include "synmap/v1/ingest.pb.h"
+
+namespace synmap::collector {
+
+// Which aggregate buckets a Snapshot carries.
+enum class SnapshotBuckets {
+  kWindow,  // Buckets overlapping the window.
+  kAll,     // Every stored bucket (for first-seen / last-seen questions).
+  kNone,    // None: sensors and coverage only.
+};
+
+// The result of a successful Commit.
+struct CommitResult {
+  bool duplicate = false;  // The (sensor, seq) was already committed; nothing was applied.
+  friend bool operator==(const CommitResult&, const CommitResult&) = default;
+};
+
+// Counters of a store, for logs and benchmarks.
+struct StoreStats {
+  uint64_t commits = 0;           // Batches committed (duplicates excluded).
+  uint64_t duplicates = 0;        // Commits answered duplicate.
+  uint64_t records = 0;           // Records committed.
+  uint64_t transactions = 0;      // Group transactions written.
+  uint64_t checkpoints = 0;       // Aggregate checkpoints written.
+  uint64_t aggregate_rows = 0;    // Rows in memory over all buckets.
+  uint64_t buckets = 0;           // Buckets in memory.
+  uint64_t replayed_batches = 0;  // Log batches replayed at open.
+};
+
+// The collector's durable store: a per-sensor batch log (the truth, exactly-once by
+// (sensor, seq)) plus aggregates derived from it, per time bucket, kept in memory for queries.
+// Sensor names are trusted (they come from certificates); everything in a batch is not and is
+// checked again here. Implementations are thread-safe; Commit may be called from many threads.
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Durably stores `batch` of `sensor`: its records, stats and health and the (sensor, seq)
+  // in one transaction, and returns only once that transaction is committed (so the caller may
+  // ack). A seq already committed returns {duplicate = true} and applies nothing. Takes the
+  // batch by value (move it in): the store keeps it to update its aggregates after the ack.
+  // Snapshots taken after Commit returns include the batch.
+  // Errors: InvalidArgument (a limit is violated, or seq is below the sensor's highest
+  // committed seq without being committed; nothing stored); Unavailable (storage failed;
+  // nothing stored, retry later); Cancelled (the store is closing).
+  [[nodiscard]] virtual absl::StatusOr<CommitResult> Commit(absl::string_view sensor,
+                                                            synmap::v1::Batch batch) = 0;
+
+  // Records a Hello from `sensor` connecting from `peer_address`, marks it connected, and
+  // returns its highest committed seq (0 if none). Errors: InvalidArgument, Unavailable,
+  // Cancelled.
+  [[nodiscard]] virtual absl::StatusOr<uint64_t> RecordHello(absl::string_view sensor,
+                                                             absl::string_view peer_address,
+                                                             const synmap::v1::Hello& hello) = 0;
+
+  // Records a heartbeat (time and health). Errors: as RecordHello.
+  [[nodiscard]] virtual absl::Status RecordHeartbeat(absl::string_view sensor,
+                                                     const synmap::v1::Heartbeat& heartbeat) = 0;
+
+  // Marks `sensor` disconnected (in memory only). Unknown names are ignored.
+  virtual void RecordDisconnect(absl::string_view sensor) = 0;
+
+  // Highest committed seq of `sensor`, 0 if none or unknown.
+  virtual uint64_t LastCommittedSeq(absl::string_view sensor) = 0;
+
+  // A consistent snapshot with the coverage of the window [since_ns, until_ns) (0 = open on
+  // that side) and the buckets chosen by `buckets`. Cheap: shares memory with the store.
+  virtual std::shared_ptr<const StoreSnapshot> Snapshot(int64_t since_ns, int64_t until_ns,
+                                                        SnapshotBuckets buckets) = 0;
+
+  // Writes the in-memory aggregates changed since the last checkpoint and trims the log
+  // behind it. Also done automatically, off the ack path. Errors: Unavailable, Cancelled.
+  [[nodiscard]] virtual absl::Status Checkpoint() = 0;
+
+  // Drops buckets and batch records older than the retention period (no-op without one).
+  // Also done at every checkpoint. Errors: Unavailable, Cancelled.
+  [[nodiscard]] virtual absl::Status ApplyRetention() = 0;
+
+  virtual StoreStats stats() const = 0;
+
+  // Finishes pending commits, writes a final checkpoint and closes the database. Later calls
+  // fail with Cancelled. Idempotent; the destructor calls it.
+  [[nodiscard]] virtual absl::Status Close() = 0;
+};
+
+}  // namespace synmap::collector

@@ -1,0 +1,525 @@
+#include "collector/store/sqlite_store.h"
+
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "common/time/clock.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
+#include "tests/unit/collector/store/batch_builder.h"
+
+namespace synmap::collector {
+namespace {
+
+using synmap::testing::StatusIs;
+using synmap::testing::TempDir;
+using testing::AddRecord;
+using testing::kHour;
+using testing::kSecond;
+using testing::kT0;
+using testing::MakeBatch;
+
+// One aggregate row in comparable form.
+using Row = std::tuple<std::string, int64_t, std::string, std::string, uint32_t, uint64_t, uint64_t,
+                       int64_t, int64_t>;
+
+std::vector<Row> Rows(const StoreSnapshot& s) {
+  std::vector<Row> rows;
+  for (const auto& b : s.buckets) {
+    for (size_t r = 0; r < b->size(); ++r) {
+      const AggregateKey& k = (*s.keys)[b->key[r]];
+      rows.emplace_back(s.sensors[k.sensor].name, b->start_ns, (*s.ips)[k.client].ToString(),
+                        (*s.ips)[k.server].ToString(), k.port, b->packets[r], b->connections[r],
+                        b->first_seen_ns[r], b->last_seen_ns[r]);
+    }
+  }
+  std::sort(rows.begin(), rows.end());
+  return rows;
+}
+
+uint64_t TotalConnections(const StoreSnapshot& s) {
+  uint64_t total = 0;
+  for (const auto& b : s.buckets) {
+    for (uint64_t c : b->connections) {
+      total += c;
+    }
+  }
+  return total;
+}
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  SqliteStoreOptions Options() {
+    SqliteStoreOptions options;
+    options.path = dir_.File("store.db");
+    options.clock = &clock_;
+    return options;
+  }
+  std::unique_ptr<Store> Open(const SqliteStoreOptions& options) {
+    absl::StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore(options);
+    EXPECT_OK(store);
+    return store.ok() ? *std::move(store) : nullptr;
+  }
+  std::shared_ptr<const StoreSnapshot> All(Store& store) {
+    return store.Snapshot(0, 0, SnapshotBuckets::kAll);
+  }
+
+  TempDir dir_;
+  FakeClock clock_{absl::FromUnixNanos(kT0 + 2 * kHour)};
+};
+
+synmap::v1::Batch OneRecordBatch(uint64_t seq, int64_t at_ns, uint64_t connections = 1) {
+  synmap::v1::Batch batch = MakeBatch(seq, at_ns);
+  AddRecord(batch, "10.0.0.2", "10.0.0.1", 22, connections, at_ns + kSecond);
+  return batch;
+}
+
+TEST_F(SqliteStoreTest, CommitAppliesOnceAndDuplicateIsAckedWithoutApplying) {
+  auto store = Open(Options());
+  ASSERT_NE(store, nullptr);
+  const synmap::v1::Batch batch = OneRecordBatch(1, kT0, 3);
+  ASSERT_OK_AND_ASSIGN(CommitResult first, store->Commit("s1", batch));
+  ASSERT_OK_AND_ASSIGN(CommitResult again, store->Commit("s1", batch));
+  EXPECT_FALSE(first.duplicate);
+  EXPECT_TRUE(again.duplicate);
+  EXPECT_EQ(TotalConnections(*All(*store)), 3u);
+  EXPECT_EQ(store->LastCommittedSeq("s1"), 1u);
+  EXPECT_EQ(store->stats().duplicates, 1u);
+}
+
+TEST_F(SqliteStoreTest, SameSeqFromAnotherSensorIsNotADuplicate) {
+  auto store = Open(Options());
+  ASSERT_OK_AND_ASSIGN(CommitResult a, store->Commit("s1", OneRecordBatch(1, kT0)));
+  ASSERT_OK_AND_ASSIGN(CommitResult b, store->Commit("s2", OneRecordBatch(1, kT0)));
+  EXPECT_FALSE(a.duplicate);
+  EXPECT_FALSE(b.duplicate);
+  EXPECT_EQ(TotalConnections(*All(*store)), 2u);
+}
+
+TEST_F(SqliteStoreTest, SeqBelowHighestCommittedIsRefusedUnlessCommitted) {
+  auto store = Open(Options());
+  ASSERT_OK(store->Commit("s1", OneRecordBatch(5, kT0)));
+  EXPECT_THAT(store->Commit("s1", OneRecordBatch(3, kT0)),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  ASSERT_OK_AND_ASSIGN(CommitResult old, store->Commit("s1", OneRecordBatch(5, kT0)));
+  EXPECT_TRUE(old.duplicate);
+  ASSERT_OK_AND_ASSIGN(CommitResult next, store->Commit("s1", OneRecordBatch(6, kT0)));
+  EXPECT_FALSE(next.duplicate);
+  EXPECT_EQ(TotalConnections(*All(*store)), 2u);
+}
+
+TEST_F(SqliteStoreTest, BatchViolatingALimitIsRefusedAndNothingStored) {
+  auto store = Open(Options());
+  synmap::v1::Batch bad_port = OneRecordBatch(1, kT0);
+  bad_port.mutable_records(0)->set_server_port(70000);
+  synmap::v1::Batch bad_ip = OneRecordBatch(1, kT0);
+  bad_ip.mutable_records(0)->set_client_ip("abc");
+  synmap::v1::Batch outside = OneRecordBatch(1, kT0);
+  outside.mutable_records(0)->set_last_seen_unix_ns(kT0 + kHour);
+  synmap::v1::Batch future = OneRecordBatch(1, kT0 + 48 * kHour);
+  synmap::v1::Batch zero_seq = OneRecordBatch(0, kT0);
+  for (const auto& batch : {bad_port, bad_ip, outside, future, zero_seq}) {
+    EXPECT_THAT(store->Commit("s1", batch), StatusIs(absl::StatusCode::kInvalidArgument));
+  }
+  EXPECT_THAT(store->Commit("", OneRecordBatch(1, kT0)),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(store->LastCommittedSeq("s1"), 0u);
+  EXPECT_EQ(TotalConnections(*All(*store)), 0u);
+}
+
+TEST_F(SqliteStoreTest, ReopenAfterCloseKeepsRecordsSensorsAndSeqs) {
+  std::vector<Row> before;
+  {
+    auto store = Open(Options());
+    synmap::v1::Batch batch = OneRecordBatch(1, kT0);
+    batch.mutable_stats()->set_kernel_drops(7);
+    AddRecord(batch, "2001:db8::5", "2001:db8::1", 443, 4, kT0 + 2 * kSecond);
+    ASSERT_OK(store->Commit("s1", batch));
+    ASSERT_OK(store->Commit("s1", OneRecordBatch(2, kT0 + kHour)));
+    synmap::v1::Hello hello;
+    hello.set_software_version("0.1.0");
+    ASSERT_OK(store->RecordHello("s1", "ipv4:10.9.9.9:4000", hello));
+    before = Rows(*All(*store));
+    ASSERT_OK(store->Close());
+  }
+  auto store = Open(Options());
+  auto snapshot = All(*store);
+  EXPECT_EQ(Rows(*snapshot), before);
+  EXPECT_EQ(before.size(), 3u);
+  ASSERT_EQ(snapshot->sensors.size(), 1u);
+  EXPECT_EQ(snapshot->sensors[0].last_seq, 2u);
+  EXPECT_EQ(snapshot->sensors[0].totals.kernel_drops, 7u);
+  EXPECT_EQ(snapshot->sensors[0].hello.software_version(), "0.1.0");
+  EXPECT_EQ(snapshot->sensors[0].peer_address, "ipv4:10.9.9.9:4000");
+  EXPECT_FALSE(snapshot->sensors[0].connected);  // Live state is not persisted.
+  ASSERT_OK_AND_ASSIGN(CommitResult again, store->Commit("s1", OneRecordBatch(1, kT0)));
+  EXPECT_TRUE(again.duplicate);
+}
+
+TEST_F(SqliteStoreTest, LogReplayAfterCheckpointEqualsDirectApplication) {
+  // Store A: checkpoint in the middle, close without a final checkpoint, so reopening loads
+  // the checkpoint and replays the log after it. Store B: the same commits, never reopened.
+  SqliteStoreOptions a_options = Options();
+  a_options.checkpoint_on_close = false;
+  SqliteStoreOptions b_options = Options();
+  b_options.path = dir_.File("direct.db");
+  auto b = Open(b_options);
+  {
+    auto a = Open(a_options);
+    for (uint64_t seq = 1; seq <= 40; ++seq) {
+      synmap::v1::Batch batch = MakeBatch(seq, kT0 + static_cast<int64_t>(seq) * 300 * kSecond);
+      // The same key in several batches and buckets, plus a per-batch key.
+      AddRecord(batch, "10.0.0.2", "10.0.0.1", 22, seq, batch.start_unix_ns() + kSecond);
+      AddRecord(batch, "10.0.0." + std::to_string(seq % 7 + 10), "10.0.0.1", 80, 1,
+                batch.start_unix_ns() + 2 * kSecond, 2);
+      ASSERT_OK(a->Commit(seq % 2 ? "odd" : "even", batch));
+      ASSERT_OK(b->Commit(seq % 2 ? "odd" : "even", batch));
+      if (seq == 17) {
+        ASSERT_OK(a->Checkpoint());
+      }
+    }
+    ASSERT_OK(a->Close());
+  }
+  auto reopened = Open(a_options);
+  EXPECT_EQ(reopened->stats().replayed_batches, 23u);
+  EXPECT_EQ(Rows(*All(*reopened)), Rows(*All(*b)));
+  EXPECT_FALSE(Rows(*All(*b)).empty());
+}
+
+TEST_F(SqliteStoreTest, CheckpointOnCloseLeavesNothingToReplay) {
+  {
+    auto store = Open(Options());
+    ASSERT_OK(store->Commit("s1", OneRecordBatch(1, kT0)));
+    ASSERT_OK(store->Close());
+  }
+  auto store = Open(Options());
+  EXPECT_EQ(store->stats().replayed_batches, 0u);
+  EXPECT_EQ(TotalConnections(*All(*store)), 1u);
+}
+
+// Child process: commits batches 1..n of one record (1 connection each) from 4 threads, each
+// thread its own sensor, writing "sensor seq\n" to `fd` after each commit returns, with a
+// tiny checkpoint threshold so checkpoints run mid-stream; SIGKILLs itself after `kill_after`
+// acks in total.
+[[noreturn]] void CrashingChild(const SqliteStoreOptions& options, int fd, int kill_after) {
+  auto store = OpenSqliteStore(options);
+  if (!store.ok()) {
+    _exit(3);
+  }
+  std::atomic<int> acked{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      const std::string sensor = "s" + std::to_string(t);
+      for (uint64_t seq = 1;; ++seq) {
+        synmap::v1::Batch batch = OneRecordBatch(seq, kT0 + static_cast<int64_t>(seq) * kSecond);
+        if (!(*store)->Commit(sensor, batch).ok()) {
+          _exit(4);
+        }
+        const std::string line = sensor + " " + std::to_string(seq) + "\n";
+        if (write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+          _exit(5);
+        }
+        if (acked.fetch_add(1) + 1 >= kill_after) {
+          raise(SIGKILL);
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) {
+    thread.join();
+  }
+  _exit(6);
+}
+
+TEST_F(SqliteStoreTest, CommitsAckedBeforeSigkillSurviveExactlyOnce) {
+  SqliteStoreOptions options = Options();
+  options.sync_full = false;  // SIGKILL (not power loss) is what this test simulates.
+  options.checkpoint_records = 50;
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    close(fds[0]);
+    CrashingChild(options, fds[1], 400);
+  }
+  close(fds[1]);
+  std::string acks;
+  char buffer[4096];
+  for (ssize_t n; (n = read(fds[0], buffer, sizeof(buffer))) > 0;) {
+    acks.append(buffer, static_cast<size_t>(n));
+  }
+  close(fds[0]);
+  int wstatus = 0;
+  ASSERT_EQ(waitpid(child, &wstatus, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(wstatus) && WTERMSIG(wstatus) == SIGKILL) << "child status " << wstatus;
+
+  std::map<std::string, uint64_t> max_acked;
+  std::istringstream lines(acks);
+  std::string sensor;
+  uint64_t seq;
+  while (lines >> sensor >> seq) {
+    max_acked[sensor] = std::max(max_acked[sensor], seq);
+  }
+  ASSERT_EQ(max_acked.size(), 4u);
+
+  auto store = Open(options);
+  auto snapshot = All(*store);
+  uint64_t committed_total = 0;
+  for (const auto& [name, acked] : max_acked) {
+    const uint64_t last = store->LastCommittedSeq(name);
+    EXPECT_GE(last, acked) << name << ": an acked commit was lost";
+    committed_total += last;
+    // Every acked batch is known as committed: resending it is a duplicate.
+    ASSERT_OK_AND_ASSIGN(
+        CommitResult resend,
+        store->Commit(name, OneRecordBatch(acked, kT0 + static_cast<int64_t>(acked) * kSecond)));
+    EXPECT_TRUE(resend.duplicate);
+  }
+  // Seqs are 1..last per sensor, one connection each: the aggregates count each batch once.
+  EXPECT_EQ(TotalConnections(*store->Snapshot(0, 0, SnapshotBuckets::kAll)), committed_total);
+  EXPECT_EQ(TotalConnections(*snapshot), committed_total);
+}
+
+TEST_F(SqliteStoreTest, ConcurrentCommittersAllLandOnce) {
+  auto store = Open(Options());
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (uint64_t seq = 1; seq <= 50; ++seq) {
+        EXPECT_OK(store->Commit("s" + std::to_string(t), OneRecordBatch(seq, kT0)));
+      }
+    });
+  }
+  for (auto& thread : threads) {
+    thread.join();
+  }
+  EXPECT_EQ(TotalConnections(*All(*store)), 400u);
+  EXPECT_EQ(store->stats().commits, 400u);
+  EXPECT_LE(store->stats().transactions, 400u);
+}
+
+TEST_F(SqliteStoreTest, SnapshotIsNotChangedByLaterCommits) {
+  auto store = Open(Options());
+  ASSERT_OK(store->Commit("s1", OneRecordBatch(1, kT0, 2)));
+  auto before = All(*store);
+  const std::vector<Row> rows_before = Rows(*before);
+  ASSERT_OK(store->Commit("s1", OneRecordBatch(2, kT0, 5)));  // Same key, same bucket.
+  synmap::v1::Batch other = MakeBatch(3, kT0);
+  AddRecord(other, "192.0.2.1", "10.0.0.1", 80, 1, kT0 + kSecond);
+  ASSERT_OK(store->Commit("s1", other));
+  EXPECT_EQ(Rows(*before), rows_before);
+  EXPECT_EQ(TotalConnections(*All(*store)), 8u);
+}
+
+TEST_F(SqliteStoreTest, SnapshotsTakenDuringCommitsSeeWholeBatchesOnly) {
+  // Every batch adds exactly 3 connections (3 keys, one of them new per batch), so in any
+  // consistent snapshot the rows hold 3 connections per batch its coverage counts.
+  auto store = Open(Options());
+  std::atomic<bool> done{false};
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 4; ++t) {
+    writers.emplace_back([&, t] {
+      for (uint64_t seq = 1; seq <= 60; ++seq) {
+        synmap::v1::Batch batch = MakeBatch(seq, kT0 + static_cast<int64_t>(seq) * 60 * kSecond);
+        const int64_t at = batch.start_unix_ns() + kSecond;
+        AddRecord(batch, "10.0.0.2", "10.0.0.1", 22, 1, at);
+        AddRecord(batch, "10.0.0.3", "10.0.0.1", 80, 1, at);
+        AddRecord(batch, "10.1." + std::to_string(t) + "." + std::to_string(seq), "10.0.0.1",
+                  443, 1, at);
+        EXPECT_OK(store->Commit("s" + std::to_string(t), std::move(batch)));
+      }
+    });
+  }
+  int checked = 0;
+  std::thread reader([&] {
+    while (!done.load()) {
+      auto snapshot = store->Snapshot(0, 0, SnapshotBuckets::kAll);
+      uint64_t batches = 0;
+      for (const auto& c : snapshot->coverage) {
+        batches += c.batches;
+      }
+      ASSERT_EQ(TotalConnections(*snapshot), 3 * batches);
+      ++checked;
+    }
+  });
+  for (auto& writer : writers) {
+    writer.join();
+  }
+  done.store(true);
+  reader.join();
+  EXPECT_GT(checked, 0);
+  EXPECT_EQ(TotalConnections(*All(*store)), 3u * 240u);
+}
+
+TEST_F(SqliteStoreTest, SnapshotWindowSelectsOverlappingBucketsAndCoverage) {
+  auto store = Open(Options());
+  synmap::v1::Batch early = OneRecordBatch(1, kT0);
+  early.mutable_stats()->set_kernel_drops(3);
+  early.mutable_stats()->set_malformed(1);
+  synmap::v1::Batch late = OneRecordBatch(2, kT0 + kHour);
+  late.mutable_stats()->set_kernel_drops(4);
+  late.mutable_health()->set_batches_dropped(2);
+  late.mutable_health()->set_records_dropped(20);
+  ASSERT_OK(store->Commit("s1", early));
+  ASSERT_OK(store->Commit("s1", late));
+  auto window = store->Snapshot(kT0 + kHour, 0, SnapshotBuckets::kWindow);
+  ASSERT_EQ(window->buckets.size(), 1u);
+  EXPECT_EQ(window->buckets[0]->start_ns, kT0 + kHour);
+  ASSERT_EQ(window->coverage.size(), 1u);
+  EXPECT_EQ(window->coverage[0].batches, 1u);
+  EXPECT_EQ(window->coverage[0].last_seq, 2u);
+  EXPECT_EQ(window->coverage[0].stats.kernel_drops, 4u);
+  EXPECT_EQ(window->coverage[0].spool_batches_dropped, 2u);
+  EXPECT_EQ(window->coverage[0].spool_records_dropped, 20u);
+  auto all = store->Snapshot(0, 0, SnapshotBuckets::kWindow);
+  ASSERT_EQ(all->coverage.size(), 1u);
+  EXPECT_EQ(all->coverage[0].stats.kernel_drops, 7u);
+  EXPECT_EQ(all->coverage[0].stats.malformed, 1u);
+}
+
+TEST_F(SqliteStoreTest, SpoolDropCountersBecomeIncreasesAcrossBatchesAndRestarts) {
+  auto store = Open(Options());
+  const std::vector<uint64_t> cumulative = {2, 5, 5, 1};  // The sensor restarted before the 4th.
+  for (uint64_t seq = 1; seq <= cumulative.size(); ++seq) {
+    synmap::v1::Batch batch = OneRecordBatch(seq, kT0);
+    batch.mutable_health()->set_batches_dropped(cumulative[seq - 1]);
+    ASSERT_OK(store->Commit("s1", batch));
+  }
+  auto snapshot = store->Snapshot(0, 0, SnapshotBuckets::kNone);
+  ASSERT_EQ(snapshot->coverage.size(), 1u);
+  EXPECT_EQ(snapshot->coverage[0].spool_batches_dropped, 2u + 3u + 0u + 1u);
+}
+
+TEST_F(SqliteStoreTest, HelloHeartbeatAndDisconnectUpdateSensorState) {
+  auto store = Open(Options());
+  ASSERT_OK(store->Commit("s1", OneRecordBatch(4, kT0)));
+  synmap::v1::Hello hello;
+  hello.add_interfaces("eth0");
+  hello.mutable_health()->set_spool_batches(9);
+  ASSERT_OK_AND_ASSIGN(uint64_t last_seq, store->RecordHello("s1", "peer", hello));
+  EXPECT_EQ(last_seq, 4u);
+  ASSERT_OK_AND_ASSIGN(uint64_t fresh, store->RecordHello("new", "peer2", hello));
+  EXPECT_EQ(fresh, 0u);
+  clock_.Advance(absl::Seconds(30));
+  synmap::v1::Heartbeat heartbeat;
+  heartbeat.mutable_health()->set_spool_batches(1);
+  ASSERT_OK(store->RecordHeartbeat("s1", heartbeat));
+  auto sensors = store->Snapshot(0, 0, SnapshotBuckets::kNone)->sensors;
+  ASSERT_EQ(sensors.size(), 2u);
+  EXPECT_TRUE(sensors[0].connected);
+  EXPECT_EQ(sensors[0].hello.interfaces(0), "eth0");
+  EXPECT_EQ(sensors[0].health.spool_batches(), 1u);
+  EXPECT_EQ(sensors[0].last_heartbeat_ns, absl::ToUnixNanos(clock_.Now()));
+  store->RecordDisconnect("s1");
+  EXPECT_FALSE(store->Snapshot(0, 0, SnapshotBuckets::kNone)->sensors[0].connected);
+}
+
+TEST_F(SqliteStoreTest, RetentionDropsOldBucketsAndBatchesAlsoAfterReopen) {
+  SqliteStoreOptions options = Options();
+  options.retention = absl::Hours(24);
+  clock_.Set(absl::FromUnixNanos(kT0 + 12 * kHour));
+  {
+    auto store = Open(options);
+    ASSERT_OK(store->Commit("s1", OneRecordBatch(1, kT0 + 1 * kHour, 5)));
+    ASSERT_OK(store->Commit("s1", OneRecordBatch(2, kT0 + 10 * kHour, 1)));
+    EXPECT_EQ(TotalConnections(*All(*store)), 6u);
+    clock_.Advance(absl::Hours(20));  // Cutoff now kT0 + 8h: the first bucket is too old.
+    ASSERT_OK(store->ApplyRetention());
+    EXPECT_EQ(TotalConnections(*All(*store)), 1u);
+    EXPECT_EQ(store->Snapshot(0, 0, SnapshotBuckets::kNone)->coverage[0].batches, 1u);
+    ASSERT_OK(store->Close());
+  }
+  auto store = Open(options);
+  EXPECT_EQ(TotalConnections(*All(*store)), 1u);
+  EXPECT_EQ(store->Snapshot(0, 0, SnapshotBuckets::kNone)->coverage[0].batches, 1u);
+}
+
+TEST_F(SqliteStoreTest, RecordsOlderThanRetentionAreNotApplied) {
+  SqliteStoreOptions options = Options();
+  options.retention = absl::Hours(24);
+  clock_.Set(absl::FromUnixNanos(kT0 + 72 * kHour));
+  auto store = Open(options);
+  ASSERT_OK(store->Commit("s1", OneRecordBatch(1, kT0, 5)));
+  EXPECT_EQ(TotalConnections(*All(*store)), 0u);
+  EXPECT_EQ(store->LastCommittedSeq("s1"), 1u);
+}
+
+int64_t UserVersion(const std::string& path) {
+  sqlite3* db = nullptr;
+  sqlite3_open(path.c_str(), &db);
+  sqlite3_stmt* stmt = nullptr;
+  sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nullptr);
+  int64_t version = -1;
+  if (sqlite3_step(stmt) == SQLITE_ROW) {
+    version = sqlite3_column_int64(stmt, 0);
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return version;
+}
+
+TEST_F(SqliteStoreTest, EmptyFileIsMigratedToCurrentSchema) {
+  const SqliteStoreOptions options = Options();
+  { std::ofstream(options.path).flush(); }
+  ASSERT_EQ(UserVersion(options.path), 0);
+  {
+    auto store = Open(options);
+    ASSERT_NE(store, nullptr);
+    ASSERT_OK(store->Commit("s1", OneRecordBatch(1, kT0)));
+  }
+  EXPECT_EQ(UserVersion(options.path), 1);
+  auto reopened = Open(options);  // Already current: no migration runs again.
+  EXPECT_EQ(TotalConnections(*All(*reopened)), 1u);
+}
+
+TEST_F(SqliteStoreTest, NewerSchemaIsRefused) {
+  const SqliteStoreOptions options = Options();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(options.path.c_str(), &db), SQLITE_OK);
+  sqlite3_exec(db, "PRAGMA user_version = 99", nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  EXPECT_THAT(OpenSqliteStore(options), StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
+TEST_F(SqliteStoreTest, DifferentBucketSizeIsRefused) {
+  SqliteStoreOptions options = Options();
+  { auto store = Open(options); }
+  options.bucket = absl::Minutes(10);
+  EXPECT_THAT(OpenSqliteStore(options), StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
+TEST_F(SqliteStoreTest, InvalidOptionsAreRefused) {
+  SqliteStoreOptions options = Options();
+  options.bucket = absl::Minutes(7);  // Does not divide a day.
+  EXPECT_THAT(OpenSqliteStore(options), StatusIs(absl::StatusCode::kInvalidArgument));
+  options = Options();
+  options.path.clear();
+  EXPECT_THAT(OpenSqliteStore(options), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(SqliteStoreTest, CallsAfterCloseAreCancelled) {
+  auto store = Open(Options());
+  ASSERT_OK(store->Close());
+  EXPECT_OK(store->Close());
+  EXPECT_THAT(store->Commit("s1", OneRecordBatch(1, kT0)), StatusIs(absl::StatusCode::kCancelled));
+}
+
+}  // namespace
+}  // namespace synmap::collector
