@@ -80,6 +80,11 @@ if [ -x "$BUILD_ROOT/release/cli/synmap" ]; then
     bash deploy/quickstart.sh --check --dir "$BUILD_ROOT/quickstart"
   run_check bench-small bash bench/bench_summarize.sh --small --build-dir "$BUILD_ROOT/release"
   run_check package bash deploy/check-packages.sh "$BUILD_ROOT/release"
+  if [ "$(id -u)" -eq 0 ]; then
+    run_check sensor-bench-small bash bench/sensor_replay_bench.sh --small --build-dir "$BUILD_ROOT/release"
+  else
+    echo "run-tests: not root: sensor replay benchmark skipped (needs network namespaces)"
+  fi
 fi
 
 if [ $QUICK -eq 0 ]; then
@@ -96,7 +101,7 @@ if [ $QUICK -eq 0 ]; then
 
   stamp "stage tsan: build (threaded parts)"
   if configure_build "$BUILD_ROOT/tsan" -DCMAKE_BUILD_TYPE=Debug -DSYNMAP_SANITIZE=thread; then
-    TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 run_ctest tsan "$BUILD_ROOT/tsan" -L threaded
+    TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$ROOT/tests/tsan.supp run_ctest tsan "$BUILD_ROOT/tsan" -L threaded
   else
     failed_stages+=("tsan-build"); total_fail=$((total_fail + 1))
   fi
