@@ -37,9 +37,12 @@ std::string CoverageFooter(const synmap::v1::Coverage& c, absl::Time now) {
     return "coverage: no sensor reported in this window; the answer is empty, not proof of "
            "silence\n";
   }
-  absl::StrAppend(&out, "coverage: ", c.sensors_size(), " sensor(s), ", c.batches(),
-                  " batch(es), data from ", FormatTime(c.covered_since_unix_ns()), " to ",
-                  FormatTime(c.covered_until_unix_ns()), "\n");
+  absl::StrAppend(&out, "coverage: ", c.sensors_size(), " sensor(s), ", c.batches(), " batch(es), ",
+                  c.covered_since_unix_ns() == 0 && c.covered_until_unix_ns() == 0
+                      ? std::string("all stored data")
+                      : absl::StrCat("data from ", FormatTime(c.covered_since_unix_ns()), " to ",
+                                     FormatTime(c.covered_until_unix_ns())),
+                  "\n");
   for (const synmap::v1::SensorCoverage& s : c.sensors()) {
     absl::StrAppend(&out, "  ", s.sensor(), ": ", s.batches(), " batch(es), last seq ",
                     s.last_batch_seq(), " ending ", FormatTime(s.last_batch_end_unix_ns()),

@@ -29,13 +29,13 @@ def system_services(path="/etc/services"):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--names", required=True)
+    ap.add_argument("--names", default="", help="names file; without it every address is local")
     ap.add_argument("--summary", required=True)
     ap.add_argument("--count", default="connections", choices=["connections", "packets"])
     ap.add_argument("truth", nargs="+")
     args = ap.parse_args()
 
-    names = yaml.safe_load(open(args.names)) or {}
+    names = (yaml.safe_load(open(args.names)) or {}) if args.names else {}
     nets = [ipaddress.ip_network(n, strict=False) for n in names.get("local_networks", [])]
     hosts = {}
     for name, ips in (names.get("hosts") or {}).items():

@@ -68,8 +68,9 @@ START=$(date -u -d '-2 hours' +%Y-%m-%dT%H:00:00Z)
   --site-seed 7 --seed 2 --packets 30000 --synack-share 0.2 --start "$START" --duration 1h >/dev/null
 
 say "starting the collector (database $DIR/synmap.db)"
-"$COLLECTOR" --listen 127.0.0.1:0 --port-file "$DIR/collector.port" --db "$DIR/synmap.db" \
-  --names "$DIR/names.yaml" --ca "$PKI/ca.pem" --cert "$PKI/collector.pem" --key "$PKI/collector.key" \
+COLLECTOR_ARGS=(--db "$DIR/synmap.db" --names "$DIR/names.yaml" --ca "$PKI/ca.pem"
+                --cert "$PKI/collector.pem" --key "$PKI/collector.key")
+"$COLLECTOR" --listen 127.0.0.1:0 --port-file "$DIR/collector.port" "${COLLECTOR_ARGS[@]}" \
   >"$DIR/collector.log" 2>&1 &
 COLLECTOR_PID=$!
 for _ in $(seq 1 100); do
@@ -80,6 +81,8 @@ done
 [ -s "$DIR/collector.port" ] || { say "collector did not start listening"; exit 1; }
 PORT=$(cat "$DIR/collector.port")
 ADDR=127.0.0.1:$PORT
+printf '%q ' "$COLLECTOR" --listen "$ADDR" "${COLLECTOR_ARGS[@]}" >"$DIR/start-collector.sh"
+echo >>"$DIR/start-collector.sh"
 
 sensor() {  # sensor NAME SOURCE-ARGS...
   local name=$1; shift
@@ -110,8 +113,8 @@ cert: $PKI/admin.pem
 key: $PKI/admin.key
 YAML
 export SYNMAP_CONFIG=$DIR/synmap-cli.yaml
-echo "== synmap summary"
-"$SYNMAP" summary
+echo "== synmap summary --top 40"
+"$SYNMAP" summary --top 40
 echo
 echo "== synmap sensors"
 "$SYNMAP" sensors
@@ -130,5 +133,5 @@ TXT
 if [ $KEEP -eq 1 ]; then
   say "collector left running (pid $COLLECTOR_PID, $ADDR); stop it with: kill $COLLECTOR_PID"
 else
-  say "stopping the collector (start it again with the command in $DIR/collector.log's first line)"
+  say "stopping the collector; to query again later, first start it with: bash $DIR/start-collector.sh"
 fi
