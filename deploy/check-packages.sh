@@ -29,15 +29,15 @@ check_version "$TMP/synmap-collector/usr/bin/synmap"
 for f in synmap-sensor/usr/share/synmap/examples/sensor.yaml \
          synmap-collector/usr/share/synmap/examples/collector.yaml \
          synmap-collector/usr/share/synmap/examples/names.yaml \
-         synmap-sensor/lib/systemd/system/synmap-sensor.service \
-         synmap-collector/lib/systemd/system/synmap-collector.service; do
+         synmap-sensor/usr/lib/systemd/system/synmap-sensor.service \
+         synmap-collector/usr/lib/systemd/system/synmap-collector.service; do
   [ -f "$TMP/$f" ] || { echo "package: missing $f"; exit 1; }
 done
 if command -v systemd-analyze >/dev/null 2>&1; then
   for unit in synmap-sensor synmap-collector; do
     dir=$TMP/$unit
     # verify resolves ExecStart against the running system: point it at the unpacked binary.
-    sed "s|/usr/bin/|$dir/usr/bin/|" "$dir/lib/systemd/system/$unit.service" >"$TMP/$unit.service"
+    sed "s|/usr/bin/|$dir/usr/bin/|" "$dir/usr/lib/systemd/system/$unit.service" >"$TMP/$unit.service"
     if out=$(systemd-analyze verify "$TMP/$unit.service" 2>&1); then
       echo "package: systemd-analyze verify $unit.service: ok"
     else
