@@ -1,11 +1,13 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "common/naming/cidr.h"
@@ -64,9 +66,11 @@ class QueryNaming {
   std::vector<uint32_t> host_label_;     // Per ip id; kUnknown = not computed yet.
   std::vector<int8_t> local_;            // Per ip id; -1 = not computed yet.
   std::vector<uint32_t> service_label_;  // Per port.
-  std::vector<std::string> labels_;
+  // Label() hands out references that must stay valid while more labels are made (a sort
+  // comparator holds several): a deque and a node map never move their elements.
+  std::deque<std::string> labels_;
   absl::flat_hash_map<std::string, uint32_t> label_ids_;
-  mutable absl::flat_hash_map<uint32_t, std::string> ip_texts_;  // Made on demand by Label().
+  mutable absl::node_hash_map<uint32_t, std::string> ip_texts_;  // Made on demand by Label().
 };
 
 // A server/client filter: empty matches all; else a host label (as shown with or without

@@ -383,3 +383,32 @@ TEST_F(QueryTest, BadRequestsAreInvalidArgument) {
 
 }  // namespace
 }  // namespace synmap::collector
+
+namespace {
+
+// Regression: labels made on demand while sorting (IP texts) once lived in a flat hash map
+// whose rehash invalidated references the sort comparator still held (use-after-free, caught
+// by ASan/TSan). Many distinct addresses with equal counts make the comparator compare them.
+TEST_F(QueryTest, SortingManyAddressLabelsKeepsThemValid) {
+  synmap::v1::Batch b = MakeBatch(2, kT0 + 2 * kHour);
+  const int64_t t = kT0 + 2 * kHour + kSecond;
+  constexpr int kClients = 3000;
+  for (int i = 0; i < kClients; ++i) {
+    const std::string client = absl::StrCat("10.1.", i / 250, ".", i % 250 + 1);
+    AddRecord(b, client, "10.0.0.1", 22, 1, t);
+  }
+  ASSERT_OK(store_->Commit("s1", b));
+  synmap::v1::SummaryRequest request;
+  request.set_top_n(100000);
+  request.set_show_remote(true);  // 10.1.x.x is not local: show each address.
+  request.mutable_range()->set_since_unix_ns(kT0 + 2 * kHour);
+  ASSERT_OK_AND_ASSIGN(auto response, Engine().Summary(request));
+  ASSERT_EQ(response.rows_size(), kClients);
+  // Equal counts: rows are ordered by client label text, and every label is intact.
+  for (int i = 1; i < response.rows_size(); ++i) {
+    EXPECT_LT(response.rows(i - 1).client(), response.rows(i).client());
+    EXPECT_EQ(response.rows(i).client().rfind("10.1.", 0), 0u) << response.rows(i).client();
+  }
+}
+
+}  // namespace
