@@ -41,7 +41,13 @@ absl::StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(
                                ? common::MakeInsecureServerCredentialsForTesting()
                                : common::MakeServerCredentials(options.tls),
                            &server->port_);
-  builder.SetMaxReceiveMessageSize(options.ingest.limits.max_message_bytes);
+  // The transport's cap is twice the named limit: a message just over the limit still reaches
+  // IngestService, which refuses it by name (message_too_large), counts and logs it; anything
+  // larger is cut off by gRPC before it is buffered.
+  builder.SetMaxReceiveMessageSize(2 * options.ingest.limits.max_message_bytes);
+  // A peer that connects and never finishes the TLS handshake is dropped after 10 s, not
+  // gRPC's default 120 s, so stalled handshakes cannot pile up.
+  builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, 10'000);
   // Find sensors that vanished without closing their connection (power loss, partition).
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60'000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20'000);

@@ -115,6 +115,17 @@ class IngestReactor final : public grpc::ServerBidiReactor<SensorMessage, Collec
     if (!status_.ok() || cancelled_) {
       return;
     }
+    // gRPC's own receive cap sits above the limit (collector_server.cc) so that a message just
+    // over it reaches us and is refused by name, counted and logged, rather than silently
+    // cancelled by the transport.
+    if (const size_t bytes = msg.ByteSizeLong();
+        bytes > static_cast<size_t>(service_.options_.limits.max_message_bytes)) {
+      FailLocked(absl::ResourceExhaustedError(absl::StrCat(
+                     "message of ", bytes, " bytes exceeds the limit of ",
+                     service_.options_.limits.max_message_bytes, " bytes (max_message_bytes)")),
+                 "message_too_large");
+      return;
+    }
     if (!hello_seen_) {
       if (!msg.has_hello()) {
         FailLocked(absl::InvalidArgumentError("the first message of a stream must be a Hello"),

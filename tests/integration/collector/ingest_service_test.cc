@@ -42,7 +42,8 @@ class IngestServiceTest : public ::testing::Test {
     grpc::ServerBuilder builder;
     builder.AddListeningPort("127.0.0.1:0", common::MakeServerCredentials(pki_->Material("col")),
                              &port_);
-    builder.SetMaxReceiveMessageSize(options.limits.max_message_bytes);
+    // As collector_server.cc: the transport cap is twice the limit, the service refuses by name.
+    builder.SetMaxReceiveMessageSize(2 * options.limits.max_message_bytes);
     builder.RegisterService(service_.get());
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
@@ -342,6 +343,16 @@ TEST_F(IngestServiceTest, MessageOverSixteenMebibytesIsRefused) {
   synmap::v1::Batch big = MakeBatch(1, Now());
   big.mutable_records(0)->set_client_ip(std::string((16 << 20) + 1, 'x'));
   s->SendBatch(big);
+  EXPECT_EQ(s->Drain().error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(store_.commit_calls(), 0);
+  EXPECT_EQ(refusals_.Get("message_too_large"), 1u);  // Refused by name, counted.
+}
+
+TEST_F(IngestServiceTest, MessageOverTheTransportCapIsCutOffAndStoresNothing) {
+  auto s = OpenWithHello("s1");
+  synmap::v1::Batch huge = MakeBatch(1, Now());
+  huge.mutable_records(0)->set_client_ip(std::string((32 << 20) + 1, 'x'));
+  s->SendBatch(huge);
   EXPECT_EQ(s->Drain().error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_EQ(store_.commit_calls(), 0);
 }

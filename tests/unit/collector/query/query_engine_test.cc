@@ -381,11 +381,6 @@ TEST_F(QueryTest, BadRequestsAreInvalidArgument) {
   EXPECT_THAT(Engine().NewServices({}), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
-}  // namespace
-}  // namespace synmap::collector
-
-namespace {
-
 // Regression: labels made on demand while sorting (IP texts) once lived in a flat hash map
 // whose rehash invalidated references the sort comparator still held (use-after-free, caught
 // by ASan/TSan). Many distinct addresses with equal counts make the comparator compare them.
@@ -411,4 +406,6 @@ TEST_F(QueryTest, SortingManyAddressLabelsKeepsThemValid) {
   }
 }
 
+
 }  // namespace
+}  // namespace synmap::collector
