@@ -30,6 +30,7 @@ say() { echo "quickstart: $*" >&2; }
 bash deploy/install-deps.sh >&2
 say "building (first time: several minutes on 2 cores)"
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/synmap-ccache}
+export CCACHE_BASEDIR=$ROOT CCACHE_NOHASHDIR=true
 cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$BUILD.configure.log" 2>&1 \
   || { cat "$BUILD.configure.log" >&2; exit 1; }
 ninja -C "$BUILD" -j"${JOBS:-2}" synmap synmap-collector synmap-sensor synmap-gen-capture \

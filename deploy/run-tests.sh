@@ -17,6 +17,8 @@ QUICK=0
 bash deploy/install-deps.sh || { echo "run-tests: installing dependencies failed" >&2; exit 1; }
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/synmap-ccache}
 export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-5G}
+# Paths relative to the checkout, so a clone in another folder reuses the cache.
+export CCACHE_BASEDIR=$ROOT CCACHE_NOHASHDIR=true
 
 total_pass=0
 total_fail=0
