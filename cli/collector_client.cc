@@ -1,5 +1,7 @@
 #include "cli/collector_client.h"
 
+#include <grpc/support/log.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <vector>
@@ -18,6 +20,11 @@ std::string Env(const char* name) {
   const char* v = std::getenv(name);
   return v != nullptr ? std::string(v) : std::string();
 }
+
+// gRPC core logs transport failures ("Handshake failed ...") on stderr on its own; the CLI
+// reports every failed call in one line of its own (DescribeRpcError), so those lines are
+// dropped unless GRPC_VERBOSITY is set to ask for them when debugging.
+void DiscardGrpcLog(gpr_log_func_args* /*args*/) {}
 
 // The config file to read: explicit flag, $SYNMAP_CONFIG, then the per-user and system files
 // when they exist. "" when none.
@@ -89,6 +96,9 @@ void AddConnectionFlags(FlagParser& parser, ConnectionFlags* flags) {
 }
 
 absl::StatusOr<CollectorConnection> ConnectToCollector(const ConnectionFlags& flags) {
+  if (Env("GRPC_VERBOSITY").empty()) {
+    gpr_set_log_function(DiscardGrpcLog);
+  }
   common::OptionMap file;
   if (const std::string path = ConfigPath(flags); !path.empty()) {
     absl::StatusOr<common::OptionMap> loaded = common::LoadYamlOptions(path, ConfigSpecs());
@@ -105,8 +115,11 @@ absl::StatusOr<CollectorConnection> ConnectToCollector(const ConnectionFlags& fl
   const std::string tls_name =
       Pick(flags.tls_name, "SYNMAP_TLS_SERVER_NAME", file, "tls-server-name");
   std::string timeout_text = flags.timeout;
-  if (auto it = file.find("timeout"); flags.timeout == "30s" && it != file.end()) {
+  if (auto it = file.find("timeout"); timeout_text.empty() && it != file.end()) {
     timeout_text = it->second.values.front();
+  }
+  if (timeout_text.empty()) {
+    timeout_text = "30s";
   }
   if (conn.target.empty()) {
     return absl::InvalidArgumentError(

@@ -25,10 +25,10 @@ struct ConnectionFlags {
   std::string key;
   std::string tls_name;  // Name to check on the collector certificate instead of HOST.
   std::string config;
-  std::string timeout = "30s";
+  std::string timeout;  // Empty: the config file's, else 30s.
 };
 
-// Registers --collector, --ca, --cert, --key, --tls-name, --config, --timeout.
+// Registers --collector, --ca, --cert, --key, --tls-server-name, --config, --timeout.
 void AddConnectionFlags(FlagParser& parser, ConnectionFlags* flags);
 
 // Help text on how the connection settings are found.

@@ -239,6 +239,14 @@ int RunSummary(absl::Span<const std::string> args) {
                           absl::StrCat(r.connections()), TimeCell(r.first_seen_unix_ns()),
                           TimeCell(r.last_seen_unix_ns())});
   }
+  if (!by_sensor) {
+    // DESIGN.md: json rows carry a sensor key only with --by-sensor.
+    constexpr size_t kSensorColumn = 4;
+    table.columns.erase(table.columns.begin() + kSensorColumn);
+    for (std::vector<std::string>& row : table.rows) {
+      row.erase(row.begin() + kSensorColumn);
+    }
+  }
   PrintTable(table, *ParseOutputFormat(format), resp.coverage());
   if (resp.total_rows() > static_cast<uint64_t>(resp.rows_size()) && format == "text") {
     WriteAll(stderr, absl::StrCat("summary: showing ", resp.rows_size(), " of ", resp.total_rows(),

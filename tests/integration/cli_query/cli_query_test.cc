@@ -1,0 +1,960 @@
+// The `synmap` query commands end to end: a real synmap-collector (mTLS, SQLite, names file)
+// is fed KNOWN batches by two sensors "s1" and "s2"; the built `synmap` binary runs as a
+// subprocess with the reader certificate, and its stdout is checked line by line against
+// expectations computed here from the records sent (the model below), never from its output.
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "tests/integration/collector/collector_process.h"
+#include "tests/integration/collector/ingest_test_util.h"
+#include "tests/testing/temp_dir.h"
+
+namespace synmap::testing {
+namespace {
+
+using ::testing::ElementsAreArray;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+// --- The data set ---------------------------------------------------------------------------
+
+// The names file the collector loads; the labels in kRecords follow from it by hand.
+constexpr char kNames[] =
+    "local_networks: [10.1.0.0/16, \"2001:db8:10::/48\"]\n"
+    "hosts:\n"
+    "  alpha: [10.1.0.10]\n"
+    "  beta: [10.1.0.20]\n"
+    "  www: [10.1.0.30, 10.1.0.31]\n"
+    "services:\n"
+    "  22: ssh\n"
+    "  443: https\n"
+    "  5432: pg\n"
+    "  8443: https-alt\n";
+
+// Slots: hours before H (the current hour, floored). Each slot is one batch of one sensor.
+struct Slot {
+  std::string sensor;
+  uint64_t seq;
+  int hours_back;
+  uint64_t kernel_drops;
+};
+constexpr int kA = 0, kB = 1, kC = 2, kD = 3;
+const Slot kSlots[] = {
+    {"s1", 1, 72, 0},  // A: three days ago.
+    {"s2", 1, 50, 0},  // B: two days ago.
+    {"s1", 2, 6, 0},   // C: six hours ago.
+    {"s2", 2, 2, 17},  // D: two hours ago, with kernel drops.
+};
+
+struct Rec {
+  int slot;
+  int minute;                     // first_seen = slot start + minute; last_seen 2 minutes later.
+  std::string client_ip, client;  // client label under kNames
+  bool client_remote;
+  std::string server_ip, server;
+  bool server_remote;
+  uint32_t port;
+  std::string service;
+  uint64_t packets, connections;
+};
+
+// Port 50123 is in the dynamic range (49152-65535), which IANA never assigns, so no services
+// file names it: it shows as up:50123.
+const std::vector<Rec>& Records() {
+  static const auto* recs = new std::vector<Rec>{
+      {kA, 1, "203.0.113.5", "_", true, "10.1.0.10", "alpha", false, 22, "ssh", 5, 4},
+      {kA, 2, "10.1.0.20", "beta", false, "10.1.0.10", "alpha", false, 5432, "pg", 3, 3},
+      {kA, 3, "203.0.113.5", "_", true, "10.1.0.30", "www", false, 443, "https", 10, 8},
+      {kB, 1, "198.51.100.7", "_", true, "10.1.0.31", "www", false, 443, "https", 7, 6},
+      {kB, 2, "198.51.100.7", "_", true, "10.1.0.40", "10.1.0.40", false, 50123, "up:50123", 2, 2},
+      {kC, 1, "203.0.113.5", "_", true, "10.1.0.10", "alpha", false, 22, "ssh", 4, 3},
+      {kC, 2, "2001:db8:99::1", "_", true, "2001:db8:10::5", "2001:db8:10::5", false, 443, "https",
+       6, 5},
+      {kC, 3, "10.1.0.20", "beta", false, "93.184.216.34", "_", true, 443, "https", 4, 4},
+      {kD, 1, "198.51.100.7", "_", true, "10.1.0.30", "www", false, 443, "https", 3, 2},
+      {kD, 2, "10.1.0.20", "beta", false, "10.1.0.10", "alpha", false, 8443, "https-alt", 9, 9},
+      {kD, 3, "203.0.113.5", "_", true, "10.1.0.10", "alpha", false, 22, "ssh", 2, 1},
+  };
+  return *recs;
+}
+
+constexpr uint64_t kExtraPacketsPerBatch = 100;  // packets_received = synacks + this.
+
+absl::Time HourNow() {
+  return absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()) / 3600 * 3600);
+}
+
+std::string Rfc3339(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
+}
+std::string Rfc3339Nanos(int64_t ns) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E9SZ", absl::FromUnixNanos(ns), absl::UTCTimeZone());
+}
+
+std::string IpBytes(const std::string& text) {
+  if (text.find(':') != std::string::npos) {
+    unsigned char b[16];
+    EXPECT_EQ(inet_pton(AF_INET6, text.c_str(), b), 1) << text;
+    return std::string(reinterpret_cast<char*>(b), 16);
+  }
+  unsigned char b[4];
+  EXPECT_EQ(inet_pton(AF_INET, text.c_str(), b), 1) << text;
+  return std::string(reinterpret_cast<char*>(b), 4);
+}
+
+// --- The model: what the answers must be, from kRecords and the documented rules -------------
+
+struct Times {
+  absl::Time hour;
+  absl::Time SlotStart(int slot) const {
+    return hour - absl::Hours(kSlots[slot].hours_back) + absl::Minutes(10);
+  }
+  int64_t FirstNs(const Rec& r) const {
+    return absl::ToUnixNanos(SlotStart(r.slot) + absl::Minutes(r.minute));
+  }
+  int64_t LastNs(const Rec& r) const { return FirstNs(r) + 120 * kSecondNs; }
+};
+
+struct Query {
+  std::string sensor, server, client, service;
+  bool show_remote = false, by_sensor = false, packets = false;
+  std::set<int> slots = {kA, kB, kC, kD};
+};
+
+struct Row {
+  uint64_t count = 0;
+  std::string client, server, service, sensor;
+  uint64_t packets = 0, connections = 0;
+};
+
+std::vector<Row> ExpectedSummary(const Query& q) {
+  std::map<std::tuple<std::string, std::string, std::string, std::string>, Row> rows;
+  for (const Rec& r : Records()) {
+    const std::string& sensor = kSlots[r.slot].sensor;
+    if (q.slots.count(r.slot) == 0 || (!q.sensor.empty() && q.sensor != sensor) ||
+        (!q.server.empty() && q.server != r.server) ||
+        (!q.client.empty() && q.client != r.client) ||
+        (!q.service.empty() && q.service != r.service)) {
+      continue;
+    }
+    const std::string client = q.show_remote && r.client_remote ? r.client_ip : r.client;
+    const std::string server = q.show_remote && r.server_remote ? r.server_ip : r.server;
+    const std::string s = q.by_sensor ? sensor : "";
+    Row& row = rows[{client, server, r.service, s}];
+    row.client = client;
+    row.server = server;
+    row.service = r.service;
+    row.sensor = s;
+    row.packets += r.packets;
+    row.connections += r.connections;
+    row.count = q.packets ? row.packets : row.connections;
+  }
+  std::vector<Row> out;
+  for (auto& [key, row] : rows) out.push_back(row);
+  std::sort(out.begin(), out.end(), [](const Row& a, const Row& b) {
+    return std::tie(b.count, a.client, a.server, a.service, a.sensor) <
+           std::tie(a.count, b.client, b.server, b.service, b.sensor);
+  });
+  return out;
+}
+
+std::vector<std::string> Tsv(const std::vector<Row>& rows, bool by_sensor) {
+  std::vector<std::string> lines = {by_sensor ? "count\tclient\tserver\tservice\tsensor"
+                                              : "count\tclient\tserver\tservice"};
+  for (const Row& r : rows) {
+    lines.push_back(absl::StrCat(r.count, "\t", r.client, "\t", r.server, "\t", r.service,
+                                 by_sensor ? absl::StrCat("\t", r.sensor) : ""));
+  }
+  return lines;
+}
+
+// --- Running the binary -----------------------------------------------------------------------
+
+struct Result {
+  int exit_code = -1;
+  std::string out, err;
+  std::vector<std::string> OutLines(const std::string& eol = "\n") const { return Lines(out, eol); }
+  std::vector<std::string> ErrLines() const { return Lines(err, "\n"); }
+  static std::vector<std::string> Lines(const std::string& text, const std::string& eol) {
+    std::vector<std::string> lines = absl::StrSplit(text, eol);
+    if (!lines.empty() && lines.back().empty()) lines.pop_back();
+    return lines;
+  }
+};
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Runs `<build>/cli/synmap args...` with exactly `env` as its environment.
+Result RunSynmap(const std::vector<std::string>& args, const std::vector<std::string>& env,
+                 const TempDir& dir) {
+  const std::string binary = BinaryDir() + "/cli/synmap";
+  const std::string out_path = dir.File("stdout"), err_path = dir.File("stderr");
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    const int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(out, STDOUT_FILENO);
+    dup2(err, STDERR_FILENO);
+    std::vector<char*> argv = {const_cast<char*>(binary.c_str())};
+    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    std::vector<char*> envp;
+    for (const std::string& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+    envp.push_back(nullptr);
+    execve(binary.c_str(), argv.data(), envp.data());
+    _exit(127);
+  }
+  Result result;
+  int status = 0;
+  EXPECT_EQ(waitpid(pid, &status, 0), pid);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  result.out = ReadFile(out_path);
+  result.err = ReadFile(err_path);
+  return result;
+}
+
+// A loopback port nothing listens on (bound, read back, closed).
+int ClosedPort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// --- Fixture: one collector and one data set for the whole suite -----------------------------
+
+class CliQueryTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    pki_ = new TestPki();
+    dir_ = new TempDir();
+    times_.hour = HourNow();
+    if (!pki_->ok()) return;
+    std::ofstream(dir_->File("names.yaml")) << kNames;
+    const common::TlsFiles col = pki_->Files("col");
+    collector_ = new CollectorProcess(
+        CollectorBinary(), {"--listen", "127.0.0.1:0", "--db", dir_->File("synmap.db"), "--names",
+                            dir_->File("names.yaml"), "--ca", col.ca_path, "--cert", col.cert_path,
+                            "--key", col.key_path});
+    port_ = collector_->WaitForPort();
+    if (port_ == 0) return;
+    sent_ = SendAll("s1") && SendAll("s2");
+  }
+  static void TearDownTestSuite() {
+    delete collector_;
+    delete dir_;
+    delete pki_;
+  }
+  void SetUp() override {
+    ASSERT_TRUE(pki_->ok()) << "make-certs.sh failed";
+    ASSERT_NE(port_, 0) << collector_->Log();
+    ASSERT_TRUE(sent_) << "sending the batches failed\n" << collector_->Log();
+  }
+
+  static synmap::v1::Batch MakeSlotBatch(int slot) {
+    synmap::v1::Batch b;
+    b.set_seq(kSlots[slot].seq);
+    b.set_start_unix_ns(absl::ToUnixNanos(times_.SlotStart(slot)));
+    b.set_end_unix_ns(absl::ToUnixNanos(times_.SlotStart(slot) + absl::Minutes(20)));
+    uint64_t synacks = 0;
+    for (const Rec& r : Records()) {
+      if (r.slot != slot) continue;
+      synmap::v1::Record* rec = b.add_records();
+      rec->set_client_ip(IpBytes(r.client_ip));
+      rec->set_server_ip(IpBytes(r.server_ip));
+      rec->set_server_port(r.port);
+      rec->set_packets(r.packets);
+      rec->set_connections(r.connections);
+      rec->set_first_seen_unix_ns(times_.FirstNs(r));
+      rec->set_last_seen_unix_ns(times_.LastNs(r));
+      synacks += r.packets;
+    }
+    b.mutable_stats()->set_synacks(synacks);
+    b.mutable_stats()->set_packets_received(synacks + kExtraPacketsPerBatch);
+    b.mutable_stats()->set_kernel_drops(kSlots[slot].kernel_drops);
+    return b;
+  }
+
+  static bool SendAll(const std::string& sensor) {
+    SensorStream s(pki_->Channel(port_, sensor));
+    if (!s.SendHello()) return false;
+    std::optional<synmap::v1::CollectorMessage> hello = s.Receive();
+    if (!hello.has_value() || !hello->has_hello_ack()) return false;
+    for (int slot = 0; slot < 4; ++slot) {
+      if (kSlots[slot].sensor != sensor) continue;
+      if (!s.SendBatch(MakeSlotBatch(slot))) return false;
+      std::optional<synmap::v1::CollectorMessage> ack = s.Receive();
+      if (!ack.has_value() || !ack->has_ack() || ack->ack().seq() != kSlots[slot].seq) {
+        return false;
+      }
+    }
+    return s.Close().ok();
+  }
+
+  // A clean environment: no SYNMAP_* and a HOME without a config file.
+  static std::vector<std::string> BaseEnv() {
+    return {"PATH=/usr/bin:/bin", "HOME=" + dir_->path()};
+  }
+  static std::vector<std::string> ConnFlags(const std::string& as = "r1") {
+    const common::TlsFiles f = pki_->Files(as);
+    return {"--collector", absl::StrCat("127.0.0.1:", port_),
+            "--ca",        f.ca_path,
+            "--cert",      f.cert_path,
+            "--key",       f.key_path};
+  }
+  // `synmap command args... <reader connection flags>`.
+  Result Synmap(const std::string& command, std::vector<std::string> args,
+                const std::string& as = "r1") const {
+    args.insert(args.begin(), command);
+    for (const std::string& f : ConnFlags(as)) args.push_back(f);
+    return RunSynmap(args, BaseEnv(), run_dir_);
+  }
+
+  static TestPki* pki_;
+  static TempDir* dir_;
+  static CollectorProcess* collector_;
+  static int port_;
+  static bool sent_;
+  static Times times_;
+  TempDir run_dir_;
+};
+
+TestPki* CliQueryTest::pki_ = nullptr;
+TempDir* CliQueryTest::dir_ = nullptr;
+CollectorProcess* CliQueryTest::collector_ = nullptr;
+int CliQueryTest::port_ = 0;
+bool CliQueryTest::sent_ = false;
+Times CliQueryTest::times_;
+
+// --- summary ---------------------------------------------------------------------------------
+
+TEST_F(CliQueryTest, SummaryTextIsTheRecipesAlignedColumns) {
+  const Result r = Synmap("summary", {});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<Row> rows = ExpectedSummary(Query{});
+  size_t service_width = 0;
+  for (const Row& row : rows) service_width = std::max(service_width, row.service.size());
+  std::vector<std::string> expected;
+  for (const Row& row : rows) {
+    // DESIGN.md's sample: count in 7, client in 15, server in 21, service right-aligned.
+    expected.push_back(absl::StrFormat("%7d %-15s %-21s %*s", row.count, row.client, row.server,
+                                       static_cast<int>(service_width), row.service));
+  }
+  EXPECT_THAT(r.OutLines(), ElementsAreArray(expected));
+}
+
+TEST_F(CliQueryTest, SummaryTsvCountsConnections) {
+  const Result r = Synmap("summary", {"--format", "tsv"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.OutLines(), ElementsAreArray(Tsv(ExpectedSummary(Query{}), false)));
+  EXPECT_EQ(r.err, "") << "no footer outside text";
+}
+
+TEST_F(CliQueryTest, SummaryCsvHasCrlfLines) {
+  const Result r = Synmap("summary", {"--format", "csv"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<std::string> expected = {"count,client,server,service"};
+  for (const Row& row : ExpectedSummary(Query{})) {
+    expected.push_back(absl::StrCat(row.count, ",", row.client, ",", row.server, ",", row.service));
+  }
+  EXPECT_THAT(r.OutLines("\r\n"), ElementsAreArray(expected));
+}
+
+TEST_F(CliQueryTest, SummaryJsonHasRowsAndCoverage) {
+  const Result r = Synmap("summary", {"--format", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<Row> rows = ExpectedSummary(Query{});
+  const std::vector<std::string> lines = r.OutLines();
+  ASSERT_EQ(lines.size(), rows.size() + 5) << r.out;  // {, "rows": [, rows..., ], coverage, }
+  EXPECT_EQ(lines[0], "{");
+  EXPECT_EQ(lines[1], "  \"rows\": [");
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const std::string& line = lines[2 + i];
+    EXPECT_THAT(line, StartsWith(absl::StrCat("  {\"count\": ", rows[i].count, ", \"client\": \"",
+                                              rows[i].client, "\", \"server\": \"", rows[i].server,
+                                              "\", \"service\": \"", rows[i].service, "\"")));
+    EXPECT_THAT(line, HasSubstr(absl::StrCat("\"packets\": ", rows[i].packets,
+                                             ", \"connections\": ", rows[i].connections)));
+  }
+  EXPECT_EQ(lines[2 + rows.size()], "],");
+  const std::string& coverage = lines[3 + rows.size()];
+  EXPECT_THAT(coverage, StartsWith("  \"coverage\": {"));
+  EXPECT_THAT(coverage, HasSubstr("\"batches\": 4, \"kernel_drops\": 17,"));
+  EXPECT_THAT(coverage, HasSubstr("{\"sensor\": \"s1\", \"batches\": 2,"));
+  EXPECT_THAT(coverage, HasSubstr("{\"sensor\": \"s2\", \"batches\": 2,"));
+  EXPECT_EQ(lines.back(), "}");
+}
+
+// DESIGN.md: the sensor key is there only with --by-sensor (it was always emitted, empty).
+TEST_F(CliQueryTest, SummaryJsonHasSensorKeyOnlyBySensor) {
+  Result r = Synmap("summary", {"--format", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<std::string> lines = r.OutLines();
+  ASSERT_GT(lines.size(), 5u);
+  for (size_t i = 2; i + 3 < lines.size(); ++i) {
+    EXPECT_THAT(lines[i], ::testing::Not(HasSubstr("\"sensor\"")));
+  }
+  Query q;
+  q.by_sensor = true;
+  const std::vector<Row> rows = ExpectedSummary(q);
+  r = Synmap("summary", {"--format", "json", "--by-sensor"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  lines = r.OutLines();
+  ASSERT_EQ(lines.size(), rows.size() + 5) << r.out;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_THAT(
+        lines[2 + i],
+        StartsWith(absl::StrCat("  {\"count\": ", rows[i].count, ", \"client\": \"", rows[i].client,
+                                "\", \"server\": \"", rows[i].server, "\", \"service\": \"",
+                                rows[i].service, "\", \"sensor\": \"", rows[i].sensor, "\"")));
+  }
+}
+
+TEST_F(CliQueryTest, SummaryJsonRowCarriesPortAndTimes) {
+  const Result r = Synmap("summary", {"--format", "json", "--service", "pg"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const Rec& pg = Records()[1];
+  EXPECT_THAT(r.out,
+              HasSubstr(absl::StrCat("\"server_port\": 5432, \"server_ip\": \"10.1.0.10\", "
+                                     "\"client_ip\": \"10.1.0.20\", \"packets\": 3, "
+                                     "\"connections\": 3, \"first_seen\": \"",
+                                     Rfc3339Nanos(times_.FirstNs(pg)), "\", \"last_seen\": \"",
+                                     Rfc3339Nanos(times_.LastNs(pg)), "\"}")));
+}
+
+TEST_F(CliQueryTest, SummaryCountPackets) {
+  Query q;
+  q.packets = true;
+  const Result r = Synmap("summary", {"--format", "tsv", "--count", "packets"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.OutLines(), ElementsAreArray(Tsv(ExpectedSummary(q), false)));
+}
+
+TEST_F(CliQueryTest, SummaryShowRemote) {
+  Query q;
+  q.show_remote = true;
+  const Result r = Synmap("summary", {"--format", "tsv", "--show-remote"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.OutLines(), ElementsAreArray(Tsv(ExpectedSummary(q), false)));
+}
+
+TEST_F(CliQueryTest, SummaryBySensor) {
+  Query q;
+  q.by_sensor = true;
+  const Result r = Synmap("summary", {"--format", "tsv", "--by-sensor"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.OutLines(), ElementsAreArray(Tsv(ExpectedSummary(q), true)));
+}
+
+TEST_F(CliQueryTest, SummaryEachFilter) {
+  struct Case {
+    std::string flag, value;
+    Query q;
+  };
+  std::vector<Case> cases(4);
+  cases[0] = {"--sensor", "s1", {}};
+  cases[0].q.sensor = "s1";
+  cases[1] = {"--server", "alpha", {}};
+  cases[1].q.server = "alpha";
+  cases[2] = {"--client", "beta", {}};
+  cases[2].q.client = "beta";
+  cases[3] = {"--service", "https", {}};
+  cases[3].q.service = "https";
+  for (const Case& c : cases) {
+    const std::vector<Row> rows = ExpectedSummary(c.q);
+    ASSERT_FALSE(rows.empty());
+    const Result r = Synmap("summary", {"--format", "tsv", c.flag, c.value});
+    ASSERT_EQ(r.exit_code, 0) << c.flag << " " << r.err;
+    EXPECT_THAT(r.OutLines(), ElementsAreArray(Tsv(rows, false))) << c.flag;
+  }
+  // A port number selects the same rows as its service name; an IP the same as its name.
+  Query https;
+  https.service = "https";
+  EXPECT_THAT(Synmap("summary", {"--format", "tsv", "--service", "443"}).OutLines(),
+              ElementsAreArray(Tsv(ExpectedSummary(https), false)));
+  Query alpha;
+  alpha.server = "alpha";
+  EXPECT_THAT(Synmap("summary", {"--format", "tsv", "--server", "10.1.0.10"}).OutLines(),
+              ElementsAreArray(Tsv(ExpectedSummary(alpha), false)));
+}
+
+TEST_F(CliQueryTest, SummarySinceUntilRfc3339) {
+  // [H-10h, H) holds slots C and D; [.., H-24h) holds A and B. Slots are hours from the edges,
+  // so hour buckets cannot blur them.
+  Query recent;
+  recent.slots = {kC, kD};
+  Result r =
+      Synmap("summary", {"--format", "tsv", "--since", Rfc3339(times_.hour - absl::Hours(10)),
+                         "--until", Rfc3339(times_.hour)});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.OutLines(), ElementsAreArray(Tsv(ExpectedSummary(recent), false)));
+  Query old;
+  old.slots = {kA, kB};
+  r = Synmap("summary", {"--format", "tsv", "--until", Rfc3339(times_.hour - absl::Hours(24))});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.OutLines(), ElementsAreArray(Tsv(ExpectedSummary(old), false)));
+  Query b_only;
+  b_only.slots = {kB};
+  r = Synmap("summary", {"--format", "tsv", "--since", Rfc3339(times_.hour - absl::Hours(60)),
+                         "--until", Rfc3339(times_.hour - absl::Hours(40))});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.OutLines(), ElementsAreArray(Tsv(ExpectedSummary(b_only), false)));
+}
+
+TEST_F(CliQueryTest, SummarySinceDuration) {
+  Query recent;
+  recent.slots = {kC, kD};
+  const Result r = Synmap("summary", {"--format", "tsv", "--since", "24h"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.OutLines(), ElementsAreArray(Tsv(ExpectedSummary(recent), false)));
+  Query all;
+  EXPECT_THAT(Synmap("summary", {"--format", "tsv", "--since", "7d"}).OutLines(),
+              ElementsAreArray(Tsv(ExpectedSummary(all), false)));
+}
+
+TEST_F(CliQueryTest, SummaryTop) {
+  const std::vector<Row> all = ExpectedSummary(Query{});
+  const std::vector<Row> top(all.begin(), all.begin() + 2);
+  Result r = Synmap("summary", {"--format", "tsv", "--top", "2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.OutLines(), ElementsAreArray(Tsv(top, false)));
+  r = Synmap("summary", {"--top", "2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.OutLines().size(), 2u);
+  EXPECT_THAT(r.err, HasSubstr(absl::StrCat("showing 2 of ", all.size(), " rows")));
+}
+
+// --- coverage footer -------------------------------------------------------------------------
+
+TEST_F(CliQueryTest, FooterNamesSensorsAndListsKernelDrops) {
+  const Result r = Synmap("summary", {});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<std::string> lines = r.ErrLines();
+  ASSERT_EQ(lines.size(), 3u) << r.err;
+  EXPECT_THAT(lines[0], StartsWith("coverage: 2 sensor(s), 4 batch(es), "));
+  const int64_t s1_end = absl::ToUnixNanos(times_.SlotStart(kC) + absl::Minutes(20));
+  const int64_t s2_end = absl::ToUnixNanos(times_.SlotStart(kD) + absl::Minutes(20));
+  EXPECT_THAT(lines[1], StartsWith(absl::StrCat("  s1: 2 batch(es), last seq 2 ending ",
+                                                Rfc3339Nanos(s1_end))));
+  EXPECT_TRUE(absl::EndsWith(lines[1], "; nothing lost")) << lines[1];
+  EXPECT_THAT(lines[2], StartsWith(absl::StrCat("  s2: 2 batch(es), last seq 2 ending ",
+                                                Rfc3339Nanos(s2_end))));
+  EXPECT_TRUE(absl::EndsWith(lines[2], "; INCOMPLETE: 17 kernel drops")) << lines[2];
+}
+
+TEST_F(CliQueryTest, FooterSaysNothingLostWhenWindowHasNoDrops) {
+  const Result r = Synmap("summary", {"--until", Rfc3339(times_.hour - absl::Hours(24))});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<std::string> lines = r.ErrLines();
+  ASSERT_EQ(lines.size(), 3u) << r.err;
+  EXPECT_THAT(lines[0], StartsWith("coverage: 2 sensor(s), 2 batch(es), "));
+  EXPECT_THAT(lines[1], StartsWith("  s1: 1 batch(es), last seq 1 "));
+  EXPECT_THAT(lines[2], StartsWith("  s2: 1 batch(es), last seq 1 "));
+  EXPECT_TRUE(absl::EndsWith(lines[1], "; nothing lost")) << lines[1];
+  EXPECT_TRUE(absl::EndsWith(lines[2], "; nothing lost")) << lines[2];
+}
+
+// --- new / gone ------------------------------------------------------------------------------
+
+struct Sighting {
+  std::string server, service;
+  int64_t first = 0, last = 0;
+  uint64_t connections = 0;
+  std::set<std::string> clients;
+};
+
+// (server, service) history over every record, plus counts inside / before `since`.
+std::vector<std::string> ExpectedSightings(const Times& t, absl::Time since, bool gone) {
+  std::map<std::pair<std::string, std::string>, Sighting> all;
+  for (const Rec& r : Records()) {
+    Sighting& s = all[{r.server, r.service}];
+    s.server = r.server;
+    s.service = r.service;
+    s.first = s.first == 0 ? t.FirstNs(r) : std::min(s.first, t.FirstNs(r));
+    s.last = std::max(s.last, t.LastNs(r));
+    const bool inside = t.FirstNs(r) >= absl::ToUnixNanos(since);
+    if (inside != gone) {
+      s.connections += r.connections;
+      s.clients.insert(r.client_ip);
+    }
+  }
+  std::vector<Sighting> rows;
+  const int64_t since_ns = absl::ToUnixNanos(since);
+  for (auto& [key, s] : all) {
+    if (gone ? s.last < since_ns : s.first >= since_ns) rows.push_back(s);
+  }
+  std::sort(rows.begin(), rows.end(), [gone](const Sighting& a, const Sighting& b) {
+    const int64_t ta = gone ? a.last : a.first, tb = gone ? b.last : b.first;
+    return std::tie(tb, a.server, a.service) < std::tie(ta, b.server, b.service);
+  });
+  std::vector<std::string> lines = {
+      absl::StrCat(gone ? "last_seen" : "first_seen", "\tserver\tservice\tconnections\tclients")};
+  for (const Sighting& s : rows) {
+    lines.push_back(absl::StrCat(Rfc3339Nanos(gone ? s.last : s.first), "\t", s.server, "\t",
+                                 s.service, "\t", s.connections, "\t", s.clients.size()));
+  }
+  return lines;
+}
+
+TEST_F(CliQueryTest, NewSinceListsExactlyTheNewServices) {
+  const absl::Time since = times_.hour - absl::Hours(10);
+  const std::vector<std::string> expected = ExpectedSightings(times_, since, /*gone=*/false);
+  ASSERT_EQ(expected.size(), 4u);  // https-alt on alpha, https on the v6 host and on "_".
+  const Result r = Synmap("new", {"--format", "tsv", "--since", Rfc3339(since)});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.OutLines(), ElementsAreArray(expected));
+}
+
+TEST_F(CliQueryTest, GoneSinceListsExactlyTheSilentServices) {
+  const absl::Time since = times_.hour - absl::Hours(10);
+  const std::vector<std::string> expected = ExpectedSightings(times_, since, /*gone=*/true);
+  ASSERT_EQ(expected.size(), 3u);  // pg on alpha, up:50123 on 10.1.0.40.
+  const Result r = Synmap("gone", {"--format", "tsv", "--since", Rfc3339(since)});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.OutLines(), ElementsAreArray(expected));
+}
+
+// --- export ----------------------------------------------------------------------------------
+
+struct ExportRow {
+  std::string ip, server, service;
+  uint32_t port = 0;
+  uint64_t connections = 0;
+  std::set<std::string> clients;
+  bool v6 = false;
+};
+
+std::vector<ExportRow> ExpectedExport(uint64_t min_connections) {
+  std::map<std::pair<std::string, uint32_t>, ExportRow> rows;  // key: address bytes, port
+  for (const Rec& r : Records()) {
+    if (r.server_remote) continue;  // Only local servers are exported.
+    ExportRow& row = rows[{IpBytes(r.server_ip), r.port}];
+    row.ip = r.server_ip;
+    row.server = r.server;
+    row.service = r.service;
+    row.port = r.port;
+    row.connections += r.connections;
+    row.clients.insert(r.client_ip);
+    row.v6 = r.server_ip.find(':') != std::string::npos;
+  }
+  std::vector<ExportRow> out;
+  for (auto& [key, row] : rows) {
+    if (row.connections >= min_connections) out.push_back(row);
+  }
+  return out;
+}
+
+std::string Comment(const ExportRow& r) {
+  return absl::StrCat("\"", r.server, " ", r.service, ": ", r.connections, " connections from ",
+                      r.clients.size(), " clients\"");
+}
+
+// The rule lines of `out` (not comments, not structure).
+std::vector<std::string> RuleLines(const std::string& out, absl::string_view marker) {
+  std::vector<std::string> rules;
+  for (const std::string& line : Result::Lines(out, "\n")) {
+    if (absl::StrContains(line, marker)) rules.push_back(line);
+  }
+  return rules;
+}
+
+TEST_F(CliQueryTest, ExportNftables) {
+  for (uint64_t min : {1, 6}) {
+    std::vector<std::string> expected;
+    for (const ExportRow& row : ExpectedExport(min)) {
+      expected.push_back(absl::StrCat("    ", row.v6 ? "ip6" : "ip", " daddr ", row.ip,
+                                      " tcp dport ", row.port, " accept comment ", Comment(row)));
+    }
+    const Result r =
+        Synmap("export", {"--format", "nftables", "--min-connections", absl::StrCat(min)});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(RuleLines(r.out, " daddr "), ElementsAreArray(expected)) << "min " << min;
+    EXPECT_THAT(r.out, HasSubstr("table inet synmap {\n  chain synmap_allow {\n"));
+    EXPECT_TRUE(absl::EndsWith(r.out, "  }\n}\n"));
+    EXPECT_THAT(r.out, HasSubstr(absl::StrCat("at least ", min, " connection(s) each")));
+  }
+}
+
+TEST_F(CliQueryTest, ExportIptablesAndIp6tables) {
+  for (bool v6 : {false, true}) {
+    for (uint64_t min : {1, 6}) {
+      std::vector<std::string> expected;
+      for (const ExportRow& row : ExpectedExport(min)) {
+        if (row.v6 != v6) continue;
+        expected.push_back(absl::StrCat("-A SYNMAP_ALLOW -d ", row.ip, v6 ? "/128" : "/32",
+                                        " -p tcp -m tcp --dport ", row.port,
+                                        " -m comment --comment ", Comment(row), " -j ACCEPT"));
+      }
+      const Result r = Synmap("export", {"--format", v6 ? "ip6tables" : "iptables",
+                                         "--min-connections", absl::StrCat(min)});
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+      EXPECT_THAT(RuleLines(r.out, "-A SYNMAP_ALLOW"), ElementsAreArray(expected))
+          << (v6 ? "ip6tables" : "iptables") << " min " << min;
+      EXPECT_THAT(r.out, HasSubstr("*filter\n:SYNMAP_ALLOW - [0:0]\n"));
+      EXPECT_TRUE(absl::EndsWith(r.out, "COMMIT\n"));
+    }
+  }
+  // The IPv4 format says how many IPv6 services it left out (one: 2001:db8:10::5 port 443).
+  const Result r = Synmap("export", {"--format", "iptables"});
+  EXPECT_THAT(r.err, HasSubstr("export: 1 IPv6 service(s) not in this format"));
+}
+
+TEST_F(CliQueryTest, ExportCsv) {
+  for (uint64_t min : {1, 6}) {
+    std::vector<std::string> expected = {
+        "server_ip,port,protocol,connections,clients,server,service"};
+    for (const ExportRow& row : ExpectedExport(min)) {
+      expected.push_back(absl::StrCat(row.ip, ",", row.port, ",tcp,", row.connections, ",",
+                                      row.clients.size(), ",", row.server, ",", row.service));
+    }
+    const Result r = Synmap("export", {"--format", "csv", "--min-connections", absl::StrCat(min)});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.OutLines("\r\n"), ElementsAreArray(expected)) << "min " << min;
+  }
+}
+
+// --- inventories -----------------------------------------------------------------------------
+
+TEST_F(CliQueryTest, HostsTsv) {
+  struct Host {
+    std::string ip, name;
+    uint64_t served = 0, made = 0;
+    std::set<std::string> services;
+  };
+  std::map<std::string, Host> hosts;
+  for (const Rec& r : Records()) {
+    if (!r.server_remote) {
+      Host& h = hosts[r.server_ip];
+      h.ip = r.server_ip;
+      h.name = r.server;
+      h.served += r.connections;
+      h.services.insert(r.service);
+    }
+    if (!r.client_remote) {
+      Host& h = hosts[r.client_ip];
+      h.ip = r.client_ip;
+      h.name = r.client;
+      h.made += r.connections;
+    }
+  }
+  std::vector<Host> rows;
+  for (auto& [ip, h] : hosts) rows.push_back(h);
+  std::sort(rows.begin(), rows.end(), [](const Host& a, const Host& b) {
+    return std::make_tuple(b.served + b.made, a.name, a.ip) <
+           std::make_tuple(a.served + a.made, b.name, b.ip);
+  });
+  std::vector<std::string> expected = {"name\tip\tserved\tmade\tservices"};
+  for (const Host& h : rows) {
+    expected.push_back(absl::StrCat(h.name, "\t", h.ip, "\t", h.served, "\t", h.made, "\t",
+                                    absl::StrJoin(h.services, ",")));
+  }
+  const Result r = Synmap("hosts", {"--format", "tsv"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.OutLines(), ElementsAreArray(expected));
+}
+
+TEST_F(CliQueryTest, ServicesTsv) {
+  struct Service {
+    std::string name;
+    uint32_t port = 0;
+    std::set<std::string> servers, clients;
+    uint64_t connections = 0;
+  };
+  std::map<std::string, Service> services;
+  for (const Rec& r : Records()) {
+    Service& s = services[r.service];
+    s.name = r.service;
+    s.port = r.port;
+    s.servers.insert(r.server_ip);
+    s.clients.insert(r.client_ip);
+    s.connections += r.connections;
+  }
+  std::vector<Service> rows;
+  for (auto& [name, s] : services) rows.push_back(s);
+  std::sort(rows.begin(), rows.end(), [](const Service& a, const Service& b) {
+    return std::tie(b.connections, a.name) < std::tie(a.connections, b.name);
+  });
+  std::vector<std::string> expected = {"service\tport\tservers\tclients\tconnections"};
+  for (const Service& s : rows) {
+    expected.push_back(absl::StrCat(s.name, "\t", s.port, "\t", s.servers.size(), "\t",
+                                    s.clients.size(), "\t", s.connections));
+  }
+  const Result r = Synmap("services", {"--format", "tsv"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.OutLines(), ElementsAreArray(expected));
+}
+
+TEST_F(CliQueryTest, SensorsTsv) {
+  const Result r = Synmap("sensors", {"--format", "tsv"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<std::string> lines = r.OutLines();
+  ASSERT_EQ(lines.size(), 3u) << r.out;
+  EXPECT_EQ(lines[0],
+            "sensor\tstate\tlast_batch\tlast_seq\tbatches\tpackets\tsynacks\tkernel_drops\t"
+            "interface_drops\tmalformed\tspool_backlog\tspool_dropped\tstatus");
+  for (const std::string& sensor : {std::string("s1"), std::string("s2")}) {
+    uint64_t synacks = 0, batches = 0, drops = 0;
+    for (int slot = 0; slot < 4; ++slot) {
+      if (kSlots[slot].sensor != sensor) continue;
+      ++batches;
+      drops += kSlots[slot].kernel_drops;
+      for (const Rec& rec : Records()) synacks += rec.slot == slot ? rec.packets : 0;
+    }
+    const std::vector<std::string> f = absl::StrSplit(lines[sensor == "s1" ? 1 : 2], '\t');
+    ASSERT_EQ(f.size(), 13u) << lines[1];
+    EXPECT_EQ(f[0], sensor);
+    EXPECT_EQ(f[1], "disconnected");  // The streams were closed after sending.
+    EXPECT_TRUE(absl::EndsWith(f[2], "s ago") || absl::EndsWith(f[2], "m ago")) << f[2];
+    EXPECT_EQ(f[3], "2");
+    EXPECT_EQ(f[4], absl::StrCat(batches));
+    EXPECT_EQ(f[5], absl::StrCat(synacks + batches * kExtraPacketsPerBatch));
+    EXPECT_EQ(f[6], absl::StrCat(synacks));
+    EXPECT_EQ(f[7], absl::StrCat(drops));
+    EXPECT_EQ(f[8], "0");
+    EXPECT_EQ(f[9], "0");
+    EXPECT_EQ(f[10], "0");
+    EXPECT_EQ(f[11], "0");
+    EXPECT_EQ(f[12], drops > 0 ? "dropping packets,not connected" : "not connected");
+  }
+}
+
+// --- errors and connection settings ----------------------------------------------------------
+
+TEST_F(CliQueryTest, CollectorNotRunningIsOneLineAndExit2) {
+  const int port = ClosedPort();
+  const common::TlsFiles f = pki_->Files("r1");
+  const Result r =
+      RunSynmap({"summary", "--collector", absl::StrCat("127.0.0.1:", port), "--ca", f.ca_path,
+                 "--cert", f.cert_path, "--key", f.key_path, "--timeout", "10s"},
+                BaseEnv(), run_dir_);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.out, "");
+  const std::vector<std::string> lines = r.ErrLines();
+  ASSERT_EQ(lines.size(), 1u) << r.err;
+  EXPECT_THAT(lines[0],
+              HasSubstr(absl::StrCat("cannot reach collector at 127.0.0.1:", port, ": ")));
+}
+
+TEST_F(CliQueryTest, SensorCertificateIsRejected) {
+  const Result r = Synmap("summary", {}, /*as=*/"s1");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.out, "");
+  const std::vector<std::string> lines = r.ErrLines();
+  ASSERT_EQ(lines.size(), 1u) << r.err;
+  EXPECT_THAT(lines[0], HasSubstr("certificate rejected: "));
+}
+
+// A collector certificate from another CA: one line naming the TLS handshake, exit 2 (gRPC's
+// own "Handshake failed" log line used to precede it on stderr).
+TEST_F(CliQueryTest, WrongCaIsOneLineAndExit2) {
+  const common::TlsFiles f = pki_->Files("r1");
+  const common::TlsFiles other = pki_->Files("s1", /*other_ca=*/true);
+  const Result r = RunSynmap({"summary", "--collector", absl::StrCat("127.0.0.1:", port_), "--ca",
+                              other.ca_path, "--cert", f.cert_path, "--key", f.key_path},
+                             BaseEnv(), run_dir_);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.out, "");
+  const std::vector<std::string> lines = r.ErrLines();
+  ASSERT_EQ(lines.size(), 1u) << r.err;
+  EXPECT_THAT(lines[0], HasSubstr(absl::StrCat("TLS handshake with collector at 127.0.0.1:", port_,
+                                               " failed")));
+}
+
+TEST_F(CliQueryTest, MissingCollectorSaysSo) {
+  const common::TlsFiles f = pki_->Files("r1");
+  const Result r =
+      RunSynmap({"summary", "--ca", f.ca_path, "--cert", f.cert_path, "--key", f.key_path},
+                BaseEnv(), run_dir_);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--collector"));
+  EXPECT_THAT(r.err, HasSubstr("SYNMAP_COLLECTOR"));
+}
+
+TEST_F(CliQueryTest, BadSinceIsUsageError) {
+  const Result r = Synmap("summary", {"--since", "yesterday-ish"});
+  EXPECT_EQ(r.exit_code, 64);
+  EXPECT_THAT(r.err, HasSubstr("--since"));
+  EXPECT_EQ(r.out, "");
+}
+
+TEST_F(CliQueryTest, ConfigFileAndEnvironmentArePickedUpFlagsWin) {
+  const common::TlsFiles f = pki_->Files("r1");
+  const std::string good = absl::StrCat("127.0.0.1:", port_);
+  const std::string dead = absl::StrCat("127.0.0.1:", ClosedPort());
+  const std::vector<std::string> expected = Tsv(ExpectedSummary(Query{}), false);
+  auto write_config = [&](const std::string& collector) {
+    std::ofstream(run_dir_.File("cli.yaml"))
+        << "collector: \"" << collector << "\"\nca: " << f.ca_path << "\ncert: " << f.cert_path
+        << "\nkey: " << f.key_path << "\ntimeout: 10s\n";
+  };
+  // Config file only.
+  write_config(good);
+  Result r = RunSynmap({"summary", "--format", "tsv", "--config", run_dir_.File("cli.yaml")},
+                       BaseEnv(), run_dir_);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.OutLines(), ElementsAreArray(expected));
+  // Environment only.
+  std::vector<std::string> env = BaseEnv();
+  env.push_back("SYNMAP_COLLECTOR=" + good);
+  env.push_back("SYNMAP_CA=" + f.ca_path);
+  env.push_back("SYNMAP_CERT=" + f.cert_path);
+  env.push_back("SYNMAP_KEY=" + f.key_path);
+  r = RunSynmap({"summary", "--format", "tsv"}, env, run_dir_);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.OutLines(), ElementsAreArray(expected));
+  // Environment beats the config file ($SYNMAP_CONFIG names it).
+  write_config(dead);
+  std::vector<std::string> env_and_file = env;
+  env_and_file.push_back("SYNMAP_CONFIG=" + run_dir_.File("cli.yaml"));
+  r = RunSynmap({"summary", "--format", "tsv"}, env_and_file, run_dir_);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.OutLines(), ElementsAreArray(expected));
+  // The flag beats the environment, in both directions.
+  std::vector<std::string> dead_env = BaseEnv();
+  dead_env.push_back("SYNMAP_COLLECTOR=" + dead);
+  dead_env.push_back("SYNMAP_CA=" + f.ca_path);
+  dead_env.push_back("SYNMAP_CERT=" + f.cert_path);
+  dead_env.push_back("SYNMAP_KEY=" + f.key_path);
+  r = RunSynmap({"summary", "--format", "tsv", "--collector", good}, dead_env, run_dir_);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.OutLines(), ElementsAreArray(expected));
+  r = RunSynmap({"summary", "--format", "tsv", "--collector", dead, "--timeout", "10s"}, env,
+                run_dir_);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr(absl::StrCat("cannot reach collector at ", dead)));
+}
+
+}  // namespace
+}  // namespace synmap::testing
