@@ -325,6 +325,14 @@ std::string ResourceUsage() {
                       " cpu_sys_s=", seconds(usage.ru_stime), " max_rss_kb=", usage.ru_maxrss);
 }
 
+// The uplink's batch totals as log fields, shared by sensor_stats and sensor_exit (the fault
+// tests read sent/acked/duplicates from them).
+std::string UplinkTotals(const UplinkStats& u) {
+  return absl::StrCat("sent=", u.batches_sent, " acked=", u.batches_acked,
+                      " duplicates=", u.duplicates, " reconnects=", u.reconnects,
+                      " spool_batches=", u.spool_batches);
+}
+
 void LogRunningStats(const Pipeline& pipeline, const Uplink& uplink) {
   const PipelineStats p = pipeline.stats();
   const UplinkStats u = uplink.stats();
@@ -332,8 +340,8 @@ void LogRunningStats(const Pipeline& pipeline, const Uplink& uplink) {
                    << " synacks=" << p.capture.synacks << " malformed=" << p.capture.malformed
                    << " kernel_drops=" << p.capture.kernel_drops
                    << " interface_drops=" << p.capture.interface_drops
-                   << " batches=" << p.batches_submitted << " acked=" << u.batches_acked
-                   << " spool_batches=" << u.spool_batches << " connected=" << u.connected;
+                   << " batches=" << p.batches_submitted << " " << UplinkTotals(u)
+                   << " connected=" << u.connected;
 }
 
 absl::StatusOr<common::TlsMaterial> LoadTls(const SensorConfig& c, Clock& clock) {
@@ -374,12 +382,15 @@ int RunUntilDone(const SensorConfig& c, Pipeline& pipeline, Uplink& uplink) {
   uplink.Stop();
   if (!drained.ok()) {
     SYNMAP_LOG(ERROR) << "drain_incomplete status=" << drained << " spool_kept=" << c.spool_dir
-                      << " spool_batches=" << uplink.stats().spool_batches << " "
-                      << ResourceUsage();
+                      << " spool_batches=" << uplink.stats().spool_batches;
+    SYNMAP_LOG(INFO) << "sensor_exit drained=false " << UplinkTotals(uplink.stats()) << " "
+                     << ResourceUsage();
     // A stopped live sensor keeps its spool for the next start: that is a clean exit.
     return signals.stop_requested() && c.read_files.empty() && !failed ? 0 : 1;
   }
-  SYNMAP_LOG(INFO) << "sensor_exit acked=all " << ResourceUsage();
+  // "acked=all" first: scripts match that prefix; the totals' acked= follows it.
+  SYNMAP_LOG(INFO) << "sensor_exit acked=all drained=true " << UplinkTotals(uplink.stats()) << " "
+                   << ResourceUsage();
   return failed ? 1 : 0;
 }
 

@@ -10,6 +10,8 @@
 // failure backs off (exponential, full jitter) and fails over round-robin to the next collector.
 // Past spool_max_bytes it merges batches never sent since the last HelloAck (so nothing that
 // may already be committed is counted twice), then drops the oldest and counts what it lost.
+// A spool whose seq counter started fresh (spool directory lost) never deletes its batches on
+// the first HelloAck: if the collector's history reaches them, they are renumbered above it.
 
 #include <grpcpp/security/credentials.h>
 

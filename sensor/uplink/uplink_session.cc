@@ -24,6 +24,8 @@ namespace synmap::sensor {
 namespace {
 
 constexpr uint32_t kProtocolVersion = 1;
+constexpr int kKeepaliveTimeMs = 20'000;
+constexpr int kKeepaliveTimeoutMs = 10'000;
 
 absl::Status FromGrpc(const grpc::Status& s) {
   return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
@@ -119,6 +121,13 @@ absl::Status Uplink::Impl::RunSession(const std::string& target, bool* got_hello
   // A private subchannel per attempt: gRPC's own reconnect backoff on a shared subchannel
   // would otherwise keep failing calls after the collector is back, defeating ours.
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  // HTTP/2 keepalive notices a dead path in ~30 s (ping every 20 s, 10 s to answer), also
+  // when no batch is in flight, instead of waiting for ack_timeout. The collector permits
+  // pings this frequent (GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS <= 10 s).
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveTimeMs);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   std::shared_ptr<grpc::Channel> channel =
       grpc::CreateCustomChannel(target, options_.credentials, args);
   std::unique_ptr<v1::Ingest::Stub> stub = v1::Ingest::NewStub(channel);
@@ -182,15 +191,18 @@ absl::Status Uplink::Impl::AwaitHelloAck(const std::string& target) {
     return absl::UnavailableError(
         absl::StrCat("protocol error: first message from ", target, " is not a HelloAck"));
   }
-  HandleHelloAck(first.hello_ack(), target);
-  return absl::OkStatus();
+  return HandleHelloAck(first.hello_ack(), target);
 }
 
-void Uplink::Impl::HandleHelloAck(const v1::HelloAck& ack, const std::string& target) {
+absl::Status Uplink::Impl::HandleHelloAck(const v1::HelloAck& ack, const std::string& target) {
   const uint64_t committed = ack.last_committed_seq();
-  AbsorbPending();
   {
+    // Held from absorbing to renumbering: no seq may be assigned in between.
     absl::MutexLock submit_lock(&submit_mu_);
+    AbsorbPending();
+    if (seq_.fresh()) {
+      SYNMAP_RETURN_IF_ERROR(ReconcileFreshSpool(committed));
+    }
     if (committed >= seq_.last()) {
       // The collector knows seqs this spool never assigned (spool or seq file lost): move
       // past them, or new batches would be taken for duplicates.
@@ -213,6 +225,28 @@ void Uplink::Impl::HandleHelloAck(const v1::HelloAck& ack, const std::string& ta
   SYNMAP_LOG(INFO) << "uplink_connected target=" << target << " sensor=" << ack.sensor_name()
                    << " last_committed=" << committed << " already_committed=" << removed
                    << " spool_batches=" << stats_.spool_batches;
+  return absl::OkStatus();
+}
+
+absl::Status Uplink::Impl::ReconcileFreshSpool(uint64_t committed) {
+  const auto& entries = spool_->entries();
+  if (!entries.empty() && entries.begin()->first <= committed) {
+    // No batch of a fresh counter was ever sent before this HelloAck, so the collector's
+    // seqs belong to an earlier spool of this sensor: ours are new data. Deleting them as
+    // committed would lose them; renumber them above the collector's history, in order.
+    const uint64_t base = std::max(committed, seq_.last());
+    const uint64_t count = entries.size();
+    const uint64_t first_old = entries.begin()->first;
+    const uint64_t last_old = entries.rbegin()->first;
+    SYNMAP_RETURN_IF_ERROR(seq_.AdvancePast(base + count));  // Before any new file exists.
+    SYNMAP_RETURN_IF_ERROR(spool_->RenumberAbove(base));
+    SYNMAP_LOG(WARNING) << "uplink_spool_reset_renumbered batches=" << count
+                        << " old_seqs=" << first_old << ".." << last_old << " new_seqs=" << base + 1
+                        << ".." << base + count << " last_committed=" << committed;
+    absl::MutexLock lock(&mu_);
+    PublishLocked();
+  }
+  return seq_.ConfirmHistory();
 }
 
 absl::Status Uplink::Impl::HandleStreamEnd(const grpc::Status& end, const InFlight& in_flight) {

@@ -1,6 +1,9 @@
 #include "sensor/uplink/internal/seq_counter.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <filesystem>
 #include <utility>
 
@@ -13,20 +16,46 @@
 
 namespace synmap::sensor::internal {
 
+namespace {
+
 constexpr char kSeqFileName[] = "seq";
+constexpr char kUnconfirmedFileName[] = "seq-unconfirmed";
+
+}  // namespace
 
 absl::StatusOr<SeqCounter> SeqCounter::Open(std::string dir, uint64_t floor) {
   const std::string path = absl::StrCat(dir, "/", kSeqFileName);
   uint64_t stored = 0;
   std::error_code ec;
-  if (std::filesystem::exists(path, ec)) {
+  const bool seq_file_exists = std::filesystem::exists(path, ec);
+  bool fresh = std::filesystem::exists(absl::StrCat(dir, "/", kUnconfirmedFileName), ec);
+  if (!fresh && !seq_file_exists && floor == 0) {
+    // Marked before any seq is written, so a crash cannot leave a fresh counter looking
+    // restored.
+    SYNMAP_RETURN_IF_ERROR(WriteFileDurably(dir, kUnconfirmedFileName, "\n"));
+    fresh = true;
+  }
+  if (seq_file_exists) {
     SYNMAP_ASSIGN_OR_RETURN(std::string text, ReadWholeFile(path));
     if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(text), &stored)) {
       SYNMAP_LOG(ERROR) << "uplink_seq_file_garbled path=" << path << " action=derive_from_spool";
       stored = 0;
     }
   }
-  return SeqCounter(std::move(dir), std::max(stored, floor));
+  return SeqCounter(std::move(dir), std::max(stored, floor), fresh);
+}
+
+absl::Status SeqCounter::ConfirmHistory() {
+  if (!fresh_) {
+    return absl::OkStatus();
+  }
+  const std::string path = absl::StrCat(dir_, "/", kUnconfirmedFileName);
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    return absl::ErrnoToStatus(errno, absl::StrCat("unlink ", path));
+  }
+  SYNMAP_RETURN_IF_ERROR(FsyncDir(dir_));
+  fresh_ = false;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<uint64_t> SeqCounter::Next() {

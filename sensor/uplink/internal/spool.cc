@@ -3,13 +3,17 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <filesystem>
+#include <optional>
 #include <utility>
 #include <vector>
 
 #include "absl/memory/memory.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/log/log.h"
 #include "common/status/status_macros.h"
 #include "sensor/uplink/internal/batch_codec.h"
@@ -21,6 +25,8 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr char kQuarantineDir[] = "quarantine";
+// Journal of an interrupted RenumberAbove(): lines "<old seq> <new seq>".
+constexpr char kRenumberJournal[] = "renumber";
 // A merge is kept only if it saves at least this share of its parts' bytes.
 constexpr uint64_t kMinMergeGainPercent = 25;
 
@@ -36,6 +42,30 @@ SpoolEntry EntryFor(const SpoolFile& file, uint64_t bytes) {
 
 absl::Status ErrorCodeToStatus(const std::error_code& ec, absl::string_view what) {
   return absl::ErrnoToStatus(ec.value(), what);
+}
+
+// The (old, new) pairs of a journal; nullopt if a line is garbled.
+std::optional<std::vector<std::pair<uint64_t, uint64_t>>> ParseJournal(absl::string_view text) {
+  std::vector<std::pair<uint64_t, uint64_t>> moves;
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipWhitespace())) {
+    std::vector<absl::string_view> fields = absl::StrSplit(line, ' ', absl::SkipEmpty());
+    uint64_t from = 0;
+    uint64_t to = 0;
+    if (fields.size() != 2 || !absl::SimpleAtoi(fields[0], &from) ||
+        !absl::SimpleAtoi(fields[1], &to) || from == 0 || to <= from) {
+      return std::nullopt;
+    }
+    moves.emplace_back(from, to);
+  }
+  return moves;
+}
+
+absl::Status RemoveJournal(const std::string& dir) {
+  const std::string path = absl::StrCat(dir, "/", kRenumberJournal);
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    return absl::ErrnoToStatus(errno, absl::StrCat("unlink ", path));
+  }
+  return FsyncDir(dir);
 }
 
 }  // namespace
@@ -64,6 +94,7 @@ absl::StatusOr<std::unique_ptr<Spool>> Spool::Open(std::string dir) {
 }
 
 absl::Status Spool::Recover() {
+  SYNMAP_RETURN_IF_ERROR(FinishRenumber());
   std::error_code ec;
   std::vector<std::pair<uint64_t, std::string>> files;
   for (fs::directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec)) {
@@ -105,6 +136,93 @@ absl::Status Spool::Recover() {
   }
   RemoveMergeLeftovers();
   return absl::OkStatus();
+}
+
+absl::Status Spool::FinishRenumber() {
+  const std::string path = absl::StrCat(dir_, "/", kRenumberJournal);
+  std::error_code ec;
+  if (!fs::exists(path, ec)) {
+    return absl::OkStatus();
+  }
+  SYNMAP_ASSIGN_OR_RETURN(const std::string text, ReadWholeFile(path));
+  const auto moves = ParseJournal(text);
+  if (!moves.has_value()) {
+    // Written by rename, so only disk corruption garbles it; nothing better to do than keep
+    // every file (a batch may then be sent twice under two seqs).
+    SYNMAP_LOG(ERROR) << "uplink_spool_renumber_journal_garbled path=" << path;
+    return RemoveJournal(dir_);
+  }
+  uint64_t finished = 0;
+  for (const auto& [from, to] : *moves) {
+    absl::StatusOr<uint64_t> moved = MoveBatch(from, to);
+    if (moved.ok()) {
+      ++finished;
+    } else if (!absl::IsNotFound(moved.status()) && !absl::IsDataLoss(moved.status())) {
+      return Annotate(moved.status(), "finish spool renumbering");
+    }  // NotFound: moved before the crash. DataLoss: left for Recover() to quarantine.
+  }
+  SYNMAP_LOG(WARNING) << "uplink_spool_renumber_resumed batches=" << moves->size()
+                      << " finished_now=" << finished;
+  return RemoveJournal(dir_);
+}
+
+absl::StatusOr<uint64_t> Spool::MoveBatch(uint64_t from, uint64_t to) {
+  SYNMAP_ASSIGN_OR_RETURN(const std::string bytes, ReadWholeFile(PathOf(from)));
+  SYNMAP_ASSIGN_OR_RETURN(SpoolFile file, DecodeSpoolFile(bytes));
+  if (file.seq != from) {
+    return absl::DataLossError(absl::StrCat(SpoolFileName(from), ": header seq ", file.seq));
+  }
+  file.batch.set_seq(to);
+  const std::string contents = EncodeSpoolFile(file.batch, to);
+  // The new file is durable before the old one goes: a crash in between leaves both, and
+  // the journal says which one to keep.
+  SYNMAP_RETURN_IF_ERROR(WriteFileDurably(dir_, SpoolFileName(to), contents));
+  if (::unlink(PathOf(from).c_str()) != 0 && errno != ENOENT) {
+    const absl::Status status = absl::ErrnoToStatus(errno, absl::StrCat("unlink ", PathOf(from)));
+    ::unlink(PathOf(to).c_str());  // Back to one copy, under the old seq.
+    return status;
+  }
+  SYNMAP_RETURN_IF_ERROR(FsyncDir(dir_));
+  return contents.size();
+}
+
+absl::Status Spool::RenumberAbove(uint64_t base) {
+  SYNMAP_CHECK(base >= highest_seq_seen())
+      << "renumbering to " << base + 1 << " would reuse seqs up to " << highest_seq_seen();
+  std::vector<std::pair<uint64_t, uint64_t>> moves;
+  std::string journal;
+  uint64_t next = base;
+  for (const auto& [seq, entry] : entries_) {
+    moves.emplace_back(seq, ++next);
+    absl::StrAppend(&journal, seq, " ", next, "\n");
+  }
+  if (moves.empty()) {
+    return absl::OkStatus();
+  }
+  SYNMAP_RETURN_IF_ERROR(WriteFileDurably(dir_, kRenumberJournal, journal));
+  for (const auto& [from, to] : moves) {
+    absl::StatusOr<uint64_t> bytes = MoveBatch(from, to);
+    if (absl::IsDataLoss(bytes.status())) {
+      Quarantine(from, bytes.status().message());
+      continue;
+    }
+    if (absl::IsNotFound(bytes.status())) {
+      SYNMAP_LOG(ERROR) << "uplink_spool_file_vanished seq=" << from;
+      Erase(from, /*unlink_file=*/false);
+      continue;
+    }
+    if (!bytes.ok()) {
+      return Annotate(bytes.status(), absl::StrCat("renumber spool seq ", from, " to ", to));
+    }
+    SpoolEntry entry = entries_.at(from);
+    Erase(from, /*unlink_file=*/false);
+    entry.seq = to;
+    entry.covers_from_seq = to;
+    entry.bytes = *bytes;
+    entry.sent = false;
+    Add(entry);
+  }
+  return RemoveJournal(dir_);
 }
 
 void Spool::RemoveMergeLeftovers() {

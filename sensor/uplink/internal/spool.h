@@ -50,9 +50,10 @@ struct SpoolCounters {
 // dir/quarantine/, logged and counted.
 class Spool {
  public:
-  // Creates dir and dir/quarantine if missing, removes temp files, quarantines corrupt
-  // files, deletes parts left by a merge interrupted by a crash, and indexes the rest
-  // (all marked sent). Errno-derived status if the directory cannot be used.
+  // Creates dir and dir/quarantine if missing, removes temp files, finishes a renumbering
+  // interrupted by a crash (see RenumberAbove), quarantines corrupt files, deletes parts
+  // left by a merge interrupted by a crash, and indexes the rest (all marked sent).
+  // Errno-derived status if the directory cannot be used.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<Spool>> Open(std::string dir);
 
   const std::string& dir() const { return dir_; }
@@ -65,6 +66,16 @@ class Spool {
   bool Remove(uint64_t seq);
   // Deletes every file with seq <= `seq` (committed per HelloAck); returns how many.
   uint64_t RemoveThrough(uint64_t seq);
+  // Gives every indexed file, in seq order, a new seq: base + 1, base + 2, ... (for batches
+  // of a fresh spool that a collector's older history would take for committed). base must
+  // be >= highest_seq_seen(), and the caller must have moved the seq counter past
+  // base + entries().size() first. Crash-safe: the (old, new) pairs are written durably to
+  // dir/renumber first; then each batch is rewritten under its new seq (temp, fsync, rename,
+  // fsync dir) before its old file is unlinked (fsync dir); the journal goes last. Open()
+  // rolls an interrupted journal forward, so a crash loses or duplicates nothing.
+  // Unreadable files are quarantined. Errno-derived status on a write failure (the journal
+  // is then left for the next Open()).
+  [[nodiscard]] absl::Status RenumberAbove(uint64_t base);
   // Moves a file to quarantine/ and counts it; `reason` goes to the log.
   void Quarantine(uint64_t seq, absl::string_view reason);
 
@@ -90,6 +101,11 @@ class Spool {
  private:
   explicit Spool(std::string dir) : dir_(std::move(dir)) {}
   [[nodiscard]] absl::Status Recover();
+  // Completes the renumbering recorded in dir/renumber, if any, then removes the journal.
+  [[nodiscard]] absl::Status FinishRenumber();
+  // Rewrites file `from` as `to` and unlinks `from`; returns the new file's size. NotFound
+  // if `from` is gone (already moved), DataLoss if it is corrupt.
+  [[nodiscard]] absl::StatusOr<uint64_t> MoveBatch(uint64_t from, uint64_t to);
   // A merged file replaces its parts: parts still present mean a crash mid-merge.
   void RemoveMergeLeftovers();
   void Erase(uint64_t seq, bool unlink_file);

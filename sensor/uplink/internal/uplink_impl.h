@@ -66,7 +66,12 @@ class Uplink::Impl {
   absl::Status Converse(internal::IngestStream& stream, const std::string& target,
                         bool* got_hello_ack) ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status AwaitHelloAck(const std::string& target) ABSL_LOCKS_EXCLUDED(mu_);
-  void HandleHelloAck(const v1::HelloAck& ack, const std::string& target) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status HandleHelloAck(const v1::HelloAck& ack, const std::string& target)
+      ABSL_LOCKS_EXCLUDED(mu_, submit_mu_);
+  // On the first HelloAck seen by a fresh seq counter: if the collector's history reaches
+  // the spool's lowest seq, renumbers the whole spool above it; then confirms the counter.
+  absl::Status ReconcileFreshSpool(uint64_t committed) ABSL_EXCLUSIVE_LOCKS_REQUIRED(submit_mu_)
+      ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status HandleStreamEnd(const grpc::Status& end, const InFlight& in_flight)
       ABSL_LOCKS_EXCLUDED(mu_);
   bool SendNextBatch(internal::IngestStream& stream, InFlight& in_flight) ABSL_LOCKS_EXCLUDED(mu_);

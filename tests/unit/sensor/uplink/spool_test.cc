@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -282,6 +283,99 @@ TEST(SpoolTest, UnderCapNothingChanges) {
   spool->EnforceCap(spool->bytes());
   EXPECT_EQ(Seqs(*spool), (std::vector<uint64_t>{1, 2, 3}));
   EXPECT_EQ(spool->counters(), SpoolCounters{});
+}
+
+std::vector<uint16_t> PortsOf(const v1::Batch& batch) {
+  std::vector<uint16_t> ports;
+  for (const auto& r : batch.records()) ports.push_back(static_cast<uint16_t>(r.server_port()));
+  return ports;
+}
+
+TEST(SpoolTest, RenumberAboveMovesEveryBatchInOrderAsUnsent) {
+  TempDir dir;
+  for (uint64_t seq : {2, 4}) {
+    ASSERT_OK(
+        WriteSpoolBatch(dir.path(), MakeBatch(seq, 1, static_cast<uint16_t>(80 + seq))).status());
+  }
+  ASSERT_OK_AND_ASSIGN(auto spool, Spool::Open(dir.path()));
+  ASSERT_OK(spool->RenumberAbove(6));
+  EXPECT_EQ(Seqs(*spool), (std::vector<uint64_t>{7, 8}));
+  EXPECT_EQ(spool->NextUnsent(), std::optional<uint64_t>(7));
+  ASSERT_OK_AND_ASSIGN(v1::Batch seven, spool->Read(7));
+  ASSERT_OK_AND_ASSIGN(v1::Batch eight, spool->Read(8));
+  v1::Batch want_seven = MakeBatch(2, 1, 82);  // Same content, new seq.
+  want_seven.set_seq(7);
+  EXPECT_EQ(seven.SerializeAsString(), want_seven.SerializeAsString());
+  EXPECT_EQ(PortsOf(eight), std::vector<uint16_t>{84});
+  EXPECT_EQ(FilesIn(dir.path()), (std::vector<std::string>{SpoolFileName(7), SpoolFileName(8)}))
+      << "old files and the journal are gone";
+  uint64_t total = 0;
+  for (const auto& name : FilesIn(dir.path())) total += fs::file_size(dir.File(name));
+  EXPECT_EQ(spool->bytes(), total);
+}
+
+TEST(SpoolTest, RenumberingInterruptedByACrashIsFinishedAtOpenWithoutLossOrDuplicate) {
+  TempDir dir;
+  for (uint64_t seq : {1, 2, 3}) {
+    ASSERT_OK(
+        WriteSpoolBatch(dir.path(), MakeBatch(seq, 1, static_cast<uint16_t>(80 + seq))).status());
+  }
+  ASSERT_OK_AND_ASSIGN(const std::string one_bytes, ReadWholeFile(dir.File(SpoolFileName(1))));
+  {
+    ASSERT_OK_AND_ASSIGN(auto spool, Spool::Open(dir.path()));
+    // A directory where the temp file of new seq 8 goes makes that write fail: 1 -> 7 is
+    // done, 2 -> 8 and 3 -> 9 are not.
+    fs::create_directory(dir.File("." + SpoolFileName(8) + ".tmp"));
+    EXPECT_FALSE(spool->RenumberAbove(6).ok());
+  }
+  ASSERT_TRUE(fs::exists(dir.File("renumber")));
+  ASSERT_TRUE(fs::exists(dir.File(SpoolFileName(7))));
+  // The crash: the blocker is gone, and seq 1 is back as if the process died between
+  // writing 7 and unlinking 1 (both copies on disk).
+  fs::remove(dir.File("." + SpoolFileName(8) + ".tmp"));
+  ASSERT_OK(WriteFileDurably(dir.path(), SpoolFileName(1), one_bytes));
+
+  ASSERT_OK_AND_ASSIGN(auto spool, Spool::Open(dir.path()));
+  EXPECT_EQ(Seqs(*spool), (std::vector<uint64_t>{7, 8, 9}));
+  std::vector<uint16_t> ports;
+  for (uint64_t seq : {7, 8, 9}) {
+    ASSERT_OK_AND_ASSIGN(v1::Batch batch, spool->Read(seq));
+    EXPECT_EQ(batch.seq(), seq);
+    for (uint16_t p : PortsOf(batch)) ports.push_back(p);
+  }
+  EXPECT_EQ(ports, (std::vector<uint16_t>{81, 82, 83})) << "each batch once, in order";
+  EXPECT_EQ(FilesIn(dir.path()),
+            (std::vector<std::string>{SpoolFileName(7), SpoolFileName(8), SpoolFileName(9)}));
+  EXPECT_EQ(spool->counters().batches_quarantined, 0u);
+}
+
+TEST(SeqCounterTest, FreshCounterStaysFreshAcrossReopenUntilConfirmed) {
+  TempDir dir;
+  {
+    ASSERT_OK_AND_ASSIGN(SeqCounter seq, SeqCounter::Open(dir.path(), 0));
+    EXPECT_TRUE(seq.fresh());
+    ASSERT_OK(seq.Next().status());
+  }
+  {
+    // The seq file now exists, but no collector history was reconciled yet.
+    ASSERT_OK_AND_ASSIGN(SeqCounter seq, SeqCounter::Open(dir.path(), 0));
+    EXPECT_TRUE(seq.fresh());
+    ASSERT_OK(seq.ConfirmHistory());
+    EXPECT_FALSE(seq.fresh());
+  }
+  ASSERT_OK_AND_ASSIGN(SeqCounter seq, SeqCounter::Open(dir.path(), 0));
+  EXPECT_FALSE(seq.fresh());
+  EXPECT_EQ(seq.last(), 1u);
+}
+
+TEST(SeqCounterTest, CounterRestoredFromSeqFileOrSpoolIsNotFresh) {
+  TempDir with_seq_file;
+  std::ofstream(with_seq_file.File("seq")) << "5\n";
+  ASSERT_OK_AND_ASSIGN(SeqCounter a, SeqCounter::Open(with_seq_file.path(), 0));
+  EXPECT_FALSE(a.fresh());
+  TempDir with_spool;
+  ASSERT_OK_AND_ASSIGN(SeqCounter b, SeqCounter::Open(with_spool.path(), 3));
+  EXPECT_FALSE(b.fresh());
 }
 
 TEST(SeqCounterTest, SurvivesReopenAndNeverGoesBelowSpool) {

@@ -502,6 +502,75 @@ TEST_F(UplinkTest, BatchesCommittedBeforeRestartAreDroppedNotResent) {
   EXPECT_EQ(uplink->stats().batches_sent, 0u);
 }
 
+// The collector committed seqs 1..6 from an earlier spool of this sensor (since wiped); a
+// fresh spool's seqs 1..3 are new data, not duplicates.
+TEST_F(UplinkTest, FreshSpoolBatchesAreRenumberedAboveTheCollectorsHistory) {
+  for (uint64_t seq = 1; seq <= 6; ++seq) state_.PreCommit(seq);
+  const int port = DeadPort();
+  auto uplink = Started(Options({absl::StrCat("127.0.0.1:", port)}));
+  ASSERT_NE(uplink, nullptr);
+  for (uint16_t i = 0; i < 3; ++i) {
+    ASSERT_OK(uplink->Submit(MakeBatch(1, static_cast<uint16_t>(80 + i))));
+  }
+  ASSERT_TRUE(uplink->AwaitStats([](const UplinkStats& s) { return s.reconnects >= 1; }, kWait));
+  EXPECT_EQ(uplink->stats().spool_batches, 3u);
+  TestCollector collector(state_, *server_tls_, port);
+  ASSERT_TRUE(collector.ok());
+  ASSERT_OK(uplink->Drain(kWait));
+  EXPECT_THAT(state_.received_seqs(), ElementsAre(7, 8, 9));
+  std::vector<uint32_t> ports;
+  for (const v1::Batch& b : state_.received()) ports.push_back(b.records(0).server_port());
+  EXPECT_THAT(ports, ElementsAre(80, 81, 82)) << "the same batches, in submission order";
+  EXPECT_EQ(state_.committed(), (std::set<uint64_t>{1, 2, 3, 4, 5, 6, 7, 8, 9}));
+  const UplinkStats stats = uplink->stats();
+  EXPECT_EQ(stats.batches_acked, 3u);
+  EXPECT_EQ(stats.duplicates, 0u);
+  EXPECT_TRUE(SpoolBatchFiles().empty());
+  // Later batches continue above the renumbered ones.
+  ASSERT_OK(uplink->Submit(MakeBatch(1, 83)));
+  ASSERT_OK(uplink->Drain(kWait));
+  EXPECT_THAT(state_.received_seqs(), ElementsAre(7, 8, 9, 10));
+}
+
+TEST_F(UplinkTest, FreshSpoolRestartedBeforeItsFirstHelloAckIsStillRenumbered) {
+  const int port = DeadPort();
+  {
+    auto uplink = Started(Options({absl::StrCat("127.0.0.1:", port)}));
+    ASSERT_NE(uplink, nullptr);
+    ASSERT_OK(uplink->Submit(MakeBatch(1, 80)));
+    ASSERT_OK(uplink->Submit(MakeBatch(1, 81)));
+  }  // Stopped (or crashed) before ever reaching a collector: seq file and spool exist now.
+  for (uint64_t seq = 1; seq <= 6; ++seq) state_.PreCommit(seq);
+  TestCollector collector(state_, *server_tls_, port);
+  ASSERT_TRUE(collector.ok());
+  auto uplink = Started(Options({collector.address()}));
+  ASSERT_NE(uplink, nullptr);
+  ASSERT_OK(uplink->Drain(kWait));
+  EXPECT_THAT(state_.received_seqs(), ElementsAre(7, 8));
+  EXPECT_EQ(uplink->stats().duplicates, 0u);
+}
+
+// After the first HelloAck of a fresh counter, the usual rule holds: a HelloAck reporting
+// a seq as committed deletes it (it was sent by this spool).
+TEST_F(UplinkTest, AfterTheFirstHelloAckCommittedBatchesAreDeletedNotRenumbered) {
+  TestCollector collector(state_, *server_tls_);
+  ASSERT_TRUE(collector.ok());
+  state_.set_send_acks(false);  // Commits, but the acks are lost.
+  auto uplink = Started(Options({collector.address()}));
+  ASSERT_NE(uplink, nullptr);
+  ASSERT_TRUE(uplink->AwaitStats([](const UplinkStats& s) { return s.connected; }, kWait));
+  ASSERT_OK(uplink->Submit(MakeBatch(1, 80)));
+  ASSERT_OK(uplink->Submit(MakeBatch(1, 81)));
+  ASSERT_TRUE(state_.WaitUntil([&] { return state_.committed_locked().size() == 2; }));
+  state_.set_send_acks(true);
+  collector.Shutdown();  // The stream breaks; the next HelloAck says 2 is committed.
+  TestCollector again(state_, *server_tls_, collector.port());
+  ASSERT_TRUE(again.ok());
+  ASSERT_OK(uplink->Drain(kWait));
+  EXPECT_THAT(state_.received_seqs(), ElementsAre(1, 2)) << "nothing resent or renumbered";
+  EXPECT_EQ(uplink->stats().batches_acked, 2u);
+}
+
 TEST_F(UplinkTest, DuplicateAckDeletesTheSpoolFile) {
   TestCollector collector(state_, *server_tls_);
   ASSERT_TRUE(collector.ok());
