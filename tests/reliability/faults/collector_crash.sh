@@ -100,10 +100,10 @@ for s in sensor-1 sensor-2 sensor-3; do
   stored=$(sensors_column "$ADDR" "" "$s" batches)
   last_seq=$(sensors_column "$ADDR" "" "$s" last_seq)
   say "$s: uplink $(uplink_figures "$WORK/$s.log")"
-  say "$s: batches spooled=$submitted acked=$acked left_in_spool=$spool; collector: stored=$stored last_seq=$last_seq"
+  sent=$(last_stat "$WORK/$s.log" sent); dups=$(last_stat "$WORK/$s.log" duplicates)
+  say "$s: batches spooled=$submitted sent=${sent:-?} acked=$acked duplicates_acked=${dups:-?} left_in_spool=$spool; collector: stored=$stored last_seq=$last_seq"
   [ "$stored" = "$submitted" ] || { say "$s: collector stored $stored batches, sensor spooled $submitted"; BAD=1; }
 done
-say "duplicates acked: not logged by synmap-sensor (UplinkStats.duplicates); HelloAck resync avoids most"
 say "collector streams closed cleanly acked $(sum_stream_acks) batches (streams cut by SIGKILL not counted)"
 say "records: $FIG_ROWS summary rows; stored $FIG_STORED; truth $FIG_TRUTH"
 [ $BAD -eq 0 ] || fail "batch counts differ"
