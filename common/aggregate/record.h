@@ -25,8 +25,8 @@ struct RecordKey {
 // associative and commutative (sums, min, max), which the spool and the store rely on.
 struct Record {
   RecordKey key;
-  uint64_t packets = 0;      // Every SYN/ACK, retransmissions included.
-  uint64_t connections = 0;  // Distinct handshakes (4-tuple + ISN) within the window.
+  uint64_t packets = 0;       // Every SYN/ACK, retransmissions included.
+  uint64_t connections = 0;   // Distinct handshakes (4-tuple + ISN) within the window.
   int64_t first_seen_ns = 0;  // Unix ns of the earliest SYN/ACK.
   int64_t last_seen_ns = 0;   // Unix ns of the latest SYN/ACK.
 

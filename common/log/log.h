@@ -52,24 +52,24 @@ bool EveryNSeconds(std::atomic<int64_t>& last_ns, double seconds);
 #define SYNMAP_LOG_SEVERITY_ERROR ::synmap::log::Severity::kError
 #define SYNMAP_LOG_SEVERITY_FATAL ::synmap::log::Severity::kFatal
 
-#define SYNMAP_LOG(sev)                                                 \
-  (SYNMAP_LOG_SEVERITY_##sev < ::synmap::log::MinSeverity())            \
-      ? (void)0                                                         \
-      : ::synmap::log::Voidify() &                                      \
+#define SYNMAP_LOG(sev)                                      \
+  (SYNMAP_LOG_SEVERITY_##sev < ::synmap::log::MinSeverity()) \
+      ? (void)0                                              \
+      : ::synmap::log::Voidify() &                           \
             ::synmap::log::LogMessage(__FILE__, __LINE__, SYNMAP_LOG_SEVERITY_##sev).stream()
 
-#define SYNMAP_LOG_EVERY_N_SEC(sev, seconds)                                                  \
-  static std::atomic<int64_t> SYNMAP_STATUS_CONCAT_LOG_(synmap_log_last_, __LINE__){0};       \
-  if (::synmap::log::EveryNSeconds(SYNMAP_STATUS_CONCAT_LOG_(synmap_log_last_, __LINE__),     \
-                                   (seconds)))                                                \
+#define SYNMAP_LOG_EVERY_N_SEC(sev, seconds)                                              \
+  static std::atomic<int64_t> SYNMAP_STATUS_CONCAT_LOG_(synmap_log_last_, __LINE__){0};   \
+  if (::synmap::log::EveryNSeconds(SYNMAP_STATUS_CONCAT_LOG_(synmap_log_last_, __LINE__), \
+                                   (seconds)))                                            \
   SYNMAP_LOG(sev)
 
 #define SYNMAP_STATUS_CONCAT_LOG_INNER_(a, b) a##b
 #define SYNMAP_STATUS_CONCAT_LOG_(a, b) SYNMAP_STATUS_CONCAT_LOG_INNER_(a, b)
 
-#define SYNMAP_CHECK(cond)                                                                  \
-  (cond) ? (void)0                                                                          \
-         : ::synmap::log::Voidify() &                                                       \
+#define SYNMAP_CHECK(cond)                                                                    \
+  (cond) ? (void)0                                                                            \
+         : ::synmap::log::Voidify() &                                                         \
                ::synmap::log::LogMessage(__FILE__, __LINE__, ::synmap::log::Severity::kFatal) \
-                       .stream()                                                            \
+                       .stream()                                                              \
                    << "check_failed " #cond " "

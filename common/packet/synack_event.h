@@ -13,8 +13,8 @@ struct SynAckEvent {
   IpAddress server;
   uint16_t client_port = 0;
   uint16_t server_port = 0;
-  uint32_t isn = 0;            // The server's initial sequence number (the SYN/ACK's seq).
-  int64_t timestamp_ns = 0;    // Capture time, Unix nanoseconds.
+  uint32_t isn = 0;          // The server's initial sequence number (the SYN/ACK's seq).
+  int64_t timestamp_ns = 0;  // Capture time, Unix nanoseconds.
 
   friend bool operator==(const SynAckEvent&, const SynAckEvent&) = default;
 };

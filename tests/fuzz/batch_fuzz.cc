@@ -18,7 +18,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const absl::Status s =
       synmap::collector::ValidateBatch(batch, now, synmap::collector::IngestLimits(), &limit);
   if (s.ok()) {
-    if (batch.seq() < 1 || batch.start_unix_ns() <= 0 || batch.end_unix_ns() < batch.start_unix_ns()) {
+    if (batch.seq() < 1 || batch.start_unix_ns() <= 0 ||
+        batch.end_unix_ns() < batch.start_unix_ns()) {
       __builtin_trap();
     }
     for (const synmap::v1::Record& r : batch.records()) {

@@ -12,7 +12,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) {
     return 0;
   }
-  static constexpr int kLinkTypes[] = {0, 1, 12, 14, 101, 108, 113, 228, 229, 276, 239, 129, 192, 242, 9999};
+  static constexpr int kLinkTypes[] = {0,   1,   12,  14,  101, 108, 113, 228,
+                                       229, 276, 239, 129, 192, 242, 9999};
   const int link_type = kLinkTypes[data[0] % (sizeof(kLinkTypes) / sizeof(kLinkTypes[0]))];
   const size_t caplen = size - 1;
   std::unique_ptr<uint8_t[]> frame(new uint8_t[caplen == 0 ? 1 : caplen]);

@@ -23,16 +23,16 @@ MATCHER_P(StatusIs, code, "") {
 
 }  // namespace synmap::testing
 
-#define EXPECT_OK(expr) EXPECT_TRUE(::synmap::testing::GetStatus(expr).ok()) \
-    << ::synmap::testing::GetStatus(expr)
-#define ASSERT_OK(expr) ASSERT_TRUE(::synmap::testing::GetStatus(expr).ok()) \
-    << ::synmap::testing::GetStatus(expr)
+#define EXPECT_OK(expr) \
+  EXPECT_TRUE(::synmap::testing::GetStatus(expr).ok()) << ::synmap::testing::GetStatus(expr)
+#define ASSERT_OK(expr) \
+  ASSERT_TRUE(::synmap::testing::GetStatus(expr).ok()) << ::synmap::testing::GetStatus(expr)
 
 #define SYNMAP_TESTING_CONCAT_INNER_(a, b) a##b
 #define SYNMAP_TESTING_CONCAT_(a, b) SYNMAP_TESTING_CONCAT_INNER_(a, b)
 #define ASSERT_OK_AND_ASSIGN(lhs, rexpr) \
   ASSERT_OK_AND_ASSIGN_IMPL_(SYNMAP_TESTING_CONCAT_(statusor_, __LINE__), lhs, rexpr)
-#define ASSERT_OK_AND_ASSIGN_IMPL_(statusor, lhs, rexpr)     \
-  auto statusor = (rexpr);                                   \
-  ASSERT_TRUE(statusor.ok()) << statusor.status();           \
+#define ASSERT_OK_AND_ASSIGN_IMPL_(statusor, lhs, rexpr) \
+  auto statusor = (rexpr);                               \
+  ASSERT_TRUE(statusor.ok()) << statusor.status();       \
   lhs = std::move(statusor).value()

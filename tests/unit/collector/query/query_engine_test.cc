@@ -406,6 +406,5 @@ TEST_F(QueryTest, SortingManyAddressLabelsKeepsThemValid) {
   }
 }
 
-
 }  // namespace
 }  // namespace synmap::collector

@@ -341,8 +341,8 @@ TEST_F(SqliteStoreTest, SnapshotsTakenDuringCommitsSeeWholeBatchesOnly) {
         const int64_t at = batch.start_unix_ns() + kSecond;
         AddRecord(batch, "10.0.0.2", "10.0.0.1", 22, 1, at);
         AddRecord(batch, "10.0.0.3", "10.0.0.1", 80, 1, at);
-        AddRecord(batch, "10.1." + std::to_string(t) + "." + std::to_string(seq), "10.0.0.1",
-                  443, 1, at);
+        AddRecord(batch, "10.1." + std::to_string(t) + "." + std::to_string(seq), "10.0.0.1", 443,
+                  1, at);
         EXPECT_OK(store->Commit("s" + std::to_string(t), std::move(batch)));
       }
     });
