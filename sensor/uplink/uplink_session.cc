@@ -26,6 +26,8 @@ namespace {
 constexpr uint32_t kProtocolVersion = 1;
 constexpr int kKeepaliveTimeMs = 20'000;
 constexpr int kKeepaliveTimeoutMs = 10'000;
+// How long FinishStream waits for OnDone, on a call that has ended, before cancelling it.
+constexpr absl::Duration kEndedGrace = absl::Seconds(5);
 
 absl::Status FromGrpc(const grpc::Status& s) {
   return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
@@ -138,11 +140,32 @@ absl::Status Uplink::Impl::RunSession(const std::string& target, bool* got_hello
   internal::IngestStream stream(&mu_, &events_);
   stream.Start(*stub);
   const absl::Status status = Converse(stream, target, got_hello_ack);
-  stream.Cancel();
+  // Converse has returned: no more writes. Cancel the call (harmless if it is over: then
+  // FinishStream already ran), release the hold and wait for OnDone before `stream` dies.
+  FinishStream(stream, /*cancel=*/true);
   absl::MutexLock lock(&mu_);
-  mu_.Await(absl::Condition(&events_.done));  // The reactor must finish before it dies.
   stats_.connected = false;
   return status;
+}
+
+grpc::Status Uplink::Impl::FinishStream(internal::IngestStream& stream, bool cancel) {
+  if (cancel) {
+    stream.Cancel();
+  }
+  stream.Release();
+  {
+    absl::MutexLock lock(&mu_);
+    if (mu_.AwaitWithTimeout(absl::Condition(&events_.done), kEndedGrace)) {
+      return events_.status;
+    }
+  }
+  // A call whose read or write failed is over, so OnDone is due; never wait for it forever.
+  SYNMAP_LOG(WARNING) << "uplink_stream_not_done_after_end grace="
+                      << absl::FormatDuration(kEndedGrace) << " action=cancel";
+  stream.Cancel();
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(&events_.done));
+  return events_.status;
 }
 
 v1::SensorMessage Uplink::Impl::HelloMessage() const {
@@ -161,13 +184,16 @@ v1::SensorMessage Uplink::Impl::HelloMessage() const {
   return msg;
 }
 
-absl::Status Uplink::Impl::AwaitHelloAck(const std::string& target) {
+absl::Status Uplink::Impl::AwaitHelloAck(internal::IngestStream& stream,
+                                         const std::string& target) {
   const absl::Time deadline = clock_.Now() + options_.connect_timeout;
   v1::CollectorMessage first;
+  bool ended = false;
   {
     absl::MutexLock lock(&mu_);
+    // The stream holds the call open, so its end shows as `ended` (never `done` yet).
     auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return state_ == State::kStopped || events_.done || !events_.inbox.empty();
+      return state_ == State::kStopped || events_.ended || !events_.inbox.empty();
     };
     while (!ready()) {
       const absl::Duration remaining = deadline - clock_.Now();
@@ -181,11 +207,15 @@ absl::Status Uplink::Impl::AwaitHelloAck(const std::string& target) {
     if (state_ == State::kStopped) {
       return absl::CancelledError("uplink stopping");
     }
-    if (events_.inbox.empty()) {
-      return Annotate(FromGrpc(events_.status), absl::StrCat("stream to ", target));
+    ended = events_.inbox.empty();  // Then `ended` is true: the call is over.
+    if (!ended) {
+      first = std::move(events_.inbox.front());
+      events_.inbox.pop_front();
     }
-    first = std::move(events_.inbox.front());
-    events_.inbox.pop_front();
+  }
+  if (ended) {
+    const grpc::Status end = FinishStream(stream, /*cancel=*/false);
+    return Annotate(FromGrpc(end), absl::StrCat("stream to ", target));
   }
   if (!first.has_hello_ack()) {
     return absl::UnavailableError(
@@ -300,7 +330,7 @@ bool Uplink::Impl::SendNextBatch(internal::IngestStream& stream, InFlight& in_fl
 absl::Status Uplink::Impl::Converse(internal::IngestStream& stream, const std::string& target,
                                     bool* got_hello_ack) {
   stream.Write(HelloMessage());
-  SYNMAP_RETURN_IF_ERROR(AwaitHelloAck(target));
+  SYNMAP_RETURN_IF_ERROR(AwaitHelloAck(stream, target));
   *got_hello_ack = true;
   InFlight in_flight;  // seq -> when it was written.
   absl::Time last_write = clock_.Now();
@@ -310,22 +340,22 @@ absl::Status Uplink::Impl::Converse(internal::IngestStream& stream, const std::s
       it = spool_->entries().count(it->first) == 0 ? in_flight.erase(it) : std::next(it);
     }
     std::deque<v1::CollectorMessage> inbox;
-    bool done = false;
+    bool ended = false;
     bool write_pending = false;
-    grpc::Status end;
     {
       absl::MutexLock lock(&mu_);
       if (state_ == State::kStopped) {
         return absl::CancelledError("uplink stopping");
       }
+      // Every message read before the call ended is in the inbox by the time `ended` is set.
+      ended = events_.ended;
       inbox.swap(events_.inbox);
-      done = events_.done;
-      end = events_.status;
       write_pending = events_.write_pending;
     }
     SYNMAP_RETURN_IF_ERROR(HandleAcks(inbox, target, in_flight));
-    if (done) {
-      return HandleStreamEnd(end, in_flight);
+    if (ended) {
+      // Start nothing more: let OnDone come and bring the final status (e.g. a refusal).
+      return HandleStreamEnd(FinishStream(stream, /*cancel=*/false), in_flight);
     }
     const absl::Time now = clock_.Now();
     for (const auto& [seq, sent_at] : in_flight) {
@@ -388,7 +418,7 @@ void Uplink::Impl::WaitForStreamEvent(bool write_pending, absl::Time wake_at) {
   absl::MutexLock lock(&mu_);
   auto wake = [this, write_pending]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return state_ == State::kStopped || !pending_.empty() || !events_.inbox.empty() ||
-           events_.done || (write_pending && !events_.write_pending);
+           events_.ended || (write_pending && !events_.write_pending);
   };
   mu_.AwaitWithTimeout(absl::Condition(&wake), wake_at - clock_.Now());
 }

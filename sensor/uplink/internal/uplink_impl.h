@@ -65,7 +65,12 @@ class Uplink::Impl {
   absl::Status RunSession(const std::string& target, bool* got_hello_ack) ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status Converse(internal::IngestStream& stream, const std::string& target,
                         bool* got_hello_ack) ABSL_LOCKS_EXCLUDED(mu_);
-  absl::Status AwaitHelloAck(const std::string& target) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status AwaitHelloAck(internal::IngestStream& stream, const std::string& target)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // Ends `stream`'s part in the call (cancelling it first if `cancel`), releases its hold and
+  // waits for OnDone; returns the call's final status. Idempotent; the stream may be
+  // destroyed afterwards. Without `cancel`, the call must have ended (events_.ended).
+  grpc::Status FinishStream(internal::IngestStream& stream, bool cancel) ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status HandleHelloAck(const v1::HelloAck& ack, const std::string& target)
       ABSL_LOCKS_EXCLUDED(mu_, submit_mu_);
   // On the first HelloAck seen by a fresh seq counter: if the collector's history reaches

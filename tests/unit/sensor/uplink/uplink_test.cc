@@ -4,6 +4,7 @@
 #include "sensor/uplink/uplink.h"
 
 #include <gmock/gmock.h>
+#include <grpcpp/create_channel.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
@@ -25,6 +26,7 @@
 #include "common/tls/credentials.h"
 #include "common/tls/tls_files.h"
 #include "sensor/uplink/internal/batch_codec.h"
+#include "sensor/uplink/internal/ingest_stream.h"
 #include "sensor/uplink/internal/spool_file.h"
 #include "synmap/v1/ingest.grpc.pb.h"
 #include "tests/testing/status_matchers.h"
@@ -814,6 +816,102 @@ TEST_F(UplinkTest, StalledAcksCancelTheStreamAndTheBatchIsResent) {
   state_.set_commit(true);
   ASSERT_OK(uplink->Drain(kWait));
   EXPECT_EQ(state_.committed(), (std::set<uint64_t>{1}));
+}
+
+// The reactor's hold: a call that fails fast (nothing listens) reports its end as `ended`
+// while the owner still holds it, so a write started afterwards from outside the reactions
+// is safe (it just fails) and OnDone waits for Release(). Without the hold, OnDone would run
+// and free the call first, and that write would touch freed memory.
+TEST_F(UplinkTest, IngestStreamHoldsAFastFailingCallUntilReleased) {
+  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", DeadPort()),
+                                     common::MakeClientCredentials(*sensor_tls_));
+  auto stub = v1::Ingest::NewStub(channel);
+  absl::Mutex mu;
+  internal::StreamEvents events;
+  internal::IngestStream stream(&mu, &events);
+  stream.Start(*stub);
+  bool ended = false;
+  {
+    absl::MutexLock l(&mu);
+    ended = mu.AwaitWithTimeout(absl::Condition(&events.ended), kWait);
+    EXPECT_TRUE(ended) << "a call to a closed port should fail fast";
+    EXPECT_FALSE(events.done) << "OnDone ran while the hold was held";
+  }
+  if (ended) {
+    v1::SensorMessage hello;
+    hello.mutable_hello()->set_protocol_version(1);
+    stream.Write(hello);  // After the call is over: must fail, not crash.
+    absl::MutexLock l(&mu);
+    auto written = [&events]() { return !events.write_pending; };
+    EXPECT_TRUE(mu.AwaitWithTimeout(absl::Condition(&written), kWait));
+    // Nothing but Release() may bring OnDone now; give it a moment to misbehave.
+    EXPECT_FALSE(mu.AwaitWithTimeout(absl::Condition(&events.done), absl::Milliseconds(100)));
+  } else {
+    stream.Cancel();
+  }
+  stream.Release();
+  stream.Release();  // Idempotent.
+  absl::MutexLock l(&mu);
+  mu.Await(absl::Condition(&events.done));  // The stream may not die before OnDone.
+  EXPECT_EQ(events.status.error_code(), grpc::StatusCode::UNAVAILABLE)
+      << events.status.error_message();
+  EXPECT_TRUE(events.inbox.empty());
+}
+
+// A collector that ends the call with a status: the end shows as `ended`, and releasing the
+// hold (without cancelling) delivers the collector's own status, not CANCELLED.
+TEST_F(UplinkTest, IngestStreamReportsTheCollectorsStatusAfterRelease) {
+  TestCollector collector(state_, *server_tls_);
+  ASSERT_TRUE(collector.ok());
+  auto channel =
+      grpc::CreateChannel(collector.address(), common::MakeClientCredentials(*sensor_tls_));
+  auto stub = v1::Ingest::NewStub(channel);
+  absl::Mutex mu;
+  internal::StreamEvents events;
+  internal::IngestStream stream(&mu, &events);
+  stream.Start(*stub);
+  v1::SensorMessage not_hello;  // The test collector refuses a first message that is no Hello.
+  not_hello.mutable_heartbeat()->set_sent_unix_ns(1);
+  stream.Write(not_hello);
+  {
+    absl::MutexLock l(&mu);
+    EXPECT_TRUE(mu.AwaitWithTimeout(absl::Condition(&events.ended), kWait));
+    EXPECT_FALSE(events.done) << "OnDone ran while the hold was held";
+  }
+  stream.Release();
+  absl::MutexLock l(&mu);
+  mu.Await(absl::Condition(&events.done));  // The stream may not die before OnDone.
+  EXPECT_EQ(events.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+      << events.status.error_message();
+  EXPECT_EQ(events.status.error_message(), "hello first");
+}
+
+// Many sessions whose calls fail fast (connection refused), each writing its Hello from the
+// uplink thread while gRPC is ending the call; then many Start/Stop cycles, stopping while
+// connecting. Used to abort with "pure virtual method called" (a write on a freed call).
+TEST_F(UplinkTest, ManyFastFailingSessionsAndStartStopCyclesAgainstAClosedPort) {
+  const std::string dead = absl::StrCat("127.0.0.1:", DeadPort());
+  UplinkOptions o = Options({dead});
+  o.initial_backoff = absl::Milliseconds(1);
+  o.max_backoff = absl::Milliseconds(1);
+  {
+    auto uplink = Started(o);
+    ASSERT_NE(uplink, nullptr);
+    ASSERT_OK(uplink->Submit(MakeBatch(1, 80)));
+    ASSERT_TRUE(uplink->AwaitStats([](const UplinkStats& s) { return s.reconnects >= 200; }, kWait))
+        << "reconnects=" << uplink->stats().reconnects;
+    EXPECT_FALSE(uplink->stats().connected);
+    EXPECT_EQ(uplink->stats().batches_acked, 0u);
+    uplink->Stop();
+  }
+  for (int i = 0; i < 50; ++i) {
+    auto uplink = Started(o);
+    ASSERT_NE(uplink, nullptr);
+    ASSERT_OK(uplink->Submit(MakeBatch(1, static_cast<uint16_t>(81 + i))));
+    uplink->Stop();
+  }
+  // Every batch is still spooled: nothing was lost or acked by a dying stream.
+  EXPECT_EQ(SpoolBatchFiles().size(), 51u);
 }
 
 }  // namespace
