@@ -85,9 +85,9 @@ ADDR=127.0.0.1:$PORT
 printf '%q ' "$COLLECTOR" --listen "$ADDR" "${COLLECTOR_ARGS[@]}" >"$DIR/start-collector.sh"
 echo >>"$DIR/start-collector.sh"
 
-sensor() {  # sensor NAME SOURCE-ARGS...
+sensor() {  # sensor NAME SOURCE-ARGS...; run in the background: exec makes $! the sensor itself
   local name=$1; shift
-  "$SENSOR" "$@" --collector "$ADDR" --spool "$DIR/spool-$name" --flush-interval 10s \
+  exec "$SENSOR" "$@" --collector "$ADDR" --spool "$DIR/spool-$name" --flush-interval 10s \
     --ca "$PKI/ca.pem" --cert "$PKI/$name.pem" --key "$PKI/$name.key" --drain-timeout 60s \
     >"$DIR/sensor-$name.log" 2>&1
 }

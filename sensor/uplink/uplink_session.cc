@@ -233,7 +233,7 @@ absl::Status Uplink::Impl::HandleHelloAck(const v1::HelloAck& ack, const std::st
     if (seq_.fresh()) {
       SYNMAP_RETURN_IF_ERROR(ReconcileFreshSpool(committed));
     }
-    if (committed >= seq_.last()) {
+    if (committed > seq_.last()) {
       // The collector knows seqs this spool never assigned (spool or seq file lost): move
       // past them, or new batches would be taken for duplicates.
       SYNMAP_LOG(WARNING) << "uplink_seq_behind_collector last_assigned=" << seq_.last()
