@@ -1,4 +1,4 @@
-// Decodes every capture of the shared corpus (/work/shared/pcaps) and compares its SYN/ACK
+// Decodes every capture of the shared corpus (../shared/pcaps) and compares its SYN/ACK
 // count with the "SYN/ACKs" column of the corpus's SOURCES.md (counted by tshark, outermost
 // IP header only). Files we cannot match are listed in kKnownDifferences with the reason.
 
