@@ -12,7 +12,7 @@
 #   --frames N     frames per replay (rounded to 100; 30% SYN/ACKs: 25% IPv4, 5% IPv6 in
 #                  an 802.1Q tag; the rest ACKs and UDP)
 #   --loops N      replays of the capture (tcpreplay --loop); default 1
-#   --buffer-size  the sensor's kernel ring size (default: the sensor's, 32 MiB)
+#   --buffer-size  the sensor's kernel ring size (default: the sensor's, 8 MiB)
 #   --build-dir    where sensor/, collector/server/ binaries are (default $SYNMAP_BUILD_DIR
 #                  or <repo>/build)
 set -euo pipefail

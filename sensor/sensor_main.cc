@@ -58,7 +58,7 @@ const std::vector<common::OptionSpec>& Specs() {
       {"tls-server-name", "NAME", "name to check in the collector's certificate (default: host)"},
       {"config", "FILE.yaml", "read options from this YAML file; flags win", false, false},
       {"user", "NAME", "after opening the captures, drop root to this user"},
-      {"buffer-size", "BYTES", "kernel capture buffer per interface (default 33554432)"},
+      {"buffer-size", "BYTES", "kernel capture buffer per interface (default 8388608)"},
       {"snaplen", "N", "bytes captured per frame (default 256)"},
       {"promiscuous", "", "put the interfaces in promiscuous mode (mirror ports)"},
       {"replay-speed", "", "with --read: replay at the speed the packets were captured"},
@@ -95,7 +95,7 @@ struct SensorConfig {
   std::string log_file;
   bool replay_paced = false;
   bool promiscuous = false;
-  int64_t buffer_size_bytes = 32 << 20;
+  int64_t buffer_size_bytes = 8 << 20;
   int64_t snaplen_bytes = 256;
   int64_t max_keys = 200'000;
   int64_t spool_max_bytes = int64_t{1} << 30;

@@ -19,9 +19,9 @@ struct PcapLiveOptions {
   // Bytes kept per frame: enough for 3 VLAN tags, IPv6 with extension headers and a TCP
   // header with options. Default 256; at least 64.
   int snaplen_bytes = 256;
-  // Kernel ring buffer (TPACKET_V3) size in bytes; larger absorbs longer bursts. Default 32 MiB;
+  // Kernel ring buffer (TPACKET_V3) size in bytes; larger absorbs longer bursts. Default 8 MiB;
   // at least 64 KiB.
-  int buffer_size_bytes = 32 << 20;
+  int buffer_size_bytes = 8 << 20;
   // Longest a Dispatch() waits with no packet: bounds how late a quiet interface notices that
   // a window ended. Default 200 ms; 1 ms .. 10 s.
   absl::Duration read_timeout = absl::Milliseconds(200);
