@@ -139,26 +139,9 @@ std::optional<int> ParseTop(const QueryCommand& cmd, const std::string& text, ui
 // coverage footer on stderr.
 void PrintTable(const Table& table, OutputFormat format, const v1::Coverage& coverage,
                 const std::string& text_header = "") {
-  std::string out;
-  switch (format) {
-    case OutputFormat::kText:
-      out = text_header;
-      AppendText(table, &out);
-      break;
-    case OutputFormat::kTsv:
-      AppendTsv(table, &out);
-      break;
-    case OutputFormat::kCsv:
-      AppendCsv(table, &out);
-      break;
-    case OutputFormat::kJson:
-      out.append("{\n  \"rows\": ");
-      AppendJsonRows(table, &out);
-      out.append(",\n  \"coverage\": ");
-      AppendCoverageJson(coverage, &out);
-      out.append("\n}\n");
-      break;
-  }
+  std::string out = format == OutputFormat::kText ? text_header : "";
+  AppendTable(
+      table, format, [&](std::string* o) { AppendCoverageJson(coverage, o); }, &out);
   WriteAll(stdout, out);
   std::fflush(stdout);
   if (format == OutputFormat::kText) {

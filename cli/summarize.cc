@@ -206,24 +206,8 @@ int RunSummarize(absl::Span<const std::string> args) {
   const Table table = RowsToTable(rows, count);
   const SummaryCoverage& coverage = summarizer.coverage();
   std::string out;
-  switch (format) {
-    case OutputFormat::kText:
-      AppendText(table, &out);
-      break;
-    case OutputFormat::kTsv:
-      AppendTsv(table, &out);
-      break;
-    case OutputFormat::kCsv:
-      AppendCsv(table, &out);
-      break;
-    case OutputFormat::kJson:
-      out.append("{\n  \"rows\": ");
-      AppendJsonRows(table, &out);
-      out.append(",\n  \"coverage\": ");
-      AppendCoverageJson(coverage, error, &out);
-      out.append("\n}\n");
-      break;
-  }
+  AppendTable(
+      table, format, [&](std::string* o) { AppendCoverageJson(coverage, error, o); }, &out);
   WriteAll(stdout, out);
   std::fflush(stdout);
   if (format == OutputFormat::kText) {

@@ -167,4 +167,26 @@ void AppendJsonRows(const Table& table, std::string* out) {
   out->append(table.rows.empty() ? "]" : "\n]");
 }
 
+void AppendTable(const Table& table, OutputFormat format,
+                 absl::FunctionRef<void(std::string*)> append_coverage_json, std::string* out) {
+  switch (format) {
+    case OutputFormat::kText:
+      AppendText(table, out);
+      break;
+    case OutputFormat::kTsv:
+      AppendTsv(table, out);
+      break;
+    case OutputFormat::kCsv:
+      AppendCsv(table, out);
+      break;
+    case OutputFormat::kJson:
+      out->append("{\n  \"rows\": ");
+      AppendJsonRows(table, out);
+      out->append(",\n  \"coverage\": ");
+      append_coverage_json(out);
+      out->append("\n}\n");
+      break;
+  }
+}
+
 }  // namespace synmap::cli

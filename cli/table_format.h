@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
@@ -39,6 +40,10 @@ void AppendTsv(const Table& table, std::string* out);
 void AppendCsv(const Table& table, std::string* out);
 // A JSON array of objects, one per row, keys in column order.
 void AppendJsonRows(const Table& table, std::string* out);
+// Appends `table` in `format`: text/tsv/csv as above; json as one object
+// {"rows": [...], "coverage": ...} whose coverage value `append_coverage_json` appends.
+void AppendTable(const Table& table, OutputFormat format,
+                 absl::FunctionRef<void(std::string*)> append_coverage_json, std::string* out);
 // Appends `text` as a JSON string literal (quotes, backslash, control characters escaped;
 // bytes >= 0x80 are copied, so valid UTF-8 stays valid).
 void AppendJsonString(absl::string_view text, std::string* out);
