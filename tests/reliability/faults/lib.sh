@@ -237,3 +237,41 @@ uplink_figures() {
 spool_backlog() {
   find "$WORK" -mindepth 2 -maxdepth 2 -path "$WORK/spool*/batch-*.spool" 2>/dev/null | wc -l
 }
+
+# wait_sensors NAME...: waits for each sensor in SENSOR_PID, fails unless all exited 0 (all
+# acked); sets ELAPSED (seconds since T0).
+wait_sensors() {
+  local s rc=0
+  for s in "$@"; do
+    if wait "${SENSOR_PID[$s]}"; then
+      say "$s exited 0 (everything acked)"
+    else
+      rc=1
+      say "$s failed; its log ends:"; tail -5 "$WORK/$s.log" >&2
+    fi
+    untrack "${SENSOR_PID[$s]}"
+  done
+  ELAPSED=$(awk -v a="$(date +%s.%N)" -v b="$T0" 'BEGIN { printf "%.1f", a - b }')
+  [ $rc -eq 0 ] || fail "a sensor did not get everything acked"
+}
+
+# batch_figures ADDR NS NAME...: prints each sensor's batches (spooled, sent, acked, duplicate
+# acks, left in spool) beside the collector's stored count and last seq; fails if the collector
+# did not store exactly the batches a sensor spooled.
+batch_figures() {
+  local addr=$1 ns=$2 s bad=0; shift 2
+  for s in "$@"; do
+    local submitted acked spool stored last_seq sent dups
+    submitted=$(last_stat "$WORK/$s.log" batches)
+    acked=$(last_stat "$WORK/$s.log" acked)
+    spool=$(last_stat "$WORK/$s.log" spool_batches)
+    sent=$(last_stat "$WORK/$s.log" sent); dups=$(last_stat "$WORK/$s.log" duplicates)
+    stored=$(sensors_column "$addr" "$ns" "$s" batches)
+    last_seq=$(sensors_column "$addr" "$ns" "$s" last_seq)
+    say "$s: uplink $(uplink_figures "$WORK/$s.log")"
+    say "$s: batches spooled=$submitted sent=${sent:-?} acked=$acked duplicates_acked=${dups:-?} left_in_spool=$spool; collector: stored=$stored last_seq=$last_seq"
+    [ "$stored" = "$submitted" ] || { say "$s: collector stored $stored batches, sensor spooled $submitted"; bad=1; }
+  done
+  say "records: $FIG_ROWS summary rows; stored $FIG_STORED; truth $FIG_TRUTH"
+  [ $bad -eq 0 ] || fail "batch counts differ"
+}

@@ -113,35 +113,11 @@ say "sensors still replaying after the last cut: $sensors_alive of 3"
 # The cuts must have stalled the uplink (batches piled up unacked), or they tested nothing.
 [ "$MAX_BACKLOG" -gt 0 ] || fail "no batch waited in a spool during any cut: the cuts did not hit the path"
 
-RC=0
-for s in sensor-1 sensor-2 sensor-3; do
-  if wait "${SENSOR_PID[$s]}"; then
-    say "$s exited 0 (everything acked)"
-  else
-    RC=1
-    say "$s failed; its log ends:"; tail -5 "$WORK/$s.log" >&2
-  fi
-  untrack "${SENSOR_PID[$s]}"
-done
-ELAPSED=$(awk -v a="$(date +%s.%N)" -v b="$T0" 'BEGIN { printf "%.1f", a - b }')
-[ $RC -eq 0 ] || fail "a sensor did not get everything acked"
+wait_sensors sensor-1 sensor-2 sensor-3
 
 check_totals "$ADDR" "$NS_S" "$WORK"/sensor-{1,2,3}.truth.tsv
 
 say "---- figures"
 say "faults injected: $CUT_DONE link cuts, ${DOWN_TOTAL}s down in total (seed $SEED), run ${ELAPSED}s; largest spool backlog at a cut's end: $MAX_BACKLOG batches"
-BAD=0
-for s in sensor-1 sensor-2 sensor-3; do
-  submitted=$(last_stat "$WORK/$s.log" batches)
-  acked=$(last_stat "$WORK/$s.log" acked)
-  spool=$(last_stat "$WORK/$s.log" spool_batches)
-  stored=$(sensors_column "$ADDR" "$NS_S" "$s" batches)
-  last_seq=$(sensors_column "$ADDR" "$NS_S" "$s" last_seq)
-  say "$s: uplink $(uplink_figures "$WORK/$s.log")"
-  say "$s: batches spooled=$submitted acked=$acked left_in_spool=$spool; collector: stored=$stored last_seq=$last_seq"
-  [ "$stored" = "$submitted" ] || { say "$s: collector stored $stored batches, sensor spooled $submitted"; BAD=1; }
-done
-say "duplicates acked: not logged by synmap-sensor (UplinkStats.duplicates)"
-say "records: $FIG_ROWS summary rows; stored $FIG_STORED; truth $FIG_TRUTH"
-[ $BAD -eq 0 ] || fail "batch counts differ"
+batch_figures "$ADDR" "$NS_S" sensor-1 sensor-2 sensor-3
 say "PASS"
