@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
@@ -39,7 +40,34 @@ absl::StatusOr<NameTable> NameTable::FromYaml(absl::string_view yaml_text,
   }
   table.host_names_ = std::move(file.host_names);
   table.service_overrides_ = std::move(file.services);
+  table.declares_keys_ = file.has_keys;
+  absl::flat_hash_set<absl::string_view> names;
+  for (const auto& [ip, name] : table.host_names_) {
+    names.insert(name);
+  }
+  table.counts_ = NameCounts{.local_networks = file.local_networks.size(),
+                             .hosts = names.size(),
+                             .host_addresses = table.host_names_.size(),
+                             .services = table.service_overrides_.size()};
   return table;
+}
+
+NameCounts NameTable::counts() const { return counts_; }
+
+absl::Status CheckNamesReload(const NameTable& current, const NameTable& next,
+                              absl::string_view path) {
+  if (!next.counts().empty() || next.declares_keys() || current.counts().empty()) {
+    return absl::OkStatus();
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      "names file ", path, " is empty or only comments: it would remove every local network, ",
+      "host name and service name (", DescribeNameCounts(current.counts()),
+      " now); write `local_networks: []` in it to mean that"));
+}
+
+std::string DescribeNameCounts(const NameCounts& counts) {
+  return absl::StrCat("local_networks=", counts.local_networks, " hosts=", counts.hosts,
+                      " host_addresses=", counts.host_addresses, " services=", counts.services);
 }
 
 bool NameTable::IsLocal(const IpAddress& ip) const {

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "common/naming/cidr.h"
@@ -12,6 +13,17 @@
 #include "common/packet/ip_address.h"
 
 namespace synmap::common {
+
+// How much a names table holds (logged on reload). Plain data.
+struct NameCounts {
+  size_t local_networks = 0;
+  size_t hosts = 0;           // Distinct host names.
+  size_t host_addresses = 0;  // Addresses given a name.
+  size_t services = 0;        // Port overrides.
+
+  bool empty() const { return local_networks == 0 && host_addresses == 0 && services == 0; }
+  bool operator==(const NameCounts&) const = default;
+};
 
 // Turns addresses and ports into the recipe's labels: a local host shows as its name, or its
 // IP when it has none; a non-local host as "_" (or its IP with show_remote); a port as the
@@ -52,12 +64,28 @@ class NameTable {
   std::string ServiceLabel(uint16_t port) const;
 
   bool has_local_networks() const { return !local_networks_.empty(); }
+  NameCounts counts() const;
+  // True when the names file had at least one top-level key (`local_networks: []` counts):
+  // an empty result was then asked for, not the accident of an empty or comment-only file.
+  bool declares_keys() const { return declares_keys_; }
 
  private:
   PrefixSet local_networks_;
   absl::flat_hash_map<IpAddress, std::string> host_names_;
   absl::flat_hash_map<uint16_t, std::string> service_overrides_;
   ServiceTable system_services_;
+  NameCounts counts_;
+  bool declares_keys_ = false;
 };
+
+// Whether a SIGHUP reload may replace `current` by `next` (loaded from `path`).
+// FailedPrecondition when `next` would remove every local network, host name and service
+// override `current` has while its file declares no key (empty or comment-only, as a file
+// truncated by a failed copy is): the caller keeps `current`. OK otherwise.
+[[nodiscard]] absl::Status CheckNamesReload(const NameTable& current, const NameTable& next,
+                                            absl::string_view path);
+
+// "local_networks=N hosts=N host_addresses=N services=N", for the reload log line.
+std::string DescribeNameCounts(const NameCounts& counts);
 
 }  // namespace synmap::common

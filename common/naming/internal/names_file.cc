@@ -201,6 +201,7 @@ absl::StatusOr<NamesFile> ParseRoot(const ErrorReporter& errors, const YAML::Nod
           key.Mark(), "",
           absl::StrCat("unknown key '", name, "' (expected local_networks, hosts or services)"));
     }
+    out.has_keys = true;
     auto [seen, inserted] = seen_keys.try_emplace(name, key.Mark().line + 1);
     if (!inserted) {
       return errors.At(

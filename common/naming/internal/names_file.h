@@ -17,6 +17,9 @@ struct NamesFile {
   std::vector<Cidr> local_networks;                        // In file order.
   absl::flat_hash_map<IpAddress, std::string> host_names;  // Each IP under one name.
   absl::flat_hash_map<uint16_t, std::string> services;     // Port overrides.
+  // True when the file has at least one top-level key (even `local_networks: []`); false for
+  // an empty or comment-only file.
+  bool has_keys = false;
 };
 
 // Parses and validates names-file YAML. Any mistake is InvalidArgument

@@ -232,5 +232,39 @@ TEST(NamesFileErrorTest, DuplicateTopLevelKey) {
               StartsWith("names.yaml:3: key 'hosts' appears twice (first on line 1)"));
 }
 
+TEST(NameCountsTest, CountsNetworksNamesAddressesAndServices) {
+  const NameCounts counts = MustLoad(kDesignExample).counts();
+  EXPECT_EQ(counts,
+            (NameCounts{.local_networks = 3, .hosts = 2, .host_addresses = 3, .services = 2}));
+  EXPECT_EQ(DescribeNameCounts(counts), "local_networks=3 hosts=2 host_addresses=3 services=2");
+}
+
+TEST(NamesReloadTest, EmptyOrCommentOnlyFileIsRefusedWhenItWouldBlankTheMap) {
+  const NameTable current = MustLoad(kDesignExample);
+  for (const std::string& text :
+       {std::string(""), std::string("# all commented out\n# hosts:\n")}) {
+    const NameTable next = MustLoad(text);
+    EXPECT_THAT(CheckNamesReload(current, next, "names.yaml"),
+                StatusIs(absl::StatusCode::kFailedPrecondition))
+        << "file: '" << text << "'";
+  }
+  EXPECT_THAT(CheckNamesReload(current, MustLoad(""), "names.yaml").message(),
+              HasSubstr("local_networks: []"));
+}
+
+TEST(NamesReloadTest, AnExplicitlyEmptyKeyMayBlankTheMap) {
+  const NameTable current = MustLoad(kDesignExample);
+  EXPECT_OK(CheckNamesReload(current, MustLoad("local_networks: []\n"), "names.yaml"));
+  EXPECT_OK(CheckNamesReload(current, MustLoad("hosts:\n"), "names.yaml"));
+}
+
+TEST(NamesReloadTest, PartialChangesAndEmptyToEmptyAreAccepted) {
+  EXPECT_OK(CheckNamesReload(MustLoad(kDesignExample), MustLoad("hosts:\n  db: [10.0.0.1]\n"),
+                             "names.yaml"));
+  EXPECT_OK(CheckNamesReload(NameTable(), MustLoad(""), "names.yaml"));
+  EXPECT_OK(
+      CheckNamesReload(MustLoad("local_networks: []\n"), MustLoad("# nothing\n"), "names.yaml"));
+}
+
 }  // namespace
 }  // namespace synmap::common
