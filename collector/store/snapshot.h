@@ -27,11 +27,15 @@ struct AggregateKey {
   }
 };
 
-// The aggregate rows of one time bucket [start_ns, start_ns + bucket_ns), columnar (one entry
+// The aggregate rows of one time bucket [start_ns, start_ns + width_ns), columnar (one entry
 // per row in each vector, all the same length) so a scan reads only the columns it needs.
-// One row per key; rows are bucketed by first_seen. Immutable once published in a snapshot.
+// One row per key; every record of a batch is in the bucket holding the batch's start, so a
+// row's first/last seen may run past the bucket's end by up to overhang_ns (a batch that
+// straddled the edge). Immutable once published in a snapshot.
 struct AggregateBucket {
   int64_t start_ns = 0;
+  int64_t width_ns = 0;
+  int64_t overhang_ns = 0;    // Latest batch end past start_ns + width_ns; 0 if none.
   std::vector<uint32_t> key;  // Index into *StoreSnapshot::keys.
   std::vector<uint64_t> packets;
   std::vector<uint64_t> connections;
@@ -78,7 +82,11 @@ struct SensorWindowCoverage {
 // was taken, and nothing after. Queries read it without locks while commits continue.
 // Immutable, so thread-safe; shares bucket memory with the store (copy-on-write).
 struct StoreSnapshot {
-  int64_t bucket_ns = 0;
+  // The requested window widened to bucket edges (0 = open), and the coarsest resolution of
+  // the buckets in it (width plus overhang); the answer is exact for this window.
+  int64_t answered_since_ns = 0;
+  int64_t answered_until_ns = 0;
+  int64_t resolution_ns = 0;
   // The buckets asked for (see SnapshotBuckets), sorted by start_ns.
   std::vector<std::shared_ptr<const AggregateBucket>> buckets;
   // Earliest bucket start and latest bucket end over ALL stored buckets (0 if none).
@@ -90,7 +98,7 @@ struct StoreSnapshot {
   std::shared_ptr<const std::vector<common::IpAddress>> ips;
   // Every known sensor, index = sensor id.
   std::vector<SensorState> sensors;
-  // Sensors with a batch overlapping the requested window, in sensor id order.
+  // Sensors with a batch overlapping the answered window, in sensor id order.
   std::vector<SensorWindowCoverage> coverage;
 };
 

@@ -305,6 +305,7 @@ void SqliteStore::ApplyHeartbeat(const Applied& change, SensorState& state) {
 
 void SqliteStore::ApplyGroup(std::vector<Applied>& applied) {
   const int64_t cutoff = RetentionCutoffNs();
+  const int64_t now_ns = ToNs(clock_.Now());
   // Replays, in order and one lock hold per change, what WriteGroup did to the tentative
   // states, so a snapshot sees whole batches only.
   for (Applied& a : applied) {
@@ -318,7 +319,7 @@ void SqliteStore::ApplyGroup(std::vector<Applied>& applied) {
     } else {
       AccountBatch(a.batch, a.info, state);
       ledger_.AppendBatch(a.sensor_id, a.info);
-      records_since_checkpoint_ += index_.ApplyBatch(a.sensor_id, a.batch, cutoff);
+      records_since_checkpoint_ += index_.ApplyBatch(a.sensor_id, a.batch, cutoff, now_ns);
       stats_.commits += 1;
       stats_.records += a.info.records;
     }
@@ -338,22 +339,59 @@ absl::Status SqliteStore::DoRetention() {
   if (options_.retention == absl::ZeroDuration()) {
     return absl::OkStatus();
   }
+  int64_t log_cutoff;
   {
     absl::MutexLock lock(&state_mu_);
     index_.DropBucketsBefore(cutoff);
     ledger_.DropBatchesBefore(cutoff);
+    // A batch's records live in the bucket holding its start: batches starting before every
+    // retained bucket are the ones whose log rows can go. Their bucket deletions are written
+    // by the checkpoint that follows; a crash in between reloads those buckets and drops them
+    // again at open, so no retained total changes.
+    log_cutoff =
+        std::min(index_.EarliestStart(cutoff),
+                 AggregateIndex::FloorTo(cutoff, index_.TierWidth(cutoff, ToNs(clock_.Now()))));
   }
-  SYNMAP_ASSIGN_OR_RETURN(Statement drop, db_->Prepare("DELETE FROM batches WHERE end_ns <= ?"));
-  drop.BindInt64(1, cutoff);
-  return Annotate(drop.Run(), "apply retention");
+  SYNMAP_RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
+  auto write = [&]() -> absl::Status {
+    SYNMAP_ASSIGN_OR_RETURN(
+        Statement trim, db_->Prepare("DELETE FROM batch_log WHERE (sensor_id, seq) IN "
+                                     "(SELECT sensor_id, seq FROM batches WHERE start_ns < ?)"));
+    trim.BindInt64(1, log_cutoff);
+    SYNMAP_RETURN_IF_ERROR(trim.Run());
+    StepHook("log_trimmed");
+    SYNMAP_ASSIGN_OR_RETURN(Statement drop, db_->Prepare("DELETE FROM batches WHERE end_ns <= ?"));
+    drop.BindInt64(1, cutoff);
+    return drop.Run();
+  };
+  absl::Status status = write();
+  if (status.ok()) {
+    status = db_->Exec("COMMIT");
+  }
+  if (!status.ok()) {
+    (void)db_->Exec("ROLLBACK");
+  }
+  return Annotate(status, "apply retention");
+}
+
+void SqliteStore::StepHook(absl::string_view step) const {
+  if (options_.step_hook_for_testing) {
+    options_.step_hook_for_testing(step);
+  }
 }
 
 absl::Status SqliteStore::DoCheckpoint() {
   std::vector<int64_t> dirty;
+  size_t rolled_up;
   {
+    // Roll-up changes memory only; the checkpoint transaction below replaces the fine chunks
+    // with the coarse one and moves log_id in one commit. A crash before that commit leaves
+    // the fine chunks and the old log_id, from which open rebuilds the same totals.
     absl::MutexLock lock(&state_mu_);
+    rolled_up = index_.RollUp(ToNs(clock_.Now()));
     dirty = index_.TakeDirty();
   }
+  StepHook("rolled_up");
   absl::Status status = db_->Exec("BEGIN IMMEDIATE");
   size_t chunks_written = 0;
   if (status.ok()) {
@@ -388,10 +426,9 @@ absl::Status SqliteStore::DoCheckpoint() {
       mark.BindInt64(1, applied_log_id_);
       mark.BindInt64(2, ToNs(clock_.Now()));
       SYNMAP_RETURN_IF_ERROR(mark.Run());
-      SYNMAP_ASSIGN_OR_RETURN(Statement trim,
-                              db_->Prepare("DELETE FROM batch_log WHERE log_id <= ?"));
-      trim.BindInt64(1, applied_log_id_);
-      return trim.Run();
+      StepHook("chunks_written");
+      // The log is kept (retention trims it): it is the truth a corrupt chunk is rebuilt from.
+      return absl::OkStatus();
     };
     status = write();
   }
@@ -408,8 +445,8 @@ absl::Status SqliteStore::DoCheckpoint() {
   last_checkpoint_ns_ = ToNs(clock_.Now());
   absl::MutexLock lock(&state_mu_);
   stats_.checkpoints += 1;
-  SYNMAP_LOG(INFO) << "store_checkpoint buckets=" << dirty.size() << " chunks=" << chunks_written
-                   << " log_id=" << applied_log_id_;
+  SYNMAP_LOG(INFO) << "store_checkpoint buckets=" << dirty.size() << " rolled_up=" << rolled_up
+                   << " chunks=" << chunks_written << " log_id=" << applied_log_id_;
   return absl::OkStatus();
 }
 

@@ -11,12 +11,12 @@ std::vector<KeyTotals> SumByKey(const StoreSnapshot& snapshot, int64_t since_ns,
   std::vector<KeyTotals> totals(snapshot.keys != nullptr ? snapshot.keys->size() : 0);
   for (const auto& bucket : snapshot.buckets) {
     const AggregateBucket& b = *bucket;
-    if (until_ns != 0 && b.start_ns >= until_ns) {
-      continue;  // Rows are bucketed by first_seen: all start at or after until.
+    // Whole buckets only: a bucket overlapping the range counts entirely (the answered window
+    // is the range widened to bucket edges), so adjacent ranges never share a row.
+    if ((until_ns != 0 && b.start_ns >= until_ns) ||
+        (since_ns != 0 && b.start_ns + b.width_ns <= since_ns)) {
+      continue;
     }
-    // A bucket inside the range needs no per-row time check.
-    const bool whole = (since_ns == 0 || b.start_ns >= since_ns) &&
-                       (until_ns == 0 || b.start_ns + snapshot.bucket_ns <= until_ns);
     const size_t n = b.size();
     // Rows reach their keys in random order and `totals` is larger than the caches:
     // prefetching a few rows ahead overlaps the misses.
@@ -26,17 +26,13 @@ std::vector<KeyTotals> SumByKey(const StoreSnapshot& snapshot, int64_t since_ns,
         __builtin_prefetch(&totals[b.key[r + kPrefetchDistance]], 1);
       }
       const int64_t first = b.first_seen_ns[r];
-      const int64_t last = b.last_seen_ns[r];
-      if (!whole && !((since_ns == 0 || last >= since_ns) && (until_ns == 0 || first < until_ns))) {
-        continue;
-      }
       KeyTotals& t = totals[b.key[r]];
-      t.packets += b.packets[r];
-      t.connections += b.connections[r];
+      t.packets = SaturatingAdd(t.packets, b.packets[r]);
+      t.connections = SaturatingAdd(t.connections, b.connections[r]);
       if (t.first_ns == 0 || first < t.first_ns) {
         t.first_ns = first;
       }
-      t.last_ns = std::max(t.last_ns, last);
+      t.last_ns = std::max(t.last_ns, b.last_seen_ns[r]);
     }
   }
   return totals;

@@ -20,10 +20,17 @@ struct KeyTotals {
   int64_t last_ns = 0;
 };
 
-// Sums every row of `snapshot`'s buckets whose [first_seen, last_seen] overlaps
-// [since_ns, until_ns) (0 = open) into its key's slot; indexed by key id. One sequential pass
-// with one dense-array write per row: the cheap half of every query.
+// Sums, saturating at UINT64_MAX, every row of `snapshot`'s buckets that overlap
+// [since_ns, until_ns) (0 = open) into its key's slot; indexed by key id. Buckets count whole,
+// so the range is in effect widened to bucket edges (StoreSnapshot::answered_*). One
+// sequential pass with one dense-array write per row: the cheap half of every query.
 std::vector<KeyTotals> SumByKey(const StoreSnapshot& snapshot, int64_t since_ns, int64_t until_ns);
+
+// a + b, or UINT64_MAX when that would wrap.
+inline uint64_t SaturatingAdd(uint64_t a, uint64_t b) {
+  uint64_t sum;
+  return __builtin_add_overflow(a, b, &sum) ? std::numeric_limits<uint64_t>::max() : sum;
+}
 
 // Sums over keys, plus whether they share one port / client / server address.
 struct Accumulator {
@@ -38,8 +45,8 @@ struct Accumulator {
   int64_t server_ip = kUnset;  // The one server address id, or kSeveral.
 
   void Add(const AggregateKey& k, const KeyTotals& t) {
-    packets += t.packets;
-    connections += t.connections;
+    packets = SaturatingAdd(packets, t.packets);
+    connections = SaturatingAdd(connections, t.connections);
     first_ns = std::min(first_ns, t.first_ns);
     last_ns = std::max(last_ns, t.last_ns);
     Single(port, k.port);

@@ -1,8 +1,11 @@
 #include "collector/store/internal/aggregate_index.h"
 
+#include <zlib.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <limits>
 #include <numeric>
 #include <tuple>
 
@@ -11,11 +14,16 @@
 namespace synmap::collector::internal {
 namespace {
 
-// Checkpoint chunk format 1: "SMA1", u32 row count, then rows of kRowBytes, little-endian:
-// u32 sensor, u8 client length, 16 client bytes, u8 server length, 16 server bytes, u16 port,
-// u64 packets, u64 connections, i64 first_seen_ns, i64 last_seen_ns.
-constexpr char kChunkMagic[4] = {'S', 'M', 'A', '1'};
-constexpr size_t kHeaderBytes = 8;
+// Checkpoint chunk format 2: "SMA2", u32 row count, i64 bucket start, i64 bucket width,
+// i64 overhang, then rows of kRowBytes, then a u32 CRC-32 (zlib) of every byte before it;
+// little-endian. A row: u32 sensor, u8 client length, 16 client bytes, u8 server length,
+// 16 server bytes, u16 port, u64 packets, u64 connections, i64 first_seen_ns, i64 last_seen_ns.
+// Format 1 (older stores): "SMA1", u32 row count, rows; no checksum, width from the checkpoint.
+constexpr char kChunkMagic2[4] = {'S', 'M', 'A', '2'};
+constexpr char kChunkMagic1[4] = {'S', 'M', 'A', '1'};
+constexpr size_t kHeaderBytes2 = 4 + 4 + 8 * 3;
+constexpr size_t kHeaderBytes1 = 8;
+constexpr size_t kCrcBytes = 4;
 constexpr size_t kRowBytes = 4 + 1 + 16 + 1 + 16 + 2 + 8 * 4;
 
 template <typename T>
@@ -31,6 +39,17 @@ T Get(const char*& p) {
   std::memcpy(&value, p, sizeof(T));
   p += sizeof(T);
   return value;
+}
+
+uint32_t Crc32(absl::string_view bytes) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const size_t n = std::min<size_t>(bytes.size() - done, 1u << 30);
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(bytes.data() + done), static_cast<uInt>(n));
+    done += n;
+  }
+  return static_cast<uint32_t>(crc);
 }
 
 void PutIp(std::string& out, const common::IpAddress& ip) {
@@ -65,18 +84,28 @@ bool IsUnique(const std::shared_ptr<T>& p) {
 
 }  // namespace
 
-int64_t AggregateIndex::BucketStart(int64_t t_ns) const {
-  int64_t q = t_ns / bucket_ns_;
-  if (t_ns % bucket_ns_ < 0) {
+int64_t AggregateIndex::FloorTo(int64_t t_ns, int64_t width_ns) {
+  int64_t q = t_ns / width_ns;
+  if (t_ns % width_ns < 0) {
     --q;
   }
-  return q * bucket_ns_;
+  return q * width_ns;
+}
+
+int64_t AggregateIndex::TierWidth(int64_t t_ns, int64_t now_ns) const {
+  // Tier i holds times from FloorTo(now - max_age_i, width_{i+1}) on: the boundary sits on an
+  // edge of the next tier, so the fine buckets of a tier fill whole coarse buckets.
+  for (size_t i = 0; i + 1 < tiers_.size(); ++i) {
+    if (t_ns >= FloorTo(now_ns - tiers_[i].max_age_ns, tiers_[i + 1].width_ns)) {
+      return tiers_[i].width_ns;
+    }
+  }
+  return tiers_.back().width_ns;
 }
 
 void AggregateIndex::BeginMutation() {
   ips_unique_ = false;
   keys_unique_ = false;
-  cached_bucket_ = nullptr;
 }
 
 uint32_t AggregateIndex::InternIp(const common::IpAddress& ip) {
@@ -103,30 +132,54 @@ uint32_t AggregateIndex::InternKey(const AggregateKey& key) {
   return it->second;
 }
 
-AggregateBucket* AggregateIndex::MutableBucket(int64_t start_ns) {
-  if (cached_bucket_ != nullptr && cached_start_ == start_ns) {
-    return cached_bucket_;
+const AggregateBucket* AggregateIndex::Holding(int64_t t_ns) const {
+  auto it = buckets_.upper_bound(t_ns);
+  if (it == buckets_.begin()) {
+    return nullptr;
   }
-  std::shared_ptr<AggregateBucket>& slot = buckets_[start_ns];
-  if (slot == nullptr) {
-    slot = std::make_shared<AggregateBucket>();
-    slot->start_ns = start_ns;
-  } else if (!IsUnique(slot)) {
-    slot = std::make_shared<AggregateBucket>(*slot);  // A snapshot holds it: copy on write.
+  --it;
+  const AggregateBucket& b = *it->second;
+  return t_ns - b.start_ns < b.width_ns ? &b : nullptr;
+}
+
+AggregateBucket* AggregateIndex::MutableBucket(int64_t start_ns, int64_t width_ns) {
+  auto found = buckets_.find(start_ns);
+  if (found != buckets_.end() && found->second->width_ns == width_ns) {
+    std::shared_ptr<AggregateBucket>& slot = found->second;
+    if (!IsUnique(slot)) {
+      slot = std::make_shared<AggregateBucket>(*slot);  // A snapshot holds it: copy on write.
+    }
+    if (mark_dirty_) {
+      dirty_.insert(start_ns);
+    }
+    return slot.get();
+  }
+  // A new bucket absorbs the finer buckets inside its span (roll-up), so buckets never overlap.
+  auto merged = std::make_shared<AggregateBucket>();
+  merged->start_ns = start_ns;
+  merged->width_ns = width_ns;
+  for (auto it = buckets_.lower_bound(start_ns);
+       it != buckets_.end() && it->first < start_ns + width_ns;) {
+    MergeInto(merged.get(), *it->second);
+    rows_ -= it->second->size();
+    dirty_.insert(it->first);
+    it = buckets_.erase(it);
   }
   if (mark_dirty_) {
     dirty_.insert(start_ns);
   }
-  cached_start_ = start_ns;
-  cached_bucket_ = slot.get();
-  return cached_bucket_;
+  AggregateBucket* out = merged.get();
+  buckets_[start_ns] = std::move(merged);
+  return out;
 }
 
-void AggregateIndex::AddRow(uint32_t sensor, const common::IpAddress& client,
-                            const common::IpAddress& server, uint16_t port, uint64_t packets,
-                            uint64_t connections, int64_t first_ns, int64_t last_ns) {
-  const uint32_t key = InternKey(AggregateKey{sensor, InternIp(client), InternIp(server), port});
-  AddKeyRow(MutableBucket(BucketStart(first_ns)), key, packets, connections, first_ns, last_ns);
+uint64_t AggregateIndex::SaturatingAdd(uint64_t a, uint64_t b) {
+  uint64_t sum;
+  if (__builtin_add_overflow(a, b, &sum)) {
+    ++saturated_;
+    return std::numeric_limits<uint64_t>::max();
+  }
+  return sum;
 }
 
 void AggregateIndex::AddKeyRow(AggregateBucket* bucket, uint32_t key, uint64_t packets,
@@ -142,16 +195,40 @@ void AggregateIndex::AddKeyRow(AggregateBucket* bucket, uint32_t key, uint64_t p
     return;
   }
   const uint32_t row = it->second;
-  bucket->packets[row] += packets;
-  bucket->connections[row] += connections;
+  bucket->packets[row] = SaturatingAdd(bucket->packets[row], packets);
+  bucket->connections[row] = SaturatingAdd(bucket->connections[row], connections);
   bucket->first_seen_ns[row] = std::min(bucket->first_seen_ns[row], first_ns);
   bucket->last_seen_ns[row] = std::max(bucket->last_seen_ns[row], last_ns);
 }
 
+void AggregateIndex::MergeInto(AggregateBucket* into, const AggregateBucket& from) {
+  for (size_t r = 0; r < from.size(); ++r) {
+    AddKeyRow(into, from.key[r], from.packets[r], from.connections[r], from.first_seen_ns[r],
+              from.last_seen_ns[r]);
+  }
+  const int64_t end = from.start_ns + from.width_ns + from.overhang_ns;
+  into->overhang_ns = std::max(into->overhang_ns, end - (into->start_ns + into->width_ns));
+}
+
 uint64_t AggregateIndex::ApplyBatch(uint32_t sensor, const synmap::v1::Batch& batch,
-                                    int64_t cutoff_ns) {
+                                    int64_t cutoff_ns, int64_t now_ns) {
   BeginMutation();
   mark_dirty_ = true;
+  const int64_t t = batch.start_unix_ns();
+  int64_t start;
+  int64_t width;
+  if (const AggregateBucket* holding = Holding(t)) {
+    start = holding->start_ns;
+    width = holding->width_ns;
+  } else {
+    width = TierWidth(t, now_ns);
+    start = FloorTo(t, width);
+  }
+  if (start + width <= cutoff_ns || batch.records_size() == 0) {
+    return 0;
+  }
+  AggregateBucket* bucket = MutableBucket(start, width);
+  bucket->overhang_ns = std::max(bucket->overhang_ns, batch.end_unix_ns() - (start + width));
   // Each record costs a few lookups in maps far larger than the caches. Doing them in stages
   // over the whole batch, each lookup prefetched kAhead records early, overlaps the misses
   // instead of paying them one after another.
@@ -169,8 +246,7 @@ uint64_t AggregateIndex::ApplyBatch(uint32_t sensor, const synmap::v1::Batch& ba
     const synmap::v1::Record& r = batch.records(i);
     const size_t length = r.client_ip().size();
     // Validated before commit; a replayed log row is checked here again.
-    if ((length != 4 && length != 16) || r.server_ip().size() != length ||
-        BucketStart(r.first_seen_unix_ns()) + bucket_ns_ <= cutoff_ns) {
+    if ((length != 4 && length != 16) || r.server_ip().size() != length) {
       continue;
     }
     const auto* client = reinterpret_cast<const uint8_t*>(r.client_ip().data());
@@ -199,29 +275,64 @@ uint64_t AggregateIndex::ApplyBatch(uint32_t sensor, const synmap::v1::Batch& ba
   }
   for (size_t i = 0; i < n; ++i) {
     if (i + kAhead < n) {
-      const Pending& ahead = pending[i + kAhead];
-      MutableBucket(BucketStart(batch.records(ahead.record).first_seen_unix_ns()))
-          ->index.prefetch(ahead.key_id);
+      bucket->index.prefetch(pending[i + kAhead].key_id);
     }
     const synmap::v1::Record& r = batch.records(pending[i].record);
-    AddKeyRow(MutableBucket(BucketStart(r.first_seen_unix_ns())), pending[i].key_id, r.packets(),
-              r.connections(), r.first_seen_unix_ns(), r.last_seen_unix_ns());
+    AddKeyRow(bucket, pending[i].key_id, r.packets(), r.connections(), r.first_seen_unix_ns(),
+              r.last_seen_unix_ns());
   }
   return n;
 }
 
-absl::Status AggregateIndex::LoadChunk(absl::string_view body, uint32_t sensor_count) {
-  if (body.size() < kHeaderBytes || std::memcmp(body.data(), kChunkMagic, 4) != 0) {
-    return absl::DataLossError("aggregate chunk: bad header");
+absl::Status AggregateIndex::LoadChunk(int64_t start_ns, int64_t format, absl::string_view body,
+                                       int64_t legacy_width_ns, uint32_t sensor_count) {
+  const char* p = body.data();
+  uint32_t count = 0;
+  int64_t width_ns = legacy_width_ns;
+  int64_t overhang_ns = 0;
+  if (format == 2) {
+    if (body.size() < kHeaderBytes2 + kCrcBytes || std::memcmp(p, kChunkMagic2, 4) != 0) {
+      return absl::DataLossError("aggregate chunk: bad header");
+    }
+    const char* crc_at = body.data() + body.size() - kCrcBytes;
+    if (Get<uint32_t>(crc_at) != Crc32(body.substr(0, body.size() - kCrcBytes))) {
+      return absl::DataLossError("aggregate chunk: checksum mismatch");
+    }
+    p += 4;
+    count = Get<uint32_t>(p);
+    const int64_t stored_start = Get<int64_t>(p);
+    width_ns = Get<int64_t>(p);
+    overhang_ns = Get<int64_t>(p);
+    if (body.size() != kHeaderBytes2 + size_t{count} * kRowBytes + kCrcBytes ||
+        stored_start != start_ns || width_ns <= 0 || FloorTo(start_ns, width_ns) != start_ns ||
+        overhang_ns < 0) {
+      return absl::DataLossError("aggregate chunk: inconsistent header");
+    }
+  } else if (format == 1) {
+    if (body.size() < kHeaderBytes1 || std::memcmp(p, kChunkMagic1, 4) != 0 ||
+        legacy_width_ns <= 0) {
+      return absl::DataLossError("aggregate chunk: bad header");
+    }
+    p += 4;
+    count = Get<uint32_t>(p);
+    if (body.size() != kHeaderBytes1 + size_t{count} * kRowBytes) {
+      return absl::DataLossError(
+          absl::StrCat("aggregate chunk: ", body.size(), " bytes do not hold ", count, " rows"));
+    }
+  } else {
+    return absl::DataLossError(absl::StrCat("aggregate chunk: unknown format ", format));
   }
-  const char* p = body.data() + 4;
-  const uint32_t count = Get<uint32_t>(p);
-  if (body.size() != kHeaderBytes + size_t{count} * kRowBytes) {
-    return absl::DataLossError(
-        absl::StrCat("aggregate chunk: ", body.size(), " bytes do not hold ", count, " rows"));
+  // Buckets never overlap: a chunk overlapping a bucket of another width is corrupt.
+  const AggregateBucket* holding = Holding(start_ns);
+  const AggregateBucket* next = Holding(start_ns + width_ns - 1);
+  if ((holding != nullptr && (holding->start_ns != start_ns || holding->width_ns != width_ns)) ||
+      (next != nullptr && next != holding)) {
+    return absl::DataLossError("aggregate chunk: overlaps another bucket");
   }
   BeginMutation();
   mark_dirty_ = false;
+  AggregateBucket* bucket = MutableBucket(start_ns, width_ns);
+  bucket->overhang_ns = std::max(bucket->overhang_ns, overhang_ns);
   for (uint32_t i = 0; i < count; ++i) {
     const uint32_t sensor = Get<uint32_t>(p);
     common::IpAddress client;
@@ -236,7 +347,8 @@ absl::Status AggregateIndex::LoadChunk(absl::string_view body, uint32_t sensor_c
       mark_dirty_ = true;
       return absl::DataLossError(absl::StrCat("aggregate chunk: bad row ", i));
     }
-    AddRow(sensor, client, server, port, packets, connections, first_ns, last_ns);
+    const uint32_t key = InternKey(AggregateKey{sensor, InternIp(client), InternIp(server), port});
+    AddKeyRow(bucket, key, packets, connections, first_ns, last_ns);
   }
   mark_dirty_ = true;
   return absl::OkStatus();
@@ -263,9 +375,12 @@ std::vector<std::string> AggregateIndex::EncodeBucket(int64_t start_ns,
   for (size_t begin = 0; begin < order.size(); begin += rows_per_chunk) {
     const size_t end = std::min(order.size(), begin + rows_per_chunk);
     std::string out;
-    out.reserve(kHeaderBytes + (end - begin) * kRowBytes);
-    out.append(kChunkMagic, 4);
+    out.reserve(kHeaderBytes2 + (end - begin) * kRowBytes + kCrcBytes);
+    out.append(kChunkMagic2, 4);
     Put<uint32_t>(out, static_cast<uint32_t>(end - begin));
+    Put<int64_t>(out, b.start_ns);
+    Put<int64_t>(out, b.width_ns);
+    Put<int64_t>(out, b.overhang_ns);
     for (size_t k = begin; k < end; ++k) {
       const uint32_t row = order[k];
       const AggregateKey& key = keys[b.key[row]];
@@ -278,21 +393,50 @@ std::vector<std::string> AggregateIndex::EncodeBucket(int64_t start_ns,
       Put<int64_t>(out, b.first_seen_ns[row]);
       Put<int64_t>(out, b.last_seen_ns[row]);
     }
+    Put<uint32_t>(out, Crc32(out));
     chunks.push_back(std::move(out));
   }
   return chunks;
 }
 
+size_t AggregateIndex::RollUp(int64_t now_ns) {
+  BeginMutation();
+  mark_dirty_ = true;
+  size_t merged = 0;
+  for (auto it = buckets_.begin(); it != buckets_.end();) {
+    const int64_t width = TierWidth(it->first, now_ns);
+    if (it->second->width_ns >= width) {
+      ++it;
+      continue;
+    }
+    const int64_t start = FloorTo(it->first, width);
+    const size_t before = buckets_.size();
+    MutableBucket(start, width);
+    merged += before + 1 - buckets_.size();
+    it = buckets_.upper_bound(start);
+  }
+  return merged;
+}
+
 size_t AggregateIndex::DropBucketsBefore(int64_t cutoff_ns) {
   BeginMutation();
   size_t dropped = 0;
-  for (auto it = buckets_.begin(); it != buckets_.end() && it->first + bucket_ns_ <= cutoff_ns;) {
+  for (auto it = buckets_.begin();
+       it != buckets_.end() && it->first + it->second->width_ns <= cutoff_ns;) {
     rows_ -= it->second->size();
     dirty_.insert(it->first);
     it = buckets_.erase(it);
     ++dropped;
   }
   return dropped;
+}
+
+void AggregateIndex::Clear() {
+  for (const auto& [start, bucket] : buckets_) {
+    dirty_.insert(start);
+  }
+  buckets_.clear();
+  rows_ = 0;
 }
 
 std::vector<int64_t> AggregateIndex::TakeDirty() {
@@ -302,10 +446,37 @@ std::vector<int64_t> AggregateIndex::TakeDirty() {
   return out;
 }
 
+AnsweredWindow AggregateIndex::Widen(int64_t since_ns, int64_t until_ns, int64_t now_ns) const {
+  AnsweredWindow out;
+  out.resolution_ns = finest_width();
+  if (since_ns != 0) {
+    const AggregateBucket* b = Holding(since_ns);
+    const int64_t width = b != nullptr ? b->width_ns : TierWidth(since_ns, now_ns);
+    out.since_ns = b != nullptr ? b->start_ns : FloorTo(since_ns, width);
+    out.resolution_ns = std::max(out.resolution_ns, width);
+  }
+  if (until_ns != 0) {
+    const AggregateBucket* b = Holding(until_ns - 1);
+    const int64_t width = b != nullptr ? b->width_ns : TierWidth(until_ns - 1, now_ns);
+    out.until_ns = (b != nullptr ? b->start_ns : FloorTo(until_ns - 1, width)) + width;
+    out.resolution_ns = std::max(out.resolution_ns, width);
+  }
+  std::vector<std::shared_ptr<const AggregateBucket>> read;
+  CollectBuckets(out.since_ns, out.until_ns, &read);
+  for (const auto& b : read) {
+    out.resolution_ns = std::max(out.resolution_ns, b->width_ns + b->overhang_ns);
+  }
+  return out;
+}
+
 void AggregateIndex::CollectBuckets(
     int64_t since_ns, int64_t until_ns,
     std::vector<std::shared_ptr<const AggregateBucket>>* out) const {
-  auto it = since_ns == 0 ? buckets_.begin() : buckets_.lower_bound(BucketStart(since_ns));
+  auto it = buckets_.begin();
+  if (since_ns != 0) {
+    const AggregateBucket* holding = Holding(since_ns);
+    it = buckets_.lower_bound(holding != nullptr ? holding->start_ns : since_ns);
+  }
   for (; it != buckets_.end(); ++it) {
     if (until_ns != 0 && it->first >= until_ns) {
       break;
@@ -318,7 +489,8 @@ std::pair<int64_t, int64_t> AggregateIndex::StoredSpan() const {
   if (buckets_.empty()) {
     return {0, 0};
   }
-  return {buckets_.begin()->first, buckets_.rbegin()->first + bucket_ns_};
+  const AggregateBucket& last = *buckets_.rbegin()->second;
+  return {buckets_.begin()->first, last.start_ns + last.width_ns};
 }
 
 }  // namespace synmap::collector::internal

@@ -16,35 +16,77 @@
 
 namespace synmap::collector::internal {
 
+// One resolution tier: buckets of `width_ns` for data younger than `max_age_ns` (0 = no limit;
+// only the last tier). Tiers go from fine to coarse; each width divides the next.
+struct BucketTier {
+  int64_t width_ns = 0;
+  int64_t max_age_ns = 0;
+};
+
+// The bucket-aligned window an answer covers: edges widened to bucket edges, and the coarsest
+// resolution of the buckets read (width, plus how far a batch filed in a bucket runs past its
+// end when a batch straddled a bucket edge).
+struct AnsweredWindow {
+  int64_t since_ns = 0;  // 0 = open.
+  int64_t until_ns = 0;  // 0 = open.
+  int64_t resolution_ns = 0;
+};
+
 // The in-memory aggregates: per time bucket, one row per (sensor, client, server, port), in
 // columnar AggregateBuckets shared with snapshots copy-on-write (a bucket or the address
 // dictionary held by a snapshot is cloned before it is changed, so a snapshot never sees a
 // change). Tracks which buckets changed since the last checkpoint.
+//
+// Buckets are tiered by age (default 1 min for 48 h, 1 h to 90 days, 1 day beyond): buckets
+// never overlap, each is aligned to its width since the epoch, and every record of a batch
+// goes to the one bucket holding the batch's start, so any window made of whole buckets is the
+// exact sum of its parts. RollUp() merges aged fine buckets into their coarse bucket. Sums
+// saturate at UINT64_MAX (counted in saturated()) instead of wrapping.
 // Thread-compatible: the store serialises mutations and snapshot copies under its lock.
 class AggregateIndex {
  public:
-  explicit AggregateIndex(int64_t bucket_ns) : bucket_ns_(bucket_ns) {}
+  // `tiers` must be valid (see SqliteStoreOptions::Validate).
+  explicit AggregateIndex(std::vector<BucketTier> tiers) : tiers_(std::move(tiers)) {}
 
-  int64_t bucket_ns() const { return bucket_ns_; }
-  // Start of the bucket holding time `t_ns` (floor, also for negative times).
-  int64_t BucketStart(int64_t t_ns) const;
+  // Floor of `t_ns` to a multiple of `width_ns` (also for negative times).
+  static int64_t FloorTo(int64_t t_ns, int64_t width_ns);
+  // Width of the bucket a batch starting at `t_ns` gets when the clock reads `now_ns`.
+  int64_t TierWidth(int64_t t_ns, int64_t now_ns) const;
+  int64_t finest_width() const { return tiers_.front().width_ns; }
 
-  // Adds every record of `batch` (validated) under sensor index `sensor`, bucketed by each
-  // record's first_seen. Records in buckets ending at or before `cutoff_ns` are skipped
-  // (retention). Returns the number of records applied.
-  uint64_t ApplyBatch(uint32_t sensor, const synmap::v1::Batch& batch, int64_t cutoff_ns);
+  // Adds every record of `batch` (validated) under sensor index `sensor`, all into the bucket
+  // holding the batch's start (an existing bucket holding it, else one of the tier width at
+  // `now_ns`). A batch whose bucket ends at or before `cutoff_ns` is skipped (retention).
+  // Returns the number of records applied.
+  uint64_t ApplyBatch(uint32_t sensor, const synmap::v1::Batch& batch, int64_t cutoff_ns,
+                      int64_t now_ns);
 
-  // Decodes one checkpoint chunk (EncodeBucket output) and adds its rows. Does not mark
-  // buckets dirty. Errors: DataLoss when the chunk is malformed.
-  [[nodiscard]] absl::Status LoadChunk(absl::string_view body, uint32_t sensor_count);
+  // Decodes one checkpoint chunk of bucket `start_ns` and adds its rows; format 2 carries its
+  // bucket's width and a CRC-32 of its bytes; format 1 (no checksum) has buckets of
+  // `legacy_width_ns`. Does not mark buckets dirty. Errors: DataLoss when the chunk is
+  // malformed, fails its checksum or overlaps another bucket.
+  [[nodiscard]] absl::Status LoadChunk(int64_t start_ns, int64_t format, absl::string_view body,
+                                       int64_t legacy_width_ns, uint32_t sensor_count);
 
-  // Encodes bucket `start_ns` as chunks of at most `rows_per_chunk` rows sorted by key.
-  // Returns no chunks for an absent or empty bucket.
+  // Encodes bucket `start_ns` as format-2 chunks of at most `rows_per_chunk` rows sorted by
+  // key. Returns no chunks for an absent or empty bucket.
   std::vector<std::string> EncodeBucket(int64_t start_ns, size_t rows_per_chunk) const;
+
+  // Merges every bucket finer than its tier at `now_ns` into the bucket of that tier. Merged
+  // buckets and the result are marked dirty, so the next checkpoint replaces the fine chunks
+  // with the coarse one in one transaction. Returns how many buckets were merged away.
+  size_t RollUp(int64_t now_ns);
 
   // Removes buckets ending at or before `cutoff_ns`; returns how many were removed. Removed
   // buckets are marked dirty so the next checkpoint deletes them.
   size_t DropBucketsBefore(int64_t cutoff_ns);
+  // Start of the earliest bucket, or `otherwise` when there is none.
+  int64_t EarliestStart(int64_t otherwise) const {
+    return buckets_.empty() ? otherwise : buckets_.begin()->first;
+  }
+
+  // Forgets every bucket and marks them dirty (before a rebuild from the log).
+  void Clear();
 
   // Buckets changed (or dropped) since the last TakeDirty(), and forgets them.
   std::vector<int64_t> TakeDirty();
@@ -53,6 +95,10 @@ class AggregateIndex {
     dirty_.insert(starts.begin(), starts.end());
   }
   bool HasBucket(int64_t start_ns) const { return buckets_.contains(start_ns); }
+
+  // The window [since_ns, until_ns) (0 = open) widened to the edges of the buckets holding its
+  // edges (of the tier grid at `now_ns` where no bucket does), with the answer's resolution.
+  AnsweredWindow Widen(int64_t since_ns, int64_t until_ns, int64_t now_ns) const;
 
   // Snapshot pieces: buckets overlapping [since_ns, until_ns) (0 = open), sorted by start.
   void CollectBuckets(int64_t since_ns, int64_t until_ns,
@@ -64,21 +110,26 @@ class AggregateIndex {
 
   uint64_t rows() const { return rows_; }
   size_t bucket_count() const { return buckets_.size(); }
+  // Sums that reached UINT64_MAX and stayed there instead of wrapping.
+  uint64_t saturated() const { return saturated_; }
 
  private:
   uint32_t InternIp(const common::IpAddress& ip);
   uint32_t InternKey(const AggregateKey& key);
-  AggregateBucket* MutableBucket(int64_t start_ns);
-  void AddRow(uint32_t sensor, const common::IpAddress& client, const common::IpAddress& server,
-              uint16_t port, uint64_t packets, uint64_t connections, int64_t first_ns,
-              int64_t last_ns);
+  // The bucket holding `t_ns`, or nullptr.
+  const AggregateBucket* Holding(int64_t t_ns) const;
+  // The bucket of [start_ns, start_ns + width_ns), created (merging finer buckets inside that
+  // span) if absent; copied first if a snapshot holds it.
+  AggregateBucket* MutableBucket(int64_t start_ns, int64_t width_ns);
   void AddKeyRow(AggregateBucket* bucket, uint32_t key, uint64_t packets, uint64_t connections,
                  int64_t first_ns, int64_t last_ns);
+  void MergeInto(AggregateBucket* into, const AggregateBucket& from);
+  uint64_t SaturatingAdd(uint64_t a, uint64_t b);
   // Forgets per-call caches; called at the start of every mutating call, because a snapshot
   // may have been taken since the last one.
   void BeginMutation();
 
-  int64_t bucket_ns_;
+  std::vector<BucketTier> tiers_;
   std::map<int64_t, std::shared_ptr<AggregateBucket>> buckets_;
   std::shared_ptr<std::vector<common::IpAddress>> ips_ =
       std::make_shared<std::vector<common::IpAddress>>();
@@ -87,11 +138,10 @@ class AggregateIndex {
   absl::flat_hash_map<AggregateKey, uint32_t> key_ids_;
   absl::flat_hash_set<int64_t> dirty_;
   uint64_t rows_ = 0;
+  uint64_t saturated_ = 0;
   // Per-call caches.
   bool ips_unique_ = false;
   bool keys_unique_ = false;
-  int64_t cached_start_ = 0;
-  AggregateBucket* cached_bucket_ = nullptr;
   bool mark_dirty_ = true;
 };
 

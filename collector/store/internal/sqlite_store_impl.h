@@ -18,7 +18,7 @@ namespace synmap::collector::internal {
 
 inline constexpr int64_t kBodyFormatBatchProto =
     1;                                      // batch_log.body: a serialized synmap.v1.Batch.
-inline constexpr int64_t kChunkFormat = 1;  // aggregate_chunks.body: AggregateIndex format 1.
+inline constexpr int64_t kChunkFormat = 2;  // aggregate_chunks.body: AggregateIndex format 2.
 inline constexpr size_t kRowsPerChunk = 65'536;
 
 // One request to the writer thread. Lives on the caller's stack until `done`.
@@ -85,11 +85,24 @@ class SqliteStore final : public Store {
       : options_(options),
         clock_(options.clock != nullptr ? *options.clock : RealClock::Get()),
         db_(std::move(db)),
-        index_(absl::ToInt64Nanoseconds(options.bucket)) {}
+        index_(IndexTiers(options.tiers)) {}
+
+  static std::vector<BucketTier> IndexTiers(const std::vector<StoreTier>& tiers) {
+    std::vector<BucketTier> out;
+    for (const StoreTier& t : tiers) {
+      out.push_back({absl::ToInt64Nanoseconds(t.width), t.max_age == absl::InfiniteDuration()
+                                                            ? 0
+                                                            : absl::ToInt64Nanoseconds(t.max_age)});
+    }
+    return out;
+  }
 
   absl::Status Load();
   absl::Status LoadSensors();
-  absl::Status LoadAggregates();
+  absl::Status LoadAggregates(int64_t legacy_width_ns);
+  // After `why` (a corrupt chunk): drops every stored chunk and replays the whole log, or
+  // fails with DataLoss naming the file when the log no longer holds every batch needed.
+  absl::Status RebuildFromLog(const absl::Status& why);
   absl::Status ReplayLog();
   absl::Status Submit(Op* op) ABSL_LOCKS_EXCLUDED(queue_mu_);
   void WriterLoop();
@@ -106,6 +119,8 @@ class SqliteStore final : public Store {
   // Waits until every group acked before the call is applied (read-your-writes).
   void AwaitApplied() const ABSL_SHARED_LOCKS_REQUIRED(state_mu_);
   absl::Status DoCheckpoint();
+  // Calls options_.step_hook_for_testing, if set.
+  void StepHook(absl::string_view step) const;
   absl::Status DoRetention();
   int64_t RetentionCutoffNs() const;
   bool CheckpointDue() const;

@@ -498,16 +498,29 @@ TEST_F(SqliteStoreTest, NewerSchemaIsRefused) {
   EXPECT_THAT(OpenSqliteStore(options), StatusIs(absl::StatusCode::kFailedPrecondition));
 }
 
-TEST_F(SqliteStoreTest, DifferentBucketSizeIsRefused) {
+TEST_F(SqliteStoreTest, ChangedTiersKeepStoredBucketsAndTotals) {
   SqliteStoreOptions options = Options();
-  { auto store = Open(options); }
-  options.bucket = absl::Minutes(10);
-  EXPECT_THAT(OpenSqliteStore(options), StatusIs(absl::StatusCode::kFailedPrecondition));
+  {
+    auto store = Open(options);
+    ASSERT_OK(store->Commit("s1", OneRecordBatch(1, kT0 + 90 * kSecond, 3)));
+  }
+  options.tiers = {{absl::Minutes(10), absl::Hours(1)}, {absl::Hours(2), absl::InfiniteDuration()}};
+  clock_.Advance(absl::Hours(2));
+  auto store = Open(options);
+  auto all = All(*store);
+  EXPECT_EQ(TotalConnections(*all), 3u);
+  // The 1 min bucket was older than 1 h at open: rolled up into its 2 h bucket.
+  ASSERT_EQ(all->buckets.size(), 1u);
+  EXPECT_EQ(all->buckets[0]->width_ns, 2 * kHour);
 }
 
 TEST_F(SqliteStoreTest, InvalidOptionsAreRefused) {
   SqliteStoreOptions options = Options();
-  options.bucket = absl::Minutes(7);  // Does not divide a day.
+  options.tiers = {{absl::Minutes(7), absl::Hours(1)}, {absl::Hours(1), absl::InfiniteDuration()}};
+  EXPECT_THAT(OpenSqliteStore(options), StatusIs(absl::StatusCode::kInvalidArgument));
+  options.tiers = {{absl::Minutes(1), absl::Hours(1)}};  // The last tier must have no age.
+  EXPECT_THAT(OpenSqliteStore(options), StatusIs(absl::StatusCode::kInvalidArgument));
+  options.tiers = {};
   EXPECT_THAT(OpenSqliteStore(options), StatusIs(absl::StatusCode::kInvalidArgument));
   options = Options();
   options.path.clear();
@@ -519,6 +532,255 @@ TEST_F(SqliteStoreTest, CallsAfterCloseAreCancelled) {
   ASSERT_OK(store->Close());
   EXPECT_OK(store->Close());
   EXPECT_THAT(store->Commit("s1", OneRecordBatch(1, kT0)), StatusIs(absl::StatusCode::kCancelled));
+}
+
+// --- Tiered buckets, roll-up, retention and checksummed chunks ---
+
+constexpr int64_t kMinute = 60 * kSecond;
+constexpr int64_t kDay = 24 * kHour;
+
+// Connections per bucket-independent key (client, server, port), summed over `s`'s buckets.
+std::map<std::string, uint64_t> PerKey(const StoreSnapshot& s) {
+  std::map<std::string, uint64_t> out;
+  for (const auto& b : s.buckets) {
+    for (size_t r = 0; r < b->size(); ++r) {
+      const AggregateKey& k = (*s.keys)[b->key[r]];
+      out[(*s.ips)[k.client].ToString() + ">" + (*s.ips)[k.server].ToString() + ":" +
+          std::to_string(k.port)] += b->connections[r];
+    }
+  }
+  return out;
+}
+
+// Batches of 10 s for `minutes` minutes from `from_ns`, 3 keys each, connections 1..3.
+uint64_t CommitMinutes(Store& store, int64_t from_ns, int minutes, uint64_t first_seq) {
+  uint64_t total = 0;
+  uint64_t seq = first_seq;
+  for (int64_t t = from_ns; t < from_ns + minutes * kMinute; t += 10 * kSecond) {
+    synmap::v1::Batch batch = MakeBatch(seq++, t);
+    for (uint32_t k = 0; k < 3; ++k) {
+      AddRecord(batch, "10.0.0." + std::to_string(k + 2), "10.0.0.1", 22, k + 1, t + kSecond);
+      total += k + 1;
+    }
+    EXPECT_OK(store.Commit("s1", batch));
+  }
+  return total;
+}
+
+TEST_F(SqliteStoreTest, BatchesAreFiledInTheTierBucketOfTheirStart) {
+  const int64_t now = kT0 + 200 * kDay;
+  clock_.Set(absl::FromUnixNanos(now));
+  auto store = Open(Options());
+  ASSERT_OK(store->Commit("s1", OneRecordBatch(1, now - kHour + 90 * kSecond)));     // 1 min tier.
+  ASSERT_OK(store->Commit("s1", OneRecordBatch(2, now - 5 * kDay + 90 * kSecond)));  // 1 h tier.
+  ASSERT_OK(store->Commit("s1", OneRecordBatch(3, now - 100 * kDay + kHour)));       // 1 d tier.
+  std::map<int64_t, int64_t> widths;
+  for (const auto& b : All(*store)->buckets) {
+    widths[b->width_ns] = b->start_ns;
+  }
+  ASSERT_EQ(widths.size(), 3u);
+  EXPECT_EQ(widths[kMinute], now - kHour + kMinute);
+  EXPECT_EQ(widths[kHour], now - 5 * kDay);
+  EXPECT_EQ(widths[kDay], now - 100 * kDay);  // kT0 + 200 d is midnight UTC minus 2 h.
+}
+
+TEST_F(SqliteStoreTest, WindowEdgesInsideBucketsWidenToTheirEdgesAtEachTier) {
+  const int64_t now = (kT0 / kDay + 200) * kDay;  // Midnight UTC.
+  clock_.Set(absl::FromUnixNanos(now));
+  auto store = Open(Options());
+  ASSERT_OK(store->Commit("s1", OneRecordBatch(1, now - 100 * kDay + kHour)));
+  ASSERT_OK(store->Commit("s1", OneRecordBatch(2, now - 5 * kDay + 90 * kSecond)));
+  ASSERT_OK(store->Commit("s1", OneRecordBatch(3, now - kHour + 90 * kSecond)));
+  struct Case {
+    int64_t since, until, want_since, want_until, want_resolution;
+  };
+  const Case cases[] = {
+      // Inside the 1 min tier.
+      {now - kHour + 70 * kSecond, now - kHour + 130 * kSecond, now - kHour + kMinute,
+       now - kHour + 3 * kMinute, kMinute + 0},
+      // Edges on bucket edges: nothing to widen.
+      {now - kHour, now - kHour + 15 * kMinute, now - kHour, now - kHour + 15 * kMinute, kMinute},
+      // Inside the 1 h tier.
+      {now - 5 * kDay + 20 * kMinute, now - 5 * kDay + 30 * kMinute, now - 5 * kDay,
+       now - 5 * kDay + kHour, kHour},
+      // Inside the 1 d tier; the answer's resolution is its coarsest bucket.
+      {now - 100 * kDay + 3 * kHour, now - kHour + 70 * kSecond, now - 100 * kDay,
+       now - kHour + 2 * kMinute, kDay},
+  };
+  for (const Case& c : cases) {
+    auto snapshot = store->Snapshot(c.since, c.until, SnapshotBuckets::kWindow);
+    EXPECT_EQ(snapshot->answered_since_ns, c.want_since) << c.since;
+    EXPECT_EQ(snapshot->answered_until_ns, c.want_until) << c.until;
+    EXPECT_EQ(snapshot->resolution_ns, c.want_resolution) << c.since;
+  }
+}
+
+TEST_F(SqliteStoreTest, BatchStraddlingABucketEdgeGoesToItsStartAndCoarsensTheResolution) {
+  auto store = Open(Options());
+  synmap::v1::Batch batch = OneRecordBatch(1, kT0 + 55 * kSecond);  // Ends at kT0 + 65 s.
+  ASSERT_OK(store->Commit("s1", batch));
+  auto snapshot = store->Snapshot(kT0, kT0 + kMinute, SnapshotBuckets::kWindow);
+  EXPECT_EQ(TotalConnections(*snapshot), 1u);
+  EXPECT_EQ(snapshot->resolution_ns, kMinute + 5 * kSecond);
+  EXPECT_EQ(TotalConnections(
+                *store->Snapshot(kT0 + kMinute, kT0 + 2 * kMinute, SnapshotBuckets::kWindow)),
+            0u);
+}
+
+TEST_F(SqliteStoreTest, AgedMinuteBucketsRollUpIntoHoursWithTheSameTotalsAlsoAfterReopen) {
+  SqliteStoreOptions options = Options();
+  clock_.Set(absl::FromUnixNanos(kT0 + kHour));
+  uint64_t total;
+  std::map<std::string, uint64_t> per_key;
+  {
+    auto store = Open(options);
+    total = CommitMinutes(*store, kT0, 60, 1);
+    ASSERT_OK(store->Checkpoint());
+    EXPECT_EQ(All(*store)->buckets.size(), 60u);
+    per_key = PerKey(*All(*store));
+    clock_.Advance(absl::Hours(49));
+    ASSERT_OK(store->Checkpoint());
+    auto all = All(*store);
+    ASSERT_EQ(all->buckets.size(), 1u);
+    EXPECT_EQ(all->buckets[0]->width_ns, kHour);
+    EXPECT_EQ(TotalConnections(*all), total);
+    EXPECT_EQ(PerKey(*all), per_key);
+  }
+  auto store = Open(options);
+  EXPECT_EQ(All(*store)->buckets.size(), 1u);
+  EXPECT_EQ(PerKey(*All(*store)), per_key);
+}
+
+// Child process: opens the store, rolls up (or applies retention) with the clock moved past
+// the tier (or retention) edge, and is SIGKILLed at `step`.
+[[noreturn]] void KilledAtStep(SqliteStoreOptions options, const std::string& step,
+                               bool retention) {
+  options.step_hook_for_testing = [step](absl::string_view at) {
+    if (at == step) {
+      raise(SIGKILL);
+    }
+  };
+  auto store = OpenSqliteStore(options);
+  if (!store.ok()) {
+    _exit(3);
+  }
+  (void)(retention ? (*store)->ApplyRetention() : (*store)->Checkpoint());
+  _exit(4);
+}
+
+void RunKilledAtStep(const SqliteStoreOptions& options, const std::string& step, bool retention) {
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    KilledAtStep(options, step, retention);
+  }
+  int wstatus = 0;
+  ASSERT_EQ(waitpid(child, &wstatus, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(wstatus) && WTERMSIG(wstatus) == SIGKILL) << "child status " << wstatus;
+}
+
+TEST_F(SqliteStoreTest, SigkillDuringRollUpChangesNoTotal) {
+  for (const std::string step : {"rolled_up", "chunks_written"}) {
+    SCOPED_TRACE(step);
+    SqliteStoreOptions options = Options();
+    options.path = dir_.File("rollup-" + step + ".db");
+    options.checkpoint_on_close = false;
+    clock_.Set(absl::FromUnixNanos(kT0 + 2 * kHour));
+    std::map<std::string, uint64_t> per_key;
+    {
+      auto store = Open(options);
+      CommitMinutes(*store, kT0, 30, 1);
+      ASSERT_OK(store->Checkpoint());  // Minute chunks stored; more batches only in the log.
+      CommitMinutes(*store, kT0 + 30 * kMinute, 30, 1000);
+      per_key = PerKey(*All(*store));
+    }
+    clock_.Advance(absl::Hours(49));
+    RunKilledAtStep(options, step, /*retention=*/false);
+    auto store = Open(options);
+    auto all = All(*store);
+    EXPECT_EQ(PerKey(*all), per_key);
+    ASSERT_OK(store->Checkpoint());
+    ASSERT_OK(store->Close());
+    auto again = Open(options);
+    EXPECT_EQ(PerKey(*All(*again)), per_key);
+    EXPECT_EQ(All(*again)->buckets.size(), 1u);
+  }
+}
+
+TEST_F(SqliteStoreTest, SigkillDuringRetentionChangesNoRetainedTotal) {
+  SqliteStoreOptions options = Options();
+  options.retention = absl::Hours(24);
+  options.checkpoint_on_close = false;
+  clock_.Set(absl::FromUnixNanos(kT0 + 2 * kHour));
+  std::map<std::string, uint64_t> kept;
+  {
+    auto store = Open(options);
+    CommitMinutes(*store, kT0, 10, 1);
+    ASSERT_OK(store->Checkpoint());
+    CommitMinutes(*store, kT0 + kHour, 10, 1000);
+    kept = PerKey(*store->Snapshot(kT0 + kHour, 0, SnapshotBuckets::kWindow));
+  }
+  clock_.Set(absl::FromUnixNanos(kT0 + 24 * kHour + 30 * kMinute));  // Cutoff between the two.
+  RunKilledAtStep(options, "log_trimmed", /*retention=*/true);
+  auto store = Open(options);
+  EXPECT_EQ(PerKey(*All(*store)), kept);
+  ASSERT_OK(store->ApplyRetention());
+  ASSERT_OK(store->Close());
+  EXPECT_EQ(PerKey(*All(*Open(options))), kept);
+}
+
+// Flips one byte in the middle of the first stored aggregate chunk.
+void FlipChunkByte(const std::string& path) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "UPDATE aggregate_chunks SET body = substr(body, 1, 60) || "
+                         "CASE WHEN substr(body, 61, 1) = x'5A' THEN x'A5' ELSE x'5A' END || "
+                         "substr(body, 62) WHERE (bucket_ns, chunk) = "
+                         "(SELECT bucket_ns, chunk FROM aggregate_chunks ORDER BY bucket_ns "
+                         "LIMIT 1)",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  EXPECT_EQ(sqlite3_changes(db), 1);
+  sqlite3_close(db);
+}
+
+TEST_F(SqliteStoreTest, FlippedByteInAStoredChunkIsRebuiltFromTheLogWithExactTotals) {
+  SqliteStoreOptions options = Options();
+  std::map<std::string, uint64_t> per_key;
+  {
+    auto store = Open(options);
+    CommitMinutes(*store, kT0, 5, 1);
+    per_key = PerKey(*All(*store));
+    ASSERT_OK(store->Close());  // Checkpoint: every bucket is in chunks now.
+  }
+  FlipChunkByte(options.path);
+  {
+    auto store = Open(options);
+    EXPECT_EQ(store->stats().aggregate_rebuilds, 1u);
+    EXPECT_EQ(PerKey(*All(*store)), per_key);
+    ASSERT_OK(store->Close());
+  }
+  auto store = Open(options);  // The rebuilt chunks are good again.
+  EXPECT_EQ(store->stats().aggregate_rebuilds, 0u);
+  EXPECT_EQ(PerKey(*All(*store)), per_key);
+}
+
+TEST_F(SqliteStoreTest, CorruptChunkWithoutTheLogToRebuildItRefusesToStart) {
+  SqliteStoreOptions options = Options();
+  {
+    auto store = Open(options);
+    CommitMinutes(*store, kT0, 2, 1);
+  }
+  FlipChunkByte(options.path);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(options.path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "DELETE FROM batch_log", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  absl::StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore(options);
+  EXPECT_THAT(store, StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_NE(store.status().message().find("batch log lacks"), absl::string_view::npos)
+      << store.status();
 }
 
 }  // namespace
