@@ -2,8 +2,14 @@
 // SIGTERM/SIGINT; SIGHUP reloads the names file. Only wiring lives here.
 
 #include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -16,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "collector/query/names_holder.h"
 #include "collector/query/query_engine.h"
+#include "collector/server/accept_probe.h"
 #include "collector/server/collector_server.h"
 #include "collector/store/sqlite_store.h"
 #include "common/config/options.h"
@@ -49,11 +56,19 @@ const std::vector<OptionSpec>& Specs() {
       {.name = "retention",
        .value_name = "DURATION",
        .help = "keep data this long (90d); default: forever"},
-      {.name = "bucket", .value_name = "DURATION", .help = "aggregate time bucket (default 1h)"},
+      {.name = "buckets",
+       .value_name = "TIERS",
+       .help = "aggregate buckets by age, WIDTH:AGE,...,WIDTH (default 1m:48h,1h:90d,1d)"},
       {.name = "sync-full", .value_name = "BOOL", .help = "fsync every commit (default true)"},
       {.name = "store-threads",
        .value_name = "N",
        .help = "threads making store calls (default 16)"},
+      {.name = "accept-probe-interval",
+       .value_name = "DURATION",
+       .help = "TLS-connect to our own port this often (default 10s; 0: off)"},
+      {.name = "accept-probe-failures",
+       .value_name = "N",
+       .help = "exit non-zero after N probes fail in a row (default 3)"},
       {.name = "port-file",
        .value_name = "FILE",
        .help = "write the bound port here once listening"},
@@ -84,6 +99,8 @@ struct MainOptions {
   std::string names_path;
   std::string port_file;
   common::TlsFiles tls_files;
+  absl::Duration probe_interval = absl::Seconds(10);
+  int probe_failures = 3;
 };
 
 absl::Status Require(const OptionMap& options, absl::string_view name) {
@@ -113,10 +130,21 @@ absl::StatusOr<MainOptions> ResolveOptions(const OptionMap& o) {
   SYNMAP_ASSIGN_OR_RETURN(m.tls_files.key_path, common::GetString(o, "key"));
   SYNMAP_ASSIGN_OR_RETURN(m.store.retention,
                           common::GetDuration(o, "retention", absl::ZeroDuration()));
-  SYNMAP_ASSIGN_OR_RETURN(m.store.bucket, common::GetDuration(o, "bucket", absl::Hours(1)));
+  SYNMAP_ASSIGN_OR_RETURN(std::string tiers, common::GetString(o, "buckets"));
+  if (!tiers.empty()) {
+    SYNMAP_ASSIGN_OR_RETURN(m.store.tiers, ParseStoreTiers(tiers));
+  }
   SYNMAP_ASSIGN_OR_RETURN(m.store.sync_full, common::GetBool(o, "sync-full", true));
   SYNMAP_ASSIGN_OR_RETURN(int64_t threads, common::GetInt(o, "store-threads", 16));
   m.server.ingest.store_threads = static_cast<int>(std::clamp<int64_t>(threads, -1, 1 << 20));
+  SYNMAP_ASSIGN_OR_RETURN(m.probe_interval,
+                          common::GetDuration(o, "accept-probe-interval", absl::Seconds(10)));
+  SYNMAP_ASSIGN_OR_RETURN(int64_t probe_failures, common::GetInt(o, "accept-probe-failures", 3));
+  if (probe_failures < 1 || probe_failures > 1000 || m.probe_interval < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "--accept-probe-failures must be 1-1000 and --accept-probe-interval >= 0");
+  }
+  m.probe_failures = static_cast<int>(probe_failures);
   m.store.clock = &RealClock::Get();
   SYNMAP_RETURN_IF_ERROR(m.store.Validate());
   return m;
@@ -165,8 +193,64 @@ absl::Status WritePortFile(const std::string& path, int port) {
 
 std::string HostOf(const std::string& listen) { return listen.substr(0, listen.rfind(':')); }
 
+// Raises the soft descriptor limit to the hard one: every connection, even a stalled TLS
+// handshake, holds a descriptor, and gRPC 1.51 stops accepting for good after one EMFILE.
+void RaiseFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    SYNMAP_LOG(WARNING) << "file_limit_unknown error=" << std::strerror(errno);
+    return;
+  }
+  const rlim_t before = limit.rlim_cur;
+  if (limit.rlim_cur != limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+      SYNMAP_LOG(WARNING) << "file_limit_not_raised soft=" << before << " hard=" << limit.rlim_max
+                          << " error=" << std::strerror(errno);
+      return;
+    }
+  }
+  SYNMAP_LOG(INFO) << "file_limit soft=" << limit.rlim_cur << " was=" << before;
+  if (limit.rlim_cur < 4096) {
+    SYNMAP_LOG(WARNING) << "file_limit_low soft=" << limit.rlim_cur
+                        << " want=65536 (LimitNOFILE in the systemd unit)";
+  }
+}
+
+// Where the accept probe connects: the listening host, or loopback for a wildcard address.
+std::string ProbeTarget(const std::string& listen, int port) {
+  std::string host = HostOf(listen);
+  if (host.empty() || host == "0.0.0.0" || host == "[::]" || host == "::") {
+    host = "127.0.0.1";
+  }
+  return absl::StrCat(host, ":", port);
+}
+
+// Refuses a reload that would blank the map (see CheckNamesReload), else swaps the table in;
+// logs the counts before and after either way.
+void ReloadNames(const std::string& path, NamesHolder& holder) {
+  const std::string file = path.empty() ? "(none)" : path;
+  absl::StatusOr<std::shared_ptr<const common::NameTable>> fresh = LoadNames(path);
+  if (!fresh.ok()) {
+    SYNMAP_LOG(ERROR) << "names_reload_failed file=" << path << " status=" << fresh.status()
+                      << " keeping=previous";
+    return;
+  }
+  const std::shared_ptr<const common::NameTable> current = holder.Get();
+  if (absl::Status s = common::CheckNamesReload(*current, **fresh, file); !s.ok()) {
+    SYNMAP_LOG(ERROR) << "names_reload_refused file=" << file << " status=" << s
+                      << " keeping=previous";
+    return;
+  }
+  SYNMAP_LOG(INFO) << "names_reloaded file=" << file
+                   << " before: " << common::DescribeNameCounts(current->counts())
+                   << " after: " << common::DescribeNameCounts((*fresh)->counts());
+  holder.Set(*std::move(fresh));
+}
+
 // Serves until SIGTERM or SIGINT. `signals` must already be blocked in every thread.
 absl::Status Serve(MainOptions& m, const sigset_t& signals) {
+  RaiseFileLimit();
   SYNMAP_RETURN_IF_ERROR(LoadTls(m));
   SYNMAP_ASSIGN_OR_RETURN(std::shared_ptr<const common::NameTable> names, LoadNames(m.names_path));
   NamesHolder holder(std::move(names));
@@ -184,6 +268,25 @@ absl::Status Serve(MainOptions& m, const sigset_t& signals) {
   if (!m.port_file.empty()) {
     SYNMAP_RETURN_IF_ERROR(WritePortFile(m.port_file, (*server)->port()));
   }
+  // The probe's verdict, set once on its thread before it raises SIGTERM.
+  std::atomic<bool> cannot_accept{false};
+  absl::Status probe_status;
+  std::unique_ptr<AcceptProbe> probe;
+  if (!m.server.insecure_for_testing && m.probe_interval > absl::ZeroDuration()) {
+    probe = std::make_unique<AcceptProbe>(
+        AcceptProbeOptions{.target = ProbeTarget(m.server.listen_address, (*server)->port()),
+                           .ca_pem = m.server.tls.ca_pem,
+                           .interval = m.probe_interval,
+                           .timeout = std::min(m.probe_interval, absl::Seconds(5)),
+                           .failures_to_fail = m.probe_failures},
+        [&](const absl::Status& s) {
+          probe_status = s;
+          cannot_accept.store(true);
+          SYNMAP_LOG(ERROR) << "accept_probe_gave_up status=" << s << " exiting=1";
+          kill(getpid(), SIGTERM);
+        });
+    SYNMAP_RETURN_IF_ERROR(probe->Start());
+  }
   while (true) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) {
@@ -193,22 +296,23 @@ absl::Status Serve(MainOptions& m, const sigset_t& signals) {
       SYNMAP_LOG(INFO) << "shutting_down signal=" << sig;
       break;
     }
-    absl::StatusOr<std::shared_ptr<const common::NameTable>> fresh = LoadNames(m.names_path);
-    if (fresh.ok()) {
-      holder.Set(*std::move(fresh));
-      SYNMAP_LOG(INFO) << "names_reloaded file="
-                       << (m.names_path.empty() ? "(none)" : m.names_path);
-    } else {
-      SYNMAP_LOG(ERROR) << "names_reload_failed file=" << m.names_path
-                        << " status=" << fresh.status() << " keeping=previous";
-    }
+    ReloadNames(m.names_path, holder);
+  }
+  if (probe != nullptr) {
+    probe->Stop();
   }
   (*server)->Shutdown(absl::Seconds(5));
   for (const auto& [reason, count] : (*server)->refusals().Snapshot()) {
     SYNMAP_LOG(INFO) << "refusals reason=" << reason << " count=" << count;
   }
   server->reset();
-  return store->Close();
+  SYNMAP_RETURN_IF_ERROR(store->Close());
+  if (cannot_accept.load()) {
+    return absl::UnavailableError(
+        absl::StrCat("no longer accepting connections (", probe_status.message(),
+                     "); exiting non-zero so the service manager restarts the collector"));
+  }
+  return absl::OkStatus();
 }
 
 int Main(int argc, char** argv) {

@@ -3,8 +3,13 @@
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
@@ -12,6 +17,47 @@
 #include "common/tls/credentials.h"
 
 namespace synmap::collector {
+namespace {
+
+// Why `listen_address` ("HOST:PORT") cannot be bound, found by binding it once more the way
+// gRPC does (SO_REUSEADDR, no SO_REUSEPORT); empty when it can be bound now.
+std::string BindFailure(const std::string& listen_address) {
+  const size_t colon = listen_address.rfind(':');
+  std::string host = listen_address.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* found = nullptr;
+  const std::string port = listen_address.substr(colon + 1);
+  if (const int rc =
+          getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints, &found);
+      rc != 0) {
+    return gai_strerror(rc);
+  }
+  std::string failure;
+  for (const addrinfo* a = found; a != nullptr && failure.empty(); a = a->ai_next) {
+    const int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) {
+      failure = std::strerror(errno);
+      break;
+    }
+    const int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, a->ai_addr, a->ai_addrlen) != 0) {
+      failure = errno == EADDRINUSE
+                    ? "address already in use (is another collector listening there?)"
+                    : std::strerror(errno);
+    }
+    close(fd);
+  }
+  freeaddrinfo(found);
+  return failure;
+}
+
+}  // namespace
 
 absl::Status CollectorServerOptions::Validate() const {
   if (listen_address.empty() || listen_address.rfind(':') == std::string::npos) {
@@ -44,6 +90,9 @@ absl::StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(
   // The transport's cap is twice the named limit: a message just over the limit still reaches
   // IngestService, which refuses it by name (message_too_large), counts and logs it; anything
   // larger is cut off by gRPC before it is buffered.
+  // gRPC sets SO_REUSEPORT by default, which lets a second collector bind the same port and
+  // take half of the sensors' connections. One collector per port: binding a port in use fails.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.SetMaxReceiveMessageSize(2 * options.ingest.limits.max_message_bytes);
   // A peer that connects and never finishes the TLS handshake is dropped after 10 s, not
   // gRPC's default 120 s, so stalled handshakes cannot pile up.
@@ -57,9 +106,10 @@ absl::StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(
   builder.RegisterService(server->query_.get());
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
+    std::string why = BindFailure(options.listen_address);
     return absl::UnavailableError(
-        absl::StrCat("cannot listen on ", options.listen_address,
-                     " (address in use, not local, or TLS material rejected)"));
+        absl::StrCat("cannot listen on ", options.listen_address, ": ",
+                     why.empty() ? "gRPC refused the port or the TLS material" : why));
   }
   SYNMAP_LOG(INFO) << "collector_server_started port=" << server->port_ << " tls="
                    << (options.insecure_for_testing ? "off(insecure-for-testing)" : "mutual");

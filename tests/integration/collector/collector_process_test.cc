@@ -3,9 +3,16 @@
 
 #include "tests/integration/collector/collector_process.h"
 
+#include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <memory>
 #include <set>
@@ -227,6 +234,97 @@ TEST_F(CollectorProcessTest, SighupReloadsNamesAndKeepsOldOnesWhenTheFileIsBad) 
   collector->Signal(SIGHUP);
   ASSERT_TRUE(collector->WaitForLog("names_reload_failed"));
   EXPECT_TRUE(server_labels().contains("web"));  // The previous table stays in use.
+}
+
+TEST_F(CollectorProcessTest, SighupWithAnEmptyNamesFileIsRefusedAndKeepsTheNames) {
+  const std::string names = data_.File("names.yaml");
+  std::ofstream(names) << "local_networks: [10.0.1.0/24]\nhosts:\n  web: [10.0.1.1]\n";
+  auto collector = Start({"--names", names});
+  auto s = OpenWithHello("s1");
+  ASSERT_TRUE(SendAndAck(*s, 1, 1, BatchEnd()));
+  ASSERT_TRUE(s->Close().ok());
+  auto server_labels = [&] {
+    synmap::v1::SummaryRequest request;
+    request.set_top_n(100'000);
+    synmap::v1::SummaryResponse response;
+    EXPECT_TRUE(Summary("r1", request, &response).ok());
+    std::set<std::string> labels;
+    for (const synmap::v1::SummaryRow& row : response.rows()) {
+      labels.insert(row.server());
+    }
+    return labels;
+  };
+  ASSERT_TRUE(server_labels().contains("web"));
+  std::ofstream(names, std::ios::trunc) << "# emptied by a failed copy\n";
+  collector->Signal(SIGHUP);
+  ASSERT_TRUE(collector->WaitForLog("names_reload_refused")) << collector->Log();
+  EXPECT_THAT(collector->Log(), HasSubstr("local_networks=1 hosts=1 host_addresses=1"));
+  EXPECT_TRUE(server_labels().contains("web"));  // The previous names stay in use.
+  std::ofstream(names, std::ios::trunc) << "local_networks: []\n";  // Said explicitly.
+  collector->Signal(SIGHUP);
+  ASSERT_TRUE(collector->WaitForLog("names_reloaded")) << collector->Log();
+  EXPECT_THAT(collector->Log(),
+              HasSubstr("before: local_networks=1 hosts=1 host_addresses=1 services=0 after: "
+                        "local_networks=0 hosts=0 host_addresses=0 services=0"));
+  EXPECT_FALSE(server_labels().contains("web"));
+}
+
+TEST_F(CollectorProcessTest, SecondCollectorOnTheSamePortFailsNamingTheAddress) {
+  auto first = Start();
+  std::vector<std::string> args = BaseArgs();
+  args[1] = absl::StrCat("127.0.0.1:", port_);  // --listen value.
+  args[3] = data_.File("second.db");            // --db value.
+  CollectorProcess second(CollectorBinary(), args);
+  const int status = second.Wait();
+  ASSERT_TRUE(WIFEXITED(status)) << second.Log();
+  EXPECT_EQ(WEXITSTATUS(status), 1) << second.Log();
+  EXPECT_TRUE(second.WaitForLog(
+      absl::StrCat("cannot listen on 127.0.0.1:", port_, ": address already in use")))
+      << second.Log();
+  EXPECT_EQ(QueryTotals().packets, 0u);  // The first one still answers.
+}
+
+TEST_F(CollectorProcessTest, AcceptProbeRunsQuietlyWhileTheCollectorAccepts) {
+  auto collector = Start({"--accept-probe-interval", "100ms"});
+  absl::SleepFor(absl::Seconds(1));  // About ten probes; nothing to wait on when all is well.
+  EXPECT_THAT(collector->Log(), ::testing::Not(HasSubstr("accept_probe_failed")));
+  EXPECT_THAT(collector->Log(), ::testing::Not(HasSubstr("Handshake failed")));
+  collector->Signal(SIGTERM);
+  const int status = collector->Wait();
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << collector->Log();
+}
+
+TEST_F(CollectorProcessTest, DescriptorExhaustionIsNoticedByTheAcceptProbeAndExitsNonZero) {
+  // Descriptor exhaustion, for real: the collector's limit is lowered to 128 once it listens,
+  // 300 connections that never start TLS take the rest, gRPC 1.51's accept loop stops on
+  // EMFILE, and the probe notices and makes the collector exit non-zero.
+  auto collector = Start({"--accept-probe-interval", "200ms", "--accept-probe-failures", "2"});
+  const rlimit low{.rlim_cur = 128, .rlim_max = 128};
+  ASSERT_EQ(prlimit(collector->pid(), RLIMIT_NOFILE, &low, nullptr), 0) << std::strerror(errno);
+  std::vector<int> stalled;
+  for (int i = 0; i < 300; ++i) {
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(fd, 0) << std::strerror(errno);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port_));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0) {
+      close(fd);
+      break;
+    }
+    stalled.push_back(fd);
+  }
+  const bool gave_up = collector->WaitForLog("accept_probe_gave_up", 1, absl::Seconds(60));
+  for (int fd : stalled) {
+    close(fd);
+  }
+  ASSERT_TRUE(gave_up) << collector->Log();
+  const int status = collector->Wait();
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 1) << collector->Log();
+  EXPECT_TRUE(collector->WaitForLog("no longer accepting connections")) << collector->Log();
 }
 
 TEST_F(CollectorProcessTest, SigtermShutsDownCleanly) {
