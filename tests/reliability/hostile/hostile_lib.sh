@@ -75,13 +75,18 @@ hostile_init() {
 # cert KIND [NAME] [make-certs options]: a certificate from the scenario's CA.
 cert() { bash "$ROOT/deploy/make-certs.sh" "$PKI" "$@" >/dev/null || fail "make-certs $*"; }
 
-# start_collector NAMES_FILE: starts the collector, waits until it listens; sets COLLECTOR_PID,
-# PORT and ADDR.
+# start_collector NAMES_FILE [EXTRA FLAGS...]: starts the collector (listening on
+# COLLECTOR_LISTEN, default 127.0.0.1:0, with the descriptor limit COLLECTOR_NOFILE when set),
+# waits until it listens; sets COLLECTOR_PID, PORT and ADDR.
 start_collector() {
+  local names=$1; shift
   rm -f "$WORK/collector.port"
-  "$COLLECTOR" --listen 127.0.0.1:0 --port-file "$WORK/collector.port" --db "$WORK/synmap.db" \
-    --names "$1" --ca "$PKI/ca.pem" --cert "$PKI/collector.pem" --key "$PKI/collector.key" \
-    >>"$WORK/collector.log" 2>&1 &
+  (
+    [ -z "${COLLECTOR_NOFILE:-}" ] || ulimit -n "$COLLECTOR_NOFILE"
+    exec "$COLLECTOR" --listen "${COLLECTOR_LISTEN:-127.0.0.1:0}" --port-file "$WORK/collector.port" \
+      --db "$WORK/synmap.db" --names "$names" --ca "$PKI/ca.pem" --cert "$PKI/collector.pem" \
+      --key "$PKI/collector.key" "$@"
+  ) >>"$WORK/collector.log" 2>&1 &
   COLLECTOR_PID=$!
   track $COLLECTOR_PID
   local i
