@@ -1,98 +1,15 @@
 #include "collector/server/batch_limits.h"
 
-#include <limits>
-
-#include "absl/strings/str_cat.h"
+#include "collector/store/internal/batch_validation.h"
 
 namespace synmap::collector {
-namespace {
-
-// Builds the refusal status and names the limit.
-absl::Status Refuse(const synmap::v1::Batch& batch, absl::string_view limit_name,
-                    absl::string_view detail, std::string* limit) {
-  if (limit != nullptr) {
-    *limit = std::string(limit_name);
-  }
-  return absl::InvalidArgumentError(
-      absl::StrCat("batch seq ", batch.seq(), ": ", detail, " (limit ", limit_name, ")"));
-}
-
-absl::Status CheckRecord(const synmap::v1::Batch& batch, int index, std::string* limit) {
-  const synmap::v1::Record& r = batch.records(index);
-  const std::string at = absl::StrCat("record ", index, ": ");
-  const size_t client_len = r.client_ip().size();
-  const size_t server_len = r.server_ip().size();
-  if ((client_len != 4 && client_len != 16) || (server_len != 4 && server_len != 16)) {
-    return Refuse(batch, "ip_length",
-                  absl::StrCat(at, "client_ip is ", client_len, " bytes and server_ip ", server_len,
-                               " bytes; each must be 4 or 16"),
-                  limit);
-  }
-  if (client_len != server_len) {
-    return Refuse(batch, "ip_family",
-                  absl::StrCat(at, "client_ip and server_ip are of different families"), limit);
-  }
-  if (r.server_port() < 1 || r.server_port() > 65535) {
-    return Refuse(batch, "port",
-                  absl::StrCat(at, "server_port ", r.server_port(), " is outside 1..65535"), limit);
-  }
-  if (r.packets() < 1 || r.connections() > r.packets()) {
-    return Refuse(batch, "counts",
-                  absl::StrCat(at, "packets ", r.packets(), " and connections ", r.connections(),
-                               " (need packets >= 1 and connections <= packets)"),
-                  limit);
-  }
-  if (r.first_seen_unix_ns() <= 0 || r.first_seen_unix_ns() > r.last_seen_unix_ns() ||
-      r.first_seen_unix_ns() < batch.start_unix_ns() ||
-      r.last_seen_unix_ns() > batch.end_unix_ns()) {
-    return Refuse(batch, "timestamps",
-                  absl::StrCat(at, "first_seen ", r.first_seen_unix_ns(), " and last_seen ",
-                               r.last_seen_unix_ns(),
-                               " must satisfy 0 < first <= last and lie "
-                               "inside the batch window [",
-                               batch.start_unix_ns(), ", ", batch.end_unix_ns(), "]"),
-                  limit);
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace
 
 absl::Status ValidateBatch(const synmap::v1::Batch& batch, int64_t now_unix_ns,
                            const IngestLimits& limits, std::string* limit) {
-  if (batch.seq() < 1) {
-    return Refuse(batch, "seq", "seq must be >= 1", limit);
-  }
-  if (batch.start_unix_ns() <= 0 || batch.end_unix_ns() < batch.start_unix_ns()) {
-    return Refuse(batch, "window",
-                  absl::StrCat("window [", batch.start_unix_ns(), ", ", batch.end_unix_ns(),
-                               "] must satisfy 0 < start <= end"),
-                  limit);
-  }
-  const int64_t latest_end =
-      now_unix_ns > std::numeric_limits<int64_t>::max() - limits.max_future_ns
-          ? std::numeric_limits<int64_t>::max()
-          : now_unix_ns + limits.max_future_ns;
-  if (batch.end_unix_ns() > latest_end) {
-    return Refuse(batch, "future",
-                  absl::StrCat("window end ", batch.end_unix_ns(), " is more than ",
-                               limits.max_future_ns / 1'000'000'000,
-                               " s ahead of the collector clock (", now_unix_ns, ")"),
-                  limit);
-  }
-  if (batch.records_size() > limits.max_records_per_batch) {
-    return Refuse(batch, "records_per_batch",
-                  absl::StrCat(batch.records_size(), " records, at most ",
-                               limits.max_records_per_batch, " allowed"),
-                  limit);
-  }
-  for (int i = 0; i < batch.records_size(); ++i) {
-    absl::Status s = CheckRecord(batch, i, limit);
-    if (!s.ok()) {
-      return s;
-    }
-  }
-  return absl::OkStatus();
+  internal::BatchLimits batch_limits;
+  batch_limits.max_records_per_batch = limits.max_records_per_batch;
+  batch_limits.max_future_ns = limits.max_future_ns;
+  return internal::CheckBatch(batch, now_unix_ns, batch_limits, limit);
 }
 
 }  // namespace synmap::collector

@@ -19,12 +19,13 @@ struct IngestLimits {
   int64_t max_future_ns = 86'400'000'000'000;  // 1 day.
 };
 
-// Checks `batch` against `limits` at collector time `now_unix_ns`: seq >= 1;
-// 0 < start <= end <= now + max_future; at most max_records_per_batch records; each record
-// with client and server IPs of 4 or 16 bytes and the same length, server_port 1..65535,
-// packets >= 1 and connections <= packets, 0 < first_seen <= last_seen, both inside
-// [start, end]. Returns InvalidArgument naming the seq, the record index, the limit and the
-// offending value, and sets `*limit` (if not null) to the limit's short name
+// Checks `batch` against `limits` at collector time `now_unix_ns` with the one batch
+// validator (collector/store/internal/batch_validation.h, also run by the store): 1 <= seq
+// <= 2^63-1; 0 < start <= end <= now + max_future; at most max_records_per_batch records;
+// each record with client and server IPs of 4 or 16 bytes and the same length, server_port
+// 1..65535, 1 <= packets <= 2^40 and connections <= packets, 0 < first_seen <= last_seen,
+// both inside [start, end]. Returns InvalidArgument naming the seq, the record index, the limit and
+// the offending value, and sets `*limit` (if not null) to the limit's short name
 // ("seq", "window", "future", "records_per_batch", "ip_length", "ip_family", "port",
 // "counts", "timestamps") for counters. Does not look at the store (duplicates, seq order).
 [[nodiscard]] absl::Status ValidateBatch(const synmap::v1::Batch& batch, int64_t now_unix_ns,

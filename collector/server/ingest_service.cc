@@ -25,7 +25,8 @@ using synmap::v1::SensorMessage;
 // may let OnDone delete `this`, is never decided while another thread is about to touch it.
 class IngestReactor final : public grpc::ServerBidiReactor<SensorMessage, CollectorMessage> {
  public:
-  IngestReactor(IngestService& service, grpc::CallbackServerContext& context) : service_(service) {
+  IngestReactor(IngestService& service, grpc::CallbackServerContext& context)
+      : service_(service), context_(context) {
     absl::StatusOr<common::PeerIdentity> identity =
         AuthorizePeer(context, "Ingest.Stream", common::kRoleSensor, service_.refusals_);
     if (!identity.ok()) {
@@ -91,7 +92,7 @@ class IngestReactor final : public grpc::ServerBidiReactor<SensorMessage, Collec
 
   void OnDone() override {
     if (opened_) {
-      service_.StreamClosed(identity_.name);
+      service_.StreamClosed(identity_.name, this);
       absl::MutexLock lock(&mu_);  // Uncontended: every other callback has returned.
       SYNMAP_LOG(INFO) << "ingest_stream_closed sensor=" << identity_.name
                        << " peer=" << identity_.address << " batches_acked=" << acked_
@@ -133,6 +134,7 @@ class IngestReactor final : public grpc::ServerBidiReactor<SensorMessage, Collec
         return;
       }
       hello_seen_ = true;
+      protocol_version_ = msg.hello().protocol_version();
     } else if (msg.has_hello()) {
       FailLocked(absl::InvalidArgumentError("Hello sent twice on one stream"), "hello_twice");
       return;
@@ -242,14 +244,25 @@ class IngestReactor final : public grpc::ServerBidiReactor<SensorMessage, Collec
     std::optional<CollectorMessage> reply;
     absl::Status status = absl::OkStatus();
     Store& store = service_.store_;
+    const char* reason = nullptr;  // Refusal counter name when `status` is an error.
     if (msg.has_hello()) {
-      absl::StatusOr<uint64_t> last =
-          store.RecordHello(identity_.name, identity_.address, msg.hello());
-      status = last.status();
-      if (last.ok()) {
-        reply.emplace();
-        reply->mutable_hello_ack()->set_sensor_name(identity_.name);
-        reply->mutable_hello_ack()->set_last_committed_seq(*last);
+      IngestService::NameHolder holder;
+      holder.stream = this;
+      holder.peer = identity_.address;
+      holder.boot_id = msg.hello().boot_id();
+      holder.context = &context_;
+      status = service_.ClaimName(identity_.name, std::move(holder));
+      if (!status.ok()) {
+        reason = "sensor_already_connected";
+      } else {
+        absl::StatusOr<uint64_t> last =
+            store.RecordHello(identity_.name, identity_.address, msg.hello());
+        status = last.status();
+        if (last.ok()) {
+          reply.emplace();
+          reply->mutable_hello_ack()->set_sensor_name(identity_.name);
+          reply->mutable_hello_ack()->set_last_committed_seq(*last);
+        }
       }
     } else if (msg.has_batch()) {
       const uint64_t seq = msg.batch().seq();
@@ -257,7 +270,27 @@ class IngestReactor final : public grpc::ServerBidiReactor<SensorMessage, Collec
       absl::StatusOr<CommitResult> result =
           store.Commit(identity_.name, std::move(*msg.mutable_batch()));
       status = result.status();
-      if (result.ok()) {
+      if (result.ok() && result->conflict) {
+        service_.conflicts_.fetch_add(1, std::memory_order_relaxed);
+        service_.refusals_.Add("seq_conflict");
+        SYNMAP_LOG(WARNING) << "ingest_batch_conflict sensor=" << identity_.name
+                            << " peer=" << identity_.address << " seq=" << seq
+                            << " last_committed=" << result->last_committed_seq
+                            << " action=sensor_renumbers";
+        if (ProtocolVersion() < 2) {
+          status = absl::InvalidArgumentError(
+              absl::StrCat("batch seq ", seq,
+                           " conflicts with a committed batch of other content or is at or "
+                           "below the highest committed seq ",
+                           result->last_committed_seq));
+          reason = "seq_conflict";
+        } else {
+          reply.emplace();
+          reply->mutable_ack()->set_seq(seq);
+          reply->mutable_ack()->set_status(synmap::v1::ACK_STATUS_CONFLICT);
+          reply->mutable_ack()->set_last_committed_seq(result->last_committed_seq);
+        }
+      } else if (result.ok()) {
         reply.emplace();
         reply->mutable_ack()->set_seq(seq);
         reply->mutable_ack()->set_duplicate(result->duplicate);
@@ -280,9 +313,11 @@ class IngestReactor final : public grpc::ServerBidiReactor<SensorMessage, Collec
       absl::MutexLock lock(&mu_);
       store_busy_ = false;
       if (!status.ok()) {
-        FailLocked(status, status.code() == absl::StatusCode::kInvalidArgument
-                               ? "store_refused"
-                               : "store_unavailable");
+        if (reason == nullptr) {
+          reason = status.code() == absl::StatusCode::kInvalidArgument ? "store_refused"
+                                                                       : "store_unavailable";
+        }
+        FailLocked(status, reason);
       } else if (reply.has_value()) {
         if (reply->has_ack()) {
           ++acked_;
@@ -302,7 +337,13 @@ class IngestReactor final : public grpc::ServerBidiReactor<SensorMessage, Collec
     return ToGrpcStatus(status);
   }
 
+  uint32_t ProtocolVersion() {
+    absl::MutexLock lock(&mu_);
+    return protocol_version_;
+  }
+
   IngestService& service_;
+  grpc::CallbackServerContext& context_;
   common::PeerIdentity identity_;
   bool opened_ = false;  // Set in the constructor only; read in OnDone.
 
@@ -314,6 +355,7 @@ class IngestReactor final : public grpc::ServerBidiReactor<SensorMessage, Collec
   absl::Status status_ ABSL_GUARDED_BY(mu_);                // First error; ends the stream.
   absl::Status end_status_ ABSL_GUARDED_BY(mu_);            // For the closing log line.
   bool hello_seen_ ABSL_GUARDED_BY(mu_) = false;
+  uint32_t protocol_version_ ABSL_GUARDED_BY(mu_) = 0;
   bool reading_ ABSL_GUARDED_BY(mu_) = false;
   bool read_closed_ ABSL_GUARDED_BY(mu_) = false;
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
@@ -363,6 +405,7 @@ IngestStats IngestService::stats() const {
   s.streams_opened = streams_opened_.load(std::memory_order_relaxed);
   s.batches_acked = batches_acked_.load(std::memory_order_relaxed);
   s.duplicates = duplicates_.load(std::memory_order_relaxed);
+  s.conflicts = conflicts_.load(std::memory_order_relaxed);
   s.records_committed = records_committed_.load(std::memory_order_relaxed);
   absl::MutexLock lock(&mu_);
   s.streams_open = streams_open_;
@@ -375,10 +418,36 @@ void IngestService::StreamOpened(const std::string& sensor) {
   ++streams_open_;
 }
 
-void IngestService::StreamClosed(const std::string& sensor) {
+absl::Status IngestService::ClaimName(const std::string& sensor, NameHolder holder) {
+  absl::MutexLock lock(&mu_);
+  auto [it, inserted] = holders_.try_emplace(sensor, holder);
+  if (inserted || it->second.stream == holder.stream) {
+    it->second = std::move(holder);
+    return absl::OkStatus();
+  }
+  if (!holder.boot_id.empty() && it->second.boot_id == holder.boot_id) {
+    // The same sensor process on a new connection: its old path is dead but not yet noticed.
+    // Holding mu_ keeps the old stream's context valid (its OnDone unregisters under mu_).
+    SYNMAP_LOG(WARNING) << "ingest_stream_replaced sensor=" << sensor
+                        << " old_peer=" << it->second.peer << " new_peer=" << holder.peer;
+    it->second.context->TryCancel();
+    it->second = std::move(holder);
+    return absl::OkStatus();
+  }
+  return absl::AlreadyExistsError(absl::StrCat(
+      "sensor ", sensor, " is already connected from ", it->second.peer,
+      "; refusing a second stream from ", holder.peer,
+      " (two sensors share one certificate name: give each sensor its own certificate)"));
+}
+
+void IngestService::StreamClosed(const std::string& sensor, const void* stream) {
   bool last = false;
   {
     absl::MutexLock lock(&mu_);
+    if (auto holder = holders_.find(sensor);
+        holder != holders_.end() && holder->second.stream == stream) {
+      holders_.erase(holder);
+    }
     --streams_open_;
     auto it = open_streams_.find(sensor);
     if (it != open_streams_.end() && --it->second == 0) {

@@ -41,19 +41,26 @@ struct IngestStats {
   uint64_t streams_open = 0;       // Streams open now.
   uint64_t batches_acked = 0;      // Acks written (duplicates included).
   uint64_t duplicates = 0;         // Acks with duplicate = true.
+  uint64_t conflicts = 0;          // Batches answered CONFLICT (seq used by other content).
   uint64_t records_committed = 0;  // Records of non-duplicate committed batches.
 };
 
 // The Ingest.Stream adapter: checks the peer (OU "sensor", name = CN), expects Hello first
 // (answered with HelloAck from the store), validates each Batch against the named limits and
 // commits it under the certificate's name, writing the Ack only after Commit returned, in
-// batch order. A bad batch ends the stream with INVALID_ARGUMENT (batches before it are still
-// committed and acked first); nothing of the bad batch is stored. Uses the callback API: one
-// reactor per stream, no thread per stream; store calls run on an internal worker pool, one
-// at a time per stream (the store refuses a seq below one already committed, so one stream's
-// batches must reach it in order); reading, decoding and validating the next batches overlap
-// with that commit. Borrows `store`, `clock` and `refusals`, which must outlive it.
-// Thread-safe. The gRPC server using it must be shut down before it is destroyed.
+// batch order. A batch the store finds in conflict (its seq used by other content) is answered
+// Ack.status = CONFLICT with the last committed seq (protocol_version >= 2; older sensors get
+// INVALID_ARGUMENT). One live stream per sensor name: the Hello of a second stream for a name
+// whose stream is open is refused with ALREADY_EXISTS naming both peers, counted
+// ("sensor_already_connected") and logged, unless it carries the open stream's boot_id (the
+// same process reconnecting over a new path), which cancels the old stream and takes over. A bad
+// batch ends the stream with INVALID_ARGUMENT (batches before it are still committed and acked
+// first); nothing of the bad batch is stored. Uses the callback API: one reactor per stream, no
+// thread per stream; store calls run on an internal worker pool, one at a time per stream (the
+// store refuses a seq below one already committed, so one stream's batches must reach it in order);
+// reading, decoding and validating the next batches overlap with that commit. Borrows `store`,
+// `clock` and `refusals`, which must outlive it. Thread-safe. The gRPC server using it must be shut
+// down before it is destroyed.
 class IngestService final : public synmap::v1::Ingest::CallbackService {
  public:
   IngestService(Store& store, const Clock& clock, RefusalCounters& refusals,
@@ -70,9 +77,22 @@ class IngestService final : public synmap::v1::Ingest::CallbackService {
  private:
   friend class internal::IngestReactor;
 
+  // The stream that holds a sensor name (after its Hello).
+  struct NameHolder {
+    const void* stream = nullptr;
+    std::string peer;
+    std::string boot_id;
+    grpc::CallbackServerContext* context = nullptr;  // Valid while the stream is registered.
+  };
+
   // Tracks streams per sensor name so that only the last one to close marks it disconnected.
   void StreamOpened(const std::string& sensor) ABSL_LOCKS_EXCLUDED(mu_);
-  void StreamClosed(const std::string& sensor) ABSL_LOCKS_EXCLUDED(mu_);
+  void StreamClosed(const std::string& sensor, const void* stream) ABSL_LOCKS_EXCLUDED(mu_);
+  // Makes `stream` the one live stream of `sensor`. AlreadyExists if another sensor process
+  // (another boot_id) holds the name; a holder with the same non-empty boot_id is cancelled
+  // and replaced.
+  [[nodiscard]] absl::Status ClaimName(const std::string& sensor, NameHolder holder)
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   Store& store_;
   const Clock& clock_;
@@ -84,10 +104,12 @@ class IngestService final : public synmap::v1::Ingest::CallbackService {
   std::atomic<uint64_t> streams_opened_{0};
   std::atomic<uint64_t> batches_acked_{0};
   std::atomic<uint64_t> duplicates_{0};
+  std::atomic<uint64_t> conflicts_{0};
   std::atomic<uint64_t> records_committed_{0};
 
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, int> open_streams_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, NameHolder> holders_ ABSL_GUARDED_BY(mu_);
   uint64_t streams_open_ ABSL_GUARDED_BY(mu_) = 0;
 };
 

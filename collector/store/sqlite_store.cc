@@ -11,7 +11,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "collector/store/internal/aggregate_index.h"
+#include "collector/store/internal/batch_digest.h"
 #include "collector/store/internal/batch_validation.h"
+#include "collector/store/internal/database_lock.h"
 #include "collector/store/internal/schema.h"
 #include "collector/store/internal/sensor_ledger.h"
 #include "collector/store/internal/sqlite_db.h"
@@ -44,6 +46,9 @@ namespace internal {
 absl::StatusOr<std::unique_ptr<Store>> SqliteStore::Open(const SqliteStoreOptions& options) {
   SYNMAP_RETURN_IF_ERROR(options.Validate());
   SYNMAP_ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, SqliteDb::Open(options.path));
+  if (const int rc = RegisterBatchDigestFunction(db->raw()); rc != SQLITE_OK) {
+    return SqliteError(db->raw(), rc, "register synmap_batch_digest");
+  }
   // WAL: readers never block the writer and a commit is one sequential append. FULL syncs the
   // WAL at every commit, so an acked batch survives power loss; NORMAL only survives crashes.
   SYNMAP_RETURN_IF_ERROR(db->Exec("PRAGMA journal_mode=WAL"));
@@ -354,10 +359,119 @@ absl::Status SqliteStore::Close() {
   return close_status_;
 }
 
+// The SQLite store as every caller gets it: holds the database's lock for as long as it is
+// open, and answers a batch whose seq the sensor already used (seq <= its highest committed
+// seq) from the committed batch's digest: same content = duplicate (the inner store acks it),
+// other content or never committed = conflict. Only that rare path reads the database, on a
+// connection of its own; everything else goes straight to the inner store. Thread-safe.
+class ContentCheckedStore final : public Store {
+ public:
+  ContentCheckedStore(Clock& clock, std::unique_ptr<DatabaseLock> lock,
+                      std::unique_ptr<Store> inner, std::unique_ptr<SqliteDb> reader)
+      : clock_(clock),
+        lock_(std::move(lock)),
+        inner_(std::move(inner)),
+        reader_(std::move(reader)) {}
+  ~ContentCheckedStore() override { (void)Close(); }
+
+  absl::StatusOr<CommitResult> Commit(absl::string_view sensor, synmap::v1::Batch batch) override {
+    const uint64_t last = inner_->LastCommittedSeq(sensor);
+    if (batch.seq() > last || batch.seq() > kMaxSeq) {
+      return inner_->Commit(sensor, std::move(batch));
+    }
+    SYNMAP_RETURN_IF_ERROR(ValidateSensorName(sensor));
+    SYNMAP_RETURN_IF_ERROR(ValidateBatch(batch, ToNs(clock_.Now())));
+    SYNMAP_ASSIGN_OR_RETURN(std::optional<std::string> stored, StoredDigest(sensor, batch.seq()));
+    bool conflict = !stored.has_value();
+    if (stored.has_value() && !stored->empty()) {
+      std::string body;
+      if (!batch.SerializeToString(&body)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("batch seq ", batch.seq(), ": cannot encode"));
+      }
+      conflict = BatchDigest(body) != *stored;
+    }
+    if (!conflict) {
+      return inner_->Commit(sensor, std::move(batch));  // Answered duplicate, applies nothing.
+    }
+    CommitResult result;
+    result.conflict = true;
+    result.last_committed_seq = last;
+    return result;
+  }
+  absl::StatusOr<uint64_t> RecordHello(absl::string_view sensor, absl::string_view peer_address,
+                                       const synmap::v1::Hello& hello) override {
+    return inner_->RecordHello(sensor, peer_address, hello);
+  }
+  absl::Status RecordHeartbeat(absl::string_view sensor,
+                               const synmap::v1::Heartbeat& heartbeat) override {
+    return inner_->RecordHeartbeat(sensor, heartbeat);
+  }
+  void RecordDisconnect(absl::string_view sensor) override { inner_->RecordDisconnect(sensor); }
+  uint64_t LastCommittedSeq(absl::string_view sensor) override {
+    return inner_->LastCommittedSeq(sensor);
+  }
+  std::shared_ptr<const StoreSnapshot> Snapshot(int64_t since_ns, int64_t until_ns,
+                                                SnapshotBuckets buckets) override {
+    return inner_->Snapshot(since_ns, until_ns, buckets);
+  }
+  absl::Status Checkpoint() override { return inner_->Checkpoint(); }
+  absl::Status ApplyRetention() override { return inner_->ApplyRetention(); }
+  StoreStats stats() const override { return inner_->stats(); }
+  absl::Status Close() override {
+    absl::Status status = inner_->Close();
+    absl::MutexLock lock(&reader_mu_);
+    reader_.reset();
+    lock_.reset();  // Last: the database file is closed by now.
+    return status;
+  }
+
+ private:
+  // The digest stored with (sensor, seq): nullopt if that seq is not committed, empty if it
+  // was committed before digests were kept. Unavailable if the database cannot be read.
+  absl::StatusOr<std::optional<std::string>> StoredDigest(absl::string_view sensor, uint64_t seq) {
+    absl::MutexLock lock(&reader_mu_);
+    if (reader_ == nullptr) {
+      return absl::CancelledError("store is closing");
+    }
+    SYNMAP_ASSIGN_OR_RETURN(
+        Statement query,
+        reader_->Prepare("SELECT b.digest FROM batches b JOIN sensors s ON s.id = b.sensor_id "
+                         "WHERE s.name = ? AND b.seq = ?"));
+    query.BindText(1, sensor);
+    query.BindInt64(2, static_cast<int64_t>(seq));
+    absl::StatusOr<bool> row = query.Step();
+    if (!row.ok()) {
+      return absl::UnavailableError(
+          absl::StrCat("read digest of batch seq ", seq, ": ", row.status().message()));
+    }
+    if (!*row) {
+      return std::optional<std::string>();
+    }
+    return std::optional<std::string>(std::string(query.ColumnBlob(0)));
+  }
+
+  Clock& clock_;
+  std::unique_ptr<DatabaseLock> lock_;
+  std::unique_ptr<Store> inner_;
+  absl::Mutex reader_mu_;
+  std::unique_ptr<SqliteDb> reader_ ABSL_GUARDED_BY(reader_mu_);
+};
+
 }  // namespace internal
 
 absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const SqliteStoreOptions& options) {
-  return internal::SqliteStore::Open(options);
+  SYNMAP_RETURN_IF_ERROR(options.Validate());
+  SYNMAP_ASSIGN_OR_RETURN(std::unique_ptr<internal::DatabaseLock> lock,
+                          internal::DatabaseLock::Acquire(options.path));
+  SYNMAP_ASSIGN_OR_RETURN(std::unique_ptr<Store> inner, internal::SqliteStore::Open(options));
+  SYNMAP_ASSIGN_OR_RETURN(std::unique_ptr<internal::SqliteDb> reader,
+                          internal::SqliteDb::Open(options.path));
+  SYNMAP_RETURN_IF_ERROR(reader->Exec("PRAGMA query_only=1"));
+  SYNMAP_RETURN_IF_ERROR(reader->Exec("PRAGMA busy_timeout=5000"));
+  return std::make_unique<internal::ContentCheckedStore>(
+      options.clock != nullptr ? *options.clock : RealClock::Get(), std::move(lock),
+      std::move(inner), std::move(reader));
 }
 
 }  // namespace synmap::collector

@@ -35,11 +35,13 @@ struct SqliteStoreOptions {
   [[nodiscard]] absl::Status Validate() const;
 };
 
-// Opens (creating or migrating: PRAGMA user_version) the SQLite store at options.path,
+// Takes the database's lock (`<path>.lock`, holding this process's pid; released at Close),
+// then opens (creating or migrating: PRAGMA user_version) the SQLite store at options.path,
 // loads the last aggregate checkpoint and replays the batch log after it, then starts the
 // writer thread that group-commits all pending commits in one transaction.
 // Errors: InvalidArgument (options), Unavailable (cannot open / read), DataLoss (a stored
-// blob is corrupt), FailedPrecondition (schema newer than this program).
+// blob is corrupt), FailedPrecondition (schema newer than this program, or another process
+// holds the database: the message names the file and the holder's pid).
 [[nodiscard]] absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(
     const SqliteStoreOptions& options);
 

@@ -20,7 +20,13 @@ enum class SnapshotBuckets {
 
 // The result of a successful Commit.
 struct CommitResult {
-  bool duplicate = false;  // The (sensor, seq) was already committed; nothing was applied.
+  // The (sensor, seq) was already committed with the same content; nothing was applied.
+  bool duplicate = false;
+  // Nothing was applied: the seq is already committed with other content, or is at or below
+  // the sensor's highest committed seq without being committed. The sensor must send the
+  // batch again under a seq above `last_committed_seq`. Never set together with duplicate.
+  bool conflict = false;
+  uint64_t last_committed_seq = 0;  // With conflict: the sensor's highest committed seq.
   friend bool operator==(const CommitResult&, const CommitResult&) = default;
 };
 
@@ -48,10 +54,12 @@ class Store {
   // in one transaction, and returns only once that transaction is committed (so the caller may
   // ack). A seq already committed returns {duplicate = true} and applies nothing. Takes the
   // batch by value (move it in): the store keeps it to update its aggregates after the ack.
-  // Snapshots taken after Commit returns include the batch.
-  // Errors: InvalidArgument (a limit is violated, or seq is below the sensor's highest
-  // committed seq without being committed; nothing stored); Unavailable (storage failed;
-  // nothing stored, retry later); Cancelled (the store is closing).
+  // Snapshots taken after Commit returns include the batch. A batch is identified by its
+  // content (a digest kept with each (sensor, seq)): the same seq with other content, or an
+  // uncommitted seq at or below the highest committed one, returns {conflict = true} and
+  // applies nothing. Errors: InvalidArgument (a limit is violated; nothing stored);
+  // Unavailable (storage failed; nothing stored, retry later); Cancelled (the store is
+  // closing).
   [[nodiscard]] virtual absl::StatusOr<CommitResult> Commit(absl::string_view sensor,
                                                             synmap::v1::Batch batch) = 0;
 

@@ -75,8 +75,9 @@ struct UplinkOptions {
 struct UplinkStats {
   uint64_t batches_spooled = 0;      // Submit() calls that spooled a batch.
   uint64_t batches_sent = 0;         // Batch messages written to a stream (resends included).
-  uint64_t batches_acked = 0;        // Spool files deleted as committed (Ack or HelloAck).
+  uint64_t batches_acked = 0;        // Spool files deleted as committed (acked).
   uint64_t duplicates = 0;           // Of those, acks with duplicate = true.
+  uint64_t batches_renumbered = 0;   // Files given a new seq after a CONFLICT ack.
   uint64_t batches_merged = 0;       // Spool files eliminated by merging (n parts -> n-1).
   uint64_t batches_dropped = 0;      // Original batches lost to the cap (merged_from counted).
   uint64_t records_dropped = 0;      // Records in the dropped spool files.

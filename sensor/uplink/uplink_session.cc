@@ -23,7 +23,7 @@
 namespace synmap::sensor {
 namespace {
 
-constexpr uint32_t kProtocolVersion = 1;
+constexpr uint32_t kProtocolVersion = 2;  // 2: understands Ack.status CONFLICT.
 constexpr int kKeepaliveTimeMs = 20'000;
 constexpr int kKeepaliveTimeoutMs = 10'000;
 // How long FinishStream waits for OnDone, on a call that has ended, before cancelling it.
@@ -80,6 +80,17 @@ void Uplink::Impl::Run() {
     }
     if (got_hello_ack) {
       backoff_.Reset();
+    }
+    if (absl::IsAlreadyExists(status)) {
+      // Another process holds this sensor's name on that collector (a cloned machine or a
+      // reused certificate). Retrying fast cannot help; say so plainly and retry slowly.
+      SYNMAP_LOG(ERROR) << "uplink_name_in_use target=" << target << " status=" << status
+                        << " hint=\"another sensor is connected with this certificate's name; "
+                           "give each sensor its own certificate\" retry_in="
+                        << absl::FormatDuration(options_.max_backoff);
+      collector_index_ = (collector_index_ + 1) % options_.collectors.size();
+      WaitBackoff(options_.max_backoff);
+      continue;
     }
     // A refused batch is the batch's fault, not the collector's: stay. Otherwise fail over.
     if (!(got_hello_ack && absl::IsInvalidArgument(status))) {
@@ -244,17 +255,22 @@ absl::Status Uplink::Impl::HandleHelloAck(const v1::HelloAck& ack, const std::st
       }
     }
   }
-  const uint64_t removed = spool_->RemoveThrough(committed);
-  // Everything above `committed` is uncommitted now (the collector commits in seq order),
-  // so whatever was sent before is safe to resend or merge again.
-  spool_->MarkAllUnsent();
+  // A seq alone never proves a batch committed: a spool restored from a backup, a clone or a
+  // forged batch may have put other content under it. Files at or below `committed` are sent
+  // again and the collector answers per batch (duplicate: same content, deleted; conflict:
+  // renumbered above its history). Everything above `committed` is uncommitted (a collector
+  // commits only seqs above its highest), so it may be merged again.
+  uint64_t behind = 0;
+  for (const auto& [seq, entry] : spool_->entries()) {
+    behind += seq <= committed ? 1 : 0;
+  }
+  spool_->MarkAllUnsent(committed);
   absl::MutexLock lock(&mu_);
-  stats_.batches_acked += removed;
   stats_.connected = true;
   PublishLocked();
   SYNMAP_LOG(INFO) << "uplink_connected target=" << target << " sensor=" << ack.sensor_name()
-                   << " last_committed=" << committed << " already_committed=" << removed
-                   << " spool_batches=" << stats_.spool_batches;
+                   << " last_committed=" << committed << " spool_batches=" << stats_.spool_batches
+                   << " resent_for_content_check=" << behind;
   return absl::OkStatus();
 }
 
@@ -385,6 +401,15 @@ absl::Status Uplink::Impl::HandleAcks(const std::deque<v1::CollectorMessage>& in
           absl::StrCat("protocol error: ", target, " sent a message other than Ack"));
     }
     in_flight.erase(msg.ack().seq());
+    if (msg.ack().status() == v1::ACK_STATUS_CONFLICT) {
+      SYNMAP_RETURN_IF_ERROR(RenumberConflicted(msg.ack().seq(), msg.ack().last_committed_seq()));
+      continue;
+    }
+    if (msg.ack().status() != v1::ACK_STATUS_COMMITTED) {
+      return absl::UnavailableError(absl::StrCat("protocol error: ", target,
+                                                 " sent an unknown ack status ",
+                                                 static_cast<int>(msg.ack().status())));
+    }
     // An ack for a seq no longer spooled (dropped at the cap) changes nothing.
     if (spool_->Remove(msg.ack().seq())) {
       absl::MutexLock lock(&mu_);
@@ -393,6 +418,30 @@ absl::Status Uplink::Impl::HandleAcks(const std::deque<v1::CollectorMessage>& in
       PublishLocked();
     }
   }
+  return absl::OkStatus();
+}
+
+absl::Status Uplink::Impl::RenumberConflicted(uint64_t seq, uint64_t last_committed) {
+  if (spool_->entries().count(seq) == 0) {
+    return absl::OkStatus();  // Dropped at the cap meanwhile.
+  }
+  uint64_t to = 0;
+  {
+    absl::MutexLock submit_lock(&submit_mu_);
+    SYNMAP_RETURN_IF_ERROR(Annotate(seq_.AdvancePast(last_committed), "renumber conflicted batch"));
+    SYNMAP_ASSIGN_OR_RETURN(to, seq_.Next());
+    // Under submit_mu_: `to` must be the highest seq on disk when the file appears.
+    const absl::Status moved = spool_->Renumber(seq, to);
+    if (!moved.ok() && !absl::IsDataLoss(moved) && !absl::IsNotFound(moved)) {
+      return Annotate(moved, absl::StrCat("renumber conflicted batch seq ", seq));
+    }
+  }
+  SYNMAP_LOG(WARNING) << "uplink_batch_conflict_renumbered old_seq=" << seq << " new_seq=" << to
+                      << " last_committed=" << last_committed
+                      << " reason=\"the collector holds other content under this seq\"";
+  absl::MutexLock lock(&mu_);
+  ++stats_.batches_renumbered;
+  PublishLocked();
   return absl::OkStatus();
 }
 

@@ -76,6 +76,16 @@ CREATE TABLE checkpoint (
 );
 INSERT INTO checkpoint (id, log_id, bucket_ns, written_ns) VALUES (1, 0, 0, 0);
 )sql",
+    // 1 -> 2: each committed batch's content digest (internal/batch_digest.h), set by a
+    // trigger in the transaction that logs the batch. Batches committed before this version
+    // keep an empty digest: their content is unknown, and a resend is taken as a duplicate.
+    R"sql(
+ALTER TABLE batches ADD COLUMN digest BLOB NOT NULL DEFAULT x'';
+CREATE TRIGGER batch_log_digest AFTER INSERT ON batch_log BEGIN
+  UPDATE batches SET digest = synmap_batch_digest(NEW.body)
+    WHERE sensor_id = NEW.sensor_id AND seq = NEW.seq;
+END;
+)sql",
 };
 
 }  // namespace

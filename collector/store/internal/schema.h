@@ -8,11 +8,13 @@
 namespace synmap::collector::internal {
 
 // The schema version this program writes (PRAGMA user_version).
-inline constexpr int64_t kSchemaVersion = 1;
+inline constexpr int64_t kSchemaVersion = 2;
 
 // Brings the database to kSchemaVersion by running each missing migration in its own
-// transaction (version 0 = empty file). Errors: FailedPrecondition when the file's version is
-// newer than this program; Unavailable/Internal from SQLite.
+// transaction (version 0 = empty file). Version 2's trigger calls synmap_batch_digest():
+// register it first (RegisterBatchDigestFunction) on every connection that commits batches. Errors:
+// FailedPrecondition when the file's version is newer than this program; Unavailable/Internal from
+// SQLite.
 [[nodiscard]] absl::Status MigrateSchema(SqliteDb& db);
 
 }  // namespace synmap::collector::internal

@@ -21,6 +21,13 @@ namespace {
 constexpr char kSeqFileName[] = "seq";
 constexpr char kUnconfirmedFileName[] = "seq-unconfirmed";
 
+absl::Status SeqLimitError(uint64_t seq) {
+  return absl::ResourceExhaustedError(
+      absl::StrCat("batch seq would pass ", seq, ", at the limit 2^63-1 (", SeqCounter::kMaxSeq,
+                   "); a collector reporting such seqs for this sensor was sent forged batches: "
+                   "delete this sensor's history on the collector or give the sensor a new name"));
+}
+
 }  // namespace
 
 absl::StatusOr<SeqCounter> SeqCounter::Open(std::string dir, uint64_t floor) {
@@ -59,6 +66,9 @@ absl::Status SeqCounter::ConfirmHistory() {
 }
 
 absl::StatusOr<uint64_t> SeqCounter::Next() {
+  if (last_ >= kMaxSeq) {
+    return SeqLimitError(last_);
+  }
   const uint64_t next = last_ + 1;
   SYNMAP_RETURN_IF_ERROR(WriteFileDurably(dir_, kSeqFileName, absl::StrCat(next, "\n")));
   last_ = next;
@@ -68,6 +78,9 @@ absl::StatusOr<uint64_t> SeqCounter::Next() {
 absl::Status SeqCounter::AdvancePast(uint64_t seq) {
   if (seq <= last_) {
     return absl::OkStatus();
+  }
+  if (seq >= kMaxSeq) {
+    return SeqLimitError(seq);
   }
   SYNMAP_RETURN_IF_ERROR(WriteFileDurably(dir_, kSeqFileName, absl::StrCat(seq, "\n")));
   last_ = seq;

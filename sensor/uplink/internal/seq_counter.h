@@ -19,15 +19,21 @@ namespace synmap::sensor::internal {
 // sent before that, so no collector can have committed a seq of a fresh counter.
 class SeqCounter {
  public:
+  // The highest seq a collector accepts (2^63 - 1). The counter never goes past it, and so
+  // never wraps: a sensor there stops spooling with a clear error instead.
+  static constexpr uint64_t kMaxSeq = (uint64_t{1} << 63) - 1;
+
   // Reads dir/seq; the next seq will exceed both it and `floor` (the highest seq found in
   // the spool). A missing file counts as 0; a garbled one is logged and counted as 0.
   // Writes dir/seq-unconfirmed if the counter starts fresh (see above). Errno-derived
   // status if a file exists but cannot be read, or the marker cannot be written.
   [[nodiscard]] static absl::StatusOr<SeqCounter> Open(std::string dir, uint64_t floor);
 
-  // Persists and returns the next seq. Errno-derived status (nothing assigned) on failure.
+  // Persists and returns the next seq. ResourceExhausted once kMaxSeq is assigned;
+  // errno-derived status on a write failure (nothing assigned either way).
   [[nodiscard]] absl::StatusOr<uint64_t> Next();
   // Makes every later seq exceed `seq`, persisting it if that moves the counter.
+  // ResourceExhausted (counter unchanged) if `seq` >= kMaxSeq: no seq would be left.
   [[nodiscard]] absl::Status AdvancePast(uint64_t seq);
   // The highest seq assigned (or advanced past) so far.
   uint64_t last() const { return last_; }

@@ -190,14 +190,33 @@ absl::Status Spool::RenumberAbove(uint64_t base) {
   SYNMAP_CHECK(base >= highest_seq_seen())
       << "renumbering to " << base + 1 << " would reuse seqs up to " << highest_seq_seen();
   std::vector<std::pair<uint64_t, uint64_t>> moves;
-  std::string journal;
   uint64_t next = base;
   for (const auto& [seq, entry] : entries_) {
     moves.emplace_back(seq, ++next);
-    absl::StrAppend(&journal, seq, " ", next, "\n");
   }
+  return ApplyMoves(moves);
+}
+
+absl::Status Spool::Renumber(uint64_t from, uint64_t to) {
+  SYNMAP_CHECK(to > highest_seq_seen())
+      << "renumbering to " << to << " would reuse seqs up to " << highest_seq_seen();
+  if (entries_.count(from) == 0) {
+    return absl::NotFoundError(absl::StrCat("spool seq ", from, " is not indexed"));
+  }
+  SYNMAP_RETURN_IF_ERROR(ApplyMoves({{from, to}}));
+  if (entries_.count(to) == 0) {
+    return absl::DataLossError(absl::StrCat("spool seq ", from, " was corrupt (quarantined)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Spool::ApplyMoves(const std::vector<std::pair<uint64_t, uint64_t>>& moves) {
   if (moves.empty()) {
     return absl::OkStatus();
+  }
+  std::string journal;
+  for (const auto& [from, to] : moves) {
+    absl::StrAppend(&journal, from, " ", to, "\n");
   }
   SYNMAP_RETURN_IF_ERROR(WriteFileDurably(dir_, kRenumberJournal, journal));
   for (const auto& [from, to] : moves) {
@@ -220,6 +239,7 @@ absl::Status Spool::RenumberAbove(uint64_t base) {
     entry.covers_from_seq = to;
     entry.bytes = *bytes;
     entry.sent = false;
+    entry.maybe_committed = false;  // A new seq, above anything a collector has seen.
     Add(entry);
   }
   return RemoveJournal(dir_);
@@ -323,9 +343,10 @@ void Spool::MarkSent(uint64_t seq) {
   }
 }
 
-void Spool::MarkAllUnsent() {
+void Spool::MarkAllUnsent(uint64_t committed_through) {
   for (auto& [seq, entry] : entries_) {
     entry.sent = false;
+    entry.maybe_committed = entry.maybe_committed || seq <= committed_through;
   }
 }
 
@@ -351,7 +372,7 @@ void Spool::EnforceCap(uint64_t max_bytes) {
 void Spool::MergeUnsent() {
   std::vector<uint64_t> unsent;
   for (const auto& [seq, entry] : entries_) {
-    if (!entry.sent) {
+    if (!entry.sent && !entry.maybe_committed) {
       unsent.push_back(seq);
     }
   }

@@ -25,6 +25,11 @@ struct SpoolEntry {
   // Written to a stream since the last HelloAck (or recovered from disk, which a previous
   // process may have sent): it may be committed already, so it is never merged.
   bool sent = false;
+  // Its seq is at or below a collector's highest committed seq: it may be committed already
+  // (an ack lost, a spool restored from a backup), with this content or another. It is sent
+  // again so the collector says which (duplicate: deleted; conflict: renumbered), and is never
+  // merged meanwhile.
+  bool maybe_committed = false;
 
   friend bool operator==(const SpoolEntry&, const SpoolEntry&) = default;
 };
@@ -64,7 +69,8 @@ class Spool {
   [[nodiscard]] absl::StatusOr<v1::Batch> Read(uint64_t seq) const;
   // Deletes an acked file; no-op if `seq` is not indexed. Returns whether it was.
   bool Remove(uint64_t seq);
-  // Deletes every file with seq <= `seq` (committed per HelloAck); returns how many.
+  // Deletes every file with seq <= `seq`; returns how many. Only for files known to be
+  // committed with their content (the uplink never assumes that from a seq alone).
   uint64_t RemoveThrough(uint64_t seq);
   // Gives every indexed file, in seq order, a new seq: base + 1, base + 2, ... (for batches
   // of a fresh spool that a collector's older history would take for committed). base must
@@ -76,18 +82,25 @@ class Spool {
   // Unreadable files are quarantined. Errno-derived status on a write failure (the journal
   // is then left for the next Open()).
   [[nodiscard]] absl::Status RenumberAbove(uint64_t base);
+  // Gives the file `from` the new seq `to` (a collector answered CONFLICT for it), journaled
+  // like RenumberAbove. `to` must exceed highest_seq_seen(), and the caller must have moved
+  // the seq counter to `to` first. NotFound if `from` is not indexed; a corrupt file is
+  // quarantined (DataLoss); errno-derived status on a write failure (journal left for Open()).
+  [[nodiscard]] absl::Status Renumber(uint64_t from, uint64_t to);
   // Moves a file to quarantine/ and counts it; `reason` goes to the log.
   void Quarantine(uint64_t seq, absl::string_view reason);
 
   void MarkSent(uint64_t seq);
-  void MarkAllUnsent();
+  // Marks every file unsent (a new stream: send them all again); those with seq <=
+  // `committed_through` (the collector's highest committed seq) become maybe_committed.
+  void MarkAllUnsent(uint64_t committed_through = 0);
   // Lowest seq not marked sent.
   std::optional<uint64_t> NextUnsent() const;
 
-  // If bytes() > max_bytes: merges the unsent files (groups of at most kMaxRecordsPerBatch
-  // keys, each taking the highest seq of its parts; a group whose merge would save less than
-  // 25% of its bytes, i.e. mostly disjoint keys, is left alone), then drops the oldest files
-  // until bytes() <= max_bytes.
+  // If bytes() > max_bytes: merges the unsent files not maybe_committed (groups of at most
+  // kMaxRecordsPerBatch keys, each taking the highest seq of its parts; a group whose merge would
+  // save less than 25% of its bytes, i.e. mostly disjoint keys, is left alone), then drops the
+  // oldest files until bytes() <= max_bytes.
   void EnforceCap(uint64_t max_bytes);
 
   const std::map<uint64_t, SpoolEntry>& entries() const { return entries_; }
@@ -106,6 +119,9 @@ class Spool {
   // Rewrites file `from` as `to` and unlinks `from`; returns the new file's size. NotFound
   // if `from` is gone (already moved), DataLoss if it is corrupt.
   [[nodiscard]] absl::StatusOr<uint64_t> MoveBatch(uint64_t from, uint64_t to);
+  // Journals `moves` (old, new seq), moves each file and re-indexes it unsent, then removes
+  // the journal. See RenumberAbove.
+  [[nodiscard]] absl::Status ApplyMoves(const std::vector<std::pair<uint64_t, uint64_t>>& moves);
   // A merged file replaces its parts: parts still present mean a crash mid-merge.
   void RemoveMergeLeftovers();
   void Erase(uint64_t seq, bool unlink_file);

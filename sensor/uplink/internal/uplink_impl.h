@@ -77,6 +77,11 @@ class Uplink::Impl {
   // the spool's lowest seq, renumbers the whole spool above it; then confirms the counter.
   absl::Status ReconcileFreshSpool(uint64_t committed) ABSL_EXCLUSIVE_LOCKS_REQUIRED(submit_mu_)
       ABSL_LOCKS_EXCLUDED(mu_);
+  // A collector answered CONFLICT for `seq`: gives that file the next seq above both the
+  // counter and `last_committed` (journaled), to be sent again. Errors: the counter's or the
+  // spool's (the file stays under its old seq, to be resent and answered again).
+  absl::Status RenumberConflicted(uint64_t seq, uint64_t last_committed)
+      ABSL_LOCKS_EXCLUDED(mu_, submit_mu_);
   absl::Status HandleStreamEnd(const grpc::Status& end, const InFlight& in_flight)
       ABSL_LOCKS_EXCLUDED(mu_);
   bool SendNextBatch(internal::IngestStream& stream, InFlight& in_flight) ABSL_LOCKS_EXCLUDED(mu_);

@@ -41,7 +41,8 @@ class FakeStore final : public collector::Store {
       return collector::CommitResult{.duplicate = true};
     }
     if (!seqs.empty() && batch.seq() < *seqs.rbegin()) {
-      return absl::InvalidArgumentError(absl::StrCat("seq ", batch.seq(), " out of order"));
+      // As the real store: an unused seq below the highest committed one is a conflict.
+      return collector::CommitResult{.conflict = true, .last_committed_seq = *seqs.rbegin()};
     }
     seqs.insert(batch.seq());
     commits_.push_back({std::string(sensor), std::move(batch)});

@@ -222,6 +222,76 @@ TEST_F(IngestServiceTest, BatchesQueuedBehindASlowCommitKeepTheirOrder) {
   EXPECT_EQ(store_.commits().size(), 6u);
 }
 
+TEST_F(IngestServiceTest, SeqBelowTheCommittedOnesIsAnsweredConflictNotDuplicate) {
+  auto s = Open("s1");
+  ASSERT_TRUE(s->SendHello("boot-1", /*protocol_version=*/2));
+  ASSERT_TRUE(s->Receive().has_value());
+  ASSERT_TRUE(s->SendBatch(MakeBatch(5, Now())));
+  ASSERT_TRUE(s->SendBatch(MakeBatch(3, Now())));  // Never committed, below 5.
+  ASSERT_TRUE(s->SendBatch(MakeBatch(6, Now())));
+  std::optional<synmap::v1::CollectorMessage> a5 = s->Receive();
+  std::optional<synmap::v1::CollectorMessage> a3 = s->Receive();
+  std::optional<synmap::v1::CollectorMessage> a6 = s->Receive();
+  ASSERT_TRUE(a5.has_value() && a3.has_value() && a6.has_value());
+  EXPECT_EQ(a5->ack().status(), synmap::v1::ACK_STATUS_COMMITTED);
+  EXPECT_EQ(a3->ack().seq(), 3u);
+  EXPECT_EQ(a3->ack().status(), synmap::v1::ACK_STATUS_CONFLICT);
+  EXPECT_FALSE(a3->ack().duplicate());
+  EXPECT_EQ(a3->ack().last_committed_seq(), 5u);
+  EXPECT_EQ(a6->ack().status(), synmap::v1::ACK_STATUS_COMMITTED) << "the stream goes on";
+  EXPECT_TRUE(s->Close().ok());
+  EXPECT_EQ(service_->stats().conflicts, 1u);
+  EXPECT_EQ(refusals_.Get("seq_conflict"), 1u);
+}
+
+TEST_F(IngestServiceTest, ConflictEndsTheStreamOfAVersionOneSensor) {
+  auto s = OpenWithHello("s1");  // protocol_version 1: knows no CONFLICT status.
+  ASSERT_TRUE(s->SendBatch(MakeBatch(5, Now())));
+  ASSERT_TRUE(s->SendBatch(MakeBatch(3, Now())));
+  EXPECT_EQ(s->Receive()->ack().seq(), 5u);
+  grpc::Status status = s->Drain();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("batch seq 3"));
+}
+
+// --- One live stream per sensor name ---
+
+TEST_F(IngestServiceTest, SecondStreamOfAConnectedSensorNameIsRefusedAndCounted) {
+  auto first = OpenWithHello("s1");  // boot-1
+  auto clone = Open("s1");
+  ASSERT_TRUE(clone->SendHello("boot-2"));
+  grpc::Status refused = clone->Drain();
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_THAT(refused.error_message(), HasSubstr("sensor s1 is already connected from"));
+  EXPECT_THAT(refused.error_message(), HasSubstr("127.0.0.1"));
+  EXPECT_EQ(refusals_.Get("sensor_already_connected"), 1u);
+  EXPECT_EQ(store_.hellos().size(), 1u) << "the clone's Hello is not recorded";
+  // The first stream is untouched and keeps committing.
+  ASSERT_TRUE(first->SendBatch(MakeBatch(1, Now())));
+  std::optional<synmap::v1::CollectorMessage> ack = first->Receive();
+  ASSERT_TRUE(ack.has_value() && ack->has_ack());
+  EXPECT_TRUE(first->Close().ok());
+  // Once it is gone, the other sensor gets through.
+  auto later = Open("s1");
+  ASSERT_TRUE(later->SendHello("boot-2"));
+  std::optional<synmap::v1::CollectorMessage> hello_ack = later->Receive();
+  ASSERT_TRUE(hello_ack.has_value() && hello_ack->has_hello_ack());
+  EXPECT_TRUE(later->Close().ok());
+}
+
+TEST_F(IngestServiceTest, SameSensorProcessReconnectingReplacesItsStaleStream) {
+  auto stale = OpenWithHello("s1");  // boot-1, its path "broken" but not yet noticed.
+  auto again = Open("s1");
+  ASSERT_TRUE(again->SendHello("boot-1"));
+  std::optional<synmap::v1::CollectorMessage> hello_ack = again->Receive();
+  ASSERT_TRUE(hello_ack.has_value() && hello_ack->has_hello_ack());
+  EXPECT_EQ(stale->Drain().error_code(), grpc::StatusCode::CANCELLED);
+  ASSERT_TRUE(again->SendBatch(MakeBatch(1, Now())));
+  EXPECT_TRUE(again->Receive().has_value());
+  EXPECT_TRUE(again->Close().ok());
+  EXPECT_EQ(refusals_.Get("sensor_already_connected"), 0u);
+}
+
 // --- Identity ---
 
 TEST_F(IngestServiceTest, ReaderCertCannotIngest) {

@@ -72,11 +72,11 @@ class SensorStream {
     stream_ = stub_->Stream(&context_);
   }
   bool Send(const synmap::v1::SensorMessage& msg) { return stream_->Write(msg); }
-  bool SendHello() {
+  bool SendHello(const std::string& boot_id = "boot-1", uint32_t protocol_version = 1) {
     synmap::v1::SensorMessage msg;
-    msg.mutable_hello()->set_protocol_version(1);
+    msg.mutable_hello()->set_protocol_version(protocol_version);
     msg.mutable_hello()->set_software_version("test");
-    msg.mutable_hello()->set_boot_id("boot-1");
+    msg.mutable_hello()->set_boot_id(boot_id);
     return Send(msg);
   }
   bool SendBatch(const synmap::v1::Batch& batch) {

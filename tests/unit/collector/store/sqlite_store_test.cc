@@ -111,11 +111,12 @@ TEST_F(SqliteStoreTest, SameSeqFromAnotherSensorIsNotADuplicate) {
   EXPECT_EQ(TotalConnections(*All(*store)), 2u);
 }
 
-TEST_F(SqliteStoreTest, SeqBelowHighestCommittedIsRefusedUnlessCommitted) {
+TEST_F(SqliteStoreTest, SeqBelowHighestCommittedIsAConflictUnlessCommitted) {
   auto store = Open(Options());
   ASSERT_OK(store->Commit("s1", OneRecordBatch(5, kT0)));
-  EXPECT_THAT(store->Commit("s1", OneRecordBatch(3, kT0)),
-              StatusIs(absl::StatusCode::kInvalidArgument));
+  ASSERT_OK_AND_ASSIGN(CommitResult behind, store->Commit("s1", OneRecordBatch(3, kT0)));
+  EXPECT_TRUE(behind.conflict);
+  EXPECT_EQ(behind.last_committed_seq, 5u);
   ASSERT_OK_AND_ASSIGN(CommitResult old, store->Commit("s1", OneRecordBatch(5, kT0)));
   EXPECT_TRUE(old.duplicate);
   ASSERT_OK_AND_ASSIGN(CommitResult next, store->Commit("s1", OneRecordBatch(6, kT0)));
@@ -167,8 +168,10 @@ TEST_F(SqliteStoreTest, ReopenAfterCloseKeepsRecordsSensorsAndSeqs) {
   EXPECT_EQ(snapshot->sensors[0].hello.software_version(), "0.1.0");
   EXPECT_EQ(snapshot->sensors[0].peer_address, "ipv4:10.9.9.9:4000");
   EXPECT_FALSE(snapshot->sensors[0].connected);  // Live state is not persisted.
-  ASSERT_OK_AND_ASSIGN(CommitResult again, store->Commit("s1", OneRecordBatch(1, kT0)));
+  ASSERT_OK_AND_ASSIGN(CommitResult again, store->Commit("s1", OneRecordBatch(2, kT0 + kHour)));
   EXPECT_TRUE(again.duplicate);
+  ASSERT_OK_AND_ASSIGN(CommitResult other, store->Commit("s1", OneRecordBatch(1, kT0)));
+  EXPECT_TRUE(other.conflict) << "seq 1 holds other content";
 }
 
 TEST_F(SqliteStoreTest, LogReplayAfterCheckpointEqualsDirectApplication) {
@@ -484,7 +487,7 @@ TEST_F(SqliteStoreTest, EmptyFileIsMigratedToCurrentSchema) {
     ASSERT_NE(store, nullptr);
     ASSERT_OK(store->Commit("s1", OneRecordBatch(1, kT0)));
   }
-  EXPECT_EQ(UserVersion(options.path), 1);
+  EXPECT_EQ(UserVersion(options.path), 2);  // 2: batch content digests.
   auto reopened = Open(options);  // Already current: no migration runs again.
   EXPECT_EQ(TotalConnections(*All(*reopened)), 1u);
 }

@@ -349,6 +349,57 @@ TEST(SpoolTest, RenumberingInterruptedByACrashIsFinishedAtOpenWithoutLossOrDupli
   EXPECT_EQ(spool->counters().batches_quarantined, 0u);
 }
 
+TEST(SpoolTest, RenumberMovesOneBatchUnderANewSeqUnsentAndMergeable) {
+  TempDir dir;
+  for (uint64_t seq : {1, 2}) {
+    ASSERT_OK(WriteFileDurably(dir.path(), SpoolFileName(seq),
+                               EncodeSpoolFile(MakeBatch(seq, 1, 80 + seq), seq)));
+  }
+  ASSERT_OK_AND_ASSIGN(auto spool, Spool::Open(dir.path()));
+  spool->MarkAllUnsent(/*committed_through=*/2);
+  ASSERT_OK(spool->Renumber(1, 1001));
+  EXPECT_EQ(Seqs(*spool), (std::vector<uint64_t>{2, 1001}));
+  EXPECT_TRUE(spool->entries().at(2).maybe_committed);
+  EXPECT_FALSE(spool->entries().at(1001).maybe_committed);
+  EXPECT_FALSE(spool->entries().at(1001).sent);
+  ASSERT_OK_AND_ASSIGN(v1::Batch moved, spool->Read(1001));
+  EXPECT_EQ(moved.seq(), 1001u);
+  EXPECT_EQ(moved.records(0).server_port(), 81u);
+  EXPECT_THAT(spool->Renumber(7, 1002), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_FALSE(fs::exists(dir.File("renumber"))) << "journal removed once done";
+}
+
+TEST(SpoolTest, BatchesAtOrBelowTheCommittedSeqAreNeverMerged) {
+  TempDir dir;
+  for (uint64_t seq : {1, 2, 3, 4}) {
+    ASSERT_OK(WriteFileDurably(dir.path(), SpoolFileName(seq),
+                               EncodeSpoolFile(MakeBatch(seq, 50, 2000), seq)));
+  }
+  ASSERT_OK_AND_ASSIGN(auto spool, Spool::Open(dir.path()));
+  // A collector reports seq 2 committed: 1 and 2 may hold committed content; merging them
+  // into 4 would count it twice.
+  spool->MarkAllUnsent(/*committed_through=*/2);
+  spool->EnforceCap(spool->bytes() - 1);
+  EXPECT_EQ(spool->counters().batches_merged, 1u) << "only 3 and 4 merged";
+  EXPECT_EQ(Seqs(*spool), (std::vector<uint64_t>{1, 2, 4}));
+}
+
+TEST(SeqCounterTest, NeverWrapsPastTwoToTheSixtyThreeMinusOne) {
+  TempDir dir;
+  std::ofstream(dir.File("seq")) << SeqCounter::kMaxSeq - 1 << "\n";
+  ASSERT_OK_AND_ASSIGN(SeqCounter seq, SeqCounter::Open(dir.path(), 0));
+  ASSERT_OK_AND_ASSIGN(uint64_t last, seq.Next());
+  EXPECT_EQ(last, SeqCounter::kMaxSeq);
+  EXPECT_THAT(seq.Next(), StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_EQ(seq.last(), SeqCounter::kMaxSeq);
+  TempDir other;
+  ASSERT_OK_AND_ASSIGN(SeqCounter forged, SeqCounter::Open(other.path(), 5));
+  EXPECT_THAT(forged.AdvancePast(~uint64_t{0}), StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_EQ(forged.last(), 5u) << "a forged 2^64-1 leaves the counter where it was";
+  ASSERT_OK_AND_ASSIGN(uint64_t next, forged.Next());
+  EXPECT_EQ(next, 6u);
+}
+
 TEST(SeqCounterTest, FreshCounterStaysFreshAcrossReopenUntilConfirmed) {
   TempDir dir;
   {

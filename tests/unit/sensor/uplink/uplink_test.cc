@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -67,9 +68,16 @@ class CollectorState {
     absl::MutexLock l(&mu_);
     silent_ = v;
   }
+  // Marks `seq` committed with unknown content (any resend is a duplicate).
   void PreCommit(uint64_t seq) {
     absl::MutexLock l(&mu_);
     committed_.insert(seq);
+  }
+  // Marks `seq` committed with content no sensor batch has (a forged batch, a clone's).
+  void PreCommitOther(uint64_t seq) {
+    absl::MutexLock l(&mu_);
+    committed_.insert(seq);
+    contents_[seq] = "other";
   }
 
   // Commits and acks every batch received while acks were held, then acks as they come.
@@ -113,6 +121,15 @@ class CollectorState {
   std::set<uint64_t> committed() const {
     absl::MutexLock l(&mu_);
     return committed_;
+  }
+  // Server port of the first record of each batch this collector committed, by seq.
+  std::map<uint64_t, uint32_t> committed_ports() const {
+    absl::MutexLock l(&mu_);
+    return committed_ports_;
+  }
+  int conflicts() const {
+    absl::MutexLock l(&mu_);
+    return conflicts_;
   }
   std::vector<v1::Hello> hellos() const {
     absl::MutexLock l(&mu_);
@@ -175,11 +192,31 @@ class CollectorState {
         held_.push_back(seq);
         continue;
       }
-      const bool duplicate = !committed_.insert(seq).second;
+      // Content identity as the real collector keeps it: the batch without seq and health.
+      v1::Batch content = msg.batch();
+      content.clear_seq();
+      content.clear_health();
+      const std::string digest = content.SerializeAsString();
+      const uint64_t last = committed_.empty() ? 0 : *committed_.rbegin();
+      const bool known = committed_.count(seq) > 0;
+      const bool conflict =
+          known ? !contents_[seq].empty() && contents_[seq] != digest : seq <= last;
+      v1::CollectorMessage ack;
+      ack.mutable_ack()->set_seq(seq);
+      if (conflict) {
+        ++conflicts_;
+        ack.mutable_ack()->set_status(v1::ACK_STATUS_CONFLICT);
+        ack.mutable_ack()->set_last_committed_seq(last);
+      } else {
+        ack.mutable_ack()->set_duplicate(known);
+        if (!known) {
+          committed_.insert(seq);
+          contents_[seq] = digest;
+          committed_ports_[seq] =
+              msg.batch().records_size() > 0 ? msg.batch().records(0).server_port() : 0;
+        }
+      }
       if (send_acks_) {
-        v1::CollectorMessage ack;
-        ack.mutable_ack()->set_seq(seq);
-        ack.mutable_ack()->set_duplicate(duplicate);
         stream->Write(ack);
       }
     }
@@ -196,6 +233,9 @@ class CollectorState {
   bool report_zero_committed_ ABSL_GUARDED_BY(mu_) = false;
   bool silent_ ABSL_GUARDED_BY(mu_) = false;
   std::set<uint64_t> committed_ ABSL_GUARDED_BY(mu_);
+  std::map<uint64_t, std::string> contents_ ABSL_GUARDED_BY(mu_);  // "" = unknown content.
+  std::map<uint64_t, uint32_t> committed_ports_ ABSL_GUARDED_BY(mu_);
+  int conflicts_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<v1::Batch> received_ ABSL_GUARDED_BY(mu_);
   std::vector<uint64_t> held_ ABSL_GUARDED_BY(mu_);
   std::vector<v1::Hello> hellos_ ABSL_GUARDED_BY(mu_);
@@ -369,7 +409,7 @@ TEST_F(UplinkTest, DeliversInOrderOverMutualTlsAndAcksDeleteSpoolFiles) {
   EXPECT_EQ(got[0].merged_from(), 1u);
   EXPECT_THAT(state_.peer_names(), ElementsAre("sensor-1"));  // Client cert was presented.
   ASSERT_EQ(state_.hellos().size(), 1u);
-  EXPECT_EQ(state_.hellos()[0].protocol_version(), 1u);
+  EXPECT_EQ(state_.hellos()[0].protocol_version(), 2u);
   EXPECT_THAT(state_.hellos()[0].interfaces(), ElementsAre("eth0"));
   EXPECT_EQ(state_.hellos()[0].boot_id().size(), 32u);
   EXPECT_TRUE(SpoolBatchFiles().empty());
@@ -482,7 +522,7 @@ TEST_F(UplinkTest, UnackedSpoolIsResentInOrderAfterRestart) {
   EXPECT_TRUE(SpoolBatchFiles().empty());
 }
 
-TEST_F(UplinkTest, BatchesCommittedBeforeRestartAreDroppedNotResent) {
+TEST_F(UplinkTest, BatchesCommittedBeforeRestartAreResentAndDeletedOnTheirDuplicateAck) {
   TestCollector collector(state_, *server_tls_);
   ASSERT_TRUE(collector.ok());
   state_.set_send_acks(false);  // Commits, but the acks are lost.
@@ -498,10 +538,14 @@ TEST_F(UplinkTest, BatchesCommittedBeforeRestartAreDroppedNotResent) {
   state_.set_send_acks(true);
   auto uplink = Started(Options({collector.address()}));
   ASSERT_NE(uplink, nullptr);
-  ASSERT_OK(uplink->Drain(kWait));  // HelloAck.last_committed_seq = 2 empties the spool.
-  EXPECT_TRUE(state_.received_seqs().empty());
+  // HelloAck.last_committed_seq = 2 proves nothing about these files' content: they are sent
+  // again, and deleted when the collector says it holds that content (duplicate).
+  ASSERT_OK(uplink->Drain(kWait));
+  EXPECT_THAT(state_.received_seqs(), ElementsAre(1, 2));
+  EXPECT_EQ(state_.committed(), (std::set<uint64_t>{1, 2}));
   EXPECT_EQ(uplink->stats().batches_acked, 2u);
-  EXPECT_EQ(uplink->stats().batches_sent, 0u);
+  EXPECT_EQ(uplink->stats().duplicates, 2u);
+  EXPECT_EQ(uplink->stats().batches_renumbered, 0u);
 }
 
 // The collector committed seqs 1..6 from an earlier spool of this sensor (since wiped); a
@@ -552,9 +596,9 @@ TEST_F(UplinkTest, FreshSpoolRestartedBeforeItsFirstHelloAckIsStillRenumbered) {
   EXPECT_EQ(uplink->stats().duplicates, 0u);
 }
 
-// After the first HelloAck of a fresh counter, the usual rule holds: a HelloAck reporting
-// a seq as committed deletes it (it was sent by this spool).
-TEST_F(UplinkTest, AfterTheFirstHelloAckCommittedBatchesAreDeletedNotRenumbered) {
+// After the first HelloAck of a fresh counter, batches the collector reports as committed
+// (acks lost) are resent, answered duplicate and deleted: not renumbered, not counted twice.
+TEST_F(UplinkTest, AfterTheFirstHelloAckCommittedBatchesAreAckedDuplicateNotRenumbered) {
   TestCollector collector(state_, *server_tls_);
   ASSERT_TRUE(collector.ok());
   state_.set_send_acks(false);  // Commits, but the acks are lost.
@@ -569,8 +613,62 @@ TEST_F(UplinkTest, AfterTheFirstHelloAckCommittedBatchesAreDeletedNotRenumbered)
   TestCollector again(state_, *server_tls_, collector.port());
   ASSERT_TRUE(again.ok());
   ASSERT_OK(uplink->Drain(kWait));
-  EXPECT_THAT(state_.received_seqs(), ElementsAre(1, 2)) << "nothing resent or renumbered";
+  EXPECT_THAT(state_.received_seqs(), ElementsAre(1, 2, 1, 2)) << "resent, not renumbered";
+  EXPECT_EQ(state_.committed(), (std::set<uint64_t>{1, 2}));
   EXPECT_EQ(uplink->stats().batches_acked, 2u);
+  EXPECT_EQ(uplink->stats().duplicates, 2u);
+}
+
+// Someone holding the sensor's key committed seq 1000. The real sensor's spooled batches
+// (2..4) are "behind the collector": they are renumbered above 1000 and delivered, never
+// deleted unsent.
+TEST_F(UplinkTest, ForgedHighSeqMakesSpooledBatchesRenumberedNotDeleted) {
+  auto collector = std::make_unique<TestCollector>(state_, *server_tls_);
+  ASSERT_TRUE(collector->ok());
+  const int port = collector->port();
+  auto uplink = Started(Options({collector->address()}));
+  ASSERT_NE(uplink, nullptr);
+  ASSERT_OK(uplink->Submit(MakeBatch(1, 80)));
+  ASSERT_OK(uplink->Drain(kWait));
+  collector->Shutdown();
+  for (uint16_t i = 1; i <= 3; ++i) {
+    ASSERT_OK(uplink->Submit(MakeBatch(1, static_cast<uint16_t>(80 + i))));
+  }
+  state_.PreCommitOther(1000);
+  collector = std::make_unique<TestCollector>(state_, *server_tls_, port);
+  ASSERT_TRUE(collector->ok());
+  ASSERT_OK(uplink->Drain(kWait));
+  EXPECT_EQ(state_.conflicts(), 3);
+  EXPECT_EQ(state_.committed(), (std::set<uint64_t>{1, 1000, 1001, 1002, 1003}));
+  const std::map<uint64_t, uint32_t> ports = state_.committed_ports();
+  EXPECT_EQ(ports.at(1001), 81u);
+  EXPECT_EQ(ports.at(1002), 82u);
+  EXPECT_EQ(ports.at(1003), 83u);
+  EXPECT_EQ(uplink->stats().batches_renumbered, 3u);
+  EXPECT_EQ(uplink->stats().batches_acked, 4u);
+  EXPECT_TRUE(SpoolBatchFiles().empty());
+  ASSERT_OK(uplink->Submit(MakeBatch(1, 84)));  // Later batches continue above.
+  ASSERT_OK(uplink->Drain(kWait));
+  EXPECT_EQ(state_.committed_ports().at(1004), 84u);
+}
+
+// The collector holds other content under seq 1 (a clone, a spool restored from an older
+// backup) and says nothing in HelloAck: the batch is answered CONFLICT, renumbered and
+// delivered; a duplicate answer (which would delete it) never comes.
+TEST_F(UplinkTest, SameSeqWithOtherContentIsRenumberedNotDeleted) {
+  TestCollector collector(state_, *server_tls_);
+  ASSERT_TRUE(collector.ok());
+  state_.PreCommitOther(1);
+  state_.set_report_zero_committed(true);
+  auto uplink = Started(Options({collector.address()}));
+  ASSERT_NE(uplink, nullptr);
+  ASSERT_OK(uplink->Submit(MakeBatch(1, 80)));
+  ASSERT_OK(uplink->Drain(kWait));
+  EXPECT_THAT(state_.received_seqs(), ElementsAre(1, 2));
+  EXPECT_EQ(state_.committed_ports().at(2), 80u);
+  EXPECT_EQ(uplink->stats().duplicates, 0u);
+  EXPECT_EQ(uplink->stats().batches_renumbered, 1u);
+  EXPECT_TRUE(SpoolBatchFiles().empty());
 }
 
 TEST_F(UplinkTest, DuplicateAckDeletesTheSpoolFile) {
