@@ -34,6 +34,7 @@
 #include "sensor/capture/packet_source.h"
 #include "sensor/capture/pcap_file_source.h"
 #include "sensor/capture/pcap_live_source.h"
+#include "sensor/capture/privileges.h"
 #include "sensor/pipeline/pipeline.h"
 #include "sensor/uplink/uplink.h"
 
@@ -57,7 +58,9 @@ const std::vector<common::OptionSpec>& Specs() {
       {"key", "S.key", "this sensor's private key"},
       {"tls-server-name", "NAME", "name to check in the collector's certificate (default: host)"},
       {"config", "FILE.yaml", "read options from this YAML file; flags win", false, false},
-      {"user", "NAME", "after opening the captures, drop root to this user"},
+      {"user", "NAME",
+       "run as this user once the captures are open (as root, default: synmap, else nobody; "
+       "'root' keeps uid 0); every capability is dropped either way"},
       {"buffer-size", "BYTES", "kernel capture buffer per interface (default 8388608)"},
       {"snaplen", "N", "bytes captured per frame (default 256)"},
       {"promiscuous", "", "put the interfaces in promiscuous mode (mirror ports)"},
@@ -207,31 +210,18 @@ absl::StatusOr<std::vector<std::unique_ptr<PacketSource>>> OpenSources(const Sen
   return sources;
 }
 
-// Drops root to `user`: supplementary groups, group, then user; checks that root cannot be
-// regained. The capture sockets stay open and usable.
-absl::Status DropPrivileges(const std::string& user) {
-  errno = 0;
-  const struct passwd* pw = getpwnam(user.c_str());
-  if (pw == nullptr) {
-    return errno != 0 ? absl::ErrnoToStatus(errno, absl::StrCat("look up user ", user))
-                      : absl::NotFoundError(absl::StrCat("--user ", user, ": no such user"));
+// Switches user and drops every capability once the captures are open (see privileges.h).
+absl::Status GiveUpPrivileges(const SensorConfig& c) {
+  SYNMAP_ASSIGN_OR_RETURN(PrivilegeResult result, DropPrivileges(PrivilegeOptions{
+                                                      .user = c.user, .spool_dir = c.spool_dir}));
+  if (!result.stayed_root_because.empty()) {
+    SYNMAP_LOG(WARNING) << "running_as_root_without_capabilities reason=\""
+                        << result.stayed_root_because
+                        << "\" fix=\"chown the spool to that user, or pass --user NAME\"";
   }
-  const uid_t uid = pw->pw_uid;
-  const gid_t gid = pw->pw_gid;
-  if (setgroups(1, &gid) != 0) {
-    return absl::ErrnoToStatus(errno, "setgroups");
-  }
-  if (setgid(gid) != 0) {
-    return absl::ErrnoToStatus(errno, absl::StrCat("setgid ", gid));
-  }
-  if (setuid(uid) != 0) {
-    return absl::ErrnoToStatus(errno, absl::StrCat("setuid ", uid));
-  }
-  if (getuid() != uid || geteuid() != uid || getgid() != gid || getegid() != gid ||
-      (uid != 0 && setuid(0) == 0)) {
-    return absl::InternalError(absl::StrCat("dropping privileges to ", user, " did not stick"));
-  }
-  SYNMAP_LOG(INFO) << "privileges_dropped user=" << user << " uid=" << uid << " gid=" << gid;
+  SYNMAP_LOG(INFO) << "privileges_dropped user="
+                   << (result.user.empty() ? "(unchanged)" : result.user) << " uid=" << getuid()
+                   << " gid=" << getgid() << " capabilities=none";
   return absl::OkStatus();
 }
 
@@ -408,8 +398,7 @@ int Run(const SensorConfig& c) {
     SYNMAP_LOG(ERROR) << "capture_open_failed status=" << sources.status();
     return 1;
   }
-  if (absl::Status dropped = c.user.empty() ? absl::OkStatus() : DropPrivileges(c.user);
-      !dropped.ok()) {
+  if (absl::Status dropped = GiveUpPrivileges(c); !dropped.ok()) {
     SYNMAP_LOG(ERROR) << "privilege_drop_failed status=" << dropped;
     return 1;
   }
