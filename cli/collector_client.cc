@@ -81,8 +81,7 @@ const char kConnectionHelp[] =
     "environment SYNMAP_COLLECTOR, SYNMAP_CA, SYNMAP_CERT, SYNMAP_KEY, SYNMAP_TLS_SERVER_NAME, "
     "else a\n"
     "YAML file whose keys are the flag names: --config FILE, $SYNMAP_CONFIG,\n"
-    "~/.config/synmap/cli.yaml or /etc/synmap/synmap-cli.yaml.\n"
-    "Times: RFC 3339 (2026-11-27T09:00:00Z) or a duration back from now (90m, 24h, 7d).\n";
+    "~/.config/synmap/cli.yaml or /etc/synmap/synmap-cli.yaml.\n";
 
 void AddConnectionFlags(FlagParser& parser, ConnectionFlags* flags) {
   parser.AddString("collector", "HOST:PORT", &flags->collector, "collector address");
@@ -142,7 +141,9 @@ absl::StatusOr<CollectorConnection> ConnectToCollector(const ConnectionFlags& fl
   }
   common::ChannelOptions options;
   options.target_name_override = tls_name;
-  options.max_receive_message_bytes = 256 << 20;  // Large summaries and exports.
+  // The collector sends answers of up to 1 GiB (query.proto), e.g. a complete map of millions
+  // of rows; anything larger it refuses with a message of its own.
+  options.max_receive_message_bytes = 1 << 30;
   conn.stub = synmap::v1::Query::NewStub(common::MakeChannel(conn.target, *material, options));
   return conn;
 }
@@ -169,28 +170,14 @@ std::string DescribeRpcError(const grpc::Status& status, absl::string_view targe
     case grpc::StatusCode::UNAUTHENTICATED:
       return absl::StrCat("not authenticated by collector at ", target, ": ", message);
     case grpc::StatusCode::INVALID_ARGUMENT:
-      return absl::StrCat("collector refused the query: ", message);
+    case grpc::StatusCode::FAILED_PRECONDITION:
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      // The collector's own words: an unknown filter name with the known choices, a window
+      // no sensor covered, an answer too large.
+      return message;
     default:
       return absl::StrCat("query failed at ", target, ": ", message);
   }
-}
-
-absl::StatusOr<int64_t> ParseTimeFlag(absl::string_view flag, absl::string_view text,
-                                      absl::Time now) {
-  if (text.empty()) {
-    return 0;
-  }
-  absl::Time t;
-  std::string err;
-  if (absl::ParseTime(absl::RFC3339_full, text, &t, &err)) {
-    return absl::ToUnixNanos(t);
-  }
-  absl::StatusOr<absl::Duration> ago = common::ParseDurationText(text);
-  if (ago.ok() && *ago >= absl::ZeroDuration()) {
-    return absl::ToUnixNanos(now - *ago);
-  }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "--", flag, ": '", text, "' is neither an RFC 3339 time nor a duration like 24h or 7d"));
 }
 
 }  // namespace synmap::cli

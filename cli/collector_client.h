@@ -47,12 +47,8 @@ struct CollectorConnection {
 
 // A one-line, actionable message for a failed call, e.g.
 // "cannot reach collector at 127.0.0.1:7443: connection refused" or
-// "certificate rejected: role sensor may not query".
+// "certificate rejected: role sensor may not query"; for a query the collector refused
+// (unknown filter name, window without sensor data, answer too large) its own message.
 std::string DescribeRpcError(const grpc::Status& status, absl::string_view target);
-
-// Parses --since/--until: RFC 3339 ("2026-11-27T09:00:00Z") or a duration back from `now`
-// ("90m", "24h", "7d"). Empty gives 0 (open). InvalidArgument naming the flag otherwise.
-[[nodiscard]] absl::StatusOr<int64_t> ParseTimeFlag(absl::string_view flag, absl::string_view text,
-                                                    absl::Time now);
 
 }  // namespace synmap::cli

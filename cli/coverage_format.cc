@@ -4,11 +4,12 @@
 #include "absl/strings/str_format.h"
 #include "cli/summary_rows.h"
 #include "cli/table_format.h"
+#include "cli/time_text.h"
 
 namespace synmap::cli {
 
 std::string FormatTime(int64_t unix_ns) {
-  return unix_ns == 0 ? std::string("-") : FormatRfc3339Nanos(unix_ns);
+  return unix_ns == 0 ? std::string("-") : FormatMachineTime(unix_ns);
 }
 
 std::string FormatAgo(int64_t unix_ns, absl::Time now) {
@@ -31,7 +32,7 @@ std::string FormatAgo(int64_t unix_ns, absl::Time now) {
   return absl::StrCat(absl::ToInt64Hours(d) / 24, "d ago");
 }
 
-std::string CoverageFooter(const synmap::v1::Coverage& c, absl::Time now) {
+std::string CoverageFooter(const synmap::v1::Coverage& c, absl::Time now, absl::TimeZone zone) {
   std::string out;
   if (c.sensors_size() == 0) {
     return "coverage: no sensor reported in this window; the answer is empty, not proof of "
@@ -40,13 +41,14 @@ std::string CoverageFooter(const synmap::v1::Coverage& c, absl::Time now) {
   absl::StrAppend(&out, "coverage: ", c.sensors_size(), " sensor(s), ", c.batches(), " batch(es), ",
                   c.covered_since_unix_ns() == 0 && c.covered_until_unix_ns() == 0
                       ? std::string("all stored data")
-                      : absl::StrCat("data from ", FormatTime(c.covered_since_unix_ns()), " to ",
-                                     FormatTime(c.covered_until_unix_ns())),
-                  "\n");
+                      : absl::StrCat("data from ", FormatTextTime(c.covered_since_unix_ns(), zone),
+                                     " to ", FormatTextTime(c.covered_until_unix_ns(), zone)),
+                  " (times in ", ZoneText(zone, now), ")\n");
   for (const synmap::v1::SensorCoverage& s : c.sensors()) {
     absl::StrAppend(&out, "  ", s.sensor(), ": ", s.batches(), " batch(es), last seq ",
-                    s.last_batch_seq(), " ending ", FormatTime(s.last_batch_end_unix_ns()),
-                    " (committed ", FormatAgo(s.last_commit_unix_ns(), now), ")");
+                    s.last_batch_seq(), " ending ",
+                    FormatTextTime(s.last_batch_end_unix_ns(), zone), " (committed ",
+                    FormatAgo(s.last_commit_unix_ns(), now), ")");
     std::string losses;
     auto add = [&losses](uint64_t n, absl::string_view what) {
       if (n > 0) {
@@ -71,7 +73,7 @@ void AppendCoverageJson(const synmap::v1::Coverage& c, std::string* out) {
       return std::string("null");
     }
     std::string s;
-    AppendJsonString(FormatRfc3339Nanos(ns), &s);
+    AppendJsonString(FormatMachineTime(ns), &s);
     return s;
   };
   absl::StrAppend(

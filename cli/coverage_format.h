@@ -9,13 +9,15 @@ namespace synmap::cli {
 
 // The coverage footer of a text answer: the window read, each sensor that reported in it with
 // its last batch, and every kind of loss (kernel/interface drops, malformed, spool losses,
-// handshake evictions) — or a line saying no sensor reported. `now` dates "ago" figures.
-std::string CoverageFooter(const synmap::v1::Coverage& coverage, absl::Time now);
+// handshake evictions) — or a line saying no sensor reported. `now` dates "ago" figures; times
+// print as "2026-12-02 13:13:28" in `zone`, named once on the first line.
+std::string CoverageFooter(const synmap::v1::Coverage& coverage, absl::Time now,
+                           absl::TimeZone zone = absl::UTCTimeZone());
 
 // `coverage` as a JSON object (numbers unquoted, times RFC 3339). Appends to `out`.
 void AppendCoverageJson(const synmap::v1::Coverage& coverage, std::string* out);
 
-// "2026-11-27T09:10:29Z"-style time with nanoseconds, or "-" for 0.
+// RFC 3339 in UTC without padding ("2026-11-27T09:10:29Z"), or "-" for 0.
 std::string FormatTime(int64_t unix_ns);
 
 // "3m ago", "2h ago", "5d ago" (from `now`), or "never" for 0.

@@ -11,6 +11,7 @@
 #include "cli/exit_codes.h"
 #include "cli/query_commands.h"
 #include "cli/summarize.h"
+#include "cli/time_text.h"
 
 #ifndef SYNMAP_VERSION
 #define SYNMAP_VERSION "unknown"
@@ -48,6 +49,7 @@ std::string Usage() {
     absl::StrAppend(&out, "  ", c.name, std::string(12 - std::string(c.name).size(), ' '),
                     c.summary, "\n");
   }
+  absl::StrAppend(&out, "\n", TimeHelp(), kExitCodeHelp);
   return out;
 }
 

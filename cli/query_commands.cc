@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -13,9 +14,11 @@
 #include "cli/collector_client.h"
 #include "cli/coverage_format.h"
 #include "cli/exit_codes.h"
+#include "cli/export_rules.h"
 #include "cli/flag_parser.h"
 #include "cli/summary_rows.h"
 #include "cli/table_format.h"
+#include "cli/time_text.h"
 
 namespace synmap::cli {
 namespace {
@@ -32,8 +35,11 @@ class QueryCommand {
   QueryCommand(std::string name, std::string usage)
       : name_(std::move(name)), usage_(std::move(usage)) {
     AddConnectionFlags(parser_, &conn_);
+    parser_.AddBool("utc", &utc_, "read and print times in UTC instead of local time");
   }
   FlagParser& parser() { return parser_; }
+  // The zone of times read from flags and printed in text: local, or UTC with --utc.
+  absl::TimeZone zone() const { return utc_ ? absl::UTCTimeZone() : absl::LocalTimeZone(); }
 
   // Parses `args`; returns an exit code when the command must stop (help or usage error).
   std::optional<int> Parse(absl::Span<const std::string> args) {
@@ -42,7 +48,8 @@ class QueryCommand {
       return UsageError(s.message());
     }
     if (parser_.help()) {
-      WriteAll(stdout, absl::StrCat(usage_, "\nflags:\n", parser_.Usage(), "\n", kConnectionHelp));
+      WriteAll(stdout, absl::StrCat(usage_, "\nflags:\n", parser_.Usage(), "\n", kConnectionHelp,
+                                    TimeHelp(), kExitCodeHelp));
       return kExitOk;
     }
     if (!positional.empty()) {
@@ -82,11 +89,11 @@ class QueryCommand {
   std::optional<int> FillRange(const std::string& since, const std::string& until,
                                v1::TimeRange* range) const {
     const absl::Time now = absl::Now();
-    absl::StatusOr<int64_t> s = ParseTimeFlag("since", since, now);
+    absl::StatusOr<int64_t> s = ParseTimeText("since", since, now, zone());
     if (!s.ok()) {
       return UsageError(s.status().message());
     }
-    absl::StatusOr<int64_t> u = ParseTimeFlag("until", until, now);
+    absl::StatusOr<int64_t> u = ParseTimeText("until", until, now, zone());
     if (!u.ok()) {
       return UsageError(u.status().message());
     }
@@ -103,6 +110,7 @@ class QueryCommand {
   std::string usage_;
   FlagParser parser_;
   ConnectionFlags conn_;
+  bool utc_ = false;
 };
 
 struct FilterFlags {
@@ -125,37 +133,50 @@ void FillFilters(const FilterFlags& f, v1::Filters* out) {
   out->set_service(f.service);
 }
 
+// --top N: 0 or absent means every row, except that text output of `summary` defaults to
+// `text_default` rows (and says "showing N of M").
 std::optional<int> ParseTop(const QueryCommand& cmd, const std::string& text, uint32_t* out) {
   if (text.empty()) {
     return std::nullopt;
   }
-  if (!absl::SimpleAtoi(text, out) || *out > 100000) {
-    return cmd.UsageError(absl::StrCat("--top: '", text, "' is not a number from 0 to 100000"));
+  if (!absl::SimpleAtoi(text, out)) {
+    return cmd.UsageError(absl::StrCat("--top: '", text, "' is not a whole number (0 = all)"));
   }
   return std::nullopt;
 }
 
-// Prints `table` in `format`; json wraps rows and coverage in one object; text prints the
-// coverage footer on stderr.
+// Prints `table` in `format` on stdout. json carries total_rows, truncated and the coverage;
+// text, tsv and csv print the coverage footer on stderr, and say when --top cut the answer.
 void PrintTable(const Table& table, OutputFormat format, const v1::Coverage& coverage,
-                const std::string& text_header = "") {
+                absl::TimeZone zone, const std::string& text_header = "") {
   std::string out = format == OutputFormat::kText ? text_header : "";
   AppendTable(
       table, format, [&](std::string* o) { AppendCoverageJson(coverage, o); }, &out);
   WriteAll(stdout, out);
   std::fflush(stdout);
-  if (format == OutputFormat::kText) {
-    WriteAll(stderr, CoverageFooter(coverage, absl::Now()));
+  if (format == OutputFormat::kJson) {
+    return;
   }
+  std::string err = CoverageFooter(coverage, absl::Now(), zone);
+  if (table.Truncated()) {
+    absl::StrAppend(&err, "showing ", table.rows.size(), " of ", table.TotalRows(),
+                    " rows (--top N to change, --top 0 for all)\n");
+  }
+  WriteAll(stderr, err);
 }
 
-std::string Quoted(absl::string_view s) {
-  std::string out;
-  AppendJsonString(s, &out);
-  return out;
+// A time cell: "2026-12-02 13:13:28" in text, RFC 3339 in machine formats ("" = null).
+std::string TimeCell(int64_t ns, OutputFormat format, absl::TimeZone zone) {
+  if (format == OutputFormat::kText) {
+    return FormatTextTime(ns, zone);
+  }
+  return FormatMachineTime(ns);
 }
 
-std::string TimeCell(int64_t ns) { return ns == 0 ? std::string("null") : FormatRfc3339Nanos(ns); }
+std::string PortCell(uint32_t port) { return port == 0 ? "" : absl::StrCat(port); }
+
+// Summary text shows the largest rows first and stops here unless --top says otherwise.
+constexpr uint32_t kTextDefaultTop = 1000;
 
 constexpr char kFormats[] = "output format: text (default), tsv, csv or json";
 
@@ -174,10 +195,10 @@ int RunSummary(absl::Span<const std::string> args) {
   bool show_remote = false, by_sensor = false;
   FilterFlags filters;
   FlagParser& p = cmd.parser();
-  p.AddString("since", "TIME", &since, "start of the window (RFC 3339 or 24h, 7d ago)");
+  p.AddString("since", "TIME", &since, "start of the window (e.g. 24h, '7d ago', 2026-12-02)");
   p.AddString("until", "TIME", &until, "end of the window (exclusive)");
   AddFilterFlags(p, &filters, /*with_client=*/true);
-  p.AddString("top", "N", &top, "at most N rows, largest first (default 1000)");
+  p.AddString("top", "N", &top, "at most N rows, largest first (default: all; text 1000)");
   p.AddBool("show-remote", &show_remote, "show non-local hosts' IPs instead of _");
   p.AddBool("by-sensor", &by_sensor, "keep each sensor's rows apart (adds a sensor column)");
   p.AddChoice("count", {"connections", "packets"}, &count, "what to count");
@@ -185,7 +206,7 @@ int RunSummary(absl::Span<const std::string> args) {
   if (auto exit = cmd.Parse(args)) return *exit;
   v1::SummaryRequest req;
   if (auto exit = cmd.FillRange(since, until, req.mutable_range())) return *exit;
-  uint32_t top_n = 0;
+  uint32_t top_n = format == "text" ? kTextDefaultTop : 0;
   if (auto exit = ParseTop(cmd, top, &top_n)) return *exit;
   req.set_top_n(top_n);
   FillFilters(filters, req.mutable_filters());
@@ -200,7 +221,9 @@ int RunSummary(absl::Span<const std::string> args) {
   });
   if (rc != kExitOk) return rc;
 
+  const OutputFormat out_format = *ParseOutputFormat(format);
   Table table;
+  table.total_rows = resp.total_rows();
   table.columns = {
       {.name = "count", .numeric = true, .right_align = true, .min_width = 7},
       {.name = "client", .min_width = 15},
@@ -212,15 +235,15 @@ int RunSummary(absl::Span<const std::string> args) {
       {.name = "client_ip", .in_text = false},
       {.name = "packets", .numeric = true, .in_text = false},
       {.name = "connections", .numeric = true, .in_text = false},
-      {.name = "first_seen", .in_text = false},
-      {.name = "last_seen", .in_text = false},
+      {.name = "first_seen", .nullable = true, .in_text = false},
+      {.name = "last_seen", .nullable = true, .in_text = false},
   };
   for (const v1::SummaryRow& r : resp.rows()) {
     table.rows.push_back({absl::StrCat(r.count()), r.client(), r.server(), r.service(), r.sensor(),
-                          r.server_port() == 0 ? "null" : absl::StrCat(r.server_port()),
-                          r.server_ip(), r.client_ip(), absl::StrCat(r.packets()),
-                          absl::StrCat(r.connections()), TimeCell(r.first_seen_unix_ns()),
-                          TimeCell(r.last_seen_unix_ns())});
+                          PortCell(r.server_port()), r.server_ip(), r.client_ip(),
+                          absl::StrCat(r.packets()), absl::StrCat(r.connections()),
+                          TimeCell(r.first_seen_unix_ns(), out_format, cmd.zone()),
+                          TimeCell(r.last_seen_unix_ns(), out_format, cmd.zone())});
   }
   if (!by_sensor) {
     // DESIGN.md: json rows carry a sensor key only with --by-sensor.
@@ -230,11 +253,7 @@ int RunSummary(absl::Span<const std::string> args) {
       row.erase(row.begin() + kSensorColumn);
     }
   }
-  PrintTable(table, *ParseOutputFormat(format), resp.coverage());
-  if (resp.total_rows() > static_cast<uint64_t>(resp.rows_size()) && format == "text") {
-    WriteAll(stderr, absl::StrCat("summary: showing ", resp.rows_size(), " of ", resp.total_rows(),
-                                  " rows (--top)\n"));
-  }
+  PrintTable(table, out_format, resp.coverage(), cmd.zone());
   return kExitOk;
 }
 
@@ -264,6 +283,7 @@ int RunSightings(absl::Span<const std::string> args, bool gone) {
   p.AddChoice("format", {"text", "tsv", "csv", "json"}, &format, kFormats);
   if (auto exit = cmd.Parse(args)) return *exit;
   if (since.empty()) return cmd.UsageError("--since is required");
+  const OutputFormat out_format = *ParseOutputFormat(format);
   v1::TimeRange range;
   if (auto exit = cmd.FillRange(since, until, &range)) return *exit;
   uint32_t top_n = 0;
@@ -271,6 +291,7 @@ int RunSightings(absl::Span<const std::string> args, bool gone) {
 
   google::protobuf::RepeatedPtrField<v1::ServiceSighting> rows;
   v1::Coverage coverage;
+  uint64_t total_rows = 0;
   int rc;
   if (gone) {
     v1::GoneServicesRequest req;
@@ -284,6 +305,7 @@ int RunSightings(absl::Span<const std::string> args, bool gone) {
     });
     rows = resp.rows();
     coverage = resp.coverage();
+    total_rows = resp.total_rows();
   } else {
     v1::NewServicesRequest req;
     *req.mutable_range() = range;
@@ -296,16 +318,18 @@ int RunSightings(absl::Span<const std::string> args, bool gone) {
     });
     rows = resp.rows();
     coverage = resp.coverage();
+    total_rows = resp.total_rows();
   }
   if (rc != kExitOk) return rc;
   Table table;
+  table.total_rows = total_rows;
   table.columns = {
-      {.name = gone ? "last_seen" : "first_seen"},
+      {.name = gone ? "last_seen" : "first_seen", .nullable = true},
       {.name = "server", .min_width = 15},
       {.name = "service", .min_width = 10},
       {.name = "connections", .numeric = true, .right_align = true},
       {.name = "clients", .numeric = true, .right_align = true},
-      {.name = gone ? "first_seen" : "last_seen", .in_text = false},
+      {.name = gone ? "first_seen" : "last_seen", .nullable = true, .in_text = false},
       {.name = "server_port", .numeric = true, .in_text = false},
       {.name = "server_ip", .in_text = false},
       {.name = "packets", .numeric = true, .in_text = false},
@@ -313,12 +337,12 @@ int RunSightings(absl::Span<const std::string> args, bool gone) {
   for (const v1::ServiceSighting& r : rows) {
     const int64_t shown = gone ? r.last_seen_unix_ns() : r.first_seen_unix_ns();
     const int64_t other = gone ? r.first_seen_unix_ns() : r.last_seen_unix_ns();
-    table.rows.push_back({TimeCell(shown), r.server(), r.service(), absl::StrCat(r.connections()),
-                          absl::StrCat(r.clients()), TimeCell(other),
-                          r.server_port() == 0 ? "null" : absl::StrCat(r.server_port()),
+    table.rows.push_back({TimeCell(shown, out_format, cmd.zone()), r.server(), r.service(),
+                          absl::StrCat(r.connections()), absl::StrCat(r.clients()),
+                          TimeCell(other, out_format, cmd.zone()), PortCell(r.server_port()),
                           r.server_ip(), absl::StrCat(r.packets())});
   }
-  PrintTable(table, *ParseOutputFormat(format), coverage,
+  PrintTable(table, out_format, coverage, cmd.zone(),
              format == "text" ? absl::StrCat(gone ? "# last seen" : "# first seen",
                                              "  server  service  connections  clients\n")
                               : "");
@@ -345,11 +369,13 @@ int RunSensors(absl::Span<const std::string> args) {
   });
   if (rc != kExitOk) return rc;
   const absl::Time now = absl::Now();
+  const OutputFormat out_format = *ParseOutputFormat(format);
+  const bool text = out_format == OutputFormat::kText;
   Table table;
   table.columns = {
       {.name = "sensor"},
       {.name = "state"},
-      {.name = "last_batch"},
+      {.name = "last_batch", .nullable = true},
       {.name = "last_seq", .numeric = true, .right_align = true},
       {.name = "batches", .numeric = true, .right_align = true},
       {.name = "packets", .numeric = true, .right_align = true},
@@ -363,12 +389,12 @@ int RunSensors(absl::Span<const std::string> args) {
       {.name = "peer", .in_text = false},
       {.name = "interfaces", .in_text = false},
       {.name = "software", .in_text = false},
-      {.name = "last_batch_time", .in_text = false},
-      {.name = "last_heartbeat", .in_text = false},
+      {.name = "last_batch_time", .nullable = true, .in_text = false},
+      {.name = "last_heartbeat", .nullable = true, .in_text = false},
       {.name = "quarantined", .numeric = true, .in_text = false},
       {.name = "merged", .numeric = true, .in_text = false},
   };
-  if (format == "text") {
+  if (text) {
     table.rows.push_back({"SENSOR",  "STATE",   "LAST BATCH", "SEQ",     "BATCHES",
                           "PACKETS", "SYNACKS", "KDROPS",     "IFDROPS", "MALFORMED",
                           "BACKLOG", "LOST",    "STATUS",     "",        "",
@@ -382,7 +408,8 @@ int RunSensors(absl::Span<const std::string> args) {
     if (s.health().spool_batches() > 1) problems.push_back("backlog");
     table.rows.push_back({s.name(),
                           s.connected() ? "connected" : "disconnected",
-                          FormatAgo(s.last_batch_commit_unix_ns(), now),
+                          text ? FormatAgo(s.last_batch_commit_unix_ns(), now)
+                               : FormatMachineTime(s.last_batch_commit_unix_ns()),
                           absl::StrCat(s.last_seq()),
                           absl::StrCat(s.batches()),
                           absl::StrCat(s.packets_received()),
@@ -396,12 +423,12 @@ int RunSensors(absl::Span<const std::string> args) {
                           s.peer_address(),
                           absl::StrJoin(s.hello().interfaces(), ","),
                           s.hello().software_version(),
-                          TimeCell(s.last_batch_end_unix_ns()),
-                          TimeCell(s.last_heartbeat_unix_ns()),
+                          TimeCell(s.last_batch_end_unix_ns(), out_format, cmd.zone()),
+                          TimeCell(s.last_heartbeat_unix_ns(), out_format, cmd.zone()),
                           absl::StrCat(s.health().batches_quarantined()),
                           absl::StrCat(s.health().batches_merged())});
   }
-  PrintTable(table, *ParseOutputFormat(format), resp.coverage());
+  PrintTable(table, out_format, resp.coverage(), cmd.zone());
   return kExitOk;
 }
 
@@ -430,22 +457,25 @@ int RunHosts(absl::Span<const std::string> args) {
   int rc = cmd.Run(
       [&](v1::Query::Stub& stub, grpc::ClientContext* ctx) { return stub.Hosts(ctx, req, &resp); });
   if (rc != kExitOk) return rc;
+  const OutputFormat out_format = *ParseOutputFormat(format);
   Table table;
+  table.total_rows = resp.total_rows();
   table.columns = {
       {.name = "name", .min_width = 15},
       {.name = "ip", .min_width = 15},
       {.name = "served", .numeric = true, .right_align = true},
       {.name = "made", .numeric = true, .right_align = true},
       {.name = "services"},
-      {.name = "first_seen", .in_text = false},
-      {.name = "last_seen", .in_text = false},
+      {.name = "first_seen", .nullable = true, .in_text = false},
+      {.name = "last_seen", .nullable = true, .in_text = false},
   };
   for (const v1::HostRow& r : resp.rows()) {
     table.rows.push_back({r.name(), r.ip(), absl::StrCat(r.connections_as_server()),
                           absl::StrCat(r.connections_as_client()), absl::StrJoin(r.services(), ","),
-                          TimeCell(r.first_seen_unix_ns()), TimeCell(r.last_seen_unix_ns())});
+                          TimeCell(r.first_seen_unix_ns(), out_format, cmd.zone()),
+                          TimeCell(r.last_seen_unix_ns(), out_format, cmd.zone())});
   }
-  PrintTable(table, *ParseOutputFormat(format), resp.coverage(),
+  PrintTable(table, out_format, resp.coverage(), cmd.zone(),
              format == "text" ? "# name  ip  connections served  made  services offered\n" : "");
   return kExitOk;
 }
@@ -478,7 +508,9 @@ int RunServices(absl::Span<const std::string> args) {
     return stub.Services(ctx, req, &resp);
   });
   if (rc != kExitOk) return rc;
+  const OutputFormat out_format = *ParseOutputFormat(format);
   Table table;
+  table.total_rows = resp.total_rows();
   table.columns = {
       {.name = "service", .min_width = 12},
       {.name = "port", .numeric = true, .right_align = true},
@@ -486,96 +518,79 @@ int RunServices(absl::Span<const std::string> args) {
       {.name = "clients", .numeric = true, .right_align = true},
       {.name = "connections", .numeric = true, .right_align = true},
       {.name = "packets", .numeric = true, .in_text = false},
-      {.name = "first_seen", .in_text = false},
-      {.name = "last_seen", .in_text = false},
+      {.name = "first_seen", .nullable = true, .in_text = false},
+      {.name = "last_seen", .nullable = true, .in_text = false},
   };
   for (const v1::ServiceRow& r : resp.rows()) {
-    table.rows.push_back({r.service(), r.port() == 0 ? "null" : absl::StrCat(r.port()),
-                          absl::StrCat(r.servers()), absl::StrCat(r.clients()),
-                          absl::StrCat(r.connections()), absl::StrCat(r.packets()),
-                          TimeCell(r.first_seen_unix_ns()), TimeCell(r.last_seen_unix_ns())});
+    table.rows.push_back({r.service(), PortCell(r.port()), absl::StrCat(r.servers()),
+                          absl::StrCat(r.clients()), absl::StrCat(r.connections()),
+                          absl::StrCat(r.packets()),
+                          TimeCell(r.first_seen_unix_ns(), out_format, cmd.zone()),
+                          TimeCell(r.last_seen_unix_ns(), out_format, cmd.zone())});
   }
-  PrintTable(table, *ParseOutputFormat(format), resp.coverage(),
+  PrintTable(table, out_format, resp.coverage(), cmd.zone(),
              format == "text" ? "# service  port  servers  clients  connections\n" : "");
   return kExitOk;
 }
 
 namespace {
 
-std::string ExportHeader(const v1::ExportResponse& resp, uint64_t min_connections) {
-  const v1::Coverage& c = resp.coverage();
-  return absl::StrCat("# synmap export: inbound TCP services observed on local servers\n",
-                      "# data from ", FormatTime(c.covered_since_unix_ns()), " to ",
-                      FormatTime(c.covered_until_unix_ns()), ", ", c.sensors_size(),
-                      " sensor(s), at least ", min_connections, " connection(s) each\n");
-}
-
-std::string RuleComment(const v1::ExportRow& r) {
-  std::string s = absl::StrCat(r.server(), " ", r.service(), ": ", r.connections(),
-                               " connections from ", r.clients(), " clients");
-  for (char& ch : s) {
-    if (ch == '"' || ch == '\\' || ch == '\n') ch = '_';
-  }
-  return s;
-}
-
-std::string RenderNftables(const v1::ExportResponse& resp, uint64_t min) {
-  std::string out = ExportHeader(resp, min);
-  out.append("# load with: nft -f FILE; jump to synmap_allow from your input or forward chain\n");
-  out.append("table inet synmap {\n  chain synmap_allow {\n");
-  for (const v1::ExportRow& r : resp.rows()) {
-    const bool v6 = r.server_ip().find(':') != std::string::npos;
-    absl::StrAppend(&out, "    ", v6 ? "ip6" : "ip", " daddr ", r.server_ip(), " tcp dport ",
-                    r.port(), " accept comment ", Quoted(RuleComment(r)), "\n");
-  }
-  out.append("  }\n}\n");
-  return out;
-}
-
-std::string RenderIptables(const v1::ExportResponse& resp, uint64_t min, bool v6, size_t* omitted) {
-  std::string out = ExportHeader(resp, min);
-  absl::StrAppend(&out, "# load with: ", v6 ? "ip6tables-restore" : "iptables-restore",
-                  " --noflush < FILE\n*filter\n:SYNMAP_ALLOW - [0:0]\n");
-  for (const v1::ExportRow& r : resp.rows()) {
-    const bool is_v6 = r.server_ip().find(':') != std::string::npos;
-    if (is_v6 != v6) {
-      ++*omitted;
+// "--nft-table FAMILY NAME" takes two arguments; the flag parser takes one value per flag, so
+// the pair is joined first ("--nft-table=FAMILY NAME" works as well).
+std::vector<std::string> JoinNftTableArgs(absl::Span<const std::string> args) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--nft-table" && i + 2 < args.size() && !absl::StartsWith(args[i + 1], "-") &&
+        !absl::StartsWith(args[i + 2], "-")) {
+      out.push_back(absl::StrCat("--nft-table=", args[i + 1], " ", args[i + 2]));
+      i += 2;
       continue;
     }
-    absl::StrAppend(&out, "-A SYNMAP_ALLOW -d ", r.server_ip(), v6 ? "/128" : "/32",
-                    " -p tcp -m tcp --dport ", r.port(), " -m comment --comment ",
-                    Quoted(RuleComment(r)), " -j ACCEPT\n");
+    out.push_back(args[i]);
   }
-  out.append("COMMIT\n");
   return out;
 }
 
 }  // namespace
 
 int RunExport(absl::Span<const std::string> args) {
-  QueryCommand cmd("export",
-                   "usage: synmap export [--format nftables|iptables|ip6tables|csv]\n"
-                   "                     [--min-connections N] [--since T] [--until T]\n"
-                   "                     [--sensor N] [--server X] [--service X]\n\n"
-                   "An allow-list of the inbound TCP services observed on local servers: one rule\n"
-                   "per (server address, port) with at least N connections in the window.\n"
-                   "Review it before loading: it allows what was seen, including what should not\n"
-                   "have been there.\n");
-  std::string format = "nftables", since, until, min_text = "1";
+  QueryCommand cmd(
+      "export",
+      "usage: synmap export [--format nftables|iptables|ip6tables|csv]\n"
+      "                     [--nft-table FAMILY NAME] [--min-connections N]\n"
+      "                     [--since T] [--until T] [--sensor N] [--server X]\n"
+      "                     [--service X] [--allow-empty]\n\n"
+      "An allow-list of the inbound TCP services observed on local servers: one rule\n"
+      "per (server address, port) with at least N connections in the window. The\n"
+      "nftables form is a fragment for your own table (a chain synmap_allow and sets\n"
+      "synmap_allow_v4/_v6); iptables/ip6tables load with iptables-restore --noflush.\n"
+      "Refuses (exit 2) when no sensor reported in the window or the list would be\n"
+      "empty, since loading an empty allow-list blocks everything; --allow-empty\n"
+      "prints it anyway. Review before loading: it allows what was seen, including\n"
+      "what should not have been there.\n");
+  std::string format = "nftables", since, until, min_text = "1", nft_table_text = "inet filter";
+  bool allow_empty = false;
   FilterFlags filters;
   FlagParser& p = cmd.parser();
   p.AddChoice("format", {"nftables", "iptables", "ip6tables", "csv"}, &format,
               "nftables (default), iptables (IPv4), ip6tables (IPv6) or csv");
+  p.AddString("nft-table", "FAMILY NAME", &nft_table_text,
+              "nftables table to put the chain and sets in (default inet filter)");
   p.AddString("min-connections", "N", &min_text, "keep services with at least N connections (1)");
   p.AddString("since", "TIME", &since, "start of the window");
   p.AddString("until", "TIME", &until, "end of the window");
   AddFilterFlags(p, &filters, /*with_client=*/false);
-  if (auto exit = cmd.Parse(args)) return *exit;
+  p.AddBool("allow-empty", &allow_empty,
+            "print the rules even when no sensor reported or none would be allowed");
+  const std::vector<std::string> joined = JoinNftTableArgs(args);
+  if (auto exit = cmd.Parse(joined)) return *exit;
   uint64_t min_connections = 0;
   if (!absl::SimpleAtoi(min_text, &min_connections) || min_connections == 0) {
     return cmd.UsageError(
         absl::StrCat("--min-connections: '", min_text, "' is not a whole number >= 1"));
   }
+  absl::StatusOr<NftTable> nft_table = ParseNftTable(nft_table_text);
+  if (!nft_table.ok()) return cmd.UsageError(nft_table.status().message());
   v1::ExportRequest req;
   if (auto exit = cmd.FillRange(since, until, req.mutable_range())) return *exit;
   FillFilters(filters, req.mutable_filters());
@@ -585,12 +600,26 @@ int RunExport(absl::Span<const std::string> args) {
     return stub.Export(ctx, req, &resp);
   });
   if (rc != kExitOk) return rc;
+  if (!allow_empty && resp.coverage().sensors_size() == 0) {
+    return cmd.Fail(
+        "no sensor reported in this window, so there is nothing to allow; an empty allow-list "
+        "would block every service (choose a window with data, or --allow-empty)");
+  }
+  const size_t rules = RuleCount(resp, format, *nft_table);
+  if (!allow_empty && rules == 0) {
+    return cmd.Fail(absl::StrCat(
+        "no service qualifies (", resp.rows_size(), " row(s) in the window, none for ", format,
+        format == "nftables" ? absl::StrCat(" table ", nft_table->family, " ", nft_table->name)
+                             : "",
+        "); an empty allow-list would block every service (lower --min-connections, widen the "
+        "window, or --allow-empty)"));
+  }
   std::string out;
   size_t omitted = 0;
   if (format == "nftables") {
-    out = RenderNftables(resp, min_connections);
+    out = RenderNftables(resp, *nft_table, min_connections, &omitted);
   } else if (format == "iptables" || format == "ip6tables") {
-    out = RenderIptables(resp, min_connections, format == "ip6tables", &omitted);
+    out = RenderIptables(resp, format == "ip6tables", min_connections, &omitted);
   } else {
     Table table;
     table.columns = {{.name = "server_ip"},   {.name = "port"},    {.name = "protocol"},
@@ -605,11 +634,15 @@ int RunExport(absl::Span<const std::string> args) {
   }
   WriteAll(stdout, out);
   std::fflush(stdout);
-  WriteAll(stderr, CoverageFooter(resp.coverage(), absl::Now()));
+  WriteAll(stderr, CoverageFooter(resp.coverage(), absl::Now(), cmd.zone()));
   if (omitted > 0) {
-    WriteAll(stderr, absl::StrCat("export: ", omitted, " ", format == "iptables" ? "IPv6" : "IPv4",
-                                  " service(s) not in this format; run again with --format ",
-                                  format == "iptables" ? "ip6tables" : "iptables", "\n"));
+    const bool v6_left_out = format == "iptables" || nft_table->family == "ip";
+    WriteAll(stderr, absl::StrCat("export: ", omitted, " ", v6_left_out ? "IPv6" : "IPv4",
+                                  " service(s) not in this format; run again with ",
+                                  format == "nftables"
+                                      ? "--nft-table inet NAME"
+                                      : (v6_left_out ? "--format ip6tables" : "--format iptables"),
+                                  "\n"));
   }
   return kExitOk;
 }

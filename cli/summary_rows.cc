@@ -6,6 +6,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "cli/time_text.h"
 
 namespace synmap::cli {
 
@@ -72,10 +73,7 @@ void SortRows(CountKind count, SortOrder order, std::vector<SummaryRow>* rows) {
   });
 }
 
-std::string FormatRfc3339Nanos(int64_t unix_ns) {
-  return absl::FormatTime("%Y-%m-%d%ET%H:%M:%E9SZ", absl::FromUnixNanos(unix_ns),
-                          absl::UTCTimeZone());
-}
+std::string FormatRfc3339Nanos(int64_t unix_ns) { return FormatMachineTime(unix_ns); }
 
 Table RowsToTable(absl::Span<const SummaryRow> rows, CountKind count) {
   Table table;

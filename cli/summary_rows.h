@@ -38,10 +38,11 @@ std::vector<SummaryRow> NameRecords(absl::Span<const common::Record> records,
 void SortRows(CountKind count, SortOrder order, std::vector<SummaryRow>* rows);
 
 // The table of `rows`: text/tsv/csv columns count, client, server, service (recipe layout);
-// json adds server_port, packets, connections, first_seen, last_seen (RFC 3339, ns).
+// json adds server_port, packets, connections, first_seen, last_seen (RFC 3339).
 Table RowsToTable(absl::Span<const SummaryRow> rows, CountKind count);
 
-// "2026-11-27T09:10:29.123456789Z".
+// RFC 3339 in UTC with only the fractional digits needed: "2026-11-27T09:10:29Z",
+// "2026-11-27T09:10:29.123Z" (FormatMachineTime).
 std::string FormatRfc3339Nanos(int64_t unix_ns);
 
 }  // namespace synmap::cli

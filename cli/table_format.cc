@@ -156,7 +156,9 @@ void AppendJsonRows(const Table& table, std::string* out) {
       }
       AppendJsonString(table.columns[c].name, out);
       out->append(": ");
-      if (table.columns[c].numeric) {
+      if (table.rows[r][c].empty() && (table.columns[c].nullable || table.columns[c].numeric)) {
+        out->append("null");
+      } else if (table.columns[c].numeric) {
         out->append(table.rows[r][c]);
       } else {
         AppendJsonString(table.rows[r][c], out);
@@ -182,6 +184,8 @@ void AppendTable(const Table& table, OutputFormat format,
     case OutputFormat::kJson:
       out->append("{\n  \"rows\": ");
       AppendJsonRows(table, out);
+      absl::StrAppend(out, ",\n  \"total_rows\": ", table.TotalRows(),
+                      ", \"truncated\": ", table.Truncated() ? "true" : "false");
       out->append(",\n  \"coverage\": ");
       append_coverage_json(out);
       out->append("\n}\n");

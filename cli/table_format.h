@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +21,7 @@ absl::StatusOr<OutputFormat> ParseOutputFormat(absl::string_view name);
 struct TableColumn {
   std::string name;          // Header in tsv/csv, key in json.
   bool numeric = false;      // json: emitted unquoted (the cell must be a JSON number or "null").
+  bool nullable = false;     // json: an empty cell is null (a time or value that does not exist).
   bool in_text = true;       // Shown in text/tsv/csv; json always has every column.
   bool right_align = false;  // text only.
   size_t min_width = 0;      // text only.
@@ -28,6 +31,11 @@ struct TableColumn {
 struct Table {
   std::vector<TableColumn> columns;
   std::vector<std::vector<std::string>> rows;  // Each row has columns.size() cells.
+  // Rows of the whole answer before a --top cut; unset means rows.size() (complete).
+  std::optional<uint64_t> total_rows;
+
+  uint64_t TotalRows() const { return total_rows.value_or(rows.size()); }
+  bool Truncated() const { return TotalRows() > rows.size(); }
 };
 
 // Text: the in_text columns, no header, padded to the widest cell (at least min_width),
@@ -41,7 +49,8 @@ void AppendCsv(const Table& table, std::string* out);
 // A JSON array of objects, one per row, keys in column order.
 void AppendJsonRows(const Table& table, std::string* out);
 // Appends `table` in `format`: text/tsv/csv as above; json as one object
-// {"rows": [...], "coverage": ...} whose coverage value `append_coverage_json` appends.
+// {"rows": [...], "total_rows": N, "truncated": false, "coverage": ...} whose coverage value
+// `append_coverage_json` appends.
 void AppendTable(const Table& table, OutputFormat format,
                  absl::FunctionRef<void(std::string*)> append_coverage_json, std::string* out);
 // Appends `text` as a JSON string literal (quotes, backslash, control characters escaped;

@@ -11,6 +11,8 @@ PACKAGES=(
   libabsl-dev libssl-dev libsqlite3-dev libyaml-cpp-dev libgtest-dev libgmock-dev zlib1g-dev
   # tools used by tests and benchmarks
   openssl sqlite3 python3-yaml netbase tcpdump tcpreplay iproute2 procps time netcat-openbsd python3
+  # export rules loaded into real firewalls (tests/integration/cli_query/export_firewall_test.sh)
+  nftables iptables
 )
 
 missing=()

@@ -12,6 +12,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "collector/query/internal/filter_names.h"
 #include "collector/query/internal/query_naming.h"
 #include "collector/query/internal/row_scan.h"
 #include "common/status/status_macros.h"
@@ -27,8 +29,6 @@ using internal::QueryNaming;
 using internal::RowFilter;
 using internal::SumByKey;
 
-constexpr uint32_t kMaxTopN = 100'000;
-constexpr uint32_t kDefaultSummaryTopN = 1'000;
 constexpr uint32_t kNoSensor = std::numeric_limits<uint32_t>::max();
 
 absl::Status ValidateRange(const synmap::v1::TimeRange& range, bool since_required) {
@@ -45,11 +45,33 @@ absl::Status ValidateRange(const synmap::v1::TimeRange& range, bool since_requir
   return absl::OkStatus();
 }
 
-absl::StatusOr<uint32_t> TopN(uint32_t requested, uint32_t default_value) {
-  if (requested > kMaxTopN) {
-    return absl::InvalidArgumentError(absl::StrCat("top_n ", requested, " exceeds ", kMaxTopN));
+// top_n 0 asks for every row.
+size_t TopN(uint32_t requested) {
+  return requested == 0 ? std::numeric_limits<size_t>::max() : requested;
+}
+
+std::string WindowText(const synmap::v1::TimeRange& range) {
+  auto text = [](int64_t ns, const char* open) {
+    return ns == 0 ? std::string(open)
+                   : absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", absl::FromUnixNanos(ns),
+                                      absl::UTCTimeZone());
+  };
+  return absl::StrCat("between ", text(range.since_unix_ns(), "the oldest data"), " and ",
+                      text(range.until_unix_ns(), "now"));
+}
+
+// new and gone compare a window with what came before it: without a sensor reporting in the
+// window, "new" and "silent" mean nothing, so the answer is refused rather than made up.
+absl::Status RequireCoverage(const synmap::v1::Coverage& coverage,
+                             const synmap::v1::TimeRange& range, const synmap::v1::Filters& f,
+                             absl::string_view what) {
+  if (coverage.sensors_size() > 0) {
+    return absl::OkStatus();
   }
-  return requested == 0 ? default_value : requested;
+  return absl::FailedPreconditionError(absl::StrCat(
+      "no sensor", f.sensor().empty() ? "" : absl::StrCat(" named '", f.sensor(), "'"),
+      " reported ", WindowText(range), ", so which services are ", what,
+      " cannot be told; choose a window in which sensors reported (see synmap sensors)"));
 }
 
 // Keeps the `n` first of `rows` by `less`, sorted.
@@ -173,11 +195,12 @@ void FillCoverage(const StoreSnapshot& snapshot, const synmap::v1::TimeRange& ra
 absl::StatusOr<synmap::v1::SummaryResponse> QueryEngine::Summary(
     const synmap::v1::SummaryRequest& request) const {
   SYNMAP_RETURN_IF_ERROR(ValidateRange(request.range(), false));
-  SYNMAP_ASSIGN_OR_RETURN(const uint32_t top_n, TopN(request.top_n(), kDefaultSummaryTopN));
+  const size_t top_n = TopN(request.top_n());
   const std::shared_ptr<const common::NameTable> names = names_.Get();
   const int64_t since = request.range().since_unix_ns();
   const int64_t until = request.range().until_unix_ns();
   const auto snapshot = store_.Snapshot(since, until, SnapshotBuckets::kWindow);
+  SYNMAP_RETURN_IF_ERROR(internal::CheckFilterNames(request.filters(), *snapshot, *names));
   SYNMAP_ASSIGN_OR_RETURN(RowFilter filter, RowFilter::Make(request.filters(), *snapshot));
   QueryNaming naming(*names, Ips(*snapshot), request.show_remote());
   const bool packets = request.count() == synmap::v1::COUNT_KIND_PACKETS;
@@ -260,13 +283,14 @@ absl::StatusOr<synmap::v1::SummaryResponse> QueryEngine::Summary(
 absl::StatusOr<synmap::v1::NewServicesResponse> QueryEngine::NewServices(
     const synmap::v1::NewServicesRequest& request) const {
   SYNMAP_RETURN_IF_ERROR(ValidateRange(request.range(), true));
-  SYNMAP_ASSIGN_OR_RETURN(const uint32_t top_n, TopN(request.top_n(), kMaxTopN));
+  const size_t top_n = TopN(request.top_n());
   const std::shared_ptr<const common::NameTable> names = names_.Get();
   const int64_t since = request.range().since_unix_ns();
   const int64_t until = request.range().until_unix_ns();
   const auto snapshot = store_.Snapshot(since, until, SnapshotBuckets::kAll);
   synmap::v1::Filters filters = request.filters();
   filters.clear_client();
+  SYNMAP_RETURN_IF_ERROR(internal::CheckFilterNames(filters, *snapshot, *names));
   SYNMAP_ASSIGN_OR_RETURN(RowFilter filter, RowFilter::Make(filters, *snapshot));
   QueryNaming naming(*names, Ips(*snapshot), request.show_remote());
   auto groups = CollectSightings(*snapshot, naming, filter, request.range(), Counted::kInside);
@@ -276,29 +300,33 @@ absl::StatusOr<synmap::v1::NewServicesResponse> QueryEngine::NewServices(
       rows.push_back(&s);
     }
   }
+  synmap::v1::NewServicesResponse response;
+  internal::FillCoverage(*snapshot, request.range(), filter, response.mutable_coverage());
+  SYNMAP_RETURN_IF_ERROR(
+      RequireCoverage(response.coverage(), request.range(), request.filters(), "new"));
+  response.set_total_rows(rows.size());
   SortTop(rows, top_n, [&](const Sighting* a, const Sighting* b) {
     return std::make_tuple(-a->all.first_ns, naming.Label(a->server_label),
                            naming.Label(a->service_label)) <
            std::make_tuple(-b->all.first_ns, naming.Label(b->server_label),
                            naming.Label(b->service_label));
   });
-  synmap::v1::NewServicesResponse response;
   for (const Sighting* s : rows) {
     FillSighting(*s, naming, response.add_rows());
   }
-  internal::FillCoverage(*snapshot, request.range(), filter, response.mutable_coverage());
   return response;
 }
 
 absl::StatusOr<synmap::v1::GoneServicesResponse> QueryEngine::GoneServices(
     const synmap::v1::GoneServicesRequest& request) const {
   SYNMAP_RETURN_IF_ERROR(ValidateRange(request.range(), true));
-  SYNMAP_ASSIGN_OR_RETURN(const uint32_t top_n, TopN(request.top_n(), kMaxTopN));
+  const size_t top_n = TopN(request.top_n());
   const std::shared_ptr<const common::NameTable> names = names_.Get();
   const auto snapshot = store_.Snapshot(request.range().since_unix_ns(),
                                         request.range().until_unix_ns(), SnapshotBuckets::kAll);
   synmap::v1::Filters filters = request.filters();
   filters.clear_client();
+  SYNMAP_RETURN_IF_ERROR(internal::CheckFilterNames(filters, *snapshot, *names));
   SYNMAP_ASSIGN_OR_RETURN(RowFilter filter, RowFilter::Make(filters, *snapshot));
   QueryNaming naming(*names, Ips(*snapshot), request.show_remote());
   auto groups = CollectSightings(*snapshot, naming, filter, request.range(), Counted::kBefore);
@@ -308,17 +336,20 @@ absl::StatusOr<synmap::v1::GoneServicesResponse> QueryEngine::GoneServices(
       rows.push_back(&s);
     }
   }
+  synmap::v1::GoneServicesResponse response;
+  internal::FillCoverage(*snapshot, request.range(), filter, response.mutable_coverage());
+  SYNMAP_RETURN_IF_ERROR(
+      RequireCoverage(response.coverage(), request.range(), request.filters(), "gone"));
+  response.set_total_rows(rows.size());
   SortTop(rows, top_n, [&](const Sighting* a, const Sighting* b) {
     return std::make_tuple(-a->all.last_ns, naming.Label(a->server_label),
                            naming.Label(a->service_label)) <
            std::make_tuple(-b->all.last_ns, naming.Label(b->server_label),
                            naming.Label(b->service_label));
   });
-  synmap::v1::GoneServicesResponse response;
   for (const Sighting* s : rows) {
     FillSighting(*s, naming, response.add_rows());
   }
-  internal::FillCoverage(*snapshot, request.range(), filter, response.mutable_coverage());
   return response;
 }
 

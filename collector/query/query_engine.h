@@ -13,9 +13,11 @@ namespace synmap::collector {
 // `names`, which must outlive it. Thread-safe: queries run concurrently with each other and
 // with commits (they hold only a snapshot).
 //
-// Every method returns InvalidArgument for a bad request (until <= since when both are set,
-// top_n over 100,000, a filter longer than 256 bytes or an unparsable CIDR, a missing since
-// where required); nothing else fails.
+// Every method returns InvalidArgument for a bad request (until <= since when both are set, a
+// filter longer than 256 bytes or an unparsable CIDR, a filter naming an unknown sensor, host
+// or service — the message lists the known ones —, a missing since where required). top_n 0
+// means every row; responses cut by top_n say how many rows there were (total_rows).
+// NewServices and GoneServices return FailedPrecondition when no sensor reported in the window.
 class QueryEngine {
  public:
   QueryEngine(Store& store, const NamesHolder& names) : store_(store), names_(names) {}

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <tuple>
@@ -11,6 +12,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "collector/query/internal/filter_names.h"
 #include "collector/query/internal/query_naming.h"
 #include "collector/query/internal/row_scan.h"
 #include "collector/query/query_engine.h"
@@ -27,9 +29,7 @@ using internal::QueryNaming;
 using internal::RowFilter;
 using internal::SumByKey;
 
-constexpr uint32_t kMaxTopN = 100'000;
-
-absl::Status CheckRequest(const synmap::v1::TimeRange& range, uint32_t top_n) {
+absl::Status CheckRequest(const synmap::v1::TimeRange& range) {
   if (range.since_unix_ns() < 0 || range.until_unix_ns() < 0) {
     return absl::InvalidArgumentError("time range bounds must not be negative");
   }
@@ -37,19 +37,19 @@ absl::Status CheckRequest(const synmap::v1::TimeRange& range, uint32_t top_n) {
       range.until_unix_ns() <= range.since_unix_ns()) {
     return absl::InvalidArgumentError("until must be later than since");
   }
-  if (top_n > kMaxTopN) {
-    return absl::InvalidArgumentError(absl::StrCat("top_n ", top_n, " exceeds ", kMaxTopN));
-  }
   return absl::OkStatus();
 }
 
-size_t Limit(uint32_t top_n) { return top_n == 0 ? kMaxTopN : top_n; }
+// top_n 0 asks for every row.
+size_t Limit(uint32_t top_n) {
+  return top_n == 0 ? std::numeric_limits<size_t>::max() : size_t{top_n};
+}
 
 }  // namespace
 
 absl::StatusOr<synmap::v1::HostsResponse> QueryEngine::Hosts(
     const synmap::v1::HostsRequest& request) const {
-  SYNMAP_RETURN_IF_ERROR(CheckRequest(request.range(), request.top_n()));
+  SYNMAP_RETURN_IF_ERROR(CheckRequest(request.range()));
   const std::shared_ptr<const common::NameTable> names = names_.Get();
   const int64_t since = request.range().since_unix_ns();
   const int64_t until = request.range().until_unix_ns();
@@ -58,6 +58,7 @@ absl::StatusOr<synmap::v1::HostsResponse> QueryEngine::Hosts(
   synmap::v1::Filters row_filters = request.filters();
   row_filters.clear_server();
   row_filters.clear_client();
+  SYNMAP_RETURN_IF_ERROR(internal::CheckFilterNames(request.filters(), *snapshot, *names));
   SYNMAP_ASSIGN_OR_RETURN(RowFilter filter, RowFilter::Make(row_filters, *snapshot));
   SYNMAP_ASSIGN_OR_RETURN(RowFilter host_filter, RowFilter::Make(request.filters(), *snapshot));
   QueryNaming naming(*names, Ips(*snapshot), /*show_remote=*/false);
@@ -110,8 +111,9 @@ absl::StatusOr<synmap::v1::HostsResponse> QueryEngine::Hosts(
     }
     return std::tie(a.name, naming.Ip(a.ip)) < std::tie(b.name, naming.Ip(b.ip));
   });
-  rows.resize(std::min(rows.size(), Limit(request.top_n())));
   synmap::v1::HostsResponse response;
+  response.set_total_rows(rows.size());
+  rows.resize(std::min(rows.size(), Limit(request.top_n())));
   for (const Row& row : rows) {
     synmap::v1::HostRow* out = response.add_rows();
     out->set_ip(naming.Ip(row.ip).ToString());
@@ -130,11 +132,12 @@ absl::StatusOr<synmap::v1::HostsResponse> QueryEngine::Hosts(
 
 absl::StatusOr<synmap::v1::ServicesResponse> QueryEngine::Services(
     const synmap::v1::ServicesRequest& request) const {
-  SYNMAP_RETURN_IF_ERROR(CheckRequest(request.range(), request.top_n()));
+  SYNMAP_RETURN_IF_ERROR(CheckRequest(request.range()));
   const std::shared_ptr<const common::NameTable> names = names_.Get();
   const int64_t since = request.range().since_unix_ns();
   const int64_t until = request.range().until_unix_ns();
   const auto snapshot = store_.Snapshot(since, until, SnapshotBuckets::kWindow);
+  SYNMAP_RETURN_IF_ERROR(internal::CheckFilterNames(request.filters(), *snapshot, *names));
   SYNMAP_ASSIGN_OR_RETURN(RowFilter filter, RowFilter::Make(request.filters(), *snapshot));
   QueryNaming naming(*names, Ips(*snapshot), /*show_remote=*/false);
 
@@ -168,8 +171,9 @@ absl::StatusOr<synmap::v1::ServicesResponse> QueryEngine::Services(
     }
     return naming.Label(a->label) < naming.Label(b->label);
   });
-  rows.resize(std::min(rows.size(), Limit(request.top_n())));
   synmap::v1::ServicesResponse response;
+  response.set_total_rows(rows.size());
+  rows.resize(std::min(rows.size(), Limit(request.top_n())));
   for (const Service* s : rows) {
     synmap::v1::ServiceRow* out = response.add_rows();
     out->set_service(naming.Label(s->label));
@@ -187,12 +191,13 @@ absl::StatusOr<synmap::v1::ServicesResponse> QueryEngine::Services(
 
 absl::StatusOr<synmap::v1::ExportResponse> QueryEngine::Export(
     const synmap::v1::ExportRequest& request) const {
-  SYNMAP_RETURN_IF_ERROR(CheckRequest(request.range(), 0));
+  SYNMAP_RETURN_IF_ERROR(CheckRequest(request.range()));
   const std::shared_ptr<const common::NameTable> names = names_.Get();
   const int64_t since = request.range().since_unix_ns();
   const int64_t until = request.range().until_unix_ns();
   const uint64_t min_connections = std::max<uint64_t>(1, request.min_connections());
   const auto snapshot = store_.Snapshot(since, until, SnapshotBuckets::kWindow);
+  SYNMAP_RETURN_IF_ERROR(internal::CheckFilterNames(request.filters(), *snapshot, *names));
   SYNMAP_ASSIGN_OR_RETURN(RowFilter filter, RowFilter::Make(request.filters(), *snapshot));
   QueryNaming naming(*names, Ips(*snapshot), /*show_remote=*/false);
 

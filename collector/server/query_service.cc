@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "collector/server/access_control.h"
 #include "collector/server/internal/grpc_status.h"
 #include "common/log/log.h"
@@ -28,6 +29,16 @@ grpc::ServerUnaryReactor* QueryService::Serve(grpc::CallbackServerContext* conte
     SYNMAP_LOG(WARNING) << "query_failed rpc=" << rpc << " reader=" << identity->name
                         << " status=" << result.status();
     reactor->Finish(internal::ToGrpcStatus(result.status()));
+    return reactor;
+  }
+  if (const size_t bytes = result->ByteSizeLong(); bytes > kMaxAnswerBytes) {
+    refusals_.Add("answer_too_large");
+    SYNMAP_LOG(WARNING) << "query_refused rpc=" << rpc << " reader=" << identity->name
+                        << " answer_bytes=" << bytes;
+    reactor->Finish(grpc::Status(
+        grpc::StatusCode::RESOURCE_EXHAUSTED,
+        absl::StrCat("the answer would be ", bytes >> 20, " MiB, over the ", kMaxAnswerBytes >> 20,
+                     " MiB limit of one answer; narrow the window, add filters or use --top")));
     return reactor;
   }
   *response = *std::move(result);

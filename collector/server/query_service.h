@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstddef>
+
 #include "collector/query/query_engine.h"
 #include "collector/server/refusal_counters.h"
 #include "synmap/v1/query.grpc.pb.h"
@@ -9,9 +11,13 @@ namespace synmap::collector {
 // The Query service adapter: checks the peer (certificate OU "reader"), runs the QueryEngine
 // and maps its Status to gRPC. Unary callback methods; a query runs on the gRPC callback
 // thread that received it and reads only a store snapshot. Borrows `engine` and `refusals`,
-// which must outlive it. Thread-safe.
+// which must outlive it. Thread-safe. An answer larger than kMaxAnswerBytes is refused with
+// RESOURCE_EXHAUSTED (counted as refusal "answer_too_large") instead of being sent.
 class QueryService final : public synmap::v1::Query::CallbackService {
  public:
+  // The largest answer sent (query.proto): clients accept messages of this size.
+  static constexpr size_t kMaxAnswerBytes = size_t{1} << 30;
+
   QueryService(const QueryEngine& engine, RefusalCounters& refusals)
       : engine_(engine), refusals_(refusals) {}
   QueryService(const QueryService&) = delete;

@@ -109,8 +109,13 @@ absl::Time HourNow() {
 std::string Rfc3339(absl::Time t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
 }
+// Machine formats: RFC 3339 without padding ("...:00Z", not "...:00.000000000Z").
 std::string Rfc3339Nanos(int64_t ns) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E9SZ", absl::FromUnixNanos(ns), absl::UTCTimeZone());
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", absl::FromUnixNanos(ns), absl::UTCTimeZone());
+}
+// Text output with --utc: "2026-12-02 13:13:28".
+std::string TextTime(int64_t ns) {
+  return absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::FromUnixNanos(ns), absl::UTCTimeZone());
 }
 
 std::string IpBytes(const std::string& text) {
@@ -379,7 +384,8 @@ TEST_F(CliQueryTest, SummaryTsvCountsConnections) {
   const Result r = Synmap("summary", {"--format", "tsv"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.OutLines(), ElementsAreArray(Tsv(ExpectedSummary(Query{}), false)));
-  EXPECT_EQ(r.err, "") << "no footer outside text";
+  // The coverage goes to stderr in every format but json (which carries it).
+  EXPECT_THAT(r.err, StartsWith("coverage: 2 sensor(s), 4 batch(es), "));
 }
 
 TEST_F(CliQueryTest, SummaryCsvHasCrlfLines) {
@@ -397,7 +403,8 @@ TEST_F(CliQueryTest, SummaryJsonHasRowsAndCoverage) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::vector<Row> rows = ExpectedSummary(Query{});
   const std::vector<std::string> lines = r.OutLines();
-  ASSERT_EQ(lines.size(), rows.size() + 5) << r.out;  // {, "rows": [, rows..., ], coverage, }
+  // {, "rows": [, rows..., ], total_rows, coverage, }
+  ASSERT_EQ(lines.size(), rows.size() + 6) << r.out;
   EXPECT_EQ(lines[0], "{");
   EXPECT_EQ(lines[1], "  \"rows\": [");
   for (size_t i = 0; i < rows.size(); ++i) {
@@ -409,7 +416,9 @@ TEST_F(CliQueryTest, SummaryJsonHasRowsAndCoverage) {
                                              ", \"connections\": ", rows[i].connections)));
   }
   EXPECT_EQ(lines[2 + rows.size()], "],");
-  const std::string& coverage = lines[3 + rows.size()];
+  EXPECT_EQ(lines[3 + rows.size()],
+            absl::StrCat("  \"total_rows\": ", rows.size(), ", \"truncated\": false,"));
+  const std::string& coverage = lines[4 + rows.size()];
   EXPECT_THAT(coverage, StartsWith("  \"coverage\": {"));
   EXPECT_THAT(coverage, HasSubstr("\"batches\": 4, \"kernel_drops\": 17,"));
   EXPECT_THAT(coverage, HasSubstr("{\"sensor\": \"s1\", \"batches\": 2,"));
@@ -423,7 +432,7 @@ TEST_F(CliQueryTest, SummaryJsonHasSensorKeyOnlyBySensor) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::vector<std::string> lines = r.OutLines();
   ASSERT_GT(lines.size(), 5u);
-  for (size_t i = 2; i + 3 < lines.size(); ++i) {
+  for (size_t i = 2; i + 4 < lines.size(); ++i) {
     EXPECT_THAT(lines[i], ::testing::Not(HasSubstr("\"sensor\"")));
   }
   Query q;
@@ -432,7 +441,7 @@ TEST_F(CliQueryTest, SummaryJsonHasSensorKeyOnlyBySensor) {
   r = Synmap("summary", {"--format", "json", "--by-sensor"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   lines = r.OutLines();
-  ASSERT_EQ(lines.size(), rows.size() + 5) << r.out;
+  ASSERT_EQ(lines.size(), rows.size() + 6) << r.out;
   for (size_t i = 0; i < rows.size(); ++i) {
     EXPECT_THAT(
         lines[2 + i],
@@ -559,18 +568,19 @@ TEST_F(CliQueryTest, SummaryTop) {
 // --- coverage footer -------------------------------------------------------------------------
 
 TEST_F(CliQueryTest, FooterNamesSensorsAndListsKernelDrops) {
-  const Result r = Synmap("summary", {});
+  const Result r = Synmap("summary", {"--utc"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::vector<std::string> lines = r.ErrLines();
   ASSERT_EQ(lines.size(), 3u) << r.err;
   EXPECT_THAT(lines[0], StartsWith("coverage: 2 sensor(s), 4 batch(es), "));
+  EXPECT_TRUE(absl::EndsWith(lines[0], " (times in UTC)")) << lines[0];
   const int64_t s1_end = absl::ToUnixNanos(times_.SlotStart(kC) + absl::Minutes(20));
   const int64_t s2_end = absl::ToUnixNanos(times_.SlotStart(kD) + absl::Minutes(20));
   EXPECT_THAT(lines[1], StartsWith(absl::StrCat("  s1: 2 batch(es), last seq 2 ending ",
-                                                Rfc3339Nanos(s1_end))));
+                                                TextTime(s1_end), " (committed ")));
   EXPECT_TRUE(absl::EndsWith(lines[1], "; nothing lost")) << lines[1];
   EXPECT_THAT(lines[2], StartsWith(absl::StrCat("  s2: 2 batch(es), last seq 2 ending ",
-                                                Rfc3339Nanos(s2_end))));
+                                                TextTime(s2_end), " (committed ")));
   EXPECT_TRUE(absl::EndsWith(lines[2], "; INCOMPLETE: 17 kernel drops")) << lines[2];
 }
 
@@ -693,18 +703,57 @@ std::vector<std::string> RuleLines(const std::string& out, absl::string_view mar
 TEST_F(CliQueryTest, ExportNftables) {
   for (uint64_t min : {1, 6}) {
     std::vector<std::string> expected;
-    for (const ExportRow& row : ExpectedExport(min)) {
-      expected.push_back(absl::StrCat("    ", row.v6 ? "ip6" : "ip", " daddr ", row.ip,
-                                      " tcp dport ", row.port, " accept comment ", Comment(row)));
+    for (bool v6 : {false, true}) {
+      for (const ExportRow& row : ExpectedExport(min)) {
+        if (row.v6 != v6) continue;
+        expected.push_back(absl::StrCat("  ", row.ip, " . ", row.port, " comment ", Comment(row)));
+      }
     }
+    // Elements are separated by ",": drop it to compare the element lines.
     const Result r =
         Synmap("export", {"--format", "nftables", "--min-connections", absl::StrCat(min)});
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_THAT(RuleLines(r.out, " daddr "), ElementsAreArray(expected)) << "min " << min;
-    EXPECT_THAT(r.out, HasSubstr("table inet synmap {\n  chain synmap_allow {\n"));
-    EXPECT_TRUE(absl::EndsWith(r.out, "  }\n}\n"));
-    EXPECT_THAT(r.out, HasSubstr(absl::StrCat("at least ", min, " connection(s) each")));
+    std::vector<std::string> elements = RuleLines(r.out, " comment \"");
+    for (std::string& e : elements) {
+      if (absl::EndsWith(e, ",")) e.pop_back();
+    }
+    EXPECT_THAT(elements, ElementsAreArray(expected)) << "min " << min;
+    EXPECT_THAT(r.out, HasSubstr("table inet filter {\n  set synmap_allow_v4 {\n"));
+    EXPECT_THAT(r.out, HasSubstr("add rule inet filter synmap_allow ip6 daddr . tcp dport "
+                                 "@synmap_allow_v6 accept\n"));
+    EXPECT_THAT(r.out, HasSubstr(absl::StrCat("each seen with at least ", min, " connection(s)")));
+    EXPECT_THAT(r.out, HasSubstr("# 2 sensor(s) reported in it:\n#   s1: 2 batch(es)"));
   }
+}
+
+// --nft-table FAMILY NAME puts the chain and sets in the user's table; an ip table holds only
+// the IPv4 services and says how many IPv6 ones it left out.
+TEST_F(CliQueryTest, ExportNftablesIntoTheUsersTable) {
+  const Result r = Synmap("export", {"--nft-table", "ip", "fw"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("table ip fw {\n  set synmap_allow_v4 {\n"));
+  EXPECT_THAT(r.out, ::testing::Not(HasSubstr("synmap_allow_v6")));
+  EXPECT_THAT(r.err, HasSubstr("export: 1 IPv6 service(s) not in this format"));
+  EXPECT_EQ(Synmap("export", {"--nft-table", "bridge", "fw"}).exit_code, 64);
+}
+
+// An empty allow-list loaded into a default-drop firewall blocks everything: refused, one
+// line, exit 2, unless --allow-empty.
+TEST_F(CliQueryTest, ExportRefusesAnEmptyAllowList) {
+  Result r = Synmap("export", {"--since", "1h"});  // No sensor reported in the last hour.
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.out, "");
+  ASSERT_EQ(r.ErrLines().size(), 1u) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("synmap export: no sensor reported in this window"));
+  r = Synmap("export", {"--format", "iptables", "--min-connections", "1000"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.out, "");
+  ASSERT_EQ(r.ErrLines().size(), 1u) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("synmap export: no service qualifies"));
+  r = Synmap("export", {"--since", "1h", "--allow-empty"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("# 0 sensor(s) reported in it:"));
+  EXPECT_THAT(r.out, HasSubstr("# 0 rule(s)"));
 }
 
 TEST_F(CliQueryTest, ExportIptablesAndIp6tables) {
@@ -719,10 +768,16 @@ TEST_F(CliQueryTest, ExportIptablesAndIp6tables) {
       }
       const Result r = Synmap("export", {"--format", v6 ? "ip6tables" : "iptables",
                                          "--min-connections", absl::StrCat(min)});
+      if (expected.empty()) {  // The one IPv6 service has 5 connections: an empty list.
+        EXPECT_EQ(r.exit_code, 2) << r.out;
+        EXPECT_THAT(r.err, HasSubstr("no service qualifies"));
+        continue;
+      }
       ASSERT_EQ(r.exit_code, 0) << r.err;
       EXPECT_THAT(RuleLines(r.out, "-A SYNMAP_ALLOW"), ElementsAreArray(expected))
           << (v6 ? "ip6tables" : "iptables") << " min " << min;
       EXPECT_THAT(r.out, HasSubstr("*filter\n:SYNMAP_ALLOW - [0:0]\n"));
+      EXPECT_THAT(r.out, HasSubstr("# 2 sensor(s) reported in it:"));
       EXPECT_TRUE(absl::EndsWith(r.out, "COMMIT\n"));
     }
   }
@@ -836,7 +891,8 @@ TEST_F(CliQueryTest, SensorsTsv) {
     ASSERT_EQ(f.size(), 13u) << lines[1];
     EXPECT_EQ(f[0], sensor);
     EXPECT_EQ(f[1], "disconnected");  // The streams were closed after sending.
-    EXPECT_TRUE(absl::EndsWith(f[2], "s ago") || absl::EndsWith(f[2], "m ago")) << f[2];
+    // Machine formats carry absolute times (RFC 3339), never "6m ago".
+    EXPECT_TRUE(absl::EndsWith(f[2], "Z") && f[2].size() >= 20 && f[2][10] == 'T') << f[2];
     EXPECT_EQ(f[3], "2");
     EXPECT_EQ(f[4], absl::StrCat(batches));
     EXPECT_EQ(f[5], absl::StrCat(synacks + batches * kExtraPacketsPerBatch));
@@ -848,6 +904,171 @@ TEST_F(CliQueryTest, SensorsTsv) {
     EXPECT_EQ(f[11], "0");
     EXPECT_EQ(f[12], drops > 0 ? "dropping packets,not connected" : "not connected");
   }
+}
+
+// --- honest answers: unknown names, uncovered windows, times, nulls ---------------------------
+
+TEST_F(CliQueryTest, UnknownFilterNamesFailWithTheKnownChoices) {
+  struct Case {
+    std::string command, flag, value, message;
+  };
+  const std::vector<Case> cases = {
+      {"summary", "--sensor", "nosuch", "unknown sensor 'nosuch'; known: s1, s2"},
+      {"summary", "--server", "nosuchhost", "unknown host 'nosuchhost'; known: alpha, beta, www"},
+      {"summary", "--client", "nosuchhost", "unknown host 'nosuchhost'; known: alpha, beta, www"},
+      {"summary", "--service", "nosuchservice",
+       "unknown service 'nosuchservice'; known: https, https-alt, pg, ssh, up:50123"},
+      {"new", "--sensor", "nosuch", "unknown sensor 'nosuch'; known: s1, s2"},
+      {"gone", "--server", "nosuchhost", "unknown host 'nosuchhost'"},
+      {"hosts", "--sensor", "nosuch", "unknown sensor 'nosuch'"},
+      {"services", "--service", "nosuchservice", "unknown service 'nosuchservice'"},
+      {"export", "--sensor", "nosuch", "unknown sensor 'nosuch'"},
+  };
+  for (const Case& c : cases) {
+    const Result r = Synmap(c.command, {c.flag, c.value, "--since", "7d"});
+    EXPECT_EQ(r.exit_code, 2) << c.command << " " << c.flag;
+    EXPECT_EQ(r.out, "") << c.command << " " << c.flag;
+    const std::vector<std::string> lines = r.ErrLines();
+    ASSERT_EQ(lines.size(), 1u) << r.err;
+    EXPECT_THAT(lines[0], StartsWith(absl::StrCat("synmap ", c.command, ": ", c.message)));
+  }
+  // Addresses, networks, "_" and port numbers are not names: they just select.
+  EXPECT_EQ(Synmap("summary", {"--server", "192.0.2.1"}).exit_code, 0);
+  EXPECT_EQ(Synmap("summary", {"--client", "_", "--service", "9"}).exit_code, 0);
+}
+
+// `gone --since 1h` with no sensor reporting used to list every service as gone.
+TEST_F(CliQueryTest, NewAndGoneRefuseAWindowNoSensorCovered) {
+  for (const std::string command : {"new", "gone"}) {
+    const Result r = Synmap(command, {"--since", "1h"});
+    EXPECT_EQ(r.exit_code, 2) << command;
+    EXPECT_EQ(r.out, "") << command;
+    const std::vector<std::string> lines = r.ErrLines();
+    ASSERT_EQ(lines.size(), 1u) << r.err;
+    EXPECT_THAT(lines[0], StartsWith(absl::StrCat("synmap ", command, ": no sensor reported")));
+  }
+  // A sensor filter narrows the coverage too: s1 last reported six hours ago.
+  const Result r = Synmap("gone", {"--since", "4h", "--sensor", "s1"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("no sensor named 's1' reported"));
+}
+
+TEST_F(CliQueryTest, TopCutIsStatedInEveryFormat) {
+  const size_t all = ExpectedSummary(Query{}).size();
+  Result r = Synmap("summary", {"--format", "json", "--top", "2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr(absl::StrCat("\"total_rows\": ", all, ", \"truncated\": true")));
+  r = Synmap("summary", {"--format", "csv", "--top", "2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.OutLines("\r\n").size(), 3u);
+  EXPECT_THAT(r.err, HasSubstr(absl::StrCat("showing 2 of ", all, " rows")));
+  r = Synmap("hosts", {"--format", "tsv", "--top", "1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.OutLines().size(), 2u);
+  EXPECT_THAT(r.err, HasSubstr("showing 1 of "));
+}
+
+// Every time form `synmap --help` shows is accepted by the query commands.
+TEST_F(CliQueryTest, EveryTimeExampleInHelpIsAccepted) {
+  const Result help = RunSynmap({"--help"}, BaseEnv(), run_dir_);
+  ASSERT_EQ(help.exit_code, 0);
+  const size_t at = help.out.find("e.g. ");
+  ASSERT_NE(at, std::string::npos) << help.out;
+  std::vector<std::string> examples;
+  for (const absl::string_view part : absl::StrSplit(help.out.substr(at), '\'')) {
+    examples.emplace_back(part);
+  }
+  std::vector<std::string> quoted;
+  for (size_t i = 1; i < examples.size(); i += 2) quoted.push_back(examples[i]);
+  ASSERT_GE(quoted.size(), 6u) << help.out;
+  for (const std::string& example : quoted) {
+    const Result r = Synmap("summary", {"--format", "tsv", "--since", example});
+    EXPECT_EQ(r.exit_code, 0) << example << ": " << r.err;
+    const Result u = Synmap("summary", {"--format", "tsv", "--utc", "--until", example});
+    EXPECT_EQ(u.exit_code, 0) << example << ": " << u.err;
+  }
+  EXPECT_THAT(help.out, HasSubstr("Exit status: 0 "));
+}
+
+TEST_F(CliQueryTest, JsonNullsAreNullAndTimesAbsolute) {
+  const Result r = Synmap("sensors", {"--format", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("\"last_heartbeat\": null"));  // The test sensors sent none.
+  EXPECT_THAT(r.out, ::testing::Not(HasSubstr("\"null\"")));
+  EXPECT_THAT(r.out, ::testing::Not(HasSubstr(" ago\"")));
+  EXPECT_THAT(r.out, ::testing::Not(HasSubstr(".000000000Z")));
+}
+
+// A map of more than 100,000 rows comes out complete in tsv, csv and json (it used to stop
+// silently at 1,000), from a collector of its own so the other tests' data stays small.
+TEST_F(CliQueryTest, MachineFormatsAreCompleteBeyondAHundredThousandRows) {
+  constexpr int kClients = 50'001, kPorts = 2;  // 100,002 (client, server, service) rows.
+  TempDir dir;
+  std::ofstream(dir.File("names.yaml")) << "local_networks: [10.0.0.0/8]\n";
+  const common::TlsFiles col = pki_->Files("col");
+  CollectorProcess big(CollectorBinary(), {"--listen", "127.0.0.1:0", "--db", dir.File("big.db"),
+                                           "--names", dir.File("names.yaml"), "--ca", col.ca_path,
+                                           "--cert", col.cert_path, "--key", col.key_path});
+  const int port = big.WaitForPort();
+  ASSERT_NE(port, 0) << big.Log();
+  const absl::Time start = times_.hour - absl::Hours(3);
+  {
+    SensorStream stream(pki_->Channel(port, "s1"));
+    ASSERT_TRUE(stream.SendHello());
+    ASSERT_TRUE(stream.Receive().has_value());
+    constexpr int kBatches = 4;
+    for (int b = 0; b < kBatches; ++b) {
+      synmap::v1::Batch batch;
+      batch.set_seq(b + 1);
+      batch.set_start_unix_ns(absl::ToUnixNanos(start + absl::Minutes(10 * b)));
+      batch.set_end_unix_ns(absl::ToUnixNanos(start + absl::Minutes(10 * b + 10)));
+      for (int c = b; c < kClients; c += kBatches) {
+        for (int p = 0; p < kPorts; ++p) {
+          synmap::v1::Record* rec = batch.add_records();
+          const std::string client = absl::StrCat("10.2.", c / 256, ".", c % 256);
+          rec->set_client_ip(IpBytes(client));
+          rec->set_server_ip(IpBytes("10.3.0.1"));
+          rec->set_server_port(50000 + p);
+          rec->set_packets(1);
+          rec->set_connections(1);
+          rec->set_first_seen_unix_ns(batch.start_unix_ns() + kSecondNs);
+          rec->set_last_seen_unix_ns(batch.start_unix_ns() + kSecondNs);
+        }
+      }
+      batch.mutable_stats()->set_synacks(batch.records_size());
+      ASSERT_TRUE(stream.SendBatch(batch));
+      std::optional<synmap::v1::CollectorMessage> ack = stream.Receive();
+      ASSERT_TRUE(ack.has_value() && ack->has_ack()) << big.Log();
+    }
+    ASSERT_TRUE(stream.Close().ok());
+  }
+  const common::TlsFiles f = pki_->Files("r1");
+  auto run = [&](const std::string& format) {
+    return RunSynmap(
+        {"summary", "--format", format, "--collector", absl::StrCat("127.0.0.1:", port), "--ca",
+         f.ca_path, "--cert", f.cert_path, "--key", f.key_path},
+        BaseEnv(), run_dir_);
+  };
+  const size_t rows = size_t{kClients} * kPorts;
+  Result r = run("tsv");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<std::string> lines = r.OutLines();
+  ASSERT_EQ(lines.size(), rows + 1);
+  EXPECT_EQ(std::set<std::string>(lines.begin(), lines.end()).size(), rows + 1) << "duplicates";
+  EXPECT_THAT(r.err, ::testing::Not(HasSubstr("showing")));
+  r = run("csv");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.OutLines("\r\n").size(), rows + 1);
+  r = run("json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  lines = r.OutLines();
+  ASSERT_EQ(lines.size(), rows + 6);
+  EXPECT_EQ(lines[rows + 3], absl::StrCat("  \"total_rows\": ", rows, ", \"truncated\": false,"));
+  // Text keeps a readable default and says what it left out.
+  r = run("text");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.OutLines().size(), 1000u);
+  EXPECT_THAT(r.err, HasSubstr(absl::StrCat("showing 1000 of ", rows, " rows")));
 }
 
 // --- errors and connection settings ----------------------------------------------------------

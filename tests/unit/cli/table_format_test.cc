@@ -83,8 +83,31 @@ TEST(TableFormatTest, JsonRowsHaveEveryColumnTyped) {
             "[\n  {\"count\": 62, \"client\": \"_\", \"server\": \"m\\\"in\\\\nie\\u0001\", "
             "\"service\": \"http\", \"port\": 80}\n]");
   out.clear();
-  AppendJsonRows(Table{t.columns, {}}, &out);
+  AppendJsonRows(Table{.columns = t.columns, .rows = {}, .total_rows = std::nullopt}, &out);
   EXPECT_EQ(out, "[]");
+}
+
+TEST(TableFormatTest, JsonEmptyNullableAndNumericCellsAreNull) {
+  Table t;
+  t.columns = {
+      {.name = "port", .numeric = true}, {.name = "seen", .nullable = true}, {.name = "ip"}};
+  t.rows = {{"", "", ""}};
+  std::string out;
+  AppendJsonRows(t, &out);
+  EXPECT_EQ(out, "[\n  {\"port\": null, \"seen\": null, \"ip\": \"\"}\n]");
+}
+
+TEST(TableFormatTest, JsonSaysWhetherTopCutTheAnswer) {
+  Table t = RecipeTable();
+  std::string complete;
+  AppendTable(
+      t, OutputFormat::kJson, [](std::string* o) { o->append("{}"); }, &complete);
+  EXPECT_THAT(complete, ::testing::HasSubstr("\n  \"total_rows\": 3, \"truncated\": false,\n"));
+  t.total_rows = 1400;
+  std::string cut;
+  AppendTable(
+      t, OutputFormat::kJson, [](std::string* o) { o->append("{}"); }, &cut);
+  EXPECT_THAT(cut, ::testing::HasSubstr("\n  \"total_rows\": 1400, \"truncated\": true,\n"));
 }
 
 TEST(TableFormatTest, ParsesFormatNames) {
