@@ -8,7 +8,9 @@
 #include <vector>
 
 #include "absl/memory/memory.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "collector/store/internal/aggregate_index.h"
 #include "collector/store/internal/batch_digest.h"
@@ -18,18 +20,63 @@
 #include "collector/store/internal/sensor_ledger.h"
 #include "collector/store/internal/sqlite_db.h"
 #include "collector/store/internal/sqlite_store_impl.h"
+#include "common/config/options.h"
 #include "common/log/log.h"
 #include "common/status/status_macros.h"
 
 namespace synmap::collector {
 
+std::vector<StoreTier> DefaultStoreTiers() {
+  return {{absl::Minutes(1), absl::Hours(48)},
+          {absl::Hours(1), absl::Hours(24 * 90)},
+          {absl::Hours(24), absl::InfiniteDuration()}};
+}
+
+absl::StatusOr<std::vector<StoreTier>> ParseStoreTiers(absl::string_view text) {
+  std::vector<StoreTier> tiers;
+  for (absl::string_view part : absl::StrSplit(text, ',')) {
+    std::vector<absl::string_view> fields = absl::StrSplit(part, ':');
+    if (fields.size() > 2) {
+      return absl::InvalidArgumentError(absl::StrCat("bucket tier '", part, "': want WIDTH:AGE"));
+    }
+    StoreTier tier{absl::ZeroDuration(), absl::InfiniteDuration()};
+    SYNMAP_ASSIGN_OR_RETURN(tier.width,
+                            common::ParseDurationText(absl::StripAsciiWhitespace(fields[0])));
+    if (fields.size() == 2) {
+      SYNMAP_ASSIGN_OR_RETURN(tier.max_age,
+                              common::ParseDurationText(absl::StripAsciiWhitespace(fields[1])));
+    }
+    tiers.push_back(tier);
+  }
+  return tiers;
+}
+
 absl::Status SqliteStoreOptions::Validate() const {
   if (path.empty()) {
     return absl::InvalidArgumentError("store path is empty");
   }
-  if (bucket < absl::Seconds(1) || bucket > absl::Hours(24) ||
-      absl::Hours(24) % bucket != absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("store bucket must be 1s..1d and divide one day");
+  if (tiers.empty()) {
+    return absl::InvalidArgumentError("store bucket tiers are empty");
+  }
+  for (size_t i = 0; i < tiers.size(); ++i) {
+    const StoreTier& t = tiers[i];
+    const bool last = i + 1 == tiers.size();
+    if (t.width < absl::Seconds(1) || t.width > absl::Hours(24 * 366) ||
+        t.width % absl::Seconds(1) != absl::ZeroDuration()) {
+      return absl::InvalidArgumentError("store bucket widths must be whole seconds, 1s..366d");
+    }
+    if (last != (t.max_age == absl::InfiniteDuration())) {
+      return absl::InvalidArgumentError(
+          "store bucket tiers: every tier but the last needs an age; the last has none");
+    }
+    if (!last &&
+        (tiers[i + 1].width % t.width != absl::ZeroDuration() || tiers[i + 1].width == t.width)) {
+      return absl::InvalidArgumentError(
+          "store bucket tiers: each width must divide the next, coarser one");
+    }
+    if (t.max_age <= absl::ZeroDuration() || (i > 0 && t.max_age <= tiers[i - 1].max_age)) {
+      return absl::InvalidArgumentError("store bucket tiers: ages must be positive and increase");
+    }
   }
   if (retention < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("store retention must not be negative");
@@ -64,23 +111,27 @@ absl::StatusOr<std::unique_ptr<Store>> SqliteStore::Open(const SqliteStoreOption
 }
 
 absl::Status SqliteStore::Load() {
-  const int64_t bucket_ns = absl::ToInt64Nanoseconds(options_.bucket);
-  SYNMAP_ASSIGN_OR_RETURN(int64_t stored_bucket,
+  // checkpoint.bucket_ns: the width of format-1 chunks, written before buckets were tiered
+  // (format 2 carries its own width). A new database records the finest width.
+  SYNMAP_ASSIGN_OR_RETURN(int64_t legacy_width_ns,
                           db_->QueryInt64("SELECT bucket_ns FROM checkpoint WHERE id = 1"));
-  if (stored_bucket == 0) {
-    SYNMAP_RETURN_IF_ERROR(
-        db_->Exec(absl::StrCat("UPDATE checkpoint SET bucket_ns = ", bucket_ns, " WHERE id = 1")));
-  } else if (stored_bucket != bucket_ns) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("database ", options_.path, " uses buckets of ", stored_bucket / 1'000'000'000,
-                     "s but the options say ", bucket_ns / 1'000'000'000, "s"));
+  if (legacy_width_ns == 0) {
+    legacy_width_ns = index_.finest_width();
+    SYNMAP_RETURN_IF_ERROR(db_->Exec(
+        absl::StrCat("UPDATE checkpoint SET bucket_ns = ", legacy_width_ns, " WHERE id = 1")));
   }
   SYNMAP_RETURN_IF_ERROR(LoadSensors());
-  SYNMAP_RETURN_IF_ERROR(LoadAggregates());
+  if (absl::Status loaded = LoadAggregates(legacy_width_ns); !loaded.ok()) {
+    if (loaded.code() != absl::StatusCode::kDataLoss) {
+      return loaded;
+    }
+    SYNMAP_RETURN_IF_ERROR(RebuildFromLog(loaded));
+  }
   SYNMAP_RETURN_IF_ERROR(ReplayLog());
   last_checkpoint_ns_ = ToNs(clock_.Now());
   absl::MutexLock lock(&state_mu_);
   const int64_t cutoff = RetentionCutoffNs();
+  index_.RollUp(ToNs(clock_.Now()));
   index_.DropBucketsBefore(cutoff);
   ledger_.DropBatchesBefore(cutoff);
   SYNMAP_LOG(INFO) << "store_opened path=" << options_.path << " sensors=" << ledger_.size()
@@ -161,25 +212,83 @@ absl::Status SqliteStore::LoadSensors() {
   return absl::OkStatus();
 }
 
-absl::Status SqliteStore::LoadAggregates() {
+absl::Status SqliteStore::LoadAggregates(int64_t legacy_width_ns) {
   SYNMAP_ASSIGN_OR_RETURN(
       Statement chunks,
       db_->Prepare(
           "SELECT bucket_ns, format, body FROM aggregate_chunks ORDER BY bucket_ns, chunk"));
+  SYNMAP_ASSIGN_OR_RETURN(const int64_t log_id,
+                          db_->QueryInt64("SELECT log_id FROM checkpoint WHERE id = 1"));
   absl::MutexLock lock(&state_mu_);
   const auto sensor_count = static_cast<uint32_t>(ledger_.size());
+  // The manifest (the first row: its bucket_ns is the smallest) holds the checkpoint's log_id
+  // and chunk count; stores written before it have none.
+  std::optional<std::pair<int64_t, int64_t>> manifest;
+  int64_t loaded = 0;
   while (true) {
     SYNMAP_ASSIGN_OR_RETURN(bool row, chunks.Step());
     if (!row) {
       break;
     }
-    if (chunks.ColumnInt64(1) != kChunkFormat) {
-      return absl::DataLossError(
-          absl::StrCat("aggregate chunk of bucket ", chunks.ColumnInt64(0), ": unknown format"));
+    const int64_t start = chunks.ColumnInt64(0);
+    if (start == kManifestBucket) {
+      int64_t manifest_log_id = 0;
+      int64_t manifest_chunks = 0;
+      SYNMAP_RETURN_IF_ERROR(
+          AggregateIndex::DecodeManifest(chunks.ColumnBlob(2), &manifest_log_id, &manifest_chunks));
+      manifest.emplace(manifest_log_id, manifest_chunks);
+      continue;
     }
-    SYNMAP_RETURN_IF_ERROR(Annotate(index_.LoadChunk(chunks.ColumnBlob(2), sensor_count),
-                                    absl::StrCat("bucket ", chunks.ColumnInt64(0))));
+    ++loaded;
+    SYNMAP_RETURN_IF_ERROR(
+        Annotate(index_.LoadChunk(start, chunks.ColumnInt64(1), chunks.ColumnBlob(2),
+                                  legacy_width_ns, sensor_count),
+                 absl::StrCat("bucket ", start)));
   }
+  if (manifest.has_value() && (manifest->first != log_id || manifest->second != loaded)) {
+    return absl::DataLossError(
+        absl::StrCat("checkpoint manifest says log_id ", manifest->first, " and ", manifest->second,
+                     " chunks; the database has log_id ", log_id, " and ", loaded, " chunks"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SqliteStore::RebuildFromLog(const absl::Status& why) {
+  // The log rebuilds the aggregates only if it still holds every batch whose records can be in
+  // a retained bucket (retention trims it together with the buckets; stores written before the
+  // log was kept in full have trimmed it at every checkpoint).
+  const int64_t cutoff = RetentionCutoffNs();
+  const std::string from = absl::StrCat(" WHERE b.start_ns >= ", cutoff);
+  SYNMAP_ASSIGN_OR_RETURN(int64_t batches,
+                          db_->QueryInt64(absl::StrCat("SELECT COUNT(*) FROM batches b", from)));
+  SYNMAP_ASSIGN_OR_RETURN(int64_t logged, db_->QueryInt64(absl::StrCat(
+                                              "SELECT COUNT(*) FROM batch_log l JOIN batches b ON "
+                                              "b.sensor_id = l.sensor_id AND b.seq = l.seq",
+                                              from)));
+  if (logged != batches) {
+    return absl::DataLossError(absl::StrCat(
+        "database ", options_.path, ": stored aggregates are corrupt (", why.message(),
+        ") and the batch log lacks ", batches - logged,
+        " batch(es) needed to rebuild them; restore the database from a backup, or move it "
+        "aside to start empty"));
+  }
+  SYNMAP_LOG(ERROR) << "store_aggregates_corrupt status=" << why
+                    << " action=rebuild_from_log batches=" << batches;
+  SYNMAP_RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
+  absl::Status status = db_->Exec("DELETE FROM aggregate_chunks");
+  if (status.ok()) {
+    status = db_->Exec("UPDATE checkpoint SET log_id = 0 WHERE id = 1");
+  }
+  if (status.ok()) {
+    status = db_->Exec("COMMIT");
+  }
+  if (!status.ok()) {
+    (void)db_->Exec("ROLLBACK");
+    return Annotate(status, "reset corrupt aggregates");
+  }
+  absl::MutexLock lock(&state_mu_);
+  index_.Clear();
+  ++stats_.aggregate_rebuilds;
   return absl::OkStatus();
 }
 
@@ -192,6 +301,7 @@ absl::Status SqliteStore::ReplayLog() {
                    "ORDER BY log_id"));
   log.BindInt64(1, applied_log_id_);
   const int64_t cutoff = RetentionCutoffNs();
+  const int64_t now_ns = ToNs(clock_.Now());
   synmap::v1::Batch batch;
   absl::MutexLock lock(&state_mu_);
   while (true) {
@@ -208,7 +318,7 @@ absl::Status SqliteStore::ReplayLog() {
       return absl::DataLossError(absl::StrCat("batch log row ", log_id, " is corrupt"));
     }
     records_since_checkpoint_ +=
-        index_.ApplyBatch(static_cast<uint32_t>(sensor_id - 1), batch, cutoff);
+        index_.ApplyBatch(static_cast<uint32_t>(sensor_id - 1), batch, cutoff, now_ns);
     applied_log_id_ = log_id;
     ++stats_.replayed_batches;
   }
@@ -298,9 +408,12 @@ std::shared_ptr<const StoreSnapshot> SqliteStore::Snapshot(int64_t since_ns, int
   auto snapshot = std::make_shared<StoreSnapshot>();
   absl::ReaderMutexLock lock(&state_mu_);
   AwaitApplied();
-  snapshot->bucket_ns = index_.bucket_ns();
+  const AnsweredWindow answered = index_.Widen(since_ns, until_ns, ToNs(clock_.Now()));
+  snapshot->answered_since_ns = answered.since_ns;
+  snapshot->answered_until_ns = answered.until_ns;
+  snapshot->resolution_ns = answered.resolution_ns;
   if (buckets == SnapshotBuckets::kWindow) {
-    index_.CollectBuckets(since_ns, until_ns, &snapshot->buckets);
+    index_.CollectBuckets(answered.since_ns, answered.until_ns, &snapshot->buckets);
   } else if (buckets == SnapshotBuckets::kAll) {
     index_.CollectBuckets(0, 0, &snapshot->buckets);
   }
@@ -308,7 +421,7 @@ std::shared_ptr<const StoreSnapshot> SqliteStore::Snapshot(int64_t since_ns, int
   snapshot->ips = index_.ips();
   snapshot->keys = index_.keys();
   snapshot->sensors = ledger_.States();
-  snapshot->coverage = ledger_.Coverage(since_ns, until_ns);
+  snapshot->coverage = ledger_.Coverage(answered.since_ns, answered.until_ns);
   return snapshot;
 }
 
@@ -330,6 +443,7 @@ StoreStats SqliteStore::stats() const {
   StoreStats out = stats_;
   out.aggregate_rows = index_.rows();
   out.buckets = index_.bucket_count();
+  out.saturated_sums = index_.saturated();
   return out;
 }
 

@@ -1,21 +1,40 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "collector/store/store.h"
 #include "common/time/clock.h"
 
 namespace synmap::collector {
 
+// One time-resolution tier of the stored aggregates: data whose capture time is younger than
+// `max_age` (measured on the collector's clock) is kept in buckets of `width`.
+struct StoreTier {
+  absl::Duration width;
+  absl::Duration max_age;  // absl::InfiniteDuration() for the last tier.
+};
+
+// The default tiers: 1 min buckets for the last 48 h, 1 h to 90 days, 1 day beyond.
+std::vector<StoreTier> DefaultStoreTiers();
+
+// Parses "1m:48h,1h:90d,1d" (WIDTH:MAX_AGE, ..., last WIDTH without an age) into tiers.
+// InvalidArgument on bad syntax; validity is checked by SqliteStoreOptions::Validate.
+[[nodiscard]] absl::StatusOr<std::vector<StoreTier>> ParseStoreTiers(absl::string_view text);
+
 // Options of the SQLite store. Every field has a usable default except `path`.
 struct SqliteStoreOptions {
-  std::string path;                        // Database file (created if missing); -wal/-shm beside.
-  absl::Duration bucket = absl::Hours(1);  // Aggregate time bucket; 1s..1d, divides 1 day.
+  std::string path;  // Database file (created if missing); -wal/-shm beside.
+  // Aggregate time buckets by age, fine to coarse: each width (>= 1 s) divides the next, ages
+  // increase, the last tier has no age limit. Aged buckets are rolled up at checkpoints.
+  std::vector<StoreTier> tiers = DefaultStoreTiers();
   // Keep buckets and batch metadata this long (by capture time); zero = forever.
   absl::Duration retention = absl::ZeroDuration();
   // true: PRAGMA synchronous=FULL, an acked commit survives power loss (fsync per group
@@ -31,6 +50,9 @@ struct SqliteStoreOptions {
   // Write a final checkpoint in Close(). Tests turn it off to exercise log replay.
   bool checkpoint_on_close = true;
   Clock* clock = nullptr;  // Collector time; nullptr = RealClock. Must outlive.
+  // Tests only: called by the writer thread at named steps of a checkpoint ("rolled_up",
+  // "chunks_written") and of retention ("log_trimmed"), to inject a crash between steps.
+  std::function<void(absl::string_view step)> step_hook_for_testing;
 
   [[nodiscard]] absl::Status Validate() const;
 };

@@ -426,6 +426,19 @@ absl::Status SqliteStore::DoCheckpoint() {
       mark.BindInt64(1, applied_log_id_);
       mark.BindInt64(2, ToNs(clock_.Now()));
       SYNMAP_RETURN_IF_ERROR(mark.Run());
+      SYNMAP_ASSIGN_OR_RETURN(
+          int64_t stored,
+          db_->QueryInt64(absl::StrCat("SELECT COUNT(*) FROM aggregate_chunks WHERE bucket_ns > ",
+                                       kManifestBucket)));
+      SYNMAP_ASSIGN_OR_RETURN(
+          Statement manifest,
+          db_->Prepare("INSERT OR REPLACE INTO aggregate_chunks (bucket_ns, chunk, format, body) "
+                       "VALUES (?, 0, ?, ?)"));
+      const std::string body = AggregateIndex::EncodeManifest(applied_log_id_, stored);
+      manifest.BindInt64(1, kManifestBucket);
+      manifest.BindInt64(2, kManifestFormat);
+      manifest.BindBlob(3, body);
+      SYNMAP_RETURN_IF_ERROR(manifest.Run());
       StepHook("chunks_written");
       // The log is kept (retention trims it): it is the truth a corrupt chunk is rebuilt from.
       return absl::OkStatus();

@@ -32,14 +32,16 @@ struct CommitResult {
 
 // Counters of a store, for logs and benchmarks.
 struct StoreStats {
-  uint64_t commits = 0;           // Batches committed (duplicates excluded).
-  uint64_t duplicates = 0;        // Commits answered duplicate.
-  uint64_t records = 0;           // Records committed.
-  uint64_t transactions = 0;      // Group transactions written.
-  uint64_t checkpoints = 0;       // Aggregate checkpoints written.
-  uint64_t aggregate_rows = 0;    // Rows in memory over all buckets.
-  uint64_t buckets = 0;           // Buckets in memory.
-  uint64_t replayed_batches = 0;  // Log batches replayed at open.
+  uint64_t commits = 0;             // Batches committed (duplicates excluded).
+  uint64_t duplicates = 0;          // Commits answered duplicate.
+  uint64_t records = 0;             // Records committed.
+  uint64_t transactions = 0;        // Group transactions written.
+  uint64_t checkpoints = 0;         // Aggregate checkpoints written.
+  uint64_t aggregate_rows = 0;      // Rows in memory over all buckets.
+  uint64_t buckets = 0;             // Buckets in memory.
+  uint64_t replayed_batches = 0;    // Log batches replayed at open.
+  uint64_t aggregate_rebuilds = 0;  // Corrupt stored aggregates rebuilt from the log at open.
+  uint64_t saturated_sums = 0;      // Aggregate sums held at UINT64_MAX instead of wrapping.
 };
 
 // The collector's durable store: a per-sensor batch log (the truth, exactly-once by

@@ -354,6 +354,30 @@ absl::Status AggregateIndex::LoadChunk(int64_t start_ns, int64_t format, absl::s
   return absl::OkStatus();
 }
 
+std::string AggregateIndex::EncodeManifest(int64_t log_id, int64_t chunks) {
+  std::string out("SMM1", 4);
+  Put<int64_t>(out, log_id);
+  Put<int64_t>(out, chunks);
+  Put<uint32_t>(out, Crc32(out));
+  return out;
+}
+
+absl::Status AggregateIndex::DecodeManifest(absl::string_view body, int64_t* log_id,
+                                            int64_t* chunks) {
+  constexpr size_t kBytes = 4 + 8 + 8;
+  if (body.size() != kBytes + kCrcBytes || body.substr(0, 4) != "SMM1") {
+    return absl::DataLossError("checkpoint manifest: bad header");
+  }
+  const char* p = body.data() + kBytes;
+  if (Get<uint32_t>(p) != Crc32(body.substr(0, kBytes))) {
+    return absl::DataLossError("checkpoint manifest: checksum mismatch");
+  }
+  p = body.data() + 4;
+  *log_id = Get<int64_t>(p);
+  *chunks = Get<int64_t>(p);
+  return absl::OkStatus();
+}
+
 std::vector<std::string> AggregateIndex::EncodeBucket(int64_t start_ns,
                                                       size_t rows_per_chunk) const {
   std::vector<std::string> chunks;

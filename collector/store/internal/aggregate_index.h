@@ -68,6 +68,13 @@ class AggregateIndex {
   [[nodiscard]] absl::Status LoadChunk(int64_t start_ns, int64_t format, absl::string_view body,
                                        int64_t legacy_width_ns, uint32_t sensor_count);
 
+  // The checkpoint manifest, stored with the chunks: the checkpoint's log_id and how many
+  // chunks it wrote, with a CRC-32, so a corrupt log_id or a lost chunk is detected at load.
+  // DecodeManifest: DataLoss when malformed or its checksum fails.
+  static std::string EncodeManifest(int64_t log_id, int64_t chunks);
+  [[nodiscard]] static absl::Status DecodeManifest(absl::string_view body, int64_t* log_id,
+                                                   int64_t* chunks);
+
   // Encodes bucket `start_ns` as format-2 chunks of at most `rows_per_chunk` rows sorted by
   // key. Returns no chunks for an absent or empty bucket.
   std::vector<std::string> EncodeBucket(int64_t start_ns, size_t rows_per_chunk) const;

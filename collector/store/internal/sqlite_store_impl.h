@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <thread>
@@ -20,6 +21,9 @@ inline constexpr int64_t kBodyFormatBatchProto =
     1;                                      // batch_log.body: a serialized synmap.v1.Batch.
 inline constexpr int64_t kChunkFormat = 2;  // aggregate_chunks.body: AggregateIndex format 2.
 inline constexpr size_t kRowsPerChunk = 65'536;
+// The checkpoint manifest's row in aggregate_chunks (no bucket starts there).
+inline constexpr int64_t kManifestBucket = std::numeric_limits<int64_t>::min();
+inline constexpr int64_t kManifestFormat = 100;
 
 // One request to the writer thread. Lives on the caller's stack until `done`.
 struct Op {

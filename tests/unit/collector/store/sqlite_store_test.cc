@@ -17,6 +17,7 @@
 #include <tuple>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/time/clock.h"
 #include "tests/testing/status_matchers.h"
@@ -488,7 +489,7 @@ TEST_F(SqliteStoreTest, EmptyFileIsMigratedToCurrentSchema) {
     ASSERT_OK(store->Commit("s1", OneRecordBatch(1, kT0)));
   }
   EXPECT_EQ(UserVersion(options.path), 2);  // 2: batch content digests.
-  auto reopened = Open(options);  // Already current: no migration runs again.
+  auto reopened = Open(options);            // Already current: no migration runs again.
   EXPECT_EQ(TotalConnections(*All(*reopened)), 1u);
 }
 
@@ -578,13 +579,14 @@ TEST_F(SqliteStoreTest, BatchesAreFiledInTheTierBucketOfTheirStart) {
   ASSERT_OK(store->Commit("s1", OneRecordBatch(2, now - 5 * kDay + 90 * kSecond)));  // 1 h tier.
   ASSERT_OK(store->Commit("s1", OneRecordBatch(3, now - 100 * kDay + kHour)));       // 1 d tier.
   std::map<int64_t, int64_t> widths;
-  for (const auto& b : All(*store)->buckets) {
+  const auto all = All(*store);
+  for (const auto& b : all->buckets) {
     widths[b->width_ns] = b->start_ns;
   }
   ASSERT_EQ(widths.size(), 3u);
   EXPECT_EQ(widths[kMinute], now - kHour + kMinute);
   EXPECT_EQ(widths[kHour], now - 5 * kDay);
-  EXPECT_EQ(widths[kDay], now - 100 * kDay);  // kT0 + 200 d is midnight UTC minus 2 h.
+  EXPECT_EQ(widths[kDay], now - 100 * kDay - 22 * kHour);  // now is 22:00 UTC.
 }
 
 TEST_F(SqliteStoreTest, WindowEdgesInsideBucketsWidenToTheirEdgesAtEachTier) {
@@ -767,6 +769,36 @@ TEST_F(SqliteStoreTest, FlippedByteInAStoredChunkIsRebuiltFromTheLogWithExactTot
   auto store = Open(options);  // The rebuilt chunks are good again.
   EXPECT_EQ(store->stats().aggregate_rebuilds, 0u);
   EXPECT_EQ(PerKey(*All(*store)), per_key);
+}
+
+void ExecSql(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sql;
+  sqlite3_close(db);
+}
+
+TEST_F(SqliteStoreTest, CorruptCheckpointLogIdOrALostChunkIsRebuiltFromTheLog) {
+  const std::string damage[] = {
+      "UPDATE checkpoint SET log_id = 2 WHERE id = 1",  // Would replay batches twice.
+      "DELETE FROM aggregate_chunks WHERE bucket_ns = (SELECT MAX(bucket_ns) FROM "
+      "aggregate_chunks)",
+  };
+  for (const std::string& sql : damage) {
+    SCOPED_TRACE(sql);
+    SqliteStoreOptions options = Options();
+    options.path = dir_.File(absl::StrCat("damage", sql.size(), ".db"));
+    std::map<std::string, uint64_t> per_key;
+    {
+      auto store = Open(options);
+      CommitMinutes(*store, kT0, 3, 1);
+      per_key = PerKey(*All(*store));
+    }
+    ExecSql(options.path, sql);
+    auto store = Open(options);
+    EXPECT_EQ(store->stats().aggregate_rebuilds, 1u);
+    EXPECT_EQ(PerKey(*All(*store)), per_key);
+  }
 }
 
 TEST_F(SqliteStoreTest, CorruptChunkWithoutTheLogToRebuildItRefusesToStart) {

@@ -1,0 +1,94 @@
+#include "collector/store/internal/aggregate_index.h"
+
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/unit/collector/store/batch_builder.h"
+
+namespace synmap::collector::internal {
+namespace {
+
+using testing::AddRecord;
+using testing::kHour;
+using testing::kSecond;
+using testing::kT0;
+using testing::MakeBatch;
+
+constexpr int64_t kMinute = 60 * kSecond;
+constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
+
+AggregateIndex Tiered() {
+  return AggregateIndex({{kMinute, 48 * kHour}, {kHour, 90 * 24 * kHour}, {24 * kHour, 0}});
+}
+
+uint64_t Sum(const AggregateIndex& index, bool packets) {
+  std::vector<std::shared_ptr<const AggregateBucket>> buckets;
+  index.CollectBuckets(0, 0, &buckets);
+  uint64_t total = 0;
+  for (const auto& b : buckets) {
+    for (size_t r = 0; r < b->size(); ++r) {
+      total += packets ? b->packets[r] : b->connections[r];
+    }
+  }
+  return total;
+}
+
+TEST(AggregateIndexTest, SumsSaturateAtTheMaximumInsteadOfWrappingAndAreCounted) {
+  AggregateIndex index = Tiered();
+  for (uint64_t seq = 1; seq <= 2; ++seq) {
+    synmap::v1::Batch batch = MakeBatch(seq, kT0 + static_cast<int64_t>(seq) * kSecond);
+    AddRecord(batch, "10.0.0.2", "10.0.0.1", 22, uint64_t{1} << 63, kT0 + 5 * kSecond, kMax - 1);
+    index.ApplyBatch(0, batch, std::numeric_limits<int64_t>::min(), kT0);
+  }
+  EXPECT_EQ(Sum(index, /*packets=*/true), kMax);
+  EXPECT_EQ(Sum(index, /*packets=*/false), kMax);
+  EXPECT_EQ(index.saturated(), 2u);
+}
+
+TEST(AggregateIndexTest, ChunksRoundTripAndAFlippedByteFailsTheChecksum) {
+  AggregateIndex index = Tiered();
+  synmap::v1::Batch batch = MakeBatch(1, kT0);
+  AddRecord(batch, "10.0.0.2", "10.0.0.1", 22, 5, kT0 + kSecond);
+  index.ApplyBatch(0, batch, std::numeric_limits<int64_t>::min(), kT0);
+  std::vector<std::string> chunks = index.EncodeBucket(kT0, 100);
+  ASSERT_EQ(chunks.size(), 1u);
+  AggregateIndex loaded = Tiered();
+  EXPECT_OK(loaded.LoadChunk(kT0, 2, chunks[0], 0, 1));
+  EXPECT_EQ(Sum(loaded, false), 5u);
+  for (size_t i = 0; i < chunks[0].size(); ++i) {
+    std::string bad = chunks[0];
+    bad[i] = static_cast<char>(bad[i] ^ 0x01);
+    AggregateIndex fresh = Tiered();
+    EXPECT_THAT(fresh.LoadChunk(kT0, 2, bad, 0, 1),
+                synmap::testing::StatusIs(absl::StatusCode::kDataLoss))
+        << "byte " << i;
+  }
+}
+
+TEST(AggregateIndexTest, RollUpMergesAgedMinutesIntoTheirHourOnly) {
+  AggregateIndex index = Tiered();
+  for (int m = 0; m < 120; ++m) {
+    synmap::v1::Batch batch = MakeBatch(1, kT0 + m * kMinute);
+    AddRecord(batch, "10.0.0.2", "10.0.0.1", 22, 1, kT0 + m * kMinute + kSecond);
+    index.ApplyBatch(0, batch, std::numeric_limits<int64_t>::min(), kT0 + 2 * kHour);
+  }
+  ASSERT_EQ(index.bucket_count(), 120u);
+  // 48 h after the first hour ends, only the first hour is old enough.
+  EXPECT_EQ(index.RollUp(kT0 + 49 * kHour + 30 * kMinute), 60u);
+  EXPECT_EQ(index.bucket_count(), 61u);
+  EXPECT_EQ(Sum(index, false), 120u);
+  // A late batch for a rolled-up hour lands in the hour bucket.
+  synmap::v1::Batch late = MakeBatch(2, kT0 + 30 * kMinute + 5 * kSecond);
+  AddRecord(late, "10.0.0.2", "10.0.0.1", 22, 1, kT0 + 30 * kMinute + 6 * kSecond);
+  index.ApplyBatch(0, late, std::numeric_limits<int64_t>::min(), kT0 + 50 * kHour);
+  EXPECT_EQ(index.bucket_count(), 61u);
+  EXPECT_EQ(Sum(index, false), 121u);
+}
+
+}  // namespace
+}  // namespace synmap::collector::internal
