@@ -2,13 +2,61 @@
 
 #include <algorithm>
 
+#include "absl/time/time.h"
+#include "common/aggregate/merge.h"
 #include "common/status/status_macros.h"
 
 namespace synmap::cli {
+namespace {
+
+int64_t FloorTo(int64_t t, int64_t width) {
+  int64_t q = t / width;
+  if (t % width < 0) {
+    --q;
+  }
+  return q * width;
+}
+
+}  // namespace
+
+SummaryWindow SummaryWindow::Answered() const {
+  SummaryWindow out = *this;
+  if (since_ns != 0) {
+    out.since_ns = FloorTo(since_ns, bucket_ns);
+  }
+  if (until_ns != 0) {
+    out.until_ns = FloorTo(until_ns - 1, bucket_ns) + bucket_ns;
+  }
+  return out;
+}
 
 CaptureSummarizer::CaptureSummarizer(const common::SynAckTableOptions& table_options,
-                                     const common::PacketReaderOptions& reader_options)
-    : table_(table_options), reader_options_(reader_options) {}
+                                     const common::PacketReaderOptions& reader_options,
+                                     std::optional<SummaryWindow> window)
+    : table_(table_options), reader_options_(reader_options) {
+  if (window.has_value()) {
+    window_ = window->Answered();
+    buckets_.emplace(absl::Nanoseconds(window_->bucket_ns));
+  }
+}
+
+void CaptureSummarizer::CloseBucket(const common::CaptureWindow& bucket) {
+  std::vector<common::Record> records = table_.TakeRecords();
+  if ((window_->since_ns == 0 || bucket.start_ns >= window_->since_ns) &&
+      (window_->until_ns == 0 || bucket.start_ns < window_->until_ns)) {
+    kept_ = common::MergeRecords(kept_, records);
+  }
+}
+
+std::vector<common::Record> CaptureSummarizer::TakeRecords() {
+  if (!window_.has_value()) {
+    return table_.TakeRecords();
+  }
+  if (std::optional<common::CaptureWindow> open = buckets_->Close()) {
+    CloseBucket(*open);
+  }
+  return std::move(kept_);
+}
 
 absl::Status CaptureSummarizer::AddFile(absl::string_view path, const ProgressFn& progress) {
   SYNMAP_ASSIGN_OR_RETURN(std::unique_ptr<common::PacketReader> reader,
@@ -26,6 +74,13 @@ absl::Status CaptureSummarizer::AddFile(absl::string_view path, const ProgressFn
     decode.Count(result);
     if (result == common::DecodeResult::kSynAck) {
       event.timestamp_ns = packet.timestamp_ns;
+      if (buckets_.has_value()) {
+        // Per bucket, as a sensor's flush windows: a SYN/ACK counts in the bucket it was
+        // captured in (slightly out-of-order ones stay in the open bucket, as on a sensor).
+        if (std::optional<common::CaptureWindow> closed = buckets_->Advance(packet.timestamp_ns)) {
+          CloseBucket(*closed);
+        }
+      }
       table_.Add(event);
     } else if (result == common::DecodeResult::kUnsupportedLinkType) {
       ++skipped_[packet.link_type];

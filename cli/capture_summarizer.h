@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -9,6 +10,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "common/aggregate/capture_window.h"
 #include "common/aggregate/record.h"
 #include "common/aggregate/synack_table.h"
 #include "common/packet/decoder.h"
@@ -31,6 +33,22 @@ struct SummaryCoverage {
   std::vector<std::pair<int, uint64_t>> skipped_link_types;
 };
 
+// A time window for the offline summary, with the collector's semantics: the window
+// [since_ns, until_ns) (0 = open) is widened to edges of `bucket_ns` buckets (aligned since the
+// epoch, as the collector's buckets are), and the records of the SYN/ACKs captured in those
+// buckets are counted. Every packet still passes through the table, so a retransmission just
+// inside the window of a handshake seen before it is a retransmission, as on a sensor that
+// captured the same traffic. With the collector's 1 min buckets and a flush interval dividing
+// 60 s, the offline answer equals the collector's for the same capture.
+struct SummaryWindow {
+  int64_t since_ns = 0;
+  int64_t until_ns = 0;
+  int64_t bucket_ns = 60'000'000'000;
+
+  // The window widened to bucket edges (0 stays open).
+  SummaryWindow Answered() const;
+};
+
 // Reads capture files in order through DecodePacket into one SynAckTable (so a handshake
 // seen in two files counts once). Thread-compatible.
 class CaptureSummarizer {
@@ -39,22 +57,30 @@ class CaptureSummarizer {
   using ProgressFn = std::function<void(const SummaryCoverage&)>;
   static constexpr uint64_t kProgressPackets = uint64_t{1} << 18;
 
+  // With `window`, only the SYN/ACKs captured in its answered (bucket-widened) window count.
   explicit CaptureSummarizer(const common::SynAckTableOptions& table_options,
-                             const common::PacketReaderOptions& reader_options = {});
+                             const common::PacketReaderOptions& reader_options = {},
+                             std::optional<SummaryWindow> window = std::nullopt);
 
   // Reads every packet of `path` ("-" = stdin). On a file that cannot be opened or is
   // corrupt/truncated, returns the reader's error (NotFound, InvalidArgument, DataLoss: the
   // message names the file and where); everything read before it stays counted.
   [[nodiscard]] absl::Status AddFile(absl::string_view path, const ProgressFn& progress = nullptr);
 
-  // The records counted so far, sorted by key.
-  std::vector<common::Record> TakeRecords() { return table_.TakeRecords(); }
+  // The records counted so far (inside the window, if any), sorted by key.
+  std::vector<common::Record> TakeRecords();
   // Coverage so far (table stats and skipped link types brought up to date).
   const SummaryCoverage& coverage();
 
  private:
+  // With a window: closes the bucket being counted, keeping its records if inside the window.
+  void CloseBucket(const common::CaptureWindow& bucket);
+
   common::SynAckTable table_;
   common::PacketReaderOptions reader_options_;
+  std::optional<SummaryWindow> window_;  // Answered (widened) window.
+  std::optional<common::CaptureWindower> buckets_;
+  std::vector<common::Record> kept_;  // With a window: records of closed buckets inside it.
   SummaryCoverage coverage_;
   absl::flat_hash_map<int, uint64_t> skipped_;
 };

@@ -32,10 +32,47 @@ std::string FormatAgo(int64_t unix_ns, absl::Time now) {
   return absl::StrCat(absl::ToInt64Hours(d) / 24, "d ago");
 }
 
+namespace {
+
+// "1m", "1h", "1d", else seconds ("90s").
+std::string ResolutionText(int64_t seconds) {
+  if (seconds > 0 && seconds % 86400 == 0) {
+    return absl::StrCat(seconds / 86400, "d");
+  }
+  if (seconds > 0 && seconds % 3600 == 0) {
+    return absl::StrCat(seconds / 3600, "h");
+  }
+  if (seconds > 0 && seconds % 60 == 0) {
+    return absl::StrCat(seconds / 60, "m");
+  }
+  return absl::StrCat(seconds, "s");
+}
+
+// The window line, when an edge of the asked window fell inside a bucket and was widened.
+std::string WidenedLine(const synmap::v1::Coverage& c, absl::TimeZone zone) {
+  const synmap::v1::TimeRange& asked = c.requested();
+  const synmap::v1::TimeRange& answered = c.answered();
+  if (asked.since_unix_ns() == answered.since_unix_ns() &&
+      asked.until_unix_ns() == answered.until_unix_ns()) {
+    return "";
+  }
+  auto edge = [&](int64_t ns, const char* open) {
+    return ns == 0 ? std::string(open) : FormatTextTime(ns, zone);
+  };
+  return absl::StrCat(
+      "window widened to bucket edges: asked ", edge(asked.since_unix_ns(), "oldest"), " to ",
+      edge(asked.until_unix_ns(), "now"), ", answered ", edge(answered.since_unix_ns(), "oldest"),
+      " to ", edge(answered.until_unix_ns(), "now"), " (resolution ",
+      ResolutionText(c.resolution_seconds()), ")\n");
+}
+
+}  // namespace
+
 std::string CoverageFooter(const synmap::v1::Coverage& c, absl::Time now, absl::TimeZone zone) {
-  std::string out;
+  std::string out = WidenedLine(c, zone);
   if (c.sensors_size() == 0) {
-    return "coverage: no sensor reported in this window; the answer is empty, not proof of "
+    return out +
+           "coverage: no sensor reported in this window; the answer is empty, not proof of "
            "silence\n";
   }
   absl::StrAppend(&out, "coverage: ", c.sensors_size(), " sensor(s), ", c.batches(), " batch(es), ",
@@ -81,6 +118,9 @@ void AppendCoverageJson(const synmap::v1::Coverage& c, std::string* out) {
       ", \"until\": ", time_or_null(c.requested().until_unix_ns()),
       ", \"covered_since\": ", time_or_null(c.covered_since_unix_ns()),
       ", \"covered_until\": ", time_or_null(c.covered_until_unix_ns()),
+      ", \"answered_since\": ", time_or_null(c.answered().since_unix_ns()),
+      ", \"answered_until\": ", time_or_null(c.answered().until_unix_ns()),
+      ", \"resolution_seconds\": ", c.resolution_seconds(),
       ", \"bucket_seconds\": ", c.bucket_ns() / 1000000000, ", \"batches\": ", c.batches(),
       ", \"kernel_drops\": ", c.kernel_drops(), ", \"interface_drops\": ", c.interface_drops(),
       ", \"malformed\": ", c.malformed(), ", \"handshakes_evicted\": ", c.handshakes_evicted(),

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include "cli/flag_parser.h"
 #include "cli/summary_rows.h"
 #include "cli/table_format.h"
+#include "cli/time_text.h"
 #include "common/naming/name_table.h"
 
 namespace synmap::cli {
@@ -22,6 +24,7 @@ namespace {
 constexpr char kUsageHead[] =
     "usage: synmap summarize [--names FILE] [--count connections|packets]\n"
     "                        [--format text|tsv|csv|json] [--show-remote] [--sort count|name]\n"
+    "                        [--since TIME] [--until TIME] [--bucket DURATION] [--utc]\n"
     "                        FILE...\n"
     "\n"
     "Counts the TCP SYN/ACKs in capture files (pcap or pcapng, microsecond or nanosecond;\n"
@@ -36,6 +39,11 @@ constexpr char kUsageTail[] =
     "\n"
     "Text output prints a coverage footer on stderr (packets, SYN/ACKs, retransmissions,\n"
     "malformed, unsupported link types); json carries it under \"coverage\".\n"
+    "--since/--until count only the SYN/ACKs captured in that window, widened to edges of\n"
+    "--bucket buckets (default 1m, aligned to the epoch like the collector's buckets; the\n"
+    "footer says when it widened). Every packet still feeds the retransmission memory, so the\n"
+    "counts equal what the collector answers for the same window and capture (use --bucket 1h\n"
+    "or 1d for data the collector has rolled up).\n"
     "Exit status: 0 ok; 2 a file could not be read or is corrupt (the rows counted before\n"
     "the damage are printed, and the error names the file); 64 bad flags.\n";
 
@@ -45,6 +53,10 @@ struct SummarizeFlags {
   std::string format = "text";
   bool show_remote = false;
   std::string sort = "count";
+  std::string since;
+  std::string until;
+  std::string bucket = "1m";
+  bool utc = false;
   std::vector<std::string> files;
 };
 
@@ -167,6 +179,13 @@ int RunSummarize(absl::Span<const std::string> args) {
   parser.AddBool("show-remote", &flags.show_remote, "show non-local hosts' IPs instead of _");
   parser.AddChoice("sort", {"count", "name"}, &flags.sort,
                    "row order: count descending (default) or client, server, service");
+  parser.AddString("since", "TIME", &flags.since,
+                   "count SYN/ACKs captured at or after TIME (widened to a bucket edge)");
+  parser.AddString("until", "TIME", &flags.until,
+                   "count SYN/ACKs captured before TIME (widened to a bucket edge)");
+  parser.AddString("bucket", "DURATION", &flags.bucket,
+                   "bucket for --since/--until edges (default 1m; e.g. 1h, 24h)");
+  parser.AddBool("utc", &flags.utc, "read and print times in UTC instead of local time");
   if (absl::Status s = parser.Parse(args, &flags.files); !s.ok()) {
     return UsageError(s.message());
   }
@@ -190,7 +209,28 @@ int RunSummarize(absl::Span<const std::string> args) {
     return kExitFailure;
   }
 
-  CaptureSummarizer summarizer{common::SynAckTableOptions()};
+  const absl::TimeZone zone = flags.utc ? absl::UTCTimeZone() : absl::LocalTimeZone();
+  std::optional<SummaryWindow> window;
+  if (!flags.since.empty() || !flags.until.empty()) {
+    absl::Duration bucket;
+    if (!absl::ParseDuration(flags.bucket, &bucket) || bucket < absl::Seconds(1)) {
+      return UsageError(absl::StrCat("--bucket: '", flags.bucket, "' is not a duration >= 1s"));
+    }
+    SummaryWindow w;
+    w.bucket_ns = absl::ToInt64Nanoseconds(bucket);
+    absl::StatusOr<int64_t> since = ParseTimeText("since", flags.since, absl::Now(), zone);
+    absl::StatusOr<int64_t> until = ParseTimeText("until", flags.until, absl::Now(), zone);
+    if (!since.ok() || !until.ok()) {
+      return UsageError((since.ok() ? until : since).status().message());
+    }
+    w.since_ns = *since;
+    w.until_ns = *until;
+    if (w.since_ns != 0 && w.until_ns != 0 && w.until_ns <= w.since_ns) {
+      return UsageError("--until must be later than --since");
+    }
+    window = w;
+  }
+  CaptureSummarizer summarizer{common::SynAckTableOptions(), common::PacketReaderOptions(), window};
   ProgressLine progress(format == OutputFormat::kText && isatty(STDERR_FILENO) == 1);
   absl::Status error;
   for (const std::string& file : flags.files) {
@@ -212,6 +252,19 @@ int RunSummarize(absl::Span<const std::string> args) {
   std::fflush(stdout);
   if (format == OutputFormat::kText) {
     WriteAll(stderr, Footer(coverage));
+  }
+  if (window.has_value()) {
+    const SummaryWindow answered = window->Answered();
+    auto edge = [&](int64_t ns, const char* open) {
+      return ns == 0 ? std::string(open) : FormatTextTime(ns, zone);
+    };
+    if (answered.since_ns != window->since_ns || answered.until_ns != window->until_ns) {
+      WriteAll(stderr,
+               absl::StrCat("window widened to bucket edges: asked ",
+                            edge(window->since_ns, "oldest"), " to ", edge(window->until_ns, "end"),
+                            ", answered ", edge(answered.since_ns, "oldest"), " to ",
+                            edge(answered.until_ns, "end"), " (resolution ", flags.bucket, ")\n"));
+    }
   }
   if (!error.ok()) {
     WriteAll(stderr, absl::StrCat("synmap summarize: error: ", error.message(), "\n"));

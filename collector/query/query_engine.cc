@@ -120,10 +120,12 @@ absl::flat_hash_map<uint64_t, Sighting> CollectSightings(const StoreSnapshot& sn
                                                          QueryNaming& naming, RowFilter& filter,
                                                          const synmap::v1::TimeRange& range,
                                                          Counted which) {
-  const int64_t since = range.since_unix_ns();
+  // Whole buckets: "before" ends where the answered (bucket-widened) window starts.
+  const int64_t since = snapshot.answered_since_ns;
   const std::vector<KeyTotals> all = SumByKey(snapshot, 0, 0);
   const std::vector<KeyTotals> inside = SumByKey(snapshot, since, range.until_unix_ns());
-  const std::vector<KeyTotals> before = SumByKey(snapshot, 0, since);
+  const std::vector<KeyTotals> before =
+      since == 0 ? std::vector<KeyTotals>(all.size()) : SumByKey(snapshot, 0, since);
   const std::vector<KeyTotals>& counted = which == Counted::kInside ? inside : before;
   absl::flat_hash_map<uint64_t, Sighting> groups;
   ForEachKey(snapshot, all, filter, naming,
@@ -151,10 +153,14 @@ namespace internal {
 void FillCoverage(const StoreSnapshot& snapshot, const synmap::v1::TimeRange& range,
                   const RowFilter& filter, synmap::v1::Coverage* out) {
   *out->mutable_requested() = range;
-  out->set_bucket_ns(snapshot.bucket_ns);
+  out->mutable_answered()->set_since_unix_ns(snapshot.answered_since_ns);
+  out->mutable_answered()->set_until_unix_ns(snapshot.answered_until_ns);
+  out->set_bucket_ns(snapshot.resolution_ns);
+  out->set_resolution_seconds((snapshot.resolution_ns + 999'999'999) / 1'000'000'000);
   if (!snapshot.buckets.empty()) {
+    const AggregateBucket& last = *snapshot.buckets.back();
     out->set_covered_since_unix_ns(snapshot.buckets.front()->start_ns);
-    out->set_covered_until_unix_ns(snapshot.buckets.back()->start_ns + snapshot.bucket_ns);
+    out->set_covered_until_unix_ns(last.start_ns + last.width_ns);
   }
   std::vector<const SensorWindowCoverage*> sensors;
   for (const SensorWindowCoverage& c : snapshot.coverage) {
@@ -296,7 +302,10 @@ absl::StatusOr<synmap::v1::NewServicesResponse> QueryEngine::NewServices(
   auto groups = CollectSightings(*snapshot, naming, filter, request.range(), Counted::kInside);
   std::vector<const Sighting*> rows;
   for (const auto& [key, s] : groups) {
-    if (s.all.first_ns >= since && (until == 0 || s.all.first_ns < until)) {
+    // Against the answered window: the first row lies in a bucket inside it.
+    const int64_t from = snapshot->answered_since_ns;
+    const int64_t to = snapshot->answered_until_ns;
+    if (s.all.first_ns >= from && (to == 0 || s.all.first_ns < to)) {
       rows.push_back(&s);
     }
   }

@@ -1,8 +1,10 @@
 #include "collector/query/query_engine.h"
 
 #include <algorithm>
+#include <map>
 #include <memory>
 #include <ostream>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -224,7 +226,7 @@ TEST_F(QueryTest, SummaryTimeRangeSelectsRowsAndReportsCoveredWindow) {
   EXPECT_EQ(Lines(later), (std::vector<Line>{{4, "_", "www", "https", ""},
                                              {1, "10.0.0.9", "dumbo", "up:9999", ""}}));
   EXPECT_EQ(later.coverage().covered_since_unix_ns(), kT0 + 5 * kHour);
-  EXPECT_EQ(later.coverage().covered_until_unix_ns(), kT0 + 6 * kHour);
+  EXPECT_EQ(later.coverage().covered_until_unix_ns(), kT0 + 5 * kHour + 60 * kSecond);
   ASSERT_EQ(later.coverage().sensors_size(), 1);
   EXPECT_EQ(later.coverage().sensors(0).sensor(), "s1");
   EXPECT_EQ(later.coverage().sensors(0).last_batch_seq(), 2u);
@@ -250,7 +252,8 @@ TEST_F(QueryTest, CoverageSumsDropsAndSpoolLossesOfSensorsInWindow) {
   EXPECT_EQ(coverage.batches(), 2u);
   EXPECT_EQ(coverage.kernel_drops(), 11u);
   EXPECT_EQ(coverage.spool_batches_dropped(), 3u);
-  EXPECT_EQ(coverage.bucket_ns(), kHour);
+  EXPECT_EQ(coverage.bucket_ns(), 60 * kSecond);  // 1 min buckets: the data is recent.
+  EXPECT_EQ(coverage.resolution_seconds(), 60);
 }
 
 TEST_F(QueryTest, RenamingIsRetroactiveAndMergesRows) {
@@ -404,6 +407,97 @@ TEST_F(QueryTest, SortingManyAddressLabelsKeepsThemValid) {
     EXPECT_LT(response.rows(i - 1).client(), response.rows(i).client());
     EXPECT_EQ(response.rows(i).client().rfind("10.1.", 0), 0u) << response.rows(i).client();
   }
+}
+
+// Connections and packets per "client server service sensor", from a Summary.
+using KeyCounts = std::map<std::string, std::pair<uint64_t, uint64_t>>;
+
+KeyCounts SummaryCounts(QueryEngine& engine, int64_t since, int64_t until,
+                        synmap::v1::Coverage* coverage = nullptr) {
+  synmap::v1::SummaryRequest request;
+  request.mutable_range()->set_since_unix_ns(since);
+  request.mutable_range()->set_until_unix_ns(until);
+  request.set_show_remote(true);
+  request.set_by_sensor(true);
+  KeyCounts out;
+  absl::StatusOr<synmap::v1::SummaryResponse> response = engine.Summary(request);
+  EXPECT_OK(response);
+  if (!response.ok()) {
+    return out;
+  }
+  for (const auto& row : response->rows()) {
+    auto& [connections, packets] =
+        out[absl::StrCat(row.client(), " ", row.server(), " ", row.service(), " ", row.sensor())];
+    connections += row.connections();
+    packets += row.packets();
+  }
+  if (coverage != nullptr) {
+    *coverage = response->coverage();
+  }
+  return out;
+}
+
+void AddTo(KeyCounts& into, const KeyCounts& from) {
+  for (const auto& [key, counts] : from) {
+    into[key].first += counts.first;
+    into[key].second += counts.second;
+  }
+}
+
+TEST_F(QueryTest, FourQuarterHoursSumExactlyToTheirHourPerKeyAndToTheTruth) {
+  // Generated: 2 sensors, 10 s batches over one hour, random keys from a small pool (so keys
+  // recur across quarters), random counts and times inside each batch's window.
+  std::mt19937 random(20261202);
+  const int64_t hour = kT0 + 2 * kHour;
+  KeyCounts truth;
+  for (const std::string sensor : {"gen-a", "gen-b"}) {
+    uint64_t seq = 1;
+    for (int64_t start = hour; start < hour + kHour; start += 10 * kSecond) {
+      synmap::v1::Batch batch = MakeBatch(seq++, start);
+      std::map<std::tuple<int, int, int>, bool> used;
+      for (int i = 0; i < 5; ++i) {
+        const int client = static_cast<int>(random() % 6);
+        const int server = static_cast<int>(random() % 3);
+        const int port = 1000 + static_cast<int>(random() % 2);
+        if (used[{client, server, port}]) {
+          continue;  // One record per key in a batch.
+        }
+        used[{client, server, port}] = true;
+        const uint64_t connections = 1 + random() % 50;
+        const uint64_t packets = connections + random() % 5;
+        const int64_t at = start + static_cast<int64_t>(random() % 10) * kSecond;
+        const std::string client_ip = absl::StrCat("192.0.2.", client + 1);
+        const std::string server_ip = absl::StrCat("198.51.100.", server + 1);
+        AddRecord(batch, client_ip, server_ip, static_cast<uint32_t>(port), connections, at,
+                  packets);
+        auto& [c, p] = truth[absl::StrCat(client_ip, " ", server_ip, " up:", port, " ", sensor)];
+        c += connections;
+        p += packets;
+      }
+      std::sort(batch.mutable_records()->begin(), batch.mutable_records()->end(),
+                [](const synmap::v1::Record& a, const synmap::v1::Record& b) {
+                  return std::make_tuple(a.client_ip(), a.server_ip(), a.server_port()) <
+                         std::make_tuple(b.client_ip(), b.server_ip(), b.server_port());
+                });
+      ASSERT_OK(store_->Commit(sensor, batch));
+    }
+  }
+  KeyCounts quarters;
+  for (int q = 0; q < 4; ++q) {
+    const int64_t since = hour + q * 15 * 60 * kSecond;
+    AddTo(quarters, SummaryCounts(Engine(), since, since + 15 * 60 * kSecond));
+  }
+  const KeyCounts whole = SummaryCounts(Engine(), hour, hour + kHour);
+  EXPECT_EQ(quarters, whole);
+  EXPECT_EQ(whole, truth);
+  // Edges inside minutes: widened to the minutes' edges, and said so.
+  synmap::v1::Coverage coverage;
+  EXPECT_EQ(SummaryCounts(Engine(), hour + 30 * kSecond, hour + kHour - 30 * kSecond, &coverage),
+            truth);
+  EXPECT_EQ(coverage.requested().since_unix_ns(), hour + 30 * kSecond);
+  EXPECT_EQ(coverage.answered().since_unix_ns(), hour);
+  EXPECT_EQ(coverage.answered().until_unix_ns(), hour + kHour);
+  EXPECT_EQ(coverage.resolution_seconds(), 60);
 }
 
 }  // namespace
