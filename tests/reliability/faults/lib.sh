@@ -222,15 +222,17 @@ sum_stream_acks() {
     sed 's/.*batches_acked=//' | awk '{ s += $1 } END { printf "%d", s }'
 }
 
-# uplink_figures LOG...: connects, disconnect events, and batches the collector's HelloAck
-# reported as already committed (committed before a crash, ack never received) in sensor logs.
+# uplink_figures LOG...: connects, disconnect events, spooled batches at or below the
+# collector's last committed seq at a reconnect (resent so the collector can say whether it
+# holds that content), and batches renumbered after a CONFLICT answer, from sensor logs.
 uplink_figures() {
-  local connects disconnects already
+  local connects disconnects behind renumbered
   connects=$(cat "$@" | grep -c 'uplink_connected' || true)
   disconnects=$(cat "$@" | grep -c 'uplink_disconnected' || true)
-  already=$(cat "$@" | grep -o 'uplink_connected .*already_committed=[0-9]*' |
-    sed 's/.*already_committed=//' | awk '{ s += $1 } END { printf "%d", s }')
-  echo "connects=$connects stream_failures=$disconnects committed_but_unacked_at_reconnect=$already"
+  behind=$(cat "$@" | { grep -o 'uplink_connected .*resent_for_content_check=[0-9]*' || true; } |
+    sed 's/.*resent_for_content_check=//' | awk '{ s += $1 } END { printf "%d", s }')
+  renumbered=$(cat "$@" | grep -c 'uplink_batch_conflict_renumbered' || true)
+  echo "connects=$connects stream_failures=$disconnects resent_at_or_below_committed=$behind renumbered_after_conflict=$renumbered"
 }
 
 # spool_backlog: batch files waiting (spooled, not acked) in every sensor spool under WORK.

@@ -253,6 +253,39 @@ std::vector<RefusalResult> SendMalformedBatches(const PeerOptions& peer, int64_t
   return results;
 }
 
+RefusalResult ForgeBatch(const PeerOptions& peer, uint64_t seq, grpc::StatusCode want,
+                         std::string* ack) {
+  RefusalResult r{absl::StrCat("forge_seq_", seq), want, grpc::StatusCode::OK, "", ""};
+  *ack = "none";
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = MakePeerChannel(peer);
+  if (!channel.ok()) {
+    r.got = grpc::StatusCode::FAILED_PRECONDITION;
+    r.message = std::string(channel.status().message());
+    return r;
+  }
+  auto stub = synmap::v1::Ingest::NewStub(*channel);
+  grpc::Status status;
+  OpenStream s = OpenWithHello(*stub, kCallDeadline, &status);
+  if (status.ok()) {
+    SensorMessage msg;
+    *msg.mutable_batch() = MakeValidBatch(seq, 0, absl::ToUnixNanos(absl::Now()));
+    s.stream->Write(msg);
+    s.stream->WritesDone();
+    CollectorMessage reply;
+    while (s.stream->Read(&reply)) {
+      if (reply.has_ack()) {
+        *ack = reply.ack().status() == synmap::v1::ACK_STATUS_CONFLICT ? "conflict"
+               : reply.ack().duplicate()                               ? "duplicate"
+                                                                       : "committed";
+      }
+    }
+    status = s.stream->Finish();
+  }
+  r.got = status.error_code();
+  r.message = status.error_message();
+  return r;
+}
+
 RefusalResult CallWithCertificate(const PeerOptions& peer, Rpc rpc, grpc::StatusCode want) {
   RefusalResult r{rpc == Rpc::kIngest ? "ingest" : "query", want, grpc::StatusCode::OK, "", ""};
   absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = MakePeerChannel(peer);

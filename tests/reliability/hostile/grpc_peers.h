@@ -49,6 +49,12 @@ enum class Rpc { kIngest, kQuery };
 // (or none when peer.cert_path is empty) and reports the code against `want`.
 RefusalResult CallWithCertificate(const PeerOptions& peer, Rpc rpc, grpc::StatusCode want);
 
+// As a holder of a sensor's key would: opens a stream with `peer`'s certificate, sends a Hello
+// and one empty batch (no records, so no total changes) numbered `seq`, and reports how the
+// stream ended against `want`. `*ack` gets "committed", "duplicate", "conflict" or "none".
+RefusalResult ForgeBatch(const PeerOptions& peer, uint64_t seq, grpc::StatusCode want,
+                         std::string* ack);
+
 // "INVALID_ARGUMENT" etc.; "UNKNOWN(n)" for codes outside the enum.
 std::string CodeName(grpc::StatusCode code);
 // Inverse of CodeName; false when `name` is not a code name.

@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/config/options.h"
@@ -33,6 +34,7 @@ constexpr char kUsage[] =
     "  malformed                                        one batch per ingest limit + seq "
     "backwards\n"
     "  call          --rpc ingest|query --expect CODE   one call with the given certificate\n"
+    "  forge         --seq N [--expect CODE]            one empty batch numbered N (sensor key)\n"
     "  probe         --records N --interval D --duration D   one good stream; ack latency\n"
     "  load          --cert-dir DIR --prefix P --streams N --records-per-batch N --duration D\n"
     "                [--window N] [--out FILE.tsv]      N good streams; records/s\n"
@@ -52,6 +54,7 @@ const std::vector<common::OptionSpec>& Specs() {
       {"channels", "N", "TLS connections carrying the idle streams"},
       {"rpc", "ingest|query", "which RPC to call"},
       {"expect", "CODE", "gRPC status code the call must end with"},
+      {"seq", "N", "forge: seq of the forged batch (0..2^64-1)"},
       {"records", "N", "records per probe batch"},
       {"interval", "DURATION", "probe batch interval"},
       {"duration", "DURATION", "how long to send"},
@@ -197,6 +200,19 @@ absl::StatusOr<int> RunMode(const std::string& mode, const common::OptionMap& o)
       return absl::InvalidArgumentError("call needs --rpc ingest|query and --expect CODE");
     }
     return Report(CallWithCertificate(peer, rpc == "ingest" ? Rpc::kIngest : Rpc::kQuery, want));
+  }
+  if (mode == "forge") {
+    SYNMAP_ASSIGN_OR_RETURN(std::string seq_text, common::GetString(o, "seq"));
+    SYNMAP_ASSIGN_OR_RETURN(std::string expect, common::GetString(o, "expect", "OK"));
+    uint64_t seq = 0;
+    grpc::StatusCode want;
+    if (!absl::SimpleAtoi(seq_text, &seq) || !ParseCodeName(expect, &want)) {
+      return absl::InvalidArgumentError("forge needs --seq N (0..2^64-1) and --expect CODE");
+    }
+    std::string ack;
+    const RefusalResult r = ForgeBatch(peer, seq, want, &ack);
+    std::printf("forge seq=%llu ack=%s\n", static_cast<unsigned long long>(seq), ack.c_str());
+    return Report(r);
   }
   if (mode == "probe") {
     SYNMAP_ASSIGN_OR_RETURN(int64_t records, common::GetInt(o, "records", 20));
