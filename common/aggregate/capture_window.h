@@ -16,12 +16,14 @@ struct CaptureWindow {
 
 // Cuts capture time into flush windows aligned to multiples of `interval` since the Unix epoch
 // (10 s windows start at ...:00, :10, :20), so a replayed file is bucketed by its packets'
-// timestamps exactly as it was live. The caller feeds each event's timestamp (and, on a live
-// interface with no traffic, the clock's now) to Advance(); when it returns a window, the
-// caller closes it (SynAckTable::TakeRecords() -> Batch) before counting the event.
-// Timestamps earlier than the open window (slightly out of order) stay in the open window;
-// a jump over several windows closes only the open one (empty windows make no batch).
-// Thread-compatible.
+// timestamps exactly as it was live. With an interval dividing 60 s no window straddles a
+// minute edge, so a batch lies inside one of the collector's buckets (1 min, 1 h, 1 d); with
+// another interval the collector files a straddling batch in the bucket of its start. The caller
+// feeds each event's timestamp (and, on a live interface with no traffic, the clock's now) to
+// Advance(); when it returns a window, the caller closes it (SynAckTable::TakeRecords() -> Batch)
+// before counting the event. Timestamps earlier than the open window (slightly out of order) stay
+// in the open window; a jump over several windows closes only the open one (empty windows make no
+// batch). Thread-compatible.
 class CaptureWindower {
  public:
   // `interval` must be >= 1 ns; anything else aborts (validate options first).

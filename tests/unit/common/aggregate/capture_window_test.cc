@@ -61,5 +61,23 @@ TEST(CaptureWindowerTest, NonDivisorIntervalAlignsToEpoch) {
   EXPECT_EQ(windower.WindowOf(15 * kSecond), (CaptureWindow{14 * kSecond, 21 * kSecond}));
 }
 
+// The collector files a batch in the bucket holding its start; with an interval dividing 60 s
+// every window lies inside one minute (and so inside one hour and one day).
+TEST(CaptureWindowerTest, WindowsOfAnIntervalDividingAMinuteNeverStraddleAMinuteEdge) {
+  constexpr int64_t kMinute = 60 * kSecond;
+  for (int64_t seconds : {1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60}) {
+    CaptureWindower windower(absl::Seconds(seconds));
+    for (int64_t t = 1'699'999'200 * kSecond - 3 * kMinute;
+         t < 1'699'999'200 * kSecond + 3 * kMinute; t += 777'777'777) {
+      const CaptureWindow w = windower.WindowOf(t);
+      EXPECT_EQ(w.start_ns / kMinute, (w.end_ns - 1) / kMinute) << seconds << "s at " << t;
+    }
+  }
+  // 7 s does not divide a minute: some window straddles (filed by its start, see docs).
+  CaptureWindower odd(absl::Seconds(7));
+  const CaptureWindow w = odd.WindowOf(60 * kSecond);
+  EXPECT_EQ(w, (CaptureWindow{56 * kSecond, 63 * kSecond}));
+}
+
 }  // namespace
 }  // namespace synmap::common
