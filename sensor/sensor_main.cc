@@ -320,7 +320,9 @@ std::string ResourceUsage() {
 std::string UplinkTotals(const UplinkStats& u) {
   return absl::StrCat("sent=", u.batches_sent, " acked=", u.batches_acked,
                       " duplicates=", u.duplicates, " reconnects=", u.reconnects,
-                      " spool_batches=", u.spool_batches);
+                      " spool_batches=", u.spool_batches,
+                      " lost_write_failed=", u.batches_lost_write_failed,
+                      " dropped=", u.batches_dropped, " quarantined=", u.batches_quarantined);
 }
 
 void LogRunningStats(const Pipeline& pipeline, const Uplink& uplink) {

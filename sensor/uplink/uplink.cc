@@ -104,24 +104,37 @@ absl::Status Uplink::Impl::Submit(common::Batch batch) {
       return absl::CancelledError("uplink: stopped");
     }
   }
+  // Past this point a refused batch is lost: counted, so the loss reaches the collector in
+  // the next batch's or heartbeat's health.
+  const uint64_t records = batch.records.size();
+  auto lost = [this, records](absl::Status status) {
+    absl::MutexLock lock(&mu_);
+    ++stats_.batches_lost_write_failed;
+    stats_.records_lost_write_failed += records;
+    return status;
+  };
   if (batch.records.size() > internal::kMaxRecordsPerBatch) {
-    return absl::InvalidArgumentError(absl::StrCat("uplink: batch has ", batch.records.size(),
-                                                   " records, limit ",
-                                                   internal::kMaxRecordsPerBatch));
+    return lost(absl::InvalidArgumentError(absl::StrCat("uplink: batch has ", batch.records.size(),
+                                                        " records, limit ",
+                                                        internal::kMaxRecordsPerBatch)));
   }
   v1::Batch proto = internal::BatchToProto(batch, /*seq=*/0);
   const uint64_t file_bytes = proto.ByteSizeLong() + kSeqFieldBytes + internal::kSpoolHeaderBytes;
   if (file_bytes > options_.spool_max_bytes) {
-    return absl::ResourceExhaustedError(absl::StrCat("uplink: batch of ", file_bytes,
-                                                     " bytes exceeds spool_max_bytes ",
-                                                     options_.spool_max_bytes));
+    return lost(absl::ResourceExhaustedError(absl::StrCat("uplink: batch of ", file_bytes,
+                                                          " bytes exceeds spool_max_bytes ",
+                                                          options_.spool_max_bytes)));
   }
   absl::MutexLock submit_lock(&submit_mu_);
-  SYNMAP_ASSIGN_OR_RETURN(const uint64_t seq, seq_.Next());
+  absl::StatusOr<uint64_t> next_seq = seq_.Next();
+  if (!next_seq.ok()) {
+    return lost(next_seq.status());
+  }
+  const uint64_t seq = *next_seq;
   proto.set_seq(seq);
   absl::StatusOr<internal::SpoolEntry> entry = internal::WriteSpoolBatch(options_.spool_dir, proto);
   if (!entry.ok()) {
-    return Annotate(entry.status(), absl::StrCat("spool batch seq ", seq));
+    return lost(Annotate(entry.status(), absl::StrCat("spool batch seq ", seq)));
   }
   absl::MutexLock lock(&mu_);
   pending_.push_back(*entry);
@@ -216,6 +229,8 @@ v1::SensorHealth Uplink::Impl::HealthLocked() const {
   h.set_batches_dropped(s.batches_dropped);
   h.set_records_dropped(s.records_dropped);
   h.set_batches_quarantined(s.batches_quarantined);
+  h.set_batches_lost_write_failed(s.batches_lost_write_failed);
+  h.set_records_lost_write_failed(s.records_lost_write_failed);
   h.set_uptime_ns(absl::ToInt64Nanoseconds(clock_.Now() - created_at_));
   return h;
 }

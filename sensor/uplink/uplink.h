@@ -82,11 +82,13 @@ struct UplinkStats {
   uint64_t batches_dropped = 0;      // Original batches lost to the cap (merged_from counted).
   uint64_t records_dropped = 0;      // Records in the dropped spool files.
   uint64_t batches_quarantined = 0;  // Spool files found corrupt or refused by a collector.
-  uint64_t reconnects = 0;           // Stream attempts after the first.
-  uint64_t spool_batches = 0;        // Spool files not yet acked.
-  uint64_t spool_bytes = 0;          // Their total size.
-  std::string current_collector;     // Address of the current / last attempted collector.
-  bool connected = false;            // A HelloAck was received on the current stream.
+  uint64_t batches_lost_write_failed = 0;  // Submit() refused: not spooled, lost (disk full).
+  uint64_t records_lost_write_failed = 0;  // Records in those batches.
+  uint64_t reconnects = 0;                 // Stream attempts after the first.
+  uint64_t spool_batches = 0;              // Spool files not yet acked.
+  uint64_t spool_bytes = 0;                // Their total size.
+  std::string current_collector;           // Address of the current / last attempted collector.
+  bool connected = false;                  // A HelloAck was received on the current stream.
 
   friend bool operator==(const UplinkStats&, const UplinkStats&) = default;
 };

@@ -1,6 +1,9 @@
 #include "collector/store/internal/sensor_ledger.h"
 
 #include <algorithm>
+#include <cstdint>
+
+#include "common/aggregate/saturating.h"
 
 namespace synmap::collector::internal {
 namespace {
@@ -25,6 +28,22 @@ bool Overlaps(const BatchInfo& b, int64_t since_ns, int64_t until_ns) {
   return (since_ns == 0 || end > since_ns) && (until_ns == 0 || b.start_ns < until_ns);
 }
 
+// Batches and records a sensor's health says it lost, cumulatively (saturating).
+uint64_t SpoolBatchesLost(const synmap::v1::SensorHealth& h) {
+  const uint64_t parts[] = {h.batches_dropped(), h.batches_lost_write_failed(),
+                            h.batches_quarantined()};
+  uint64_t sum = 0;
+  for (uint64_t p : parts) {
+    sum = p > UINT64_MAX - sum ? UINT64_MAX : sum + p;
+  }
+  return sum;
+}
+uint64_t SpoolRecordsLost(const synmap::v1::SensorHealth& h) {
+  const uint64_t a = h.records_dropped();
+  const uint64_t b = h.records_lost_write_failed();
+  return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
 }  // namespace
 
 BatchInfo MakeBatchInfo(const synmap::v1::Batch& batch, const SensorState& before,
@@ -36,10 +55,12 @@ BatchInfo MakeBatchInfo(const synmap::v1::Batch& batch, const SensorState& befor
   info.commit_ns = commit_ns;
   info.records = static_cast<uint64_t>(batch.records_size());
   info.stats = FromProto(batch.stats());
+  // Every way a sensor loses batches counts: dropped at the spool cap, never written (disk
+  // full), and quarantined (corrupt, or refused by a collector).
   info.spool_batches_dropped =
-      Increase(batch.health().batches_dropped(), before.batch_health.batches_dropped());
+      Increase(SpoolBatchesLost(batch.health()), SpoolBatchesLost(before.batch_health));
   info.spool_records_dropped =
-      Increase(batch.health().records_dropped(), before.batch_health.records_dropped());
+      Increase(SpoolRecordsLost(batch.health()), SpoolRecordsLost(before.batch_health));
   return info;
 }
 
@@ -48,7 +69,7 @@ void AccountBatch(const synmap::v1::Batch& batch, const BatchInfo& info, SensorS
   state.last_batch_end_ns = info.end_ns;
   state.last_seq = std::max(state.last_seq, info.seq);
   state.batches += 1;
-  state.records += info.records;
+  state.records = common::SaturatingAdd(state.records, info.records);
   state.totals.MergeFrom(info.stats);
   state.health = batch.health();
   state.batch_health = batch.health();
@@ -106,8 +127,10 @@ std::vector<SensorWindowCoverage> SensorLedger::Coverage(int64_t since_ns, int64
         c.last_commit_ns = b.commit_ns;
       }
       c.stats.MergeFrom(b.stats);
-      c.spool_batches_dropped += b.spool_batches_dropped;
-      c.spool_records_dropped += b.spool_records_dropped;
+      c.spool_batches_dropped =
+          common::SaturatingAdd(c.spool_batches_dropped, b.spool_batches_dropped);
+      c.spool_records_dropped =
+          common::SaturatingAdd(c.spool_records_dropped, b.spool_records_dropped);
     }
     if (c.batches > 0) {
       out.push_back(c);

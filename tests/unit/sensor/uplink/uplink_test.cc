@@ -750,6 +750,36 @@ TEST_F(UplinkTest, CorruptSpoolFileIsQuarantinedAtStartup) {
   EXPECT_EQ(state_.received()[0].health().batches_quarantined(), 1u);
 }
 
+TEST_F(UplinkTest, SpoolWriteFailureIsCountedAndReportedInTheNextBatchsHealth) {
+  TestCollector collector(state_, *server_tls_);
+  ASSERT_TRUE(collector.ok());
+  auto uplink = Started(Options({collector.address()}));
+  ASSERT_NE(uplink, nullptr);
+  // A directory where seq 1's temporary file goes: its write fails even for root (EISDIR),
+  // as a full disk would.
+  const std::string blocker = spool_.File("." + internal::SpoolFileName(1) + ".tmp");
+  ASSERT_TRUE(fs::create_directory(blocker));
+  EXPECT_FALSE(uplink->Submit(MakeBatch(7, 80)).ok());
+  EXPECT_EQ(uplink->stats().batches_lost_write_failed, 1u);
+  EXPECT_EQ(uplink->stats().records_lost_write_failed, 7u);
+  fs::remove(blocker);
+  ASSERT_OK(uplink->Submit(MakeBatch(1, 90)));
+  ASSERT_OK(uplink->Drain(kWait));
+  ASSERT_EQ(state_.received().size(), 1u);
+  EXPECT_EQ(state_.received()[0].health().batches_lost_write_failed(), 1u);
+  EXPECT_EQ(state_.received()[0].health().records_lost_write_failed(), 7u);
+}
+
+TEST_F(UplinkTest, BatchRefusedForItsSizeIsCountedAsLost) {
+  UplinkOptions o = Options({"127.0.0.1:1"});
+  o.spool_max_bytes = 4096;
+  auto uplink = Started(o);
+  ASSERT_NE(uplink, nullptr);
+  EXPECT_FALSE(uplink->Submit(MakeBatch(500, 1000)).ok());
+  EXPECT_EQ(uplink->stats().batches_lost_write_failed, 1u);
+  EXPECT_EQ(uplink->stats().records_lost_write_failed, 500u);
+}
+
 TEST_F(UplinkTest, DrainTimesOutWhileCollectorIsDown) {
   auto uplink = Started(Options({absl::StrCat("127.0.0.1:", DeadPort())}));
   ASSERT_NE(uplink, nullptr);
