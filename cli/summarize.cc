@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <vector>
@@ -96,7 +98,35 @@ class ProgressLine {
   absl::Time last_;
 };
 
-std::string Footer(const SummaryCoverage& c) {
+// Every named file can be opened for reading (a directory cannot): checked for all of them before
+// anything is printed, so a typo in the second name does not come after the first file's table.
+// Standard input ('-') is always there. Returns one message per file that cannot be read.
+std::vector<std::string> UnreadableFiles(const std::vector<std::string>& files) {
+  std::vector<std::string> problems;
+  for (const std::string& file : files) {
+    if (file == "-") {
+      continue;
+    }
+    errno = 0;
+    FILE* f = std::fopen(file.c_str(), "rb");
+    if (f == nullptr) {
+      problems.push_back(absl::StrCat("cannot read '", file, "': ", std::strerror(errno)));
+      continue;
+    }
+    char byte;
+    const bool readable = std::fread(&byte, 1, 1, f) == 1 || std::feof(f) != 0;
+    const int read_errno = errno;
+    std::fclose(f);
+    if (!readable) {
+      problems.push_back(absl::StrCat("cannot read '", file, "': ", std::strerror(read_errno)));
+    }
+  }
+  return problems;
+}
+
+// `given`: the number of files named on the command line (the footer counts what was given,
+// not what was reached before an error).
+std::string Footer(const SummaryCoverage& c, size_t given) {
   uint64_t complete = 0;
   for (const auto& f : c.files) {
     complete += f.complete ? 1 : 0;
@@ -104,7 +134,7 @@ std::string Footer(const SummaryCoverage& c) {
   std::string out = absl::StrFormat(
       "summarize: %d of %d file(s) read to the end, %d packets, %d SYN/ACKs "
       "(%d retransmissions), %d malformed, %d skipped (unsupported link type)\n",
-      complete, c.files.size(), c.packets, c.decode.Get(common::DecodeResult::kSynAck),
+      complete, given, c.packets, c.decode.Get(common::DecodeResult::kSynAck),
       c.table.retransmissions, c.decode.Malformed(),
       c.decode.Get(common::DecodeResult::kUnsupportedLinkType));
   if (!c.skipped_link_types.empty()) {
@@ -122,7 +152,8 @@ std::string Footer(const SummaryCoverage& c) {
   return out;
 }
 
-void AppendCoverageJson(const SummaryCoverage& c, const absl::Status& error, std::string* out) {
+void AppendCoverageJson(const SummaryCoverage& c, size_t given, const absl::Status& error,
+                        std::string* out) {
   absl::StrAppend(out, "{\n    \"complete\": ", error.ok() ? "true" : "false",
                   ",\n    \"error\": ");
   if (error.ok()) {
@@ -139,7 +170,8 @@ void AppendCoverageJson(const SummaryCoverage& c, const absl::Status& error, std
     absl::StrAppend(out, ", \"packets\": ", c.files[i].packets,
                     ", \"complete\": ", c.files[i].complete ? "true" : "false", "}");
   }
-  absl::StrAppend(out, "],\n    \"files_read\": ", complete, ",\n    \"packets\": ", c.packets,
+  absl::StrAppend(out, "],\n    \"files_given\": ", given, ",\n    \"files_read\": ", complete,
+                  ",\n    \"packets\": ", c.packets,
                   ",\n    \"synacks\": ", c.decode.Get(common::DecodeResult::kSynAck),
                   ",\n    \"retransmissions\": ", c.table.retransmissions,
                   ",\n    \"malformed\": ", c.decode.Malformed(), ",\n    \"skipped_link_types\": ",
@@ -230,6 +262,12 @@ int RunSummarize(absl::Span<const std::string> args) {
     }
     window = w;
   }
+  if (const std::vector<std::string> problems = UnreadableFiles(flags.files); !problems.empty()) {
+    for (const std::string& problem : problems) {
+      WriteAll(stderr, absl::StrCat("synmap summarize: ", problem, "\n"));
+    }
+    return kExitFailure;
+  }
   CaptureSummarizer summarizer{common::SynAckTableOptions(), common::PacketReaderOptions(), window};
   ProgressLine progress(format == OutputFormat::kText && isatty(STDERR_FILENO) == 1);
   absl::Status error;
@@ -247,11 +285,12 @@ int RunSummarize(absl::Span<const std::string> args) {
   const SummaryCoverage& coverage = summarizer.coverage();
   std::string out;
   AppendTable(
-      table, format, [&](std::string* o) { AppendCoverageJson(coverage, error, o); }, &out);
+      table, format,
+      [&](std::string* o) { AppendCoverageJson(coverage, flags.files.size(), error, o); }, &out);
   WriteAll(stdout, out);
   std::fflush(stdout);
   if (format == OutputFormat::kText) {
-    WriteAll(stderr, Footer(coverage));
+    WriteAll(stderr, Footer(coverage, flags.files.size()));
   }
   if (window.has_value()) {
     const SummaryWindow answered = window->Answered();

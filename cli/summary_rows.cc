@@ -6,7 +6,6 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "cli/time_text.h"
 
 namespace synmap::cli {
 
@@ -73,7 +72,10 @@ void SortRows(CountKind count, SortOrder order, std::vector<SummaryRow>* rows) {
   });
 }
 
-std::string FormatRfc3339Nanos(int64_t unix_ns) { return FormatMachineTime(unix_ns); }
+std::string FormatRfc3339Nanos(int64_t unix_ns) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", absl::FromUnixNanos(unix_ns),
+                          absl::UTCTimeZone());
+}
 
 Table RowsToTable(absl::Span<const SummaryRow> rows, CountKind count) {
   Table table;

@@ -42,7 +42,7 @@ void SortRows(CountKind count, SortOrder order, std::vector<SummaryRow>* rows);
 Table RowsToTable(absl::Span<const SummaryRow> rows, CountKind count);
 
 // RFC 3339 in UTC with only the fractional digits needed: "2026-11-27T09:10:29Z",
-// "2026-11-27T09:10:29.123Z" (FormatMachineTime).
+// "2026-11-27T09:10:29.123Z" (as FormatMachineTime, but 0 is the epoch, not empty).
 std::string FormatRfc3339Nanos(int64_t unix_ns);
 
 }  // namespace synmap::cli

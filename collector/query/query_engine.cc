@@ -391,6 +391,13 @@ absl::StatusOr<synmap::v1::SensorsResponse> QueryEngine::Sensors(
     out->set_malformed(s->totals.malformed);
     out->set_handshakes_evicted(s->totals.handshakes_evicted);
     *out->mutable_health() = s->health;
+    // A batch carries the health taken when it was sent, which counts the batch itself as
+    // unacked spool backlog; its commit is its ack, so it is backlog no longer (a sensor that
+    // drained and exited has none left).
+    if (s->last_commit_ns != 0 && s->last_commit_ns > s->last_heartbeat_ns &&
+        s->last_commit_ns > s->hello_ns && s->health.spool_batches() > 0) {
+      out->mutable_health()->set_spool_batches(s->health.spool_batches() - 1);
+    }
     out->set_last_heartbeat_unix_ns(s->last_heartbeat_ns);
   }
   internal::FillCoverage(*snapshot, synmap::v1::TimeRange(), RowFilter(),
