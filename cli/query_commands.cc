@@ -393,17 +393,23 @@ int RunSensors(absl::Span<const std::string> args) {
       {.name = "last_heartbeat", .nullable = true, .in_text = false},
       {.name = "quarantined", .numeric = true, .in_text = false},
       {.name = "merged", .numeric = true, .in_text = false},
+      {.name = "lost_write_failed", .numeric = true, .in_text = false},
+      {.name = "records_lost", .numeric = true, .in_text = false},
   };
   if (text) {
-    table.rows.push_back({"SENSOR",  "STATE",   "LAST BATCH", "SEQ",     "BATCHES",
-                          "PACKETS", "SYNACKS", "KDROPS",     "IFDROPS", "MALFORMED",
-                          "BACKLOG", "LOST",    "STATUS",     "",        "",
-                          "",        "",        "",           "",        ""});
+    table.rows.push_back({"SENSOR",  "STATE",  "LAST BATCH", "SEQ",       "BATCHES", "PACKETS",
+                          "SYNACKS", "KDROPS", "IFDROPS",    "MALFORMED", "BACKLOG", "LOST",
+                          "STATUS",  "",       "",           "",          "",        "",
+                          "",        "",       "",           ""});
   }
   for (const v1::SensorStatus& s : resp.sensors()) {
     std::vector<std::string> problems;
     if (s.kernel_drops() + s.interface_drops() > 0) problems.push_back("dropping packets");
-    if (s.health().batches_dropped() > 0) problems.push_back("spool lost data");
+    // Every batch the sensor lost: dropped at the spool cap, never written, quarantined.
+    const v1::SensorHealth& h = s.health();
+    const uint64_t lost =
+        h.batches_dropped() + h.batches_lost_write_failed() + h.batches_quarantined();
+    if (lost > 0) problems.push_back("lost data");
     if (!s.connected()) problems.push_back("not connected");
     if (s.health().spool_batches() > 0) problems.push_back("backlog");
     table.rows.push_back({s.name(),
@@ -418,7 +424,7 @@ int RunSensors(absl::Span<const std::string> args) {
                           absl::StrCat(s.interface_drops()),
                           absl::StrCat(s.malformed()),
                           absl::StrCat(s.health().spool_batches()),
-                          absl::StrCat(s.health().batches_dropped()),
+                          absl::StrCat(text ? lost : h.batches_dropped()),
                           problems.empty() ? "ok" : absl::StrJoin(problems, ","),
                           s.peer_address(),
                           absl::StrJoin(s.hello().interfaces(), ","),
@@ -426,7 +432,9 @@ int RunSensors(absl::Span<const std::string> args) {
                           TimeCell(s.last_batch_end_unix_ns(), out_format, cmd.zone()),
                           TimeCell(s.last_heartbeat_unix_ns(), out_format, cmd.zone()),
                           absl::StrCat(s.health().batches_quarantined()),
-                          absl::StrCat(s.health().batches_merged())});
+                          absl::StrCat(s.health().batches_merged()),
+                          absl::StrCat(h.batches_lost_write_failed()),
+                          absl::StrCat(h.records_dropped() + h.records_lost_write_failed())});
   }
   PrintTable(table, out_format, resp.coverage(), cmd.zone());
   return kExitOk;
