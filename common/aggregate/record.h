@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/aggregate/saturating.h"
 #include "common/packet/ip_address.h"
 
 namespace synmap::common {
@@ -31,8 +32,8 @@ struct Record {
   int64_t last_seen_ns = 0;   // Unix ns of the latest SYN/ACK.
 
   void MergeFrom(const Record& other) {
-    packets += other.packets;
-    connections += other.connections;
+    packets = SaturatingAdd(packets, other.packets);
+    connections = SaturatingAdd(connections, other.connections);
     if (other.first_seen_ns < first_seen_ns) first_seen_ns = other.first_seen_ns;
     if (other.last_seen_ns > last_seen_ns) last_seen_ns = other.last_seen_ns;
   }
@@ -50,13 +51,14 @@ struct CaptureStats {
   uint64_t handshakes_evicted = 0;  // Handshake memory entries evicted early at its bound.
 
   void MergeFrom(const CaptureStats& o) {
-    packets_received += o.packets_received;
-    kernel_drops += o.kernel_drops;
-    interface_drops += o.interface_drops;
-    synacks += o.synacks;
-    retransmissions += o.retransmissions;
-    malformed += o.malformed;
-    handshakes_evicted += o.handshakes_evicted;
+    // Saturating: on the collector these are sums of what sensors reported.
+    packets_received = SaturatingAdd(packets_received, o.packets_received);
+    kernel_drops = SaturatingAdd(kernel_drops, o.kernel_drops);
+    interface_drops = SaturatingAdd(interface_drops, o.interface_drops);
+    synacks = SaturatingAdd(synacks, o.synacks);
+    retransmissions = SaturatingAdd(retransmissions, o.retransmissions);
+    malformed = SaturatingAdd(malformed, o.malformed);
+    handshakes_evicted = SaturatingAdd(handshakes_evicted, o.handshakes_evicted);
   }
   friend bool operator==(const CaptureStats&, const CaptureStats&) = default;
 };

@@ -64,6 +64,29 @@ TEST(BatchLimitsTest, Ipv6RecordPasses) {
   EXPECT_OK(ValidateBatch(b, kNow, IngestLimits(), nullptr));
 }
 
+TEST(BatchLimitsTest, SeqFromTwoToTheSixtyThreeIsRefusedNamingTheLimit) {
+  synmap::v1::Batch b = GoodBatch();
+  b.set_seq((uint64_t{1} << 63) - 1);
+  EXPECT_OK(ValidateBatch(b, kNow, IngestLimits(), nullptr));
+  for (uint64_t seq : {uint64_t{1} << 63, ~uint64_t{0}}) {
+    b.set_seq(seq);
+    EXPECT_EQ(RefusedLimit(b), "seq");
+    EXPECT_THAT(std::string(ValidateBatch(b, kNow, IngestLimits(), nullptr).message()),
+                HasSubstr("2^63-1"));
+  }
+}
+
+TEST(BatchLimitsTest, CountsAboveTwoToTheFortyAreRefused) {
+  synmap::v1::Batch b = GoodBatch();
+  b.mutable_records(0)->set_packets(uint64_t{1} << 40);
+  b.mutable_records(0)->set_connections(uint64_t{1} << 40);
+  EXPECT_OK(ValidateBatch(b, kNow, IngestLimits(), nullptr));
+  b.mutable_records(0)->set_packets((uint64_t{1} << 40) + 1);
+  EXPECT_EQ(RefusedLimit(b), "counts");
+  b.mutable_records(0)->set_packets(~uint64_t{0});  // 2^64-1: would wrap any sum.
+  EXPECT_EQ(RefusedLimit(b), "counts");
+}
+
 TEST(BatchLimitsTest, SeqZeroIsRefused) {
   synmap::v1::Batch b = GoodBatch();
   b.set_seq(0);

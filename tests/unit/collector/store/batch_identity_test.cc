@@ -11,6 +11,8 @@
 #include "absl/strings/str_cat.h"
 #include "collector/store/internal/batch_digest.h"
 #include "collector/store/sqlite_store.h"
+#include "common/aggregate/record.h"
+#include "common/aggregate/saturating.h"
 #include "common/time/clock.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
@@ -22,11 +24,11 @@ namespace {
 using synmap::testing::StatusIs;
 using synmap::testing::TempDir;
 using testing::AddRecord;
+using ::testing::HasSubstr;
 using testing::kHour;
 using testing::kSecond;
 using testing::kT0;
 using testing::MakeBatch;
-using ::testing::HasSubstr;
 
 constexpr uint64_t kTwoTo63 = uint64_t{1} << 63;
 
@@ -56,10 +58,10 @@ class BatchIdentityTest : public ::testing::Test {
              {1, 22}, {1, 23}, {2, 22}, {kTwoTo63 - 1, 25}, {kTwoTo63 - 1, 26}}) {
       absl::StatusOr<CommitResult> r = store.Commit("s1", Batch(seq, port));
       absl::StrAppend(&out, seq, "/", port, ":",
-                      !r.ok()         ? "error"
-                      : r->duplicate  ? "duplicate"
-                      : r->conflict   ? absl::StrCat("conflict>", r->last_committed_seq)
-                                      : "committed",
+                      !r.ok()        ? "error"
+                      : r->duplicate ? "duplicate"
+                      : r->conflict  ? absl::StrCat("conflict>", r->last_committed_seq)
+                                     : "committed",
                       " ");
     }
     return out;
@@ -113,10 +115,9 @@ TEST_F(BatchIdentityTest, LedgerAnswersTheSameBeforeAndAfterARestart) {
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(store->LastCommittedSeq("s1"), kTwoTo63 - 1) << "no int64 sign trouble";
   EXPECT_EQ(Answers(*store), before);
-  EXPECT_EQ(before,
-            absl::StrCat("1/22:duplicate 1/23:conflict>", kTwoTo63 - 1, " 2/22:conflict>",
-                         kTwoTo63 - 1, " ", kTwoTo63 - 1, "/25:duplicate ", kTwoTo63 - 1,
-                         "/26:conflict>", kTwoTo63 - 1, " "));
+  EXPECT_EQ(before, absl::StrCat("1/22:duplicate 1/23:conflict>", kTwoTo63 - 1, " 2/22:conflict>",
+                                 kTwoTo63 - 1, " ", kTwoTo63 - 1, "/25:duplicate ", kTwoTo63 - 1,
+                                 "/26:conflict>", kTwoTo63 - 1, " "));
 }
 
 TEST_F(BatchIdentityTest, SeqOfTwoToTheSixtyThreeOrMoreIsRefusedNamingTheLimit) {
@@ -181,6 +182,31 @@ TEST(BatchDigestTest, IgnoresSeqAndHealthAndSeesEveryRecordByte) {
   EXPECT_EQ(da, internal::BatchDigest(b.SerializeAsString()));
   EXPECT_NE(da, internal::BatchDigest(c.SerializeAsString()));
   EXPECT_EQ(internal::BatchDigest("\xff"), "") << "malformed wire format";
+}
+
+// Issue #10 item 7: 2^63 twice showed as 0, 2^64-1 then +2 as 1.
+TEST(SaturatingAddTest, SumsHoldAtTheMaximumInsteadOfWrapping) {
+  bool saturated = false;
+  EXPECT_EQ(common::SaturatingAdd(kTwoTo63, kTwoTo63, &saturated), ~uint64_t{0});
+  EXPECT_TRUE(saturated);
+  saturated = false;
+  EXPECT_EQ(common::SaturatingAdd(~uint64_t{0} - 2, 2, &saturated), ~uint64_t{0});
+  EXPECT_FALSE(saturated) << "exactly the maximum is not saturation";
+  common::Record a;
+  a.packets = ~uint64_t{0};
+  a.connections = kTwoTo63;
+  common::Record b;
+  b.packets = 2;
+  b.connections = kTwoTo63;
+  a.MergeFrom(b);
+  EXPECT_EQ(a.packets, ~uint64_t{0});
+  EXPECT_EQ(a.connections, ~uint64_t{0});
+  common::CaptureStats stats;
+  stats.kernel_drops = ~uint64_t{0};
+  common::CaptureStats more;
+  more.kernel_drops = 1;
+  stats.MergeFrom(more);
+  EXPECT_EQ(stats.kernel_drops, ~uint64_t{0});
 }
 
 }  // namespace
