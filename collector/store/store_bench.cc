@@ -28,6 +28,7 @@
 #include "common/log/log.h"
 #include "common/naming/name_table.h"
 #include "common/naming/service_table.h"
+#include "common/time/clock.h"
 
 namespace synmap::collector {
 namespace {
@@ -50,6 +51,23 @@ std::string Ip4(uint32_t value) {
     raw[static_cast<size_t>(i)] = static_cast<char>((value >> (24 - 8 * i)) & 0xff);
   }
   return raw;
+}
+
+// Resident set size of this process (VmRSS), 0 if unknown.
+int64_t RssBytes() {
+  FILE* status = std::fopen("/proc/self/status", "r");
+  if (status == nullptr) {
+    return 0;
+  }
+  char line[256];
+  long long kib = 0;
+  while (std::fgets(line, sizeof(line), status) != nullptr) {
+    if (std::sscanf(line, "VmRSS: %lld kB", &kib) == 1) {
+      break;
+    }
+  }
+  std::fclose(status);
+  return kib * 1024;
 }
 
 uint64_t Mix(uint64_t x) {  // splitmix64
@@ -185,8 +203,13 @@ void SummaryLatency(const Flags& flags) {
   SqliteStoreOptions options;
   options.path = path;
   options.sync_full = false;
+  // The collector's clock just after the data: recent data, in the finest (1 min) tier while
+  // --hours is at most 48.
+  FakeClock clock(absl::FromUnixNanos(kStart + (flags.hours + 1) * int64_t{3600} * kSecond));
+  options.clock = &clock;
+  const int64_t rss_before = RssBytes();
   auto store = OpenOrDie(options);
-  // Spread over 24 hourly buckets and 4 sensors.
+  // Spread over --hours of capture time and 4 sensors.
   const uint64_t batches = flags.summary_records / static_cast<uint64_t>(flags.batch_records);
   std::mt19937_64 rng(42);
   const absl::Time load_begin = absl::Now();
@@ -201,13 +224,17 @@ void SummaryLatency(const Flags& flags) {
   }
   const double load_s = absl::ToDoubleSeconds(absl::Now() - load_begin);
   StoreStats stats = store->stats();
+  const int64_t rss_grown = RssBytes() - rss_before;
   std::printf(
       "summary_load keys=%llu hours=%d records=%llu aggregate_rows=%llu buckets=%llu "
-      "seconds=%.1f\n",
+      "seconds=%.1f rss_grown_mib=%.0f bytes_per_row=%.0f\n",
       static_cast<unsigned long long>(flags.keys), flags.hours,
       static_cast<unsigned long long>(stats.records),
       static_cast<unsigned long long>(stats.aggregate_rows),
-      static_cast<unsigned long long>(stats.buckets), load_s);
+      static_cast<unsigned long long>(stats.buckets), load_s, rss_grown / 1048576.0,
+      stats.aggregate_rows == 0
+          ? 0.0
+          : static_cast<double>(rss_grown) / static_cast<double>(stats.aggregate_rows));
 
   auto services = common::ServiceTable::LoadFile(common::kSystemServicesPath);
   auto names = common::NameTable::FromYaml(
@@ -222,7 +249,7 @@ void SummaryLatency(const Flags& flags) {
     const char* name;
     synmap::v1::SummaryRequest request;
   };
-  std::vector<Case> cases(5);
+  std::vector<Case> cases(6);
   cases[0].name = "default";
   cases[1].name = "show_remote";
   cases[1].request.set_show_remote(true);
@@ -233,6 +260,10 @@ void SummaryLatency(const Flags& flags) {
   cases[4].name = "last_6h";
   cases[4].request.mutable_range()->set_since_unix_ns(kStart +
                                                       (flags.hours - 6) * int64_t{3600} * kSecond);
+  for (size_t i = 0; i < 5; ++i) {
+    cases[i].request.set_top_n(1'000);  // As the CLI's text output; the last case: every row.
+  }
+  cases[5].name = "all_rows";
   for (const Case& c : cases) {
     uint64_t rows = 0;
     std::vector<double> cpu_ms;
