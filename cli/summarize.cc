@@ -39,15 +39,16 @@ constexpr char kUsageHead[] =
     "flags:\n";
 constexpr char kUsageTail[] =
     "\n"
-    "Text output prints a coverage footer on stderr (packets, SYN/ACKs, retransmissions,\n"
-    "malformed, unsupported link types); json carries it under \"coverage\".\n"
+    "Text, tsv and csv print a coverage footer on stderr (files read of those given, packets,\n"
+    "SYN/ACKs, retransmissions, malformed, unsupported link types); json carries it under\n"
+    "\"coverage\". Every file is checked before anything is printed.\n"
     "--since/--until count only the SYN/ACKs captured in that window, widened to edges of\n"
     "--bucket buckets (default 1m, aligned to the epoch like the collector's buckets; the\n"
     "footer says when it widened). Every packet still feeds the retransmission memory, so the\n"
     "counts equal what the collector answers for the same window and capture (use --bucket 1h\n"
     "or 1d for data the collector has rolled up).\n"
-    "Exit status: 0 ok; 2 a file could not be read or is corrupt (the rows counted before\n"
-    "the damage are printed, and the error names the file); 64 bad flags.\n";
+    "Exit status: 0 ok; 2 a file is missing or unreadable (nothing printed) or corrupt (the\n"
+    "rows counted before the damage are printed, and the error names the file); 64 usage.\n";
 
 struct SummarizeFlags {
   std::string names;
@@ -289,7 +290,7 @@ int RunSummarize(absl::Span<const std::string> args) {
       [&](std::string* o) { AppendCoverageJson(coverage, flags.files.size(), error, o); }, &out);
   WriteAll(stdout, out);
   std::fflush(stdout);
-  if (format == OutputFormat::kText) {
+  if (format != OutputFormat::kJson) {  // json carries it; tsv/csv keep stdout clean for scripts.
     WriteAll(stderr, Footer(coverage, flags.files.size()));
   }
   if (window.has_value()) {
