@@ -15,19 +15,24 @@ if(SYNMAP_SANITIZE)
   add_link_options(-fsanitize=${SYNMAP_SANITIZE})
 endif()
 
-# TSan builds only: Debian's libabsl is not instrumented, so every executable gets
+# TSan builds only: Debian's libabsl and libgrpc are not instrumented, so every executable gets
 # tests/testing/tsan_absl_shim.cc, which interposes absl::Mutex/CondVar/Notification/
-# BlockingCounter and tells TSan about their happens-before edges. Other builds are unchanged.
+# BlockingCounter, and tests/testing/tsan_grpc_shim.cc, which interposes the gRPC core calls that
+# start and reap operations; both tell TSan about the happens-before edges those libraries
+# provide. Other builds are unchanged.
 set(SYNMAP_TSAN_SHIM "")
 if(SYNMAP_SANITIZE MATCHES thread)
-  add_library(tsan_absl_shim OBJECT ${CMAKE_CURRENT_LIST_DIR}/../tests/testing/tsan_absl_shim.cc)
+  add_library(tsan_absl_shim OBJECT ${CMAKE_CURRENT_LIST_DIR}/../tests/testing/tsan_absl_shim.cc
+    ${CMAKE_CURRENT_LIST_DIR}/../tests/testing/tsan_grpc_shim.cc)
   target_compile_options(tsan_absl_shim PRIVATE ${SYNMAP_WARNINGS})
-  # Export the shim's absl definitions from the executable so that libabsl's and libgrpc's own
-  # calls bind to them too, not only calls from our code.
+  # Export the shims' definitions from the executable so that libabsl's, libgrpc's and
+  # libgrpc++'s own calls bind to them too, not only calls from our code.
   set(dynlist ${CMAKE_BINARY_DIR}/tsan_absl_shim.dynlist)
   file(WRITE ${dynlist} "{ _ZN4absl*5Mutex*; _ZNK4absl*5Mutex*; _ZN4absl*7CondVar*;\n"
     "  _ZN4absl*12Notification*; _ZNK4absl*12Notification*; _ZN4absl*15BlockingCounter*;\n"
-    "  _ZNK4absl*9Condition4EvalEv; };\n")
+    "  _ZNK4absl*9Condition4EvalEv;\n"
+    "  grpc_call_start_batch; grpc_server_request_call; grpc_server_request_registered_call;\n"
+    "  grpc_completion_queue_next; grpc_completion_queue_pluck; };\n")
   target_link_options(tsan_absl_shim INTERFACE "LINKER:--export-dynamic-symbol-list=${dynlist}")
   target_link_libraries(tsan_absl_shim PUBLIC ${CMAKE_DL_LIBS})
   set(SYNMAP_TSAN_SHIM tsan_absl_shim)

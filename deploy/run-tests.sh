@@ -4,7 +4,11 @@
 #      the benchmarks in their small mode (they print figures and check correctness);
 #   2. an ASan+UBSan build of the whole test suite;
 #   3. a TSan build of the threaded parts (uplink, ingest, store).
-# Usage: deploy/run-tests.sh [--quick]   (--quick: stage 1 only)
+# Usage: deploy/run-tests.sh [--quick] [--repeat N] [--only-threaded]
+#   --quick          stage 1 only;
+#   --repeat N       run every ctest stage's tests up to N times each, stopping a test at its
+#                    first failure (ctest --repeat until-fail:N): for hunting flaky tests;
+#   --only-threaded  only the TSan stage (with --repeat: `ctest -L threaded` N times under TSan).
 # Environment: SYNMAP_BUILD_ROOT (default ./build-tests), JOBS (default 2).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +16,19 @@ ROOT=$PWD
 BUILD_ROOT=${SYNMAP_BUILD_ROOT:-$ROOT/build-tests}
 JOBS=${JOBS:-2}
 QUICK=0
-[ "${1:-}" = "--quick" ] && QUICK=1
+ONLY_THREADED=0
+REPEAT_ARGS=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) QUICK=1 ;;
+    --only-threaded) ONLY_THREADED=1 ;;
+    --repeat)
+      [[ "${2:-}" =~ ^[1-9][0-9]*$ ]] || { echo "run-tests: --repeat needs a count >= 1" >&2; exit 64; }
+      REPEAT_ARGS=(--repeat "until-fail:$2"); shift ;;
+    *) echo "usage: deploy/run-tests.sh [--quick] [--repeat N] [--only-threaded]" >&2; exit 64 ;;
+  esac
+  shift
+done
 
 bash deploy/install-deps.sh || { echo "run-tests: installing dependencies failed" >&2; exit 1; }
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/synmap-ccache}
@@ -39,7 +55,7 @@ configure_build() {
 run_ctest() {
   local name=$1 dir=$2; shift 2
   local log="$dir.ctest.log"
-  ctest --test-dir "$dir" --output-on-failure -j"$JOBS" "$@" 2>&1 | tee "$log" | \
+  ctest --test-dir "$dir" --output-on-failure -j"$JOBS" "${REPEAT_ARGS[@]}" "$@" 2>&1 | tee "$log" | \
     grep -E '(Failed|Not Run|\*\*\*|tests passed|Skipped|SKIPPED)' | grep -v '^ *[0-9]*/[0-9]* Test .*Passed' || true
   local line pass fail
   line=$(grep -E 'tests passed, [0-9]+ tests failed out of [0-9]+' "$log" | tail -1)
@@ -70,29 +86,31 @@ run_check() {
 
 mkdir -p "$BUILD_ROOT"
 
-# Formatting (.clang-format): every tracked C++ file, no changes needed.
-run_check format bash -c 'git ls-files "*.cc" "*.h" | xargs clang-format --dry-run --Werror'
+stage_release() {
+  # Formatting (.clang-format): every tracked C++ file, no changes needed.
+  run_check format bash -c 'git ls-files "*.cc" "*.h" | xargs clang-format --dry-run --Werror'
 
-stamp "stage release: build"
-if configure_build "$BUILD_ROOT/release" -DCMAKE_BUILD_TYPE=RelWithDebInfo; then
-  run_ctest release "$BUILD_ROOT/release"
-else
-  failed_stages+=("release-build"); total_fail=$((total_fail + 1))
-fi
-
-if [ -x "$BUILD_ROOT/release/cli/synmap" ]; then
-  run_check quickstart env SYNMAP_BUILD_DIR="$BUILD_ROOT/release" \
-    bash deploy/quickstart.sh --check --dir "$BUILD_ROOT/quickstart"
-  run_check bench-small bash bench/bench_summarize.sh --small --build-dir "$BUILD_ROOT/release"
-  run_check package bash deploy/check-packages.sh "$BUILD_ROOT/release"
-  if [ "$(id -u)" -eq 0 ]; then
-    run_check sensor-bench-small bash bench/sensor_replay_bench.sh --small --build-dir "$BUILD_ROOT/release"
+  stamp "stage release: build"
+  if configure_build "$BUILD_ROOT/release" -DCMAKE_BUILD_TYPE=RelWithDebInfo; then
+    run_ctest release "$BUILD_ROOT/release"
   else
-    echo "run-tests: not root: sensor replay benchmark skipped (needs network namespaces)"
+    failed_stages+=("release-build"); total_fail=$((total_fail + 1))
   fi
-fi
 
-if [ $QUICK -eq 0 ]; then
+  if [ -x "$BUILD_ROOT/release/cli/synmap" ]; then
+    run_check quickstart env SYNMAP_BUILD_DIR="$BUILD_ROOT/release" \
+      bash deploy/quickstart.sh --check --dir "$BUILD_ROOT/quickstart"
+    run_check bench-small bash bench/bench_summarize.sh --small --build-dir "$BUILD_ROOT/release"
+    run_check package bash deploy/check-packages.sh "$BUILD_ROOT/release"
+    if [ "$(id -u)" -eq 0 ]; then
+      run_check sensor-bench-small bash bench/sensor_replay_bench.sh --small --build-dir "$BUILD_ROOT/release"
+    else
+      echo "run-tests: not root: sensor replay benchmark skipped (needs network namespaces)"
+    fi
+  fi
+}
+
+stage_fuzz_asan() {
   stamp "stage fuzz: build and run each target for ${FUZZ_SECONDS:-40}s"
   run_check fuzz bash tests/fuzz/run-fuzz.sh "$BUILD_ROOT/fuzz" "${FUZZ_SECONDS:-40}"
 
@@ -107,14 +125,22 @@ if [ $QUICK -eq 0 ]; then
   else
     failed_stages+=("asan-build"); total_fail=$((total_fail + 1))
   fi
+}
 
+stage_tsan() {
   stamp "stage tsan: build (threaded parts)"
   if configure_build "$BUILD_ROOT/tsan" -DCMAKE_BUILD_TYPE=Debug -DSYNMAP_SANITIZE=thread; then
     TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$ROOT/tests/tsan.supp run_ctest tsan "$BUILD_ROOT/tsan" -L threaded
   else
     failed_stages+=("tsan-build"); total_fail=$((total_fail + 1))
   fi
+}
+
+if [ $ONLY_THREADED -eq 0 ]; then
+  stage_release
+  [ $QUICK -eq 1 ] || stage_fuzz_asan
 fi
+[ $QUICK -eq 1 ] || stage_tsan
 
 stamp "done"
 if [ ${#failed_stages[@]} -gt 0 ]; then
