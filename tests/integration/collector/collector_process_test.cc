@@ -135,7 +135,14 @@ TEST_F(CollectorProcessTest, StreamedBatchesShowExactlyTheirTotalsUnderTheCertNa
   EXPECT_EQ(all.packets, 8 * kPacketsPerBatch);
   EXPECT_EQ(all.connections, 8 * kConnectionsPerBatch);
   EXPECT_EQ(QueryTotals("s1").packets, 8 * kPacketsPerBatch);
-  EXPECT_EQ(QueryTotals("s2").packets, 0u);  // Nothing can land under another name.
+  // Nothing can land under another name: s2 is not even a known sensor (a filter naming it
+  // is refused with the known names).
+  synmap::v1::SummaryRequest other;
+  other.mutable_filters()->set_sensor("s2");
+  synmap::v1::SummaryResponse none;
+  const grpc::Status unknown = Summary("r1", other, &none);
+  EXPECT_EQ(unknown.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(unknown.error_message(), "unknown sensor 's2'; known: s1");
 
   synmap::v1::SummaryRequest by_sensor;
   by_sensor.set_by_sensor(true);
