@@ -305,6 +305,9 @@ absl::Status Serve(MainOptions& m, const sigset_t& signals) {
   for (const auto& [reason, count] : (*server)->refusals().Snapshot()) {
     SYNMAP_LOG(INFO) << "refusals reason=" << reason << " count=" << count;
   }
+  for (const auto& [reason, count] : CollectorServer::tls_refusals().Snapshot()) {
+    SYNMAP_LOG(INFO) << "tls_refusals reason=" << reason << " count=" << count;
+  }
   server->reset();
   SYNMAP_RETURN_IF_ERROR(store->Close());
   if (cannot_accept.load()) {

@@ -1,5 +1,6 @@
 #include "collector/server/collector_server.h"
 
+#include <grpc/support/log.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
@@ -11,6 +12,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
 #include "common/status/status_macros.h"
@@ -57,7 +59,60 @@ std::string BindFailure(const std::string& listen_address) {
   return failure;
 }
 
+// Refused TLS handshakes by reason. Process-wide and never destroyed: gRPC's log function is
+// global and may run on any gRPC thread until the process exits.
+RefusalCounters& TlsRefusals() {
+  static auto* counters = new RefusalCounters();
+  return *counters;
+}
+
+// The reason of a failed handshake, from gRPC's "Handshake failed with fatal error ..." line.
+absl::string_view HandshakeRefusalReason(absl::string_view message) {
+  struct Known {
+    absl::string_view text;
+    absl::string_view reason;
+  };
+  static constexpr Known kKnown[] = {
+      {"peer did not return a certificate", "no_client_certificate"},
+      {"certificate verify failed", "client_certificate_not_verified"},
+      {"certificate expired", "client_certificate_expired"},
+      {"unknown ca", "client_certificate_unknown_ca"},
+      {"wrong version number", "not_tls"},
+      {"http request", "not_tls"},
+      {"packet length too long", "not_tls"},
+      {"length mismatch", "not_tls"},
+      {"unsupported protocol", "tls_version"},
+      {"no shared cipher", "no_shared_cipher"},
+  };
+  for (const Known& k : kKnown) {
+    if (absl::StrContains(message, k.text)) {
+      return k.reason;
+    }
+  }
+  return "other";
+}
+
+// Keeps gRPC's own lines out of the collector's log: a refused TLS handshake becomes one
+// `tls_handshake_refused` line and a count by reason; other gRPC errors become `grpc_error`
+// lines (at most one a second, the count of skipped ones lost); gRPC's INFO lines are dropped.
+// gRPC 1.51 does not give the peer's address with a failed handshake, so the line has none.
+void RouteGrpcLog(gpr_log_func_args* args) {
+  const absl::string_view message = args->message != nullptr ? args->message : "";
+  if (absl::StrContains(message, "Handshake failed")) {
+    const absl::string_view reason = HandshakeRefusalReason(message);
+    TlsRefusals().Add(reason);
+    SYNMAP_LOG(WARNING) << "tls_handshake_refused reason=" << reason << " detail=\"" << message
+                        << "\"";
+    return;
+  }
+  if (args->severity == GPR_LOG_SEVERITY_ERROR) {
+    SYNMAP_LOG_EVERY_N_SEC(WARNING, 1) << "grpc_error message=\"" << message << "\"";
+  }
+}
+
 }  // namespace
+
+const RefusalCounters& CollectorServer::tls_refusals() { return TlsRefusals(); }
 
 absl::Status CollectorServerOptions::Validate() const {
   if (listen_address.empty() || listen_address.rfind(':') == std::string::npos) {
@@ -81,6 +136,7 @@ absl::StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(
       std::make_unique<IngestService>(store, clock, *server->refusals_, options.ingest);
   server->query_ = std::make_unique<QueryService>(engine, *server->refusals_);
 
+  gpr_set_log_function(RouteGrpcLog);
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen_address,
                            options.insecure_for_testing

@@ -60,6 +60,10 @@ class CollectorServer {
 
   IngestStats ingest_stats() const { return ingest_->stats(); }
   const RefusalCounters& refusals() const { return *refusals_; }
+  // TLS handshakes refused (before any call), by reason ("no_client_certificate",
+  // "client_certificate_not_verified", "not_tls", ...). Process-wide: Start() routes gRPC's
+  // own log lines into the collector's log format and counts the refusals they report.
+  static const RefusalCounters& tls_refusals();
 
  private:
   CollectorServer() = default;

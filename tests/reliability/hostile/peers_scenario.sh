@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Hostile peers (issue #6 item 4): while a real synmap-sensor replays a generated capture at
 # capture speed (2 s flush windows), synmap-hostile attacks the collector on 127.0.0.1 with
-# raw random bytes, 200 stalled TLS handshakes, 300 idle Ingest streams, a > 16 MiB message,
+# raw random bytes, 200 stalled TLS handshakes, an idle Ingest stream (one live stream per sensor
+# name: a second one for the same certificate is refused), a > 16 MiB message,
 # one malformed batch per ingest limit (+ a seq going backwards), and wrong certificates
 # (other CA, expired, none, reader calling Ingest, sensor calling Query). A probe stream
 # measures ack latency before and during the attack.
@@ -23,6 +24,7 @@ ATTACK=25s
 cert sensor router-good
 cert sensor probe
 cert sensor hostile
+cert sensor oversized  # Its own name: one live stream per sensor name.
 cert sensor idle
 cert sensor expired --expired
 bash "$ROOT/deploy/make-certs.sh" "$WORK/other" ca >/dev/null
@@ -63,9 +65,9 @@ run() {  # run NAME MODE ARGS...
   track $!
 }
 run stall stall --connections 200 --hold "$ATTACK"
-run idle idle-streams $(as "$PKI/idle") --streams 300 --channels 30 --hold "$ATTACK"
+run idle idle-streams $(as "$PKI/idle") --streams 1 --channels 1 --hold "$ATTACK"
 run random random-bytes --connections 300 --bytes 65536 --seed 7
-run oversized oversized $(as "$PKI/hostile")
+run oversized oversized $(as "$PKI/oversized")
 run malformed malformed $(as "$PKI/hostile")
 run foreign call $(as "$WORK/other/foreign") --rpc ingest --expect UNAVAILABLE
 run expired call $(as "$PKI/expired") --rpc ingest --expect UNAVAILABLE
@@ -135,7 +137,7 @@ awk -v p="$p99" -v m="$MAX_P99_MS" 'BEGIN { exit !(p < m) }' || fail "ack p99 ${
 stop_collector
 LOG=$WORK/collector.log
 for reason in ip_length ip_family port counts timestamps window future seq records_per_batch \
-              store_refused; do
+              seq_conflict; do
   grep -q "ingest_refused .*reason=$reason " "$LOG" || fail "no ingest_refused reason=$reason in the log"
   grep -q "refusals reason=$reason count=" "$LOG" || fail "no refusal counter for $reason"
 done
@@ -145,21 +147,28 @@ grep -q 'peer_refused rpc=Query.* name=hostile .*reason=role_not_allowed' "$LOG"
   fail "sensor calling Query not logged"
 pd=$(sed -n 's/.*refusals reason=permission_denied count=\([0-9]*\).*/\1/p' "$LOG")
 [ "${pd:-0}" -ge 2 ] || fail "permission_denied counter ${pd:-0}, want >= 2"
-# TLS handshake failures never reach a handler: gRPC itself logs them (not counted).
-grep -q 'Handshake failed .*certificate verify failed' "$LOG" ||
-  fail "no handshake failure logged for the foreign/expired certificates"
-[ "$(grep -c 'Handshake failed .*certificate verify failed' "$LOG")" -ge 2 ] ||
-  fail "fewer than 2 'certificate verify failed' handshake failures logged (foreign CA, expired)"
-grep -q 'Handshake failed .*peer did not return a certificate' "$LOG" ||
-  fail "no handshake failure logged for the client without a certificate"
-garbage=$(grep -c 'Handshake failed .*wrong version number' "$LOG" || true)
+# TLS handshake failures never reach a handler: the collector turns gRPC's report of each into
+# one tls_handshake_refused line and counts it by reason; no raw gRPC line reaches its log.
+refused() { grep -c "tls_handshake_refused reason=$1" "$LOG" || true; }
+[ "$(refused client_certificate_not_verified)" -ge 2 ] ||
+  fail "fewer than 2 refused handshakes logged for the foreign/expired certificates"
+[ "$(refused no_client_certificate)" -ge 1 ] ||
+  fail "no refused handshake logged for the client without a certificate"
+grep -q 'tls_refusals reason=client_certificate_not_verified count=' "$LOG" ||
+  fail "no tls_refusals counter for client_certificate_not_verified"
+grep -q 'tls_refusals reason=no_client_certificate count=' "$LOG" ||
+  fail "no tls_refusals counter for no_client_certificate"
+if grep -Eq '^[EIWD][0-9]{4} ' "$LOG"; then
+  fail "raw gRPC lines in the collector's log: $(grep -E '^[EIWD][0-9]{4} ' "$LOG" | head -2)"
+fi
+garbage=$(refused not_tls)
 say "figures: ack_ms baseline p50=$(kv "$BASE" ack_ms_p50) p99=$(kv "$BASE" ack_ms_p99) max=$(kv "$BASE" ack_ms_max); during attack p50=$(kv "$DURING" ack_ms_p50) p99=$p99 max=$(kv "$DURING" ack_ms_max) acked=$(kv "$DURING" batches_acked)/$(kv "$DURING" batches_sent)"
 say "figures: collector VmHWM start=${HWM_START} KiB attack-in-place=${HWM_MID} KiB end=${HWM_END} KiB (VmRSS end ${RSS_END} KiB); bound ${MAX_HWM_KIB} KiB"
 say "figures: refusals $(grep -o 'refusals reason=[a-z_]* count=[0-9]*' "$LOG" | sed 's/refusals reason=//' | tr '\n' ' ')"
-say "figures: gRPC logged $garbage 'wrong version number' handshake failures for 300 garbage connections"
+say "figures: $garbage handshakes refused as not_tls for 300 garbage connections; tls_refusals $(grep -o 'tls_refusals reason=[a-z_]* count=[0-9]*' "$LOG" | sed 's/tls_refusals reason=//' | tr '\n' ' ')"
 # The oversized message: the client saw RESOURCE_EXHAUSTED (checked above) and nothing was
 # stored; the collector must also log and count the refusal like every other one.
 grep -q 'refusals reason=message_too_large count=' "$LOG" ||
-  grep -q 'ingest_stream_closed sensor=hostile .*status=RESOURCE_EXHAUSTED' "$LOG" ||
-  fail "the collector neither logged nor counted the > 16 MiB message (its stream closed with: $(grep -o 'ingest_stream_closed sensor=hostile .*status=OK' "$LOG" | head -1))"
+  grep -q 'ingest_stream_closed sensor=oversized .*status=RESOURCE_EXHAUSTED' "$LOG" ||
+  fail "the collector neither logged nor counted the > 16 MiB message (its stream closed with: $(grep -o 'ingest_stream_closed sensor=oversized .*status=OK' "$LOG" | head -1))"
 say "PASS"
