@@ -86,6 +86,11 @@ CREATE TRIGGER batch_log_digest AFTER INSERT ON batch_log BEGIN
     WHERE sensor_id = NEW.sensor_id AND seq = NEW.seq;
 END;
 )sql",
+    // 2 -> 3: the batch log is kept until retention (it rebuilds corrupt aggregates); retention
+    // and the rebuild check find a batch's log row by (sensor, seq).
+    R"sql(
+CREATE INDEX batch_log_batch ON batch_log (sensor_id, seq);
+)sql",
 };
 
 }  // namespace

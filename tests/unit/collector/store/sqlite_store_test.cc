@@ -488,7 +488,7 @@ TEST_F(SqliteStoreTest, EmptyFileIsMigratedToCurrentSchema) {
     ASSERT_NE(store, nullptr);
     ASSERT_OK(store->Commit("s1", OneRecordBatch(1, kT0)));
   }
-  EXPECT_EQ(UserVersion(options.path), 2);  // 2: batch content digests.
+  EXPECT_EQ(UserVersion(options.path), 3);  // 2: batch content digests; 3: log index.
   auto reopened = Open(options);            // Already current: no migration runs again.
   EXPECT_EQ(TotalConnections(*All(*reopened)), 1u);
 }
