@@ -116,7 +116,7 @@ absl::Status SqliteStore::Load() {
   SYNMAP_ASSIGN_OR_RETURN(int64_t legacy_width_ns,
                           db_->QueryInt64("SELECT bucket_ns FROM checkpoint WHERE id = 1"));
   if (legacy_width_ns == 0) {
-    legacy_width_ns = index_.finest_width();
+    legacy_width_ns = absl::ToInt64Nanoseconds(options_.tiers.front().width);
     SYNMAP_RETURN_IF_ERROR(db_->Exec(
         absl::StrCat("UPDATE checkpoint SET bucket_ns = ", legacy_width_ns, " WHERE id = 1")));
   }
