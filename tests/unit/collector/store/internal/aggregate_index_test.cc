@@ -90,5 +90,45 @@ TEST(AggregateIndexTest, RollUpMergesAgedMinutesIntoTheirHourOnly) {
   EXPECT_EQ(Sum(index, false), 121u);
 }
 
+// A chunk as stores wrote it before tiers (format 1: no width, no checksum): one row.
+std::string FormatOneChunk() {
+  std::string out("SMA1", 4);
+  auto put = [&out](const void* p, size_t n) { out.append(static_cast<const char*>(p), n); };
+  const uint32_t count = 1;
+  put(&count, 4);
+  const uint32_t sensor = 0;
+  put(&sensor, 4);
+  for (uint8_t last : {2, 1}) {
+    const uint8_t length = 4;
+    put(&length, 1);
+    std::string bytes(16, '\0');
+    bytes[0] = 10;
+    bytes[3] = static_cast<char>(last);
+    out += bytes;
+  }
+  const uint16_t port = 22;
+  put(&port, 2);
+  const uint64_t packets = 9;
+  const uint64_t connections = 7;
+  const int64_t first = kT0 + 5 * kMinute;
+  const int64_t last = kT0 + 50 * kMinute;
+  put(&packets, 8);
+  put(&connections, 8);
+  put(&first, 8);
+  put(&last, 8);
+  return out;
+}
+
+TEST(AggregateIndexTest, FormatOneChunksLoadAsBucketsOfTheStoredWidthAndTakeNewData) {
+  AggregateIndex index = Tiered();
+  ASSERT_OK(index.LoadChunk(kT0, 1, FormatOneChunk(), kHour, 1));
+  synmap::v1::Batch batch = MakeBatch(1, kT0 + 20 * kMinute);
+  AddRecord(batch, "10.0.0.2", "10.0.0.1", 22, 1, kT0 + 20 * kMinute + kSecond);
+  index.ApplyBatch(0, batch, std::numeric_limits<int64_t>::min(), kT0 + kHour);
+  ASSERT_EQ(index.bucket_count(), 1u);  // Into the old hour bucket, not a new minute one.
+  EXPECT_EQ(Sum(index, false), 8u);
+  EXPECT_EQ(index.Widen(kT0 + 20 * kMinute, 0, kT0 + kHour).since_ns, kT0);
+}
+
 }  // namespace
 }  // namespace synmap::collector::internal
