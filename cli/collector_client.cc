@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/config/options.h"
 #include "common/tls/credentials.h"
+#include "common/tls/handshake_check.h"
 #include "common/tls/tls_files.h"
 
 namespace synmap::cli {
@@ -145,7 +146,18 @@ absl::StatusOr<CollectorConnection> ConnectToCollector(const ConnectionFlags& fl
   // of rows; anything larger it refuses with a message of its own.
   options.max_receive_message_bytes = 1 << 30;
   conn.stub = synmap::v1::Query::NewStub(common::MakeChannel(conn.target, *material, options));
+  conn.tls = *std::move(material);
   return conn;
+}
+
+std::string DescribeCallError(const CollectorConnection& conn, const grpc::Status& status) {
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+    const std::string refusal = common::ExplainTlsRefusal(conn.target, conn.tls, "reader");
+    if (!refusal.empty()) {
+      return absl::StrCat("collector at ", conn.target, ": ", refusal);
+    }
+  }
+  return DescribeRpcError(status, conn.target);
 }
 
 std::string DescribeRpcError(const grpc::Status& status, absl::string_view target) {

@@ -10,6 +10,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "cli/flag_parser.h"
+#include "common/tls/tls_files.h"
 #include "synmap/v1/query.grpc.pb.h"
 
 namespace synmap::cli {
@@ -39,6 +40,7 @@ struct CollectorConnection {
   std::unique_ptr<synmap::v1::Query::Stub> stub;
   std::string target;
   absl::Duration timeout;
+  common::TlsMaterial tls;  // The reader's CA, certificate and key (for DescribeCallError).
 };
 
 // Resolves the settings and builds the channel (connects lazily). InvalidArgument naming what
@@ -50,5 +52,10 @@ struct CollectorConnection {
 // "certificate rejected: role sensor may not query"; for a query the collector refused
 // (unknown filter name, window without sensor data, answer too large) its own message.
 std::string DescribeRpcError(const grpc::Status& status, absl::string_view target);
+
+// DescribeRpcError, except that a call that failed UNAVAILABLE is checked with a TLS handshake
+// of its own: a collector that refused the reader's certificate is said to have done so, with
+// what to check, instead of "cannot reach collector ... Socket closed".
+std::string DescribeCallError(const CollectorConnection& conn, const grpc::Status& status);
 
 }  // namespace synmap::cli

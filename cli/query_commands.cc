@@ -80,7 +80,7 @@ class QueryCommand {
     context.set_deadline(absl::ToChronoTime(absl::Now() + conn->timeout));
     grpc::Status status = call(*conn->stub, &context);
     if (!status.ok()) {
-      return Fail(DescribeRpcError(status, conn->target));
+      return Fail(DescribeCallError(*conn, status));
     }
     return kExitOk;
   }

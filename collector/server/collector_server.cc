@@ -75,14 +75,14 @@ absl::string_view HandshakeRefusalReason(absl::string_view message) {
   static constexpr Known kKnown[] = {
       {"peer did not return a certificate", "no_client_certificate"},
       {"certificate verify failed", "client_certificate_not_verified"},
-      {"certificate expired", "client_certificate_expired"},
-      {"unknown ca", "client_certificate_unknown_ca"},
       {"wrong version number", "not_tls"},
       {"http request", "not_tls"},
       {"packet length too long", "not_tls"},
       {"length mismatch", "not_tls"},
       {"unsupported protocol", "tls_version"},
       {"no shared cipher", "no_shared_cipher"},
+      // An alert received: the client refused the collector's certificate (another CA, expired).
+      {"alert", "client_refused_collector_certificate"},
   };
   for (const Known& k : kKnown) {
     if (absl::StrContains(message, k.text)) {

@@ -21,6 +21,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/tls/handshake_check.h"
 #include "synmap/v1/query.grpc.pb.h"
 #include "tests/integration/collector/ingest_test_util.h"
 #include "tests/testing/status_matchers.h"
@@ -158,12 +159,34 @@ TEST_F(CollectorProcessTest, StreamedBatchesShowExactlyTheirTotalsUnderTheCertNa
 TEST_F(CollectorProcessTest, RepeatedSeqIsAckedDuplicateAndCountedOnce) {
   auto collector = Start();
   auto s = OpenWithHello("s2");
-  ASSERT_TRUE(SendAndAck(*s, 1, 3, BatchEnd()));
-  ASSERT_TRUE(s->SendBatch(MakeBatch(2, BatchEnd(), kRecordsPerBatch)));
+  const int64_t end = BatchEnd();
+  ASSERT_TRUE(SendAndAck(*s, 1, 3, end));
+  ASSERT_TRUE(s->SendBatch(MakeBatch(2, end, kRecordsPerBatch)));  // The same batch again.
   std::optional<synmap::v1::CollectorMessage> ack = s->Receive();
   ASSERT_TRUE(ack.has_value() && ack->has_ack());
   EXPECT_EQ(ack->ack().seq(), 2u);
   EXPECT_TRUE(ack->ack().duplicate());
+  ASSERT_TRUE(s->Close().ok());
+  EXPECT_EQ(QueryTotals().packets, 3 * kPacketsPerBatch);
+}
+
+TEST_F(CollectorProcessTest, RepeatedSeqWithOtherContentIsAConflictNeverADuplicate) {
+  auto collector = Start();
+  const int64_t end = BatchEnd();
+  {
+    auto s = OpenWithHello("s2");
+    ASSERT_TRUE(SendAndAck(*s, 1, 3, end));
+    ASSERT_TRUE(s->Close().ok());
+  }
+  auto s = std::make_unique<SensorStream>(pki_->Channel(port_, "s2"));
+  ASSERT_TRUE(s->SendHello("boot-2", /*protocol_version=*/2));
+  ASSERT_TRUE(s->Receive().has_value());
+  ASSERT_TRUE(s->SendBatch(MakeBatch(2, end, kRecordsPerBatch + 1)));  // Other content.
+  std::optional<synmap::v1::CollectorMessage> ack = s->Receive();
+  ASSERT_TRUE(ack.has_value() && ack->has_ack());
+  EXPECT_EQ(ack->ack().status(), synmap::v1::ACK_STATUS_CONFLICT);
+  EXPECT_FALSE(ack->ack().duplicate());
+  EXPECT_EQ(ack->ack().last_committed_seq(), 3u);
   ASSERT_TRUE(s->Close().ok());
   EXPECT_EQ(QueryTotals().packets, 3 * kPacketsPerBatch);
 }
@@ -332,6 +355,33 @@ TEST_F(CollectorProcessTest, DescriptorExhaustionIsNoticedByTheAcceptProbeAndExi
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 1) << collector->Log();
   EXPECT_TRUE(collector->WaitForLog("no longer accepting connections")) << collector->Log();
+}
+
+TEST_F(CollectorProcessTest, RefusedCertificatesAreExplainedInWordsAndCountedByReason) {
+  auto collector = Start();
+  const std::string target = absl::StrCat("127.0.0.1:", port_);
+  EXPECT_EQ(common::ExplainTlsRefusal(target, pki_->Material("r1"), "reader"), "");
+  common::TlsMaterial foreign = pki_->Material("s1", /*other_ca=*/true);
+  foreign.ca_pem = pki_->Material("col").ca_pem;
+  EXPECT_THAT(common::ExplainTlsRefusal(target, foreign, "sensor"),
+              HasSubstr("the collector refused this certificate"));
+  EXPECT_THAT(common::ExplainTlsRefusal(target, pki_->Material("old"), "sensor"),
+              HasSubstr("unexpired, OU=sensor?"));
+  common::TlsMaterial wrong_ca = pki_->Material("r1");
+  wrong_ca.ca_pem = pki_->Material("s1", /*other_ca=*/true).ca_pem;
+  EXPECT_THAT(common::ExplainTlsRefusal(target, wrong_ca, "reader"),
+              HasSubstr("the collector's certificate does not verify against this CA"));
+  EXPECT_TRUE(
+      collector->WaitForLog("tls_handshake_refused reason=client_certificate_not_verified", 2))
+      << collector->Log();
+  EXPECT_TRUE(
+      collector->WaitForLog("tls_handshake_refused reason=client_refused_collector_certificate"))
+      << collector->Log();
+  collector->Signal(SIGTERM);
+  collector->Wait();
+  EXPECT_TRUE(collector->WaitForLog("tls_refusals reason=client_certificate_not_verified count=2"))
+      << collector->Log();
+  EXPECT_THAT(collector->Log(), ::testing::Not(::testing::ContainsRegex("\\n[EIWD][0-9]{4} ")));
 }
 
 TEST_F(CollectorProcessTest, SigtermShutsDownCleanly) {
