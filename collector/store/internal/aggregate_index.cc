@@ -487,6 +487,20 @@ AnsweredWindow AggregateIndex::Widen(int64_t since_ns, int64_t until_ns, int64_t
   }
   std::vector<std::shared_ptr<const AggregateBucket>> read;
   CollectBuckets(out.since_ns, out.until_ns, &read);
+  // A straddling batch filed in the bucket before the window has records inside it that the
+  // answer leaves out: that coarsens the answer too.
+  if (const AggregateBucket* before = out.since_ns != 0 ? Holding(out.since_ns - 1) : nullptr) {
+    if (before->overhang_ns > 0) {
+      out.resolution_ns = std::max(out.resolution_ns, before->width_ns + before->overhang_ns);
+    }
+  }
+  // A straddling batch filed in the bucket before the window has records inside it that the
+  // answer leaves out: that coarsens the answer too.
+  if (const AggregateBucket* before = out.since_ns != 0 ? Holding(out.since_ns - 1) : nullptr) {
+    if (before->overhang_ns > 0) {
+      out.resolution_ns = std::max(out.resolution_ns, before->width_ns + before->overhang_ns);
+    }
+  }
   for (const auto& b : read) {
     out.resolution_ns = std::max(out.resolution_ns, b->width_ns + b->overhang_ns);
   }
