@@ -30,6 +30,7 @@
 #include "common/status/status_macros.h"
 #include "common/time/clock.h"
 #include "common/tls/credentials.h"
+#include "common/tls/handshake_check.h"
 #include "common/tls/tls_files.h"
 #include "sensor/capture/packet_source.h"
 #include "sensor/capture/pcap_file_source.h"
@@ -358,12 +359,28 @@ absl::StatusOr<std::unique_ptr<Pipeline>> StartPipeline(
   return pipeline;
 }
 
+// Logs why a collector refuses this sensor's certificate, if one does: gRPC itself only says
+// "Socket closed". Makes one TLS connection of its own per collector.
+void ExplainCertificateRefusals(const SensorConfig& c, const common::TlsMaterial& material) {
+  for (const std::string& target : c.collectors) {
+    const std::string why = common::ExplainTlsRefusal(target, material, "sensor");
+    if (!why.empty()) {
+      SYNMAP_LOG(ERROR) << "uplink_certificate_refused collector=" << target << " reason=\"" << why
+                        << "\"";
+    }
+  }
+}
+
 // Runs until the files are replayed, every live capture failed, or a stop signal arrives;
 // then flushes and waits for acks. Returns the exit code.
-int RunUntilDone(const SensorConfig& c, Pipeline& pipeline, Uplink& uplink) {
+int RunUntilDone(const SensorConfig& c, const common::TlsMaterial& material, Pipeline& pipeline,
+                 Uplink& uplink) {
   SignalThread signals(pipeline, uplink, c.log_file);
   while (!pipeline.WaitForSourcesDone(kStatsLogInterval)) {
     LogRunningStats(pipeline, uplink);
+    if (const UplinkStats u = uplink.stats(); !u.connected && u.reconnects > 0) {
+      ExplainCertificateRefusals(c, material);
+    }
   }
   pipeline.Stop();
   const PipelineStats totals = pipeline.stats();
@@ -375,6 +392,7 @@ int RunUntilDone(const SensorConfig& c, Pipeline& pipeline, Uplink& uplink) {
   if (!drained.ok()) {
     SYNMAP_LOG(ERROR) << "drain_incomplete status=" << drained << " spool_kept=" << c.spool_dir
                       << " spool_batches=" << uplink.stats().spool_batches;
+    ExplainCertificateRefusals(c, material);
     SYNMAP_LOG(INFO) << "sensor_exit drained=false " << UplinkTotals(uplink.stats()) << " "
                      << ResourceUsage();
     // A stopped live sensor keeps its spool for the next start: that is a clean exit.
@@ -415,7 +433,7 @@ int Run(const SensorConfig& c) {
     SYNMAP_LOG(ERROR) << "pipeline_failed status=" << pipeline.status();
     return 1;
   }
-  return RunUntilDone(c, **pipeline, **uplink);
+  return RunUntilDone(c, *material, **pipeline, **uplink);
 }
 
 int Main(int argc, char** argv) {
