@@ -153,8 +153,35 @@ std::string Footer(const SummaryCoverage& c, size_t given) {
   return out;
 }
 
+// The --since/--until window as asked and as answered (bucket-widened); nulls without one.
+void AppendWindowJson(const std::optional<SummaryWindow>& window, std::string* out) {
+  auto time = [out](int64_t ns) {
+    if (ns == 0) {
+      out->append("null");
+    } else {
+      AppendJsonString(FormatMachineTime(ns), out);
+    }
+  };
+  const SummaryWindow asked = window.value_or(SummaryWindow{0, 0, 0});
+  const SummaryWindow answered = window.has_value() ? window->Answered() : asked;
+  out->append(",\n    \"since\": ");
+  time(asked.since_ns);
+  out->append(",\n    \"until\": ");
+  time(asked.until_ns);
+  out->append(",\n    \"answered_since\": ");
+  time(answered.since_ns);
+  out->append(",\n    \"answered_until\": ");
+  time(answered.until_ns);
+  absl::StrAppend(out, ",\n    \"resolution_seconds\": ");
+  if (window.has_value()) {
+    absl::StrAppend(out, window->bucket_ns / 1'000'000'000);
+  } else {
+    out->append("null");
+  }
+}
+
 void AppendCoverageJson(const SummaryCoverage& c, size_t given, const absl::Status& error,
-                        std::string* out) {
+                        const std::optional<SummaryWindow>& window, std::string* out) {
   absl::StrAppend(out, "{\n    \"complete\": ", error.ok() ? "true" : "false",
                   ",\n    \"error\": ");
   if (error.ok()) {
@@ -162,6 +189,7 @@ void AppendCoverageJson(const SummaryCoverage& c, size_t given, const absl::Stat
   } else {
     AppendJsonString(error.message(), out);
   }
+  AppendWindowJson(window, out);
   uint64_t complete = 0;
   out->append(",\n    \"files\": [");
   for (size_t i = 0; i < c.files.size(); ++i) {
@@ -287,7 +315,8 @@ int RunSummarize(absl::Span<const std::string> args) {
   std::string out;
   AppendTable(
       table, format,
-      [&](std::string* o) { AppendCoverageJson(coverage, flags.files.size(), error, o); }, &out);
+      [&](std::string* o) { AppendCoverageJson(coverage, flags.files.size(), error, window, o); },
+      &out);
   WriteAll(stdout, out);
   std::fflush(stdout);
   if (format != OutputFormat::kJson) {  // json carries it; tsv/csv keep stdout clean for scripts.
