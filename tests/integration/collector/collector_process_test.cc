@@ -319,6 +319,7 @@ TEST_F(CollectorProcessTest, AcceptProbeRunsQuietlyWhileTheCollectorAccepts) {
   absl::SleepFor(absl::Seconds(1));  // About ten probes; nothing to wait on when all is well.
   EXPECT_THAT(collector->Log(), ::testing::Not(HasSubstr("accept_probe_failed")));
   EXPECT_THAT(collector->Log(), ::testing::Not(HasSubstr("Handshake failed")));
+  EXPECT_THAT(collector->Log(), ::testing::Not(HasSubstr("tls_handshake_refused")));
   collector->Signal(SIGTERM);
   const int status = collector->Wait();
   ASSERT_TRUE(WIFEXITED(status));
