@@ -23,6 +23,8 @@ namespace {
 // A seq varint and field tag at most: the spool file of a batch is this much larger than
 // the batch encoded without its seq.
 constexpr uint64_t kSeqFieldBytes = 11;
+// How long a drained Drain() waits for the heartbeat that reports the empty backlog.
+constexpr absl::Duration kDrainReportGrace = absl::Seconds(2);
 
 std::string RandomHex128() {
   std::random_device rd;
@@ -155,6 +157,13 @@ absl::Status Uplink::Impl::Drain(absl::Duration timeout) {
   };
   mu_.AwaitWithTimeout(absl::Condition(&done), timeout);
   if (drained()) {
+    // Best effort, briefly: let the heartbeat that reports the empty backlog be written, so the
+    // collector does not keep showing the batches that were in flight before the last acks.
+    auto reported = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return state_ == State::kStopped || !stats_.connected ||
+             (reported_backlog_ == 0 && !events_.write_pending);
+    };
+    mu_.AwaitWithTimeout(absl::Condition(&reported), kDrainReportGrace);
     return absl::OkStatus();
   }
   if (state_ == State::kStopped) {
@@ -232,6 +241,12 @@ v1::SensorHealth Uplink::Impl::HealthLocked() const {
   h.set_batches_lost_write_failed(s.batches_lost_write_failed);
   h.set_records_lost_write_failed(s.records_lost_write_failed);
   h.set_uptime_ns(absl::ToInt64Nanoseconds(clock_.Now() - created_at_));
+  return h;
+}
+
+v1::SensorHealth Uplink::Impl::ReportHealthLocked() {
+  v1::SensorHealth h = HealthLocked();
+  reported_backlog_ = h.spool_batches();
   return h;
 }
 

@@ -332,7 +332,7 @@ bool Uplink::Impl::SendNextBatch(internal::IngestStream& stream, InFlight& in_fl
     *msg.mutable_batch() = std::move(*batch);
     {
       absl::MutexLock lock(&mu_);
-      *msg.mutable_batch()->mutable_health() = HealthLocked();
+      *msg.mutable_batch()->mutable_health() = ReportHealthLocked();
       ++stats_.batches_sent;
     }
     spool_->MarkSent(*seq);
@@ -450,15 +450,18 @@ bool Uplink::Impl::WriteNext(internal::IngestStream& stream, InFlight& in_flight
   if (SendNextBatch(stream, in_flight)) {
     return true;
   }
-  if (now - last_write < options_.heartbeat_interval) {
-    return false;
-  }
   v1::SensorMessage msg;
-  msg.mutable_heartbeat()->set_sent_unix_ns(absl::ToUnixNanos(now));
   {
     absl::MutexLock lock(&mu_);
-    *msg.mutable_heartbeat()->mutable_health() = HealthLocked();
+    // Due every heartbeat_interval, and at once when the spool has just drained: the collector
+    // still holds the backlog of the last batch's health, which counted the batches in flight.
+    const bool drained = in_flight.empty() && pending_.empty() && stats_.spool_batches == 0;
+    if (now - last_write < options_.heartbeat_interval && !(drained && reported_backlog_ != 0)) {
+      return false;
+    }
+    *msg.mutable_heartbeat()->mutable_health() = ReportHealthLocked();
   }
+  msg.mutable_heartbeat()->set_sent_unix_ns(absl::ToUnixNanos(now));
   stream.Write(std::move(msg));
   return true;
 }

@@ -96,6 +96,8 @@ class Uplink::Impl {
   void PublishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   UplinkStats StatsLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   v1::SensorHealth HealthLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // HealthLocked() for a batch or heartbeat about to be written; remembers its backlog.
+  v1::SensorHealth ReportHealthLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   v1::SensorMessage HelloMessage() const ABSL_LOCKS_EXCLUDED(mu_);
 
   const UplinkOptions options_;
@@ -119,6 +121,10 @@ class Uplink::Impl {
   std::vector<internal::SpoolEntry> pending_ ABSL_GUARDED_BY(mu_);  // Spooled, not indexed.
   internal::StreamEvents events_ ABSL_GUARDED_BY(mu_);
   UplinkStats stats_ ABSL_GUARDED_BY(mu_);  // spool_* describe spool_ only (not pending_).
+  // The spool backlog in the last health written to the collector. Once the spool drains, a
+  // heartbeat reports 0 at once (and Drain() waits for it), so `synmap sensors` shows the
+  // backlog the sensor really has after a drained exit, not the batches in flight before it.
+  uint64_t reported_backlog_ ABSL_GUARDED_BY(mu_) = 0;
   std::thread thread_;
 };
 

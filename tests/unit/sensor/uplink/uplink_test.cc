@@ -17,6 +17,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -140,6 +141,11 @@ class CollectorState {
     return peer_names_;
   }
   int heartbeats_locked() const ABSL_NO_THREAD_SAFETY_ANALYSIS { return heartbeats_; }
+  // The health of the last heartbeat received, if any.
+  std::optional<v1::SensorHealth> last_heartbeat_health_locked() const
+      ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return last_heartbeat_health_;
+  }
   void ClearReceived() {
     absl::MutexLock l(&mu_);
     received_.clear();
@@ -178,6 +184,7 @@ class CollectorState {
       absl::MutexLock l(&mu_);
       if (msg.has_heartbeat()) {
         ++heartbeats_;
+        last_heartbeat_health_ = msg.heartbeat().health();
         continue;
       }
       if (!msg.has_batch()) continue;
@@ -241,6 +248,7 @@ class CollectorState {
   std::vector<v1::Hello> hellos_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> peer_names_ ABSL_GUARDED_BY(mu_);
   int heartbeats_ ABSL_GUARDED_BY(mu_) = 0;
+  std::optional<v1::SensorHealth> last_heartbeat_health_ ABSL_GUARDED_BY(mu_);
   grpc::ServerReaderWriter<v1::CollectorMessage, v1::SensorMessage>* stream_ ABSL_GUARDED_BY(mu_) =
       nullptr;
 };
@@ -778,6 +786,26 @@ TEST_F(UplinkTest, BatchRefusedForItsSizeIsCountedAsLost) {
   EXPECT_FALSE(uplink->Submit(MakeBatch(500, 1000)).ok());
   EXPECT_EQ(uplink->stats().batches_lost_write_failed, 1u);
   EXPECT_EQ(uplink->stats().records_lost_write_failed, 500u);
+}
+
+// The last batch's health counted the batches in flight with it; once they are acked the
+// collector must hear an empty backlog before the next heartbeat_interval (60 s here), or
+// `synmap sensors` keeps showing a backlog for a sensor that drained and exited.
+TEST_F(UplinkTest, DrainedSpoolIsReportedAsAnEmptyBacklogWithoutWaitingForTheHeartbeatInterval) {
+  TestCollector collector(state_, *server_tls_);
+  ASSERT_TRUE(collector.ok());
+  auto uplink = Started(Options({collector.address()}));
+  ASSERT_NE(uplink, nullptr);
+  for (uint16_t port = 80; port < 85; ++port) {
+    ASSERT_OK(uplink->Submit(MakeBatch(3, port)));
+  }
+  ASSERT_OK(uplink->Drain(kWait));
+  ASSERT_EQ(state_.received().size(), 5u);
+  EXPECT_GT(state_.received().back().health().spool_batches(), 0u);  // Itself, at least.
+  EXPECT_TRUE(state_.WaitUntil([&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    const auto health = state_.last_heartbeat_health_locked();
+    return health.has_value() && health->spool_batches() == 0;
+  })) << "no heartbeat reported the drained spool";
 }
 
 TEST_F(UplinkTest, DrainTimesOutWhileCollectorIsDown) {
