@@ -6,9 +6,11 @@
 
 namespace synmap::cli {
 
-// The query subcommands: each asks the collector over mutual TLS (reader certificate), prints
-// a table (text, tsv, csv or json) on stdout and, in text form, the answer's coverage on
-// stderr. Exit codes as cli/exit_codes.h.
+// The query subcommands, one file each (cmd_summary.cc, cmd_new_gone.cc, cmd_sensors.cc,
+// cmd_hosts.cc, cmd_services.cc, cmd_export.cc): each asks the collector over mutual TLS
+// (reader certificate) and prints a table (text, tsv, csv or json; export: rules) on stdout
+// and the answer's coverage on stderr (json carries it instead). `args` excludes "synmap" and
+// the command name. Exit codes as cli/exit_codes.h.
 int RunSummary(absl::Span<const std::string> args);
 int RunNew(absl::Span<const std::string> args);
 int RunGone(absl::Span<const std::string> args);

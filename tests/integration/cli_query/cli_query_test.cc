@@ -789,7 +789,7 @@ TEST_F(CliQueryTest, ExportIptablesAndIp6tables) {
 TEST_F(CliQueryTest, ExportCsv) {
   for (uint64_t min : {1, 6}) {
     std::vector<std::string> expected = {
-        "server_ip,port,protocol,connections,clients,server,service"};
+        "server_ip,server_port,protocol,connections,clients,server,service"};
     for (const ExportRow& row : ExpectedExport(min)) {
       expected.push_back(absl::StrCat(row.ip, ",", row.port, ",tcp,", row.connections, ",",
                                       row.clients.size(), ",", row.server, ",", row.service));
@@ -830,7 +830,8 @@ TEST_F(CliQueryTest, HostsTsv) {
     return std::make_tuple(b.served + b.made, a.name, a.ip) <
            std::make_tuple(a.served + a.made, b.name, b.ip);
   });
-  std::vector<std::string> expected = {"name\tip\tserved\tmade\tservices"};
+  std::vector<std::string> expected = {
+      "host\thost_ip\tconnections_served\tconnections_made\tservices"};
   for (const Host& h : rows) {
     expected.push_back(absl::StrCat(h.name, "\t", h.ip, "\t", h.served, "\t", h.made, "\t",
                                     absl::StrJoin(h.services, ",")));

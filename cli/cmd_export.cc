@@ -1,0 +1,135 @@
+// `synmap export`: an allow-list of the observed inbound services (nftables, iptables,
+// ip6tables or csv).
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "cli/coverage_format.h"
+#include "cli/export_rules.h"
+#include "cli/query_command.h"
+#include "cli/query_commands.h"
+#include "cli/table_format.h"
+
+namespace synmap::cli {
+
+namespace v1 = ::synmap::v1;
+
+namespace {
+
+// "--nft-table FAMILY NAME" takes two arguments; the flag parser takes one value per flag, so
+// the pair is joined first ("--nft-table=FAMILY NAME" works as well).
+std::vector<std::string> JoinNftTableArgs(absl::Span<const std::string> args) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--nft-table" && i + 2 < args.size() && !absl::StartsWith(args[i + 1], "-") &&
+        !absl::StartsWith(args[i + 2], "-")) {
+      out.push_back(absl::StrCat("--nft-table=", args[i + 1], " ", args[i + 2]));
+      i += 2;
+      continue;
+    }
+    out.push_back(args[i]);
+  }
+  return out;
+}
+
+}  // namespace
+
+int RunExport(absl::Span<const std::string> args) {
+  QueryCommand cmd(
+      "export",
+      "usage: synmap export [--format nftables|iptables|ip6tables|csv]\n"
+      "                     [--nft-table FAMILY NAME] [--min-connections N]\n"
+      "                     [--since T] [--until T] [--sensor N] [--server X]\n"
+      "                     [--service X] [--allow-empty]\n\n"
+      "An allow-list of the inbound TCP services observed on local servers: one rule\n"
+      "per (server address, port) with at least N connections in the window. The\n"
+      "nftables form is a fragment for your own table (a chain synmap_allow and sets\n"
+      "synmap_allow_v4/_v6); iptables/ip6tables load with iptables-restore --noflush.\n"
+      "Refuses (exit 2) when no sensor reported in the window or the list would be\n"
+      "empty, since loading an empty allow-list blocks everything; --allow-empty\n"
+      "prints it anyway. Review before loading: it allows what was seen, including\n"
+      "what should not have been there.\n");
+  std::string format = "nftables", since, until, min_text = "1", nft_table_text = "inet filter";
+  bool allow_empty = false;
+  FilterFlags filters;
+  FlagParser& p = cmd.parser();
+  p.AddChoice("format", {"nftables", "iptables", "ip6tables", "csv"}, &format,
+              "nftables (default), iptables (IPv4), ip6tables (IPv6) or csv");
+  p.AddString("nft-table", "FAMILY NAME", &nft_table_text,
+              "nftables table to put the chain and sets in (default inet filter)");
+  p.AddString("min-connections", "N", &min_text, "keep services with at least N connections (1)");
+  p.AddString("since", "TIME", &since, "start of the window");
+  p.AddString("until", "TIME", &until, "end of the window");
+  AddFilterFlags(p, &filters, /*with_client=*/false);
+  p.AddBool("allow-empty", &allow_empty,
+            "print the rules even when no sensor reported or none would be allowed");
+  const std::vector<std::string> joined = JoinNftTableArgs(args);
+  if (auto exit = cmd.Parse(joined)) return *exit;
+  uint64_t min_connections = 0;
+  if (!absl::SimpleAtoi(min_text, &min_connections) || min_connections == 0) {
+    return cmd.UsageError(
+        absl::StrCat("--min-connections: '", min_text, "' is not a whole number >= 1"));
+  }
+  absl::StatusOr<NftTable> nft_table = ParseNftTable(nft_table_text);
+  if (!nft_table.ok()) return cmd.UsageError(nft_table.status().message());
+  v1::ExportRequest req;
+  if (auto exit = cmd.FillRange(since, until, req.mutable_range())) return *exit;
+  FillFilters(filters, req.mutable_filters());
+  req.set_min_connections(min_connections);
+  v1::ExportResponse resp;
+  int rc = cmd.Run([&](v1::Query::Stub& stub, grpc::ClientContext* ctx) {
+    return stub.Export(ctx, req, &resp);
+  });
+  if (rc != kExitOk) return rc;
+  if (!allow_empty && resp.coverage().sensors_size() == 0) {
+    return cmd.Fail(
+        "no sensor reported in this window, so there is nothing to allow; an empty allow-list "
+        "would block every service (choose a window with data, or --allow-empty)");
+  }
+  const size_t rules = RuleCount(resp, format, *nft_table);
+  if (!allow_empty && rules == 0) {
+    return cmd.Fail(absl::StrCat(
+        "no service qualifies (", resp.rows_size(), " row(s) in the window, none for ", format,
+        format == "nftables" ? absl::StrCat(" table ", nft_table->family, " ", nft_table->name)
+                             : "",
+        "); an empty allow-list would block every service (lower --min-connections, widen the "
+        "window, or --allow-empty)"));
+  }
+  std::string out;
+  size_t omitted = 0;
+  if (format == "nftables") {
+    out = RenderNftables(resp, *nft_table, min_connections, &omitted);
+  } else if (format == "iptables" || format == "ip6tables") {
+    out = RenderIptables(resp, format == "ip6tables", min_connections, &omitted);
+  } else {
+    Table table;
+    table.columns = {{.name = "server_ip"},   {.name = "server_port"}, {.name = "protocol"},
+                     {.name = "connections"}, {.name = "clients"},     {.name = "server"},
+                     {.name = "service"}};
+    for (const v1::ExportRow& r : resp.rows()) {
+      table.rows.push_back({r.server_ip(), absl::StrCat(r.port()), r.protocol(),
+                            absl::StrCat(r.connections()), absl::StrCat(r.clients()), r.server(),
+                            r.service()});
+    }
+    AppendCsv(table, &out);
+  }
+  WriteAll(stdout, out);
+  std::fflush(stdout);
+  WriteAll(stderr, CoverageFooter(resp.coverage(), absl::Now(), cmd.zone()));
+  if (omitted > 0) {
+    const bool v6_left_out = format == "iptables" || nft_table->family == "ip";
+    WriteAll(stderr, absl::StrCat("export: ", omitted, " ", v6_left_out ? "IPv6" : "IPv4",
+                                  " service(s) not in this format; run again with ",
+                                  format == "nftables"
+                                      ? "--nft-table inet NAME"
+                                      : (v6_left_out ? "--format ip6tables" : "--format iptables"),
+                                  "\n"));
+  }
+  return kExitOk;
+}
+
+}  // namespace synmap::cli

@@ -1,0 +1,124 @@
+#include "cli/query_command.h"
+
+#include <utility>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "cli/coverage_format.h"
+#include "cli/time_text.h"
+
+namespace synmap::cli {
+
+namespace v1 = ::synmap::v1;
+
+QueryCommand::QueryCommand(std::string name, std::string usage)
+    : name_(std::move(name)), usage_(std::move(usage)) {
+  AddConnectionFlags(parser_, &conn_);
+  parser_.AddBool("utc", &utc_, "read and print times in UTC instead of local time");
+}
+
+std::optional<int> QueryCommand::Parse(absl::Span<const std::string> args) {
+  std::vector<std::string> positional;
+  if (absl::Status s = parser_.Parse(args, &positional); !s.ok()) {
+    return UsageError(s.message());
+  }
+  if (parser_.help()) {
+    WriteAll(stdout, absl::StrCat(usage_, "\nflags:\n", parser_.Usage(), "\n", kConnectionHelp,
+                                  TimeHelp(), kExitCodeHelp));
+    return kExitOk;
+  }
+  if (!positional.empty()) {
+    return UsageError(absl::StrCat("unexpected argument '", positional.front(), "'"));
+  }
+  return std::nullopt;
+}
+
+int QueryCommand::UsageError(absl::string_view message) const {
+  WriteAll(stderr,
+           absl::StrCat("synmap ", name_, ": ", message, "\nTry 'synmap ", name_, " --help'.\n"));
+  return kExitUsage;
+}
+
+int QueryCommand::Fail(absl::string_view message) const {
+  WriteAll(stderr, absl::StrCat("synmap ", name_, ": ", message, "\n"));
+  return kExitFailure;
+}
+
+std::optional<int> QueryCommand::FillRange(const std::string& since, const std::string& until,
+                                           v1::TimeRange* range) const {
+  const absl::Time now = absl::Now();
+  absl::StatusOr<int64_t> s = ParseTimeText("since", since, now, zone());
+  if (!s.ok()) {
+    return UsageError(s.status().message());
+  }
+  absl::StatusOr<int64_t> u = ParseTimeText("until", until, now, zone());
+  if (!u.ok()) {
+    return UsageError(u.status().message());
+  }
+  if (*s != 0 && *u != 0 && *u <= *s) {
+    return UsageError("--until must be later than --since");
+  }
+  range->set_since_unix_ns(*s);
+  range->set_until_unix_ns(*u);
+  return std::nullopt;
+}
+
+void AddFilterFlags(FlagParser& parser, FilterFlags* filters, bool with_client) {
+  parser.AddString("sensor", "NAME", &filters->sensor, "only data from this sensor");
+  parser.AddString("server", "X", &filters->server, "server name, IP, CIDR or _ (any non-local)");
+  if (with_client) {
+    parser.AddString("client", "X", &filters->client, "client name, IP, CIDR or _ (any non-local)");
+  }
+  parser.AddString("service", "X", &filters->service, "service name (ssh, up:8443) or port number");
+}
+
+void FillFilters(const FilterFlags& filters, v1::Filters* out) {
+  out->set_sensor(filters.sensor);
+  out->set_server(filters.server);
+  out->set_client(filters.client);
+  out->set_service(filters.service);
+}
+
+std::optional<int> ParseTop(const QueryCommand& cmd, const std::string& text, uint32_t* out) {
+  if (text.empty()) {
+    return std::nullopt;
+  }
+  if (!absl::SimpleAtoi(text, out)) {
+    return cmd.UsageError(absl::StrCat("--top: '", text, "' is not a whole number (0 = all)"));
+  }
+  return std::nullopt;
+}
+
+void PrintTable(const Table& table, OutputFormat format, const v1::Coverage& coverage,
+                absl::TimeZone zone, const std::string& text_header) {
+  std::string out = format == OutputFormat::kText ? text_header : "";
+  AppendTable(
+      table, format, [&](std::string* o) { AppendCoverageJson(coverage, o); }, &out);
+  WriteAll(stdout, out);
+  std::fflush(stdout);
+  if (format == OutputFormat::kJson) {
+    return;
+  }
+  std::string err = CoverageFooter(coverage, absl::Now(), zone);
+  if (table.Truncated()) {
+    absl::StrAppend(&err, "showing ", table.rows.size(), " of ", table.TotalRows(),
+                    " rows (--top N to change, --top 0 for all)\n");
+  }
+  WriteAll(stderr, err);
+}
+
+std::string TimeCell(int64_t unix_ns, OutputFormat format, absl::TimeZone zone) {
+  if (format == OutputFormat::kText) {
+    return FormatTextTime(unix_ns, zone);
+  }
+  return FormatMachineTime(unix_ns);
+}
+
+std::string PortCell(uint32_t port) { return port == 0 ? "" : absl::StrCat(port); }
+
+void WriteAll(FILE* stream, const std::string& text) {
+  std::fwrite(text.data(), 1, text.size(), stream);
+}
+
+}  // namespace synmap::cli
