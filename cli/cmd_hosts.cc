@@ -16,7 +16,8 @@ namespace v1 = ::synmap::v1;
 int RunHosts(absl::Span<const std::string> args) {
   QueryCommand cmd("hosts",
                    "usage: synmap hosts [--since T] [--until T] [--sensor N] [--server X]\n"
-                   "                    [--top N] [--format text|tsv|csv|json]\n\n"
+                   "                    [--client X] [--service X] [--top N]\n"
+                   "                    [--format text|tsv|csv|json]\n\n"
                    "Local hosts seen as servers or clients: the services they offer and how many\n"
                    "connections they served and made.\n");
   std::string since, until, top, format = "text";

@@ -15,7 +15,8 @@ namespace v1 = ::synmap::v1;
 int RunServices(absl::Span<const std::string> args) {
   QueryCommand cmd("services",
                    "usage: synmap services [--since T] [--until T] [--sensor N] [--server X]\n"
-                   "                       [--service X] [--local] [--top N] [--format ..]\n\n"
+                   "                       [--client X] [--service X] [--local] [--top N]\n"
+                   "                       [--format text|tsv|csv|json]\n\n"
                    "Services seen: how many servers offer each, how many clients use it.\n");
   std::string since, until, top, format = "text";
   bool local = false;
