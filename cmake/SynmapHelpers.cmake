@@ -30,7 +30,7 @@ if(SYNMAP_SANITIZE MATCHES thread)
   set(dynlist ${CMAKE_BINARY_DIR}/tsan_absl_shim.dynlist)
   file(WRITE ${dynlist} "{ _ZN4absl*5Mutex*; _ZNK4absl*5Mutex*; _ZN4absl*7CondVar*;\n"
     "  _ZN4absl*12Notification*; _ZNK4absl*12Notification*; _ZN4absl*15BlockingCounter*;\n"
-    "  _ZNK4absl*9Condition4EvalEv;\n"
+    "  _ZNK4absl*9Condition4EvalEv; _ZN4absl*6Status15UnrefNonInlinedEm;\n"
     "  grpc_call_start_batch; grpc_server_request_call; grpc_server_request_registered_call;\n"
     "  grpc_completion_queue_next; grpc_completion_queue_pluck; };\n")
   target_link_options(tsan_absl_shim INTERFACE "LINKER:--export-dynamic-symbol-list=${dynlist}")

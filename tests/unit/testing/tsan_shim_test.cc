@@ -10,11 +10,13 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/base/options.h"
+#include "absl/status/status.h"
 #include "absl/synchronization/blocking_counter.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
@@ -217,6 +219,30 @@ TEST(TsanShimTest, BlockingCounterPublishesData) {
 }
 
 // Negative control, run by hand: TSan must report this race (the shim must not hide races).
+// A Status rep copied (inline, instrumented Ref) on one thread and freed by the last Unref
+// (uninstrumented libabsl_status) on another. Only relaxed atomics and no join come between the
+// copy's destruction and the final free, so without the shim's Status::UnrefNonInlined TSan
+// reports the free as racing with the copy.
+TEST(TsanShimTest, StatusRepCopiedOnOneThreadIsFreedOnAnotherWithoutARace) {
+  for (int i = 0; i < 20; ++i) {
+    auto status = std::make_unique<absl::Status>(absl::InternalError("a message on the heap"));
+    std::atomic<bool> copied{false};
+    // `mine` is copied before the thread starts; the thread's own copies are the racing Refs.
+    std::thread copier([&copied, mine = *status]() mutable {
+      absl::Status copy = mine;  // Ref: a relaxed fetch_add on the shared rep.
+      EXPECT_EQ(copy.message(), "a message on the heap");
+      copy = absl::OkStatus();  // Unref, not the last reference.
+      mine = absl::OkStatus();  // Unref, not the last reference.
+      copied.store(true, std::memory_order_relaxed);
+    });
+    while (!copied.load(std::memory_order_relaxed)) {
+      std::this_thread::yield();
+    }
+    status.reset();  // The last Unref frees the rep, before any join.
+    copier.join();
+  }
+}
+
 TEST(TsanShimTest, DISABLED_UnsynchronizedIncrementsAreReported) {
   absl::Mutex unrelated;
   int counter = 0;
