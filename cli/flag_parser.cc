@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/config/options.h"
 
 namespace synmap::cli {
 
@@ -46,50 +47,55 @@ absl::Status FlagParser::Set(const Flag& flag, absl::string_view value) const {
 
 absl::Status FlagParser::Parse(absl::Span<const std::string> args,
                                std::vector<std::string>* positional) {
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    if (arg == "--") {
-      positional->insert(positional->end(), args.begin() + i + 1, args.end());
-      return absl::OkStatus();
-    }
-    if (arg == "--help" || arg == "-h") {
+  // The words are split by the daemons' parser (common/config), so every synmap binary reads
+  // flags by the same rules; this class adds --help/-h, choices, switches without values and
+  // the bound variables.
+  const auto end_of_flags = std::find(args.begin(), args.end(), "--");
+  std::vector<std::string> flag_args;
+  for (auto it = args.begin(); it != end_of_flags; ++it) {
+    if (*it == "--help" || *it == "-h") {
       help_ = true;
       continue;
     }
-    if (!absl::StartsWith(arg, "-") || arg == "-") {
-      positional->push_back(arg);
-      continue;
-    }
-    if (!absl::StartsWith(arg, "--")) {
-      return absl::InvalidArgumentError(absl::StrCat("unknown flag '", arg, "'"));
-    }
-    const size_t eq = arg.find('=');
-    const absl::string_view name =
-        absl::string_view(arg).substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
-    const Flag* flag = Find(name);
-    if (flag == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat("unknown flag '--", name, "'"));
-    }
-    if (flag->bool_out != nullptr) {
-      if (eq != std::string::npos) {
-        return absl::InvalidArgumentError(absl::StrCat("--", name, " takes no value"));
+    // A switch is set by its name alone here, as the commands have always taken it.
+    const size_t eq = it->find('=');
+    if (absl::StartsWith(*it, "--") && eq != std::string::npos) {
+      const Flag* flag = Find(absl::string_view(*it).substr(2, eq - 2));
+      if (flag != nullptr && flag->bool_out != nullptr) {
+        return absl::InvalidArgumentError(absl::StrCat("--", flag->name, " takes no value"));
       }
-      *flag->bool_out = true;
+    }
+    flag_args.push_back(*it);
+  }
+  std::vector<common::OptionSpec> specs;
+  for (const Flag& f : flags_) {
+    specs.push_back(common::OptionSpec{.name = f.name, .value_name = f.value_name, .help = f.help});
+  }
+  std::vector<std::string> words;
+  absl::StatusOr<common::OptionMap> options = common::ParseFlags(flag_args, specs, &words);
+  if (!options.ok()) {
+    return options.status();
+  }
+  for (const std::string& word : words) {
+    if (absl::StartsWith(word, "-") && word != "-") {
+      return absl::InvalidArgumentError(absl::StrCat("unknown flag '", word, "'"));
+    }
+  }
+  for (const Flag& f : flags_) {
+    if (!options->contains(f.name)) {
       continue;
     }
-    if (eq != std::string::npos) {
-      if (absl::Status s = Set(*flag, absl::string_view(arg).substr(eq + 1)); !s.ok()) {
-        return s;
-      }
+    if (f.bool_out != nullptr) {
+      *f.bool_out = true;
       continue;
     }
-    if (i + 1 >= args.size()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--", name, " needs a value (", flag->value_name, ")"));
-    }
-    if (absl::Status s = Set(*flag, args[++i]); !s.ok()) {
+    if (absl::Status s = Set(f, options->at(f.name).values.front()); !s.ok()) {
       return s;
     }
+  }
+  positional->insert(positional->end(), words.begin(), words.end());
+  if (end_of_flags != args.end()) {
+    positional->insert(positional->end(), end_of_flags + 1, args.end());
   }
   return absl::OkStatus();
 }

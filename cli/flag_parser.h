@@ -9,9 +9,11 @@
 
 namespace synmap::cli {
 
-// A small per-subcommand flag parser: "--flag value" and "--flag=value" for valued flags,
-// "--flag" for booleans, "--" ends flags, "-" alone is a positional argument (stdin).
-// "--help"/"-h" sets help(). Registered pointers must outlive Parse(). Thread-compatible.
+// A subcommand's flags bound to variables, read by the daemons' rules (common/config's
+// ParseFlags, so every synmap binary parses flags alike): "--flag value" and "--flag=value"
+// for valued flags, "--" ends flags, "-" alone is a positional argument (stdin). Adds
+// booleans set by "--flag" alone, "--help"/"-h" (sets help()) and choices. Registered pointers
+// must outlive Parse(). Thread-compatible.
 class FlagParser {
  public:
   FlagParser() = default;
@@ -29,8 +31,8 @@ class FlagParser {
 
   // Parses `args` (without the program and subcommand names), storing flag values and
   // appending positional arguments to `positional`. InvalidArgument with a one-line message
-  // for an unknown flag, a missing value, a value not among the choices, or a value given to
-  // a boolean flag.
+  // for an unknown flag, a missing value, a flag given twice, a value not among the choices,
+  // or a value given to a boolean flag.
   [[nodiscard]] absl::Status Parse(absl::Span<const std::string> args,
                                    std::vector<std::string>* positional);
 

@@ -56,9 +56,10 @@ TEST_F(FlagParserTest, RejectsMistakesWithOneLineMessages) {
     std::string message;
   };
   for (const Case& c : std::vector<Case>{
-           {{"--nope"}, "unknown flag '--nope'"},
+           {{"--nope"}, "unknown flag --nope (see --help)"},
            {{"-x"}, "unknown flag '-x'"},
-           {{"--names"}, "--names needs a value (FILE)"},
+           {{"--names"}, "flag --names needs a value (FILE)"},
+           {{"--names", "a", "--names", "b"}, "flag --names given twice"},
            {{"--count", "bytes"}, "--count: 'bytes' is not one of connections|packets"},
            {{"--show-remote=1"}, "--show-remote takes no value"},
        }) {
@@ -67,6 +68,12 @@ TEST_F(FlagParserTest, RejectsMistakesWithOneLineMessages) {
     EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument)) << c.args[0];
     EXPECT_EQ(s.message(), c.message);
   }
+}
+
+TEST_F(FlagParserTest, ValueMayStartWithADash) {
+  ASSERT_OK(Parse({"--names", "-n.yaml", "-"}));
+  EXPECT_EQ(flags_.names, "-n.yaml");
+  EXPECT_THAT(positional_, ElementsAre("-"));
 }
 
 TEST_F(FlagParserTest, HelpIsRecognisedAndUsageListsFlags) {
