@@ -68,6 +68,22 @@ std::string WidenedLine(const synmap::v1::Coverage& c, absl::TimeZone zone) {
 
 }  // namespace
 
+std::string SensorLosses(const synmap::v1::SensorCoverage& s) {
+  std::string losses;
+  auto add = [&losses](uint64_t n, absl::string_view what) {
+    if (n > 0) {
+      absl::StrAppend(&losses, losses.empty() ? "" : ", ", n, " ", what);
+    }
+  };
+  add(s.kernel_drops(), "kernel drops");
+  add(s.interface_drops(), "interface drops");
+  add(s.malformed(), "malformed");
+  add(s.spool_batches_dropped(), "batches lost in spool");
+  add(s.spool_records_dropped(), "records lost in spool");
+  add(s.handshakes_evicted(), "handshakes evicted");
+  return losses;
+}
+
 std::string CoverageFooter(const synmap::v1::Coverage& c, absl::Time now, absl::TimeZone zone) {
   std::string out = WidenedLine(c, zone);
   if (c.sensors_size() == 0) {
@@ -86,18 +102,7 @@ std::string CoverageFooter(const synmap::v1::Coverage& c, absl::Time now, absl::
                     s.last_batch_seq(), " ending ",
                     FormatTextTime(s.last_batch_end_unix_ns(), zone), " (committed ",
                     FormatAgo(s.last_commit_unix_ns(), now), ")");
-    std::string losses;
-    auto add = [&losses](uint64_t n, absl::string_view what) {
-      if (n > 0) {
-        absl::StrAppend(&losses, losses.empty() ? "" : ", ", n, " ", what);
-      }
-    };
-    add(s.kernel_drops(), "kernel drops");
-    add(s.interface_drops(), "interface drops");
-    add(s.malformed(), "malformed");
-    add(s.spool_batches_dropped(), "batches lost in spool");
-    add(s.spool_records_dropped(), "records lost in spool");
-    add(s.handshakes_evicted(), "handshakes evicted");
+    const std::string losses = SensorLosses(s);
     absl::StrAppend(
         &out, losses.empty() ? "; nothing lost" : absl::StrCat("; INCOMPLETE: ", losses), "\n");
   }

@@ -14,6 +14,10 @@ namespace synmap::cli {
 std::string CoverageFooter(const synmap::v1::Coverage& coverage, absl::Time now,
                            absl::TimeZone zone = absl::UTCTimeZone());
 
+// Every loss a sensor reported in the window ("3 kernel drops, 1 batches lost in spool"), or ""
+// when it lost nothing. The one wording of losses for footers and export headers.
+std::string SensorLosses(const synmap::v1::SensorCoverage& sensor);
+
 // `coverage` as a JSON object (numbers unquoted, times RFC 3339). Appends to `out`.
 void AppendCoverageJson(const synmap::v1::Coverage& coverage, std::string* out);
 

@@ -86,17 +86,7 @@ std::string ExportHeader(const v1::ExportResponse& resp, uint64_t min_connection
       FormatTime(c.covered_until_unix_ns()), "\n# ", c.sensors_size(),
       " sensor(s) reported in it:\n");
   for (const v1::SensorCoverage& s : c.sensors()) {
-    std::string losses;
-    auto add = [&losses](uint64_t n, absl::string_view what) {
-      if (n > 0) {
-        absl::StrAppend(&losses, losses.empty() ? "" : ", ", n, " ", what);
-      }
-    };
-    add(s.kernel_drops(), "kernel drops");
-    add(s.interface_drops(), "interface drops");
-    add(s.malformed(), "malformed");
-    add(s.spool_batches_dropped(), "batches lost in spool");
-    add(s.handshakes_evicted(), "handshakes evicted");
+    const std::string losses = SensorLosses(s);
     absl::StrAppend(&out, "#   ", s.sensor(), ": ", s.batches(), " batch(es), last ending ",
                     FormatTime(s.last_batch_end_unix_ns()),
                     losses.empty() ? "; nothing lost" : absl::StrCat("; INCOMPLETE: ", losses),
