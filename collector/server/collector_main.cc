@@ -56,6 +56,10 @@ const std::vector<OptionSpec>& Specs() {
       {.name = "retention",
        .value_name = "DURATION",
        .help = "keep data this long (90d); default: forever"},
+      {.name = "log-retention",
+       .value_name = "DURATION",
+       .help = "keep the batch log (to rebuild corrupt aggregates) this long (default 48h; 0 = "
+               "as long as --retention)"},
       {.name = "buckets",
        .value_name = "TIERS",
        .help = "aggregate buckets by age, WIDTH:AGE,...,WIDTH (default 1m:48h,1h:90d,1d)"},
@@ -130,6 +134,8 @@ absl::StatusOr<MainOptions> ResolveOptions(const OptionMap& o) {
   SYNMAP_ASSIGN_OR_RETURN(m.tls_files.key_path, common::GetString(o, "key"));
   SYNMAP_ASSIGN_OR_RETURN(m.store.retention,
                           common::GetDuration(o, "retention", absl::ZeroDuration()));
+  SYNMAP_ASSIGN_OR_RETURN(m.store.log_retention,
+                          common::GetDuration(o, "log-retention", m.store.log_retention));
   SYNMAP_ASSIGN_OR_RETURN(std::string tiers, common::GetString(o, "buckets"));
   if (!tiers.empty()) {
     SYNMAP_ASSIGN_OR_RETURN(m.store.tiers, ParseStoreTiers(tiers));

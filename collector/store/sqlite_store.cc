@@ -78,8 +78,8 @@ absl::Status SqliteStoreOptions::Validate() const {
       return absl::InvalidArgumentError("store bucket tiers: ages must be positive and increase");
     }
   }
-  if (retention < absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("store retention must not be negative");
+  if (retention < absl::ZeroDuration() || log_retention < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("store retention and log retention must not be negative");
   }
   if (checkpoint_records == 0 || max_group_records == 0 ||
       checkpoint_interval <= absl::ZeroDuration()) {

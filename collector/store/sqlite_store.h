@@ -37,6 +37,12 @@ struct SqliteStoreOptions {
   std::vector<StoreTier> tiers = DefaultStoreTiers();
   // Keep buckets and batch metadata this long (by capture time); zero = forever.
   absl::Duration retention = absl::ZeroDuration();
+  // Keep the batch log (every batch as received: the truth that corrupt aggregate chunks are
+  // rebuilt from) this long by capture time, for batches already in a checkpoint; older log
+  // rows are trimmed, so the file grows with recent data, not with all data. A corrupt chunk
+  // that needs a trimmed batch makes Open fail (DataLoss). Zero = keep it as long as
+  // `retention` keeps buckets (forever when that is zero). Digests (exactly-once) are kept.
+  absl::Duration log_retention = absl::Hours(48);
   // true: PRAGMA synchronous=FULL, an acked commit survives power loss (fsync per group
   // transaction). false: NORMAL, survives a collector crash (SIGKILL) but the last
   // transactions may be lost on power loss. WAL mode either way.

@@ -334,7 +334,23 @@ void SqliteStore::ApplyGroup(std::vector<Applied>& applied) {
   ++applied_groups_;
 }
 
+absl::Status SqliteStore::TrimCheckpointedLog() {
+  if (options_.log_retention == absl::ZeroDuration()) {
+    return absl::OkStatus();
+  }
+  // Only rows up to the committed checkpoint: their records are in the stored chunks, so no
+  // replay at open needs them. The batches' metadata and digests stay (exactly-once).
+  SYNMAP_ASSIGN_OR_RETURN(
+      Statement trim,
+      db_->Prepare("DELETE FROM batch_log WHERE log_id <= (SELECT log_id FROM checkpoint WHERE "
+                   "id = 1) AND (sensor_id, seq) IN (SELECT sensor_id, seq FROM batches WHERE "
+                   "start_ns < ?)"));
+  trim.BindInt64(1, ToNs(clock_.Now() - options_.log_retention));
+  return Annotate(trim.Run(), "trim the batch log");
+}
+
 absl::Status SqliteStore::DoRetention() {
+  SYNMAP_RETURN_IF_ERROR(TrimCheckpointedLog());
   const int64_t cutoff = RetentionCutoffNs();
   if (options_.retention == absl::ZeroDuration()) {
     return absl::OkStatus();

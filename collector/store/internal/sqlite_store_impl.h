@@ -126,6 +126,8 @@ class SqliteStore final : public Store {
   // Calls options_.step_hook_for_testing, if set.
   void StepHook(absl::string_view step) const;
   absl::Status DoRetention();
+  // Deletes batch_log rows older than options_.log_retention that a checkpoint already holds.
+  absl::Status TrimCheckpointedLog();
   int64_t RetentionCutoffNs() const;
   bool CheckpointDue() const;
 

@@ -818,5 +818,45 @@ TEST_F(SqliteStoreTest, CorruptChunkWithoutTheLogToRebuildItRefusesToStart) {
       << store.status();
 }
 
+int64_t LogRows(const std::string& path) {
+  sqlite3* db = nullptr;
+  sqlite3_open(path.c_str(), &db);
+  sqlite3_stmt* stmt = nullptr;
+  sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM batch_log", -1, &stmt, nullptr);
+  int64_t rows = -1;
+  if (sqlite3_step(stmt) == SQLITE_ROW) {
+    rows = sqlite3_column_int64(stmt, 0);
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return rows;
+}
+
+// The file grows with recent data only: the log of checkpointed batches older than
+// log_retention goes; answers, duplicates (digests are kept) and a restart do not change.
+TEST_F(SqliteStoreTest, CheckpointedLogOlderThanLogRetentionIsTrimmedWithoutChangingAnswers) {
+  SqliteStoreOptions options = Options();
+  options.log_retention = absl::Hours(1);  // The clock is at kT0 + 2 h: cutoff kT0 + 1 h.
+  const synmap::v1::Batch old_batch = OneRecordBatch(1, kT0, 3);
+  std::map<std::string, uint64_t> per_key;
+  {
+    auto store = Open(options);
+    ASSERT_OK(store->Commit("s1", old_batch));
+    ASSERT_OK(store->ApplyRetention());  // Not in a checkpoint yet: kept.
+    EXPECT_EQ(LogRows(options.path), 1);
+    ASSERT_OK(store->Commit("s1", OneRecordBatch(2, kT0 + 90 * kMinute, 2)));
+    ASSERT_OK(store->Checkpoint());
+    ASSERT_OK(store->ApplyRetention());
+    EXPECT_EQ(LogRows(options.path), 1);  // Only the recent batch's row is left.
+    ASSERT_OK_AND_ASSIGN(CommitResult again, store->Commit("s1", old_batch));
+    EXPECT_TRUE(again.duplicate);
+    per_key = PerKey(*All(*store));
+    EXPECT_EQ(TotalConnections(*All(*store)), 5u);
+    ASSERT_OK(store->Close());
+  }
+  auto store = Open(options);
+  EXPECT_EQ(PerKey(*All(*store)), per_key);
+}
+
 }  // namespace
 }  // namespace synmap::collector
