@@ -78,6 +78,17 @@ std::vector<MalformedCase> MalformedCases() {
       {"port_too_big", "port",
        [](Batch& b, int64_t) { b.mutable_records(1)->set_server_port(70000); }},
       {"counts", "counts", [](Batch& b, int64_t) { b.mutable_records(2)->set_connections(9); }},
+      // Counts that would wrap a sum: 2^63 twice, or 2^64-1 then more (per-record limit 2^40).
+      {"counts_2^63", "counts",
+       [](Batch& b, int64_t) {
+         b.mutable_records(2)->set_packets(uint64_t{1} << 63);
+         b.mutable_records(2)->set_connections(uint64_t{1} << 63);
+       }},
+      {"counts_2^64-1", "counts",
+       [](Batch& b, int64_t) {
+         b.mutable_records(2)->set_packets(~uint64_t{0});
+         b.mutable_records(2)->set_connections(1);
+       }},
       {"timestamps", "timestamps",
        [](Batch& b, int64_t) {
          b.mutable_records(0)->set_first_seen_unix_ns(b.start_unix_ns() - kSecondNs);
@@ -90,6 +101,7 @@ std::vector<MalformedCase> MalformedCases() {
          b = MakeValidBatch(b.seq(), 3, end);
        }},
       {"seq", "seq", [](Batch& b, int64_t) { b.set_seq(0); }},
+      {"seq_2^63", "seq", [](Batch& b, int64_t) { b.set_seq(uint64_t{1} << 63); }},
       {"records_per_batch", "records_per_batch",
        [](Batch& b, int64_t) { b = MakeValidBatch(b.seq(), 200'001, b.end_unix_ns()); }},
   };

@@ -1,8 +1,13 @@
 #include "tests/reliability/hostile/peer_common.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
+#include <string>
 
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/status/status_macros.h"
 #include "common/tls/tls_files.h"
 
@@ -24,7 +29,12 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakePeerChannel(const PeerOptions
 }
 
 synmap::v1::SensorMessage MakeHello() {
+  // One boot id per process, as a real sensor has: a stream this process opens after one the
+  // collector has not yet seen end replaces it, instead of being refused as a clone.
+  static const std::string boot_id =
+      absl::StrCat("synmap-hostile-", getpid(), "-", absl::ToUnixNanos(absl::Now()));
   synmap::v1::SensorMessage hello;
+  hello.mutable_hello()->set_boot_id(boot_id);
   hello.mutable_hello()->set_protocol_version(1);
   hello.mutable_hello()->set_software_version("synmap-hostile");
   hello.mutable_hello()->add_interfaces("synthetic");
