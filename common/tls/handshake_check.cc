@@ -14,25 +14,16 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/tls/internal/openssl_handles.h"
 
 namespace synmap::common {
 namespace {
 
-struct SslCtxFree {
-  void operator()(SSL_CTX* c) const { SSL_CTX_free(c); }
-};
-struct SslFree {
-  void operator()(SSL* s) const { SSL_free(s); }
-};
-struct BioFree {
-  void operator()(BIO* b) const { BIO_free(b); }
-};
-struct X509Free {
-  void operator()(X509* x) const { X509_free(x); }
-};
-struct PkeyFree {
-  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
-};
+using internal::EvpPkeyHandle;
+using internal::MemoryBio;
+using internal::SslCtxHandle;
+using internal::SslHandle;
+using internal::X509Handle;
 
 // Closes the socket when the check ends.
 class ScopedFd {
@@ -51,26 +42,20 @@ class ScopedFd {
   int fd_;
 };
 
-std::unique_ptr<BIO, BioFree> Pem(const std::string& pem) {
-  return std::unique_ptr<BIO, BioFree>(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-}
-
 // Loads the CA, our certificate and key into `ctx`; false on any failure (the caller then
 // has nothing to explain: gRPC would have failed on the same files first).
 bool Configure(SSL_CTX* ctx, const TlsMaterial& material) {
-  auto ca = Pem(material.ca_pem);
+  auto ca = MemoryBio(material.ca_pem);
   X509_STORE* store = SSL_CTX_get_cert_store(ctx);
   int loaded = 0;
   while (X509* cert = PEM_read_bio_X509(ca.get(), nullptr, nullptr, nullptr)) {
     loaded += X509_STORE_add_cert(store, cert) == 1 ? 1 : 0;
     X509_free(cert);
   }
-  auto cert_bio = Pem(material.cert_pem);
-  std::unique_ptr<X509, X509Free> cert(
-      PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr));
-  auto key_bio = Pem(material.key_pem);
-  std::unique_ptr<EVP_PKEY, PkeyFree> key(
-      PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr));
+  auto cert_bio = MemoryBio(material.cert_pem);
+  X509Handle cert(PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr));
+  auto key_bio = MemoryBio(material.key_pem);
+  EvpPkeyHandle key(PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr));
   ERR_clear_error();
   return loaded > 0 && cert != nullptr && key != nullptr &&
          SSL_CTX_use_certificate(ctx, cert.get()) == 1 &&
@@ -126,7 +111,7 @@ std::string Refused(absl::string_view alert, absl::string_view role) {
 
 std::string ExplainTlsRefusal(absl::string_view target, const TlsMaterial& material,
                               absl::string_view expected_role, absl::Duration timeout) {
-  std::unique_ptr<SSL_CTX, SslCtxFree> ctx(SSL_CTX_new(TLS_client_method()));
+  SslCtxHandle ctx(SSL_CTX_new(TLS_client_method()));
   if (ctx == nullptr || !Configure(ctx.get(), material)) {
     return "";
   }
@@ -135,7 +120,7 @@ std::string ExplainTlsRefusal(absl::string_view target, const TlsMaterial& mater
   if (fd.get() < 0) {
     return "";
   }
-  std::unique_ptr<SSL, SslFree> ssl(SSL_new(ctx.get()));
+  SslHandle ssl(SSL_new(ctx.get()));
   static constexpr unsigned char kAlpnH2[] = {2, 'h', '2'};
   if (ssl == nullptr || SSL_set_alpn_protos(ssl.get(), kAlpnH2, sizeof(kAlpnH2)) != 0 ||
       SSL_set_fd(ssl.get(), fd.get()) != 1) {

@@ -2,6 +2,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/evp.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 
 #include <memory>
@@ -19,9 +20,17 @@ struct X509Free {
 struct EvpPkeyFree {
   void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
 };
+struct SslCtxFree {
+  void operator()(SSL_CTX* c) const { SSL_CTX_free(c); }
+};
+struct SslFree {
+  void operator()(SSL* s) const { SSL_free(s); }
+};
 using BioHandle = std::unique_ptr<BIO, BioFree>;
 using X509Handle = std::unique_ptr<X509, X509Free>;
 using EvpPkeyHandle = std::unique_ptr<EVP_PKEY, EvpPkeyFree>;
+using SslCtxHandle = std::unique_ptr<SSL_CTX, SslCtxFree>;
+using SslHandle = std::unique_ptr<SSL, SslFree>;
 
 // A read-only memory BIO over `pem`, which must outlive it.
 inline BioHandle MemoryBio(absl::string_view pem) {
