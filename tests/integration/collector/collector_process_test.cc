@@ -330,6 +330,13 @@ TEST_F(CollectorProcessTest, DescriptorExhaustionIsNoticedByTheAcceptProbeAndExi
   // Descriptor exhaustion, for real: the collector's limit is lowered to 128 once it listens,
   // 300 connections that never start TLS take the rest, gRPC 1.51's accept loop stops on
   // EMFILE, and the probe notices and makes the collector exit non-zero.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  // Sanitizer runtimes need descriptors themselves: out of them, UBSan's vptr check cannot test
+  // memory (it opens a pipe) and reports "invalid vptr", and TSan cannot symbolize, so its
+  // suppressions of Debian's uninstrumented libraries stop matching. Both were seen here. The
+  // release stage runs this test, and reliability_hostile_exhaustion runs the same end to end.
+  GTEST_SKIP() << "descriptor exhaustion blinds the sanitizer runtimes; runs in the release build";
+#endif
   auto collector = Start({"--accept-probe-interval", "200ms", "--accept-probe-failures", "2"});
   const rlimit low{.rlim_cur = 128, .rlim_max = 128};
   ASSERT_EQ(prlimit(collector->pid(), RLIMIT_NOFILE, &low, nullptr), 0) << std::strerror(errno);
