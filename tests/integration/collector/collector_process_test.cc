@@ -80,6 +80,19 @@ class CollectorProcessTest : public ::testing::Test {
     return true;
   }
 
+  // The server labels of every row of an unfiltered summary, as reader `r1` sees them.
+  std::set<std::string> ServerLabels() const {
+    synmap::v1::SummaryRequest request;
+    request.set_top_n(100'000);
+    synmap::v1::SummaryResponse response;
+    EXPECT_TRUE(Summary("r1", request, &response).ok());
+    std::set<std::string> labels;
+    for (const synmap::v1::SummaryRow& row : response.rows()) {
+      labels.insert(row.server());
+    }
+    return labels;
+  }
+
   grpc::Status Summary(const std::string& as, const synmap::v1::SummaryRequest& request,
                        synmap::v1::SummaryResponse* response) const {
     auto stub = synmap::v1::Query::NewStub(pki_->Channel(port_, as));
@@ -244,26 +257,15 @@ TEST_F(CollectorProcessTest, SighupReloadsNamesAndKeepsOldOnesWhenTheFileIsBad) 
   auto s = OpenWithHello("s1");
   ASSERT_TRUE(SendAndAck(*s, 1, 1, BatchEnd()));  // Servers 10.0.1.x, clients 10.0.0.x.
   ASSERT_TRUE(s->Close().ok());
-  auto server_labels = [&] {
-    synmap::v1::SummaryRequest request;
-    request.set_top_n(100'000);
-    synmap::v1::SummaryResponse response;
-    EXPECT_TRUE(Summary("r1", request, &response).ok());
-    std::set<std::string> labels;
-    for (const synmap::v1::SummaryRow& row : response.rows()) {
-      labels.insert(row.server());
-    }
-    return labels;
-  };
-  EXPECT_FALSE(server_labels().contains("web"));
+  EXPECT_FALSE(ServerLabels().contains("web"));
   std::ofstream(names, std::ios::trunc) << "hosts:\n  web: [10.0.1.1]\n";
   collector->Signal(SIGHUP);
   ASSERT_TRUE(collector->WaitForLog("names_reloaded"));
-  EXPECT_TRUE(server_labels().contains("web"));
+  EXPECT_TRUE(ServerLabels().contains("web"));
   std::ofstream(names, std::ios::trunc) << "hosts: [this is: not valid\n";
   collector->Signal(SIGHUP);
   ASSERT_TRUE(collector->WaitForLog("names_reload_failed"));
-  EXPECT_TRUE(server_labels().contains("web"));  // The previous table stays in use.
+  EXPECT_TRUE(ServerLabels().contains("web"));  // The previous table stays in use.
 }
 
 TEST_F(CollectorProcessTest, SighupWithAnEmptyNamesFileIsRefusedAndKeepsTheNames) {
@@ -273,30 +275,19 @@ TEST_F(CollectorProcessTest, SighupWithAnEmptyNamesFileIsRefusedAndKeepsTheNames
   auto s = OpenWithHello("s1");
   ASSERT_TRUE(SendAndAck(*s, 1, 1, BatchEnd()));
   ASSERT_TRUE(s->Close().ok());
-  auto server_labels = [&] {
-    synmap::v1::SummaryRequest request;
-    request.set_top_n(100'000);
-    synmap::v1::SummaryResponse response;
-    EXPECT_TRUE(Summary("r1", request, &response).ok());
-    std::set<std::string> labels;
-    for (const synmap::v1::SummaryRow& row : response.rows()) {
-      labels.insert(row.server());
-    }
-    return labels;
-  };
-  ASSERT_TRUE(server_labels().contains("web"));
+  ASSERT_TRUE(ServerLabels().contains("web"));
   std::ofstream(names, std::ios::trunc) << "# emptied by a failed copy\n";
   collector->Signal(SIGHUP);
   ASSERT_TRUE(collector->WaitForLog("names_reload_refused")) << collector->Log();
   EXPECT_THAT(collector->Log(), HasSubstr("local_networks=1 hosts=1 host_addresses=1"));
-  EXPECT_TRUE(server_labels().contains("web"));  // The previous names stay in use.
+  EXPECT_TRUE(ServerLabels().contains("web"));  // The previous names stay in use.
   std::ofstream(names, std::ios::trunc) << "local_networks: []\n";  // Said explicitly.
   collector->Signal(SIGHUP);
   ASSERT_TRUE(collector->WaitForLog("names_reloaded")) << collector->Log();
   EXPECT_THAT(collector->Log(),
               HasSubstr("before: local_networks=1 hosts=1 host_addresses=1 services=0 after: "
                         "local_networks=0 hosts=0 host_addresses=0 services=0"));
-  EXPECT_FALSE(server_labels().contains("web"));
+  EXPECT_FALSE(ServerLabels().contains("web"));
 }
 
 TEST_F(CollectorProcessTest, SecondCollectorOnTheSamePortFailsNamingTheAddress) {
