@@ -76,8 +76,21 @@ absl::Status ApplyPreset(absl::string_view name, GenOptions& options) {
     options.duration = absl::Hours(1);
     return absl::OkStatus();
   }
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown preset '", name, "' (expected mixed or synack)"));
+  if (name == "hicard" || name == "hicard-synack") {
+    // Many keys: a large site, a million remote hosts with flat popularity, more IPv6.
+    const bool synacks_only = name == "hicard-synack";
+    options.packets = synacks_only ? 1'000'000 : 10'000'000;
+    options.synack_share = synacks_only ? 1.0 : 0.04;
+    options.duration = absl::Hours(1);
+    options.ipv6_share = 0.3;
+    options.site.internal_hosts = 1000;
+    options.site.remote_hosts = 1'000'000;
+    options.site.remote_exponent = 0.6;
+    options.site.local_networks = {"198.18.0.0/16", "2001:db8:10::/48"};
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unknown preset '", name, "' (expected mixed, synack, hicard or hicard-synack)"));
 }
 
 }  // namespace synmap::bench

@@ -57,7 +57,9 @@ struct GenStats {
 [[nodiscard]] absl::StatusOr<GenStats> GenerateCapture(const GenOptions& options);
 
 // Sets the fields of a benchmark preset in `options`: "mixed" (10M frames, 4% SYN/ACKs, one
-// hour) or "synack" (1M frames, all SYN/ACKs). InvalidArgument for any other name.
+// hour), "synack" (1M frames, all SYN/ACKs), or their high-cardinality variants "hicard" and
+// "hicard-synack" (1,000 internal hosts in 198.18.0.0/16, a million remote hosts of flat
+// popularity, 30% IPv6: hundreds of thousands of keys). InvalidArgument for any other name.
 [[nodiscard]] absl::Status ApplyPreset(absl::string_view name, GenOptions& options);
 
 }  // namespace synmap::bench

@@ -20,11 +20,13 @@ namespace {
 
 constexpr const char kUsage[] =
     "usage: synmap-gen-capture --out FILE.pcap [--truth FILE.tsv] [--names FILE.yaml]\n"
-    "  [--preset mixed|synack] [--packets N] [--synack-share F] [--seed S] [--site-seed S]\n"
+    "  [--preset mixed|synack|hicard|hicard-synack] [--packets N] [--synack-share F]\n"
+    "  [--seed S] [--site-seed S] [--remote-exponent F]\n"
     "  [--start RFC3339|UNIX_SECONDS] [--duration D (e.g. 1h, 90s)] [--ipv6-share F]\n"
     "  [--vlan-share F] [--qinq-share F] [--retrans-share F] [--late-resend-share F]\n"
     "  [--nanosecond] [--hosts N] [--remote-hosts N] [--local-net CIDR ...]\n"
-    "Presets: mixed = 10M frames, 4% SYN/ACKs; synack = 1M frames, all SYN/ACKs.\n"
+    "Presets: mixed = 10M frames, 4% SYN/ACKs; synack = 1M frames, all SYN/ACKs;\n"
+    "  hicard, hicard-synack = the same with 1,000 hosts, 1M remote hosts, 30% IPv6.\n"
     "Later flags override the preset, whatever their order.\n";
 
 absl::Status ParseShare(absl::string_view flag, absl::string_view value, double& out) {
@@ -66,6 +68,7 @@ absl::Status ApplyFlag(absl::string_view flag, absl::string_view value, GenOptio
   if (flag == "--site-seed") return ParseInt(flag, value, options.site.site_seed);
   if (flag == "--hosts") return ParseInt(flag, value, options.site.internal_hosts);
   if (flag == "--remote-hosts") return ParseInt(flag, value, options.site.remote_hosts);
+  if (flag == "--remote-exponent") return ParseShare(flag, value, options.site.remote_exponent);
   if (flag == "--synack-share") return ParseShare(flag, value, options.synack_share);
   if (flag == "--ipv6-share") return ParseShare(flag, value, options.ipv6_share);
   if (flag == "--vlan-share") return ParseShare(flag, value, options.vlan_share);

@@ -35,12 +35,23 @@ struct Role {
   bool is_public;
 };
 
-// Remote hosts live in 203.0.113.0/24 and 2001:db8:ff00::/40.
+// Remote hosts live in 203.0.113.0/24 and 2001:db8:ff00::/40; a site with more than
+// kSmallRemoteHosts of them takes its IPv4 ones from 100.64.0.0/10 instead.
+constexpr int kSmallRemoteHosts = 254;
+constexpr int kMaxRemoteHosts = 4'000'000;
+
 Cidr RemoteV4() {
   Cidr cidr;
   cidr.prefix.length = 4;
   cidr.prefix.bytes = {203, 0, 113};
   cidr.bits = 24;
+  return cidr;
+}
+Cidr LargeRemoteV4() {
+  Cidr cidr;
+  cidr.prefix.length = 4;
+  cidr.prefix.bytes = {100, 64};
+  cidr.bits = 10;
   return cidr;
 }
 Cidr RemoteV6() {
@@ -126,9 +137,13 @@ absl::Status SiteOptions::Validate() const {
     return absl::InvalidArgumentError(
         absl::StrCat("internal hosts must be in 10..1000, got ", internal_hosts));
   }
-  if (remote_hosts < 1 || remote_hosts > 254) {
+  if (remote_hosts < 1 || remote_hosts > kMaxRemoteHosts) {
     return absl::InvalidArgumentError(
-        absl::StrCat("remote hosts must be in 1..254, got ", remote_hosts));
+        absl::StrCat("remote hosts must be in 1..", kMaxRemoteHosts, ", got ", remote_hosts));
+  }
+  if (!(remote_exponent >= 0.0 && remote_exponent <= 4.0)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("remote exponent must be in 0..4, got ", remote_exponent));
   }
   return absl::OkStatus();
 }
@@ -140,10 +155,11 @@ absl::StatusOr<SiteModel> SiteModel::Build(const SiteOptions& options) {
   std::vector<Cidr> v6;
   for (const std::string& text : options.local_networks) {
     SYNMAP_ASSIGN_OR_RETURN(Cidr cidr, Cidr::Parse(text));
-    if (Overlap(cidr, RemoteV4()) || Overlap(cidr, RemoteV6())) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("local network ", text,
-                       " overlaps the remote ranges 203.0.113.0/24, 2001:db8:ff00::/40"));
+    const Cidr remote_v4 = options.remote_hosts > kSmallRemoteHosts ? LargeRemoteV4() : RemoteV4();
+    if (Overlap(cidr, remote_v4) || Overlap(cidr, RemoteV6())) {
+      return absl::InvalidArgumentError(absl::StrCat("local network ", text,
+                                                     " overlaps the remote ranges ",
+                                                     remote_v4.ToString(), ", 2001:db8:ff00::/40"));
     }
     (cidr.prefix.is_v4() ? v4 : v6).push_back(cidr);
     model.local_networks_.push_back(cidr);
@@ -177,6 +193,7 @@ absl::StatusOr<SiteModel> SiteModel::Build(const SiteOptions& options) {
     model.hosts_.push_back(std::move(host));
   }
   model.remote_hosts_ = static_cast<size_t>(options.remote_hosts);
+  model.remote_exponent_ = options.remote_exponent;
   Rng rng(options.site_seed ^ 0x5173e5eedULL);
   model.AssignRoles(rng);
   model.BuildChoices();
@@ -245,7 +262,7 @@ void SiteModel::BuildChoices() {
   server_choice_ = WeightedChoice::Zipf(servers_.size(), 1.0);
   public_server_choice_ = WeightedChoice::Zipf(public_servers_.size(), 0.8);
   port_choice_ = WeightedChoice::Zipf(ports_.size(), 1.1);
-  remote_choice_ = WeightedChoice::Zipf(remote_hosts_, 1.0);
+  remote_choice_ = WeightedChoice::Zipf(remote_hosts_, remote_exponent_);
   service_choice_ = WeightedChoice::Zipf(4, 1.5);
 }
 
@@ -276,9 +293,11 @@ size_t SiteModel::PickRemoteServer(uint16_t port, Rng& rng) const {
 
 common::IpAddress SiteModel::RemoteAddress(size_t index, bool v6) const {
   if (!v6) {
-    return RemoteV4().At(static_cast<uint32_t>(1 + index));
+    return (remote_hosts_ > kSmallRemoteHosts ? LargeRemoteV4() : RemoteV4())
+        .At(static_cast<uint32_t>(1 + index));
   }
   common::IpAddress a = RemoteV6().prefix;
+  a.bytes[5] = static_cast<uint8_t>((index + 1) >> 16);
   a.bytes[6] = static_cast<uint8_t>((index + 1) >> 8);
   a.bytes[7] = static_cast<uint8_t>(index + 1);
   a.bytes[15] = 1;

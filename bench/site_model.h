@@ -34,7 +34,12 @@ std::string FormatIp(const common::IpAddress& address);
 struct SiteOptions {
   uint64_t site_seed = 1;   // Seeds host names, roles, VLANs and site-specific ports.
   int internal_hosts = 40;  // Hosts in the local networks, 4..1000.
-  int remote_hosts = 200;   // Hosts outside, 1..254 (IPv4 in 203.0.113.0/24).
+  // Hosts outside, 1..4,000,000: IPv4 in 203.0.113.0/24 up to 254 of them, else in
+  // 100.64.0.0/10; IPv6 in 2001:db8:ff00::/40.
+  int remote_hosts = 200;
+  // Popularity of remote hosts (as clients and as servers): Zipf weights 1 / rank^exponent,
+  // 0..4; lower spreads connections over more of them.
+  double remote_exponent = 1.0;
   // Local networks; at least one IPv4 prefix (/8../28), IPv6 prefixes /16../96.
   std::vector<std::string> local_networks = {"198.51.100.0/24", "2001:db8:10::/48"};
 
@@ -53,7 +58,8 @@ struct Host {
 };
 
 // The modelled site: internal hosts in the local networks (some offering services, named as
-// in a names file), remote hosts in documentation ranges (203.0.113.0/24, 2001:db8:ff00::/40),
+// in a names file), remote hosts in documentation ranges (203.0.113.0/24, 2001:db8:ff00::/40;
+// 100.64.0.0/10 for more than 254 of them),
 // and Zipf-like popularity of ports, servers and clients. Immutable once built.
 class SiteModel {
  public:
@@ -102,6 +108,7 @@ class SiteModel {
   std::vector<uint16_t> ports_;         // By popularity.
   std::vector<std::pair<uint16_t, std::string>> service_names_;
   size_t remote_hosts_ = 0;
+  double remote_exponent_ = 1.0;
   WeightedChoice client_choice_{{1.0}};
   WeightedChoice server_choice_{{1.0}};
   WeightedChoice public_server_choice_{{1.0}};

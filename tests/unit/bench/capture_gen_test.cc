@@ -388,6 +388,13 @@ TEST(CaptureGenTest, BadOptionsAreInvalidArgument) {
   GenOptions overlap = SmallOptions(dir, "e");
   overlap.site.local_networks = {"203.0.113.0/25"};
   EXPECT_THAT(GenerateCapture(overlap), StatusIs(absl::StatusCode::kInvalidArgument));
+  GenOptions overlap_large = SmallOptions(dir, "e");
+  overlap_large.site.remote_hosts = 1000;
+  overlap_large.site.local_networks = {"100.64.1.0/24"};
+  EXPECT_THAT(GenerateCapture(overlap_large), StatusIs(absl::StatusCode::kInvalidArgument));
+  GenOptions too_many = SmallOptions(dir, "e");
+  too_many.site.remote_hosts = 4'000'001;
+  EXPECT_THAT(GenerateCapture(too_many), StatusIs(absl::StatusCode::kInvalidArgument));
   GenOptions v6_only = SmallOptions(dir, "e");
   v6_only.site.local_networks = {"2001:db8:10::/48"};
   EXPECT_THAT(GenerateCapture(v6_only), StatusIs(absl::StatusCode::kInvalidArgument));
@@ -400,12 +407,44 @@ TEST(CaptureGenTest, UnwritableOutputIsNotFound) {
   EXPECT_THAT(GenerateCapture(options), StatusIs(absl::StatusCode::kNotFound));
 }
 
+TEST(CaptureGenTest, LargeRemoteSiteHasManyDistinctClientsAndExactTruth) {
+  TempDir dir;
+  GenOptions options = SmallOptions(dir, "h");
+  ASSERT_OK(ApplyPreset("hicard-synack", options));
+  options.packets = 30'000;
+  options.duration = absl::Minutes(10);
+  ASSERT_OK_AND_ASSIGN(GenStats stats, GenerateCapture(options));
+  ReadBack back;
+  ASSERT_NO_FATAL_FAILURE(ReadCapture(options.out_path, back));
+  const std::map<Key, Counts> truth = ReadTruth(options.truth_path);
+  ExpectSameKeys(truth, back.keys);
+  // Most SYN/ACKs make a key of their own, and remote IPv4 hosts come from 100.64.0.0/10.
+  EXPECT_GT(stats.keys, 20'000u);
+  int large_range = 0;
+  int small_range = 0;
+  for (const auto& [key, counts] : truth) {
+    for (const std::string& ip : {std::get<0>(key), std::get<1>(key)}) {
+      large_range += absl::StartsWith(ip, "100.") ? 1 : 0;
+      small_range += absl::StartsWith(ip, "203.0.113.") ? 1 : 0;
+    }
+  }
+  EXPECT_GT(large_range, 10'000);
+  EXPECT_EQ(small_range, 0);
+  EXPECT_NEAR(back.ipv6_frames / static_cast<double>(back.frames), 0.3, 0.02);
+}
+
 TEST(CaptureGenTest, PresetsSetTheBenchmarkShapes) {
   GenOptions options;
   ASSERT_OK(ApplyPreset("mixed", options));
   EXPECT_EQ(options.packets, 10'000'000u);
   EXPECT_DOUBLE_EQ(options.synack_share, 0.04);
   ASSERT_OK(ApplyPreset("synack", options));
+  EXPECT_EQ(options.packets, 1'000'000u);
+  EXPECT_DOUBLE_EQ(options.synack_share, 1.0);
+  ASSERT_OK(ApplyPreset("hicard", options));
+  EXPECT_EQ(options.packets, 10'000'000u);
+  EXPECT_EQ(options.site.remote_hosts, 1'000'000);
+  ASSERT_OK(ApplyPreset("hicard-synack", options));
   EXPECT_EQ(options.packets, 1'000'000u);
   EXPECT_DOUBLE_EQ(options.synack_share, 1.0);
   EXPECT_THAT(ApplyPreset("huge", options), StatusIs(absl::StatusCode::kInvalidArgument));
