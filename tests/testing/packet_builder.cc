@@ -110,6 +110,8 @@ uint8_t IpProtocolOf(const Layer* next) {
       return 4;
     case Kind::kIpv6:
       return 41;
+    case Kind::kBytes:
+      return next->b != 0 ? static_cast<uint8_t>(next->a) : kOpaqueIpProtocol;
     default:
       return kOpaqueIpProtocol;
   }
@@ -246,6 +248,9 @@ PacketBuilder& PacketBuilder::Link(int link_type) {
 }
 PacketBuilder& PacketBuilder::Bytes(std::vector<uint8_t> bytes) {
   return Add(MakeLayer(Kind::kBytes, 0, 0, 0, std::move(bytes), {}));
+}
+PacketBuilder& PacketBuilder::IpProtocolBytes(uint8_t ip_protocol, std::vector<uint8_t> bytes) {
+  return Add(MakeLayer(Kind::kBytes, ip_protocol, 1, 0, std::move(bytes), {}));
 }
 
 PacketBuilder& PacketBuilder::Ipv4(absl::string_view src, absl::string_view dst,

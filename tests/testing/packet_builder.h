@@ -117,6 +117,9 @@ class PacketBuilder {
   // Literal bytes (a header the builder does not model). As a next layer it reads as
   // Ethernet type 0x88b5 / IP protocol 253.
   PacketBuilder& Bytes(std::vector<uint8_t> bytes);
+  // Literal bytes that a preceding IP layer names with `ip_protocol` (a tunnel header such as
+  // GRE, 47, written by the test).
+  PacketBuilder& IpProtocolBytes(uint8_t ip_protocol, std::vector<uint8_t> bytes);
 
   // --- Network layers ---
   // `option_bytes` (a multiple of 4, <= 40) of NOP options make IHL > 5.

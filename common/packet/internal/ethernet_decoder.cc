@@ -36,7 +36,7 @@ constexpr uint16_t kPppIpv6 = 0x0057;
 
 // Walks an MPLS label stack to its bottom; the payload is IPv4 or IPv6 by version nibble.
 // Anything else (a pseudowire control word, Ethernet over MPLS) is not an outermost IP.
-DecodeResult DecodeMpls(const uint8_t* p, size_t n, SynAckEvent* out) {
+DecodeResult DecodeMpls(const uint8_t* p, size_t n, DecodeContext* ctx) {
   for (int i = 0; i < kMaxLinkHeaders; ++i) {
     if (n < kMplsLabelBytes) {
       return DecodeResult::kTruncated;
@@ -52,10 +52,10 @@ DecodeResult DecodeMpls(const uint8_t* p, size_t n, SynAckEvent* out) {
     }
     const uint8_t version = p[0] >> 4;
     if (version == 4) {
-      return DecodeIpv4(p, n, out);
+      return DecodeIpv4(p, n, ctx);
     }
     if (version == 6) {
-      return DecodeIpv6(p, n, out);
+      return DecodeIpv6(p, n, ctx);
     }
     return DecodeResult::kNotIp;
   }
@@ -64,22 +64,22 @@ DecodeResult DecodeMpls(const uint8_t* p, size_t n, SynAckEvent* out) {
 
 }  // namespace
 
-DecodeResult DecodeEthernet(const uint8_t* p, size_t n, SynAckEvent* out) {
+DecodeResult DecodeEthernet(const uint8_t* p, size_t n, DecodeContext* ctx) {
   if (n < kEthernetHeaderBytes) {
     return DecodeResult::kTruncated;
   }
-  return DecodeEthertype(LoadBe16(p + 12), p + kEthernetHeaderBytes, n - kEthernetHeaderBytes, out);
+  return DecodeEthertype(LoadBe16(p + 12), p + kEthernetHeaderBytes, n - kEthernetHeaderBytes, ctx);
 }
 
-DecodeResult DecodeEthertype(uint16_t type, const uint8_t* p, size_t n, SynAckEvent* out) {
+DecodeResult DecodeEthertype(uint16_t type, const uint8_t* p, size_t n, DecodeContext* ctx) {
   size_t skip = 0;
   // Up to kMaxLinkHeaders headers are skipped; the last pass must reach a payload.
   for (int i = 0; i <= kMaxLinkHeaders; ++i) {
     switch (type) {
       case kEthertypeIpv4:
-        return DecodeIpv4(p, n, out);
+        return DecodeIpv4(p, n, ctx);
       case kEthertypeIpv6:
-        return DecodeIpv6(p, n, out);
+        return DecodeIpv6(p, n, ctx);
       case kEthertypeVlan:
       case kEthertypeQinq:
       case kEthertypeQinqOld1:
@@ -95,9 +95,9 @@ DecodeResult DecodeEthertype(uint16_t type, const uint8_t* p, size_t n, SynAckEv
         break;
       case kEthertypeMplsUnicast:
       case kEthertypeMplsMulticast:
-        return DecodeMpls(p, n, out);
+        return DecodeMpls(p, n, ctx);
       case kEthertypePppoeSession:
-        return DecodePppoe(p, n, out);
+        return DecodePppoe(p, n, ctx);
       default:
         if (type > kMaxEthernetLength) {
           return DecodeResult::kNotIp;
@@ -107,7 +107,7 @@ DecodeResult DecodeEthertype(uint16_t type, const uint8_t* p, size_t n, SynAckEv
           return DecodeResult::kTruncated;
         }
         if (p[0] != kLlcSapSnap || p[1] != kLlcSapSnap || p[2] != kLlcControlUi) {
-          return DecodeLlc(p, n, out);
+          return DecodeLlc(p, n, ctx);
         }
         if (n >= 6 && (p[3] != 0 || p[4] != 0 || (p[5] != 0 && p[5] != 0xf8))) {
           return DecodeResult::kNotIp;  // An organisation-specific SNAP protocol (CDP, ...).
@@ -126,32 +126,32 @@ DecodeResult DecodeEthertype(uint16_t type, const uint8_t* p, size_t n, SynAckEv
   return DecodeResult::kBadHeader;
 }
 
-DecodeResult DecodeLlc(const uint8_t* p, size_t n, SynAckEvent* out) {
+DecodeResult DecodeLlc(const uint8_t* p, size_t n, DecodeContext* ctx) {
   if (n < kLlcHeaderBytes) {
     return DecodeResult::kTruncated;
   }
   if (p[0] == kLlcSapSnap && p[1] == kLlcSapSnap && p[2] == kLlcControlUi) {
     // A length of 0 routes the SNAP header through DecodeEthertype's loop.
-    return DecodeEthertype(0, p, n, out);
+    return DecodeEthertype(0, p, n, ctx);
   }
   if (p[0] == kLlcSapIp && p[1] == kLlcSapIp && p[2] == kLlcControlUi) {
-    return DecodeIpv4(p + kLlcHeaderBytes, n - kLlcHeaderBytes, out);
+    return DecodeIpv4(p + kLlcHeaderBytes, n - kLlcHeaderBytes, ctx);
   }
   return DecodeResult::kNotIp;
 }
 
-DecodeResult DecodePppProtocol(uint16_t protocol, const uint8_t* p, size_t n, SynAckEvent* out) {
+DecodeResult DecodePppProtocol(uint16_t protocol, const uint8_t* p, size_t n, DecodeContext* ctx) {
   switch (protocol) {
     case kPppIpv4:
-      return DecodeIpv4(p, n, out);
+      return DecodeIpv4(p, n, ctx);
     case kPppIpv6:
-      return DecodeIpv6(p, n, out);
+      return DecodeIpv6(p, n, ctx);
     default:
       return DecodeResult::kNotIp;
   }
 }
 
-DecodeResult DecodePpp(const uint8_t* p, size_t n, SynAckEvent* out) {
+DecodeResult DecodePpp(const uint8_t* p, size_t n, DecodeContext* ctx) {
   if (n >= 1 && p[0] == 0xff) {  // HDLC-like framing: address FF, control 03.
     if (n < 2) {
       return DecodeResult::kTruncated;
@@ -163,15 +163,15 @@ DecodeResult DecodePpp(const uint8_t* p, size_t n, SynAckEvent* out) {
     return DecodeResult::kTruncated;
   }
   if ((p[0] & 0x01) != 0) {  // Protocol field compression: a one-byte protocol.
-    return DecodePppProtocol(p[0], p + 1, n - 1, out);
+    return DecodePppProtocol(p[0], p + 1, n - 1, ctx);
   }
   if (n < 2) {
     return DecodeResult::kTruncated;
   }
-  return DecodePppProtocol(LoadBe16(p), p + 2, n - 2, out);
+  return DecodePppProtocol(LoadBe16(p), p + 2, n - 2, ctx);
 }
 
-DecodeResult DecodePppoe(const uint8_t* p, size_t n, SynAckEvent* out) {
+DecodeResult DecodePppoe(const uint8_t* p, size_t n, DecodeContext* ctx) {
   if (n < kPppoeHeaderBytes + 2) {
     return DecodeResult::kTruncated;
   }
@@ -179,7 +179,7 @@ DecodeResult DecodePppoe(const uint8_t* p, size_t n, SynAckEvent* out) {
     return DecodeResult::kNotIp;
   }
   return DecodePppProtocol(LoadBe16(p + kPppoeHeaderBytes), p + kPppoeHeaderBytes + 2,
-                           n - kPppoeHeaderBytes - 2, out);
+                           n - kPppoeHeaderBytes - 2, ctx);
 }
 
 }  // namespace synmap::common::internal

@@ -1,9 +1,11 @@
 #include "common/packet/internal/ip_decoder.h"
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
 
 #include "common/packet/internal/bytes.h"
+#include "common/packet/internal/tunnel_decoder.h"
 #include "common/packet/ip_address.h"
 
 namespace synmap::common::internal {
@@ -25,7 +27,7 @@ constexpr uint8_t kProtoAh = 51;
 constexpr uint8_t kProtoDestinationOptions = 60;
 
 // Reads ports, ISN and flags; the caller fills the addresses on kSynAck.
-inline DecodeResult DecodeTcp(const uint8_t* p, size_t n, SynAckEvent* out) {
+inline DecodeResult DecodeTcp(const uint8_t* p, size_t n, DecodeContext* ctx) {
   if (n < kTcpNeededBytes) {
     return DecodeResult::kTruncated;
   }
@@ -35,6 +37,7 @@ inline DecodeResult DecodeTcp(const uint8_t* p, size_t n, SynAckEvent* out) {
   if ((p[13] & kTcpSynAckFlags) != kTcpSynAckFlags) {
     return DecodeResult::kNotSynAck;
   }
+  SynAckEvent* const out = ctx->event;
   out->server_port = LoadBe16(p);
   out->client_port = LoadBe16(p + 2);
   out->isn = LoadBe32(p + 4);
@@ -112,7 +115,7 @@ std::optional<DecodeResult> SkipIpv6Extension(const uint8_t*& p, size_t& n, uint
 
 }  // namespace
 
-DecodeResult DecodeIpv4(const uint8_t* p, size_t n, SynAckEvent* out) {
+DecodeResult DecodeIpv4(const uint8_t* p, size_t n, DecodeContext* ctx) {
   if (n < 1) {
     return DecodeResult::kTruncated;
   }
@@ -144,17 +147,21 @@ DecodeResult DecodeIpv4(const uint8_t* p, size_t n, SynAckEvent* out) {
     }
   }
   if (proto != kProtoTcp) {
-    return DecodeResult::kNotTcp;
+    // Tunnels are read no further than the IP total length (Ethernet may pad the frame).
+    const size_t ip_bytes = total_length == 0 ? n + (p - ip) : total_length;
+    const size_t used = static_cast<size_t>(p - ip);
+    const size_t payload = ip_bytes > used ? std::min(n, ip_bytes - used) : 0;
+    return DecodeIpPayload(proto, p, payload, ctx);
   }
-  const DecodeResult result = DecodeTcp(p, n, out);
+  const DecodeResult result = DecodeTcp(p, n, ctx);
   if (result == DecodeResult::kSynAck) {
-    SetIpv4(out->server, ip + 12);
-    SetIpv4(out->client, ip + 16);
+    SetIpv4(ctx->event->server, ip + 12);
+    SetIpv4(ctx->event->client, ip + 16);
   }
   return result;
 }
 
-DecodeResult DecodeIpv6(const uint8_t* p, size_t n, SynAckEvent* out) {
+DecodeResult DecodeIpv6(const uint8_t* p, size_t n, DecodeContext* ctx) {
   if (n < 1) {
     return DecodeResult::kTruncated;
   }
@@ -173,26 +180,34 @@ DecodeResult DecodeIpv6(const uint8_t* p, size_t n, SynAckEvent* out) {
       return DecodeResult::kBadHeader;
     }
     if (const std::optional<DecodeResult> stop = SkipIpv6Extension(p, n, next)) {
-      return *stop;
+      if (*stop != DecodeResult::kNotTcp) {
+        return *stop;
+      }
+      // `p` is at the payload of protocol `next`. A payload length of 0 is a jumbogram.
+      const size_t payload_length = LoadBe16(ip + 4);
+      const size_t ip_bytes =
+          payload_length == 0 ? n + (p - ip) : kIpv6HeaderBytes + payload_length;
+      const size_t used = static_cast<size_t>(p - ip);
+      return DecodeIpPayload(next, p, ip_bytes > used ? std::min(n, ip_bytes - used) : 0, ctx);
     }
   }
-  const DecodeResult result = DecodeTcp(p, n, out);
+  const DecodeResult result = DecodeTcp(p, n, ctx);
   if (result == DecodeResult::kSynAck) {
-    SetIpv6(out->server, ip + 8);
-    SetIpv6(out->client, ip + 24);
+    SetIpv6(ctx->event->server, ip + 8);
+    SetIpv6(ctx->event->client, ip + 24);
   }
   return result;
 }
 
-DecodeResult DecodeIpByVersion(const uint8_t* p, size_t n, SynAckEvent* out) {
+DecodeResult DecodeIpByVersion(const uint8_t* p, size_t n, DecodeContext* ctx) {
   if (n < 1) {
     return DecodeResult::kTruncated;
   }
   switch (p[0] >> 4) {
     case 4:
-      return DecodeIpv4(p, n, out);
+      return DecodeIpv4(p, n, ctx);
     case 6:
-      return DecodeIpv6(p, n, out);
+      return DecodeIpv6(p, n, ctx);
     default:
       return DecodeResult::kBadHeader;
   }

@@ -8,7 +8,7 @@
 #include <cstdint>
 
 #include "common/packet/decoder.h"
-#include "common/packet/synack_event.h"
+#include "common/packet/internal/decode_context.h"
 
 namespace synmap::common::internal {
 
@@ -18,12 +18,12 @@ namespace synmap::common::internal {
 inline constexpr int kMaxIpExtensionHeaders = 128;
 
 // Decodes an IPv4 header at `p` and what follows. Version != 4 or IHL < 5 -> kBadHeader.
-DecodeResult DecodeIpv4(const uint8_t* p, size_t n, SynAckEvent* out);
+DecodeResult DecodeIpv4(const uint8_t* p, size_t n, DecodeContext* ctx);
 
 // Decodes an IPv6 header at `p` and its extension chain. Version != 6 -> kBadHeader.
-DecodeResult DecodeIpv6(const uint8_t* p, size_t n, SynAckEvent* out);
+DecodeResult DecodeIpv6(const uint8_t* p, size_t n, DecodeContext* ctx);
 
 // Picks IPv4 or IPv6 by the version nibble; any other version -> kBadHeader.
-DecodeResult DecodeIpByVersion(const uint8_t* p, size_t n, SynAckEvent* out);
+DecodeResult DecodeIpByVersion(const uint8_t* p, size_t n, DecodeContext* ctx);
 
 }  // namespace synmap::common::internal

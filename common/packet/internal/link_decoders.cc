@@ -34,26 +34,26 @@ bool IsAfInet6(uint32_t family) {
 }
 
 DecodeResult DecodeSllProtocol(uint16_t arphrd, uint16_t protocol, const uint8_t* p, size_t n,
-                               SynAckEvent* out) {
+                               DecodeContext* ctx) {
   if (arphrd == kArphrdNetlink) {
     return DecodeResult::kNotIp;
   }
   if (protocol == kSllProtocolLlc) {
-    return DecodeLlc(p, n, out);
+    return DecodeLlc(p, n, ctx);
   }
   if (protocol < 0x0600) {  // Other Linux ETH_P_ pseudo-protocols (802.3 raw, AX.25, ...).
     return DecodeResult::kNotIp;
   }
-  return DecodeEthertype(protocol, p, n, out);
+  return DecodeEthertype(protocol, p, n, ctx);
 }
 
-DecodeResult DecodeArcnetType(uint8_t type, const uint8_t* p, size_t n, SynAckEvent* out) {
+DecodeResult DecodeArcnetType(uint8_t type, const uint8_t* p, size_t n, DecodeContext* ctx) {
   switch (type) {
     case 0xd4:  // ARCTYPE_IP (RFC 1201).
     case 0xf0:  // ARCTYPE_IP_OLD (RFC 1051).
-      return DecodeIpv4(p, n, out);
+      return DecodeIpv4(p, n, ctx);
     case 0xc4:  // ARCTYPE_INET6.
-      return DecodeIpv6(p, n, out);
+      return DecodeIpv6(p, n, ctx);
     default:
       return DecodeResult::kNotIp;
   }
@@ -83,7 +83,7 @@ bool RadiotapDataPad(const uint8_t* p, size_t header_bytes) {
 
 }  // namespace
 
-DecodeResult DecodeNull(const uint8_t* p, size_t n, SynAckEvent* out) {
+DecodeResult DecodeNull(const uint8_t* p, size_t n, DecodeContext* ctx) {
   if (n < kNullHeaderBytes) {
     return DecodeResult::kTruncated;
   }
@@ -93,31 +93,31 @@ DecodeResult DecodeNull(const uint8_t* p, size_t n, SynAckEvent* out) {
     family = __builtin_bswap32(family);
   }
   if (family == kAfInet) {
-    return DecodeIpv4(p + kNullHeaderBytes, n - kNullHeaderBytes, out);
+    return DecodeIpv4(p + kNullHeaderBytes, n - kNullHeaderBytes, ctx);
   }
   if (IsAfInet6(family)) {
-    return DecodeIpv6(p + kNullHeaderBytes, n - kNullHeaderBytes, out);
+    return DecodeIpv6(p + kNullHeaderBytes, n - kNullHeaderBytes, ctx);
   }
   return DecodeResult::kNotIp;
 }
 
-DecodeResult DecodeLinuxSll(const uint8_t* p, size_t n, SynAckEvent* out) {
+DecodeResult DecodeLinuxSll(const uint8_t* p, size_t n, DecodeContext* ctx) {
   if (n < kSllHeaderBytes) {
     return DecodeResult::kTruncated;
   }
   return DecodeSllProtocol(LoadBe16(p + 2), LoadBe16(p + 14), p + kSllHeaderBytes,
-                           n - kSllHeaderBytes, out);
+                           n - kSllHeaderBytes, ctx);
 }
 
-DecodeResult DecodeLinuxSll2(const uint8_t* p, size_t n, SynAckEvent* out) {
+DecodeResult DecodeLinuxSll2(const uint8_t* p, size_t n, DecodeContext* ctx) {
   if (n < kSll2HeaderBytes) {
     return DecodeResult::kTruncated;
   }
   return DecodeSllProtocol(LoadBe16(p + 8), LoadBe16(p), p + kSll2HeaderBytes, n - kSll2HeaderBytes,
-                           out);
+                           ctx);
 }
 
-DecodeResult DecodeNflog(const uint8_t* p, size_t n, SynAckEvent* out) {
+DecodeResult DecodeNflog(const uint8_t* p, size_t n, DecodeContext* ctx) {
   size_t offset = kNflogHeaderBytes;
   for (int i = 0; i < kMaxNflogTlvs; ++i) {
     if (n < offset + kNflogTlvHeaderBytes) {
@@ -132,20 +132,20 @@ DecodeResult DecodeNflog(const uint8_t* p, size_t n, SynAckEvent* out) {
       const size_t start = offset + kNflogTlvHeaderBytes;
       const size_t available = n - start;
       const size_t payload = length - kNflogTlvHeaderBytes;
-      return DecodeIpByVersion(p + start, payload < available ? payload : available, out);
+      return DecodeIpByVersion(p + start, payload < available ? payload : available, ctx);
     }
     offset += (length + 3) & ~size_t{3};  // TLVs are padded to 4 bytes.
   }
   return DecodeResult::kBadHeader;
 }
 
-DecodeResult DecodeArcnet(const uint8_t* p, size_t n, SynAckEvent* out) {
+DecodeResult DecodeArcnet(const uint8_t* p, size_t n, DecodeContext* ctx) {
   if (n < 3) {
     return DecodeResult::kTruncated;
   }
   const uint8_t type = p[2];
   if (IsOldArcnetType(type)) {
-    return DecodeArcnetType(type, p + 3, n - 3, out);
+    return DecodeArcnetType(type, p + 3, n - 3, ctx);
   }
   if (n < 6) {
     return DecodeResult::kTruncated;
@@ -162,10 +162,10 @@ DecodeResult DecodeArcnet(const uint8_t* p, size_t n, SynAckEvent* out) {
   if (flag != 0 && (flag & 0x01) == 0) {  // A later fragment of a split packet.
     return DecodeResult::kFragment;
   }
-  return DecodeArcnetType(type, p + header_bytes, n - header_bytes, out);
+  return DecodeArcnetType(type, p + header_bytes, n - header_bytes, ctx);
 }
 
-DecodeResult DecodeArcnetLinux(const uint8_t* p, size_t n, SynAckEvent* out) {
+DecodeResult DecodeArcnetLinux(const uint8_t* p, size_t n, DecodeContext* ctx) {
   // Source, destination, 2-byte offset, type; RFC 1201 adds flag and sequence number.
   if (n < 5) {
     return DecodeResult::kTruncated;
@@ -175,25 +175,25 @@ DecodeResult DecodeArcnetLinux(const uint8_t* p, size_t n, SynAckEvent* out) {
   if (n < header_bytes) {
     return DecodeResult::kTruncated;
   }
-  return DecodeArcnetType(type, p + header_bytes, n - header_bytes, out);
+  return DecodeArcnetType(type, p + header_bytes, n - header_bytes, ctx);
 }
 
-DecodeResult DecodeIpoib(const uint8_t* p, size_t n, SynAckEvent* out) {
+DecodeResult DecodeIpoib(const uint8_t* p, size_t n, DecodeContext* ctx) {
   // 40 bytes of addresses, the Ethernet type, 2 reserved bytes.
   if (n < kIpoibHeaderBytes) {
     return DecodeResult::kTruncated;
   }
-  return DecodeEthertype(LoadBe16(p + 40), p + kIpoibHeaderBytes, n - kIpoibHeaderBytes, out);
+  return DecodeEthertype(LoadBe16(p + 40), p + kIpoibHeaderBytes, n - kIpoibHeaderBytes, ctx);
 }
 
-DecodeResult DecodeFddi(const uint8_t* p, size_t n, SynAckEvent* out) {
+DecodeResult DecodeFddi(const uint8_t* p, size_t n, DecodeContext* ctx) {
   if (n < kFddiHeaderBytes) {
     return DecodeResult::kTruncated;
   }
-  return DecodeLlc(p + kFddiHeaderBytes, n - kFddiHeaderBytes, out);
+  return DecodeLlc(p + kFddiHeaderBytes, n - kFddiHeaderBytes, ctx);
 }
 
-DecodeResult DecodeTokenRing(const uint8_t* p, size_t n, SynAckEvent* out) {
+DecodeResult DecodeTokenRing(const uint8_t* p, size_t n, DecodeContext* ctx) {
   if (n < kTokenRingHeaderBytes) {
     return DecodeResult::kTruncated;
   }
@@ -210,10 +210,10 @@ DecodeResult DecodeTokenRing(const uint8_t* p, size_t n, SynAckEvent* out) {
       return DecodeResult::kTruncated;
     }
   }
-  return DecodeLlc(p + header_bytes, n - header_bytes, out);
+  return DecodeLlc(p + header_bytes, n - header_bytes, ctx);
 }
 
-DecodeResult DecodeIeee80211(const uint8_t* p, size_t n, bool data_pad, SynAckEvent* out) {
+DecodeResult DecodeIeee80211(const uint8_t* p, size_t n, bool data_pad, DecodeContext* ctx) {
   if (n < 2) {
     return DecodeResult::kTruncated;
   }
@@ -238,10 +238,10 @@ DecodeResult DecodeIeee80211(const uint8_t* p, size_t n, bool data_pad, SynAckEv
   if (qos && (p[qos_offset] & 0x80) != 0) {  // An A-MSDU aggregate.
     return DecodeResult::kNotIp;
   }
-  return DecodeLlc(p + header_bytes, n - header_bytes, out);
+  return DecodeLlc(p + header_bytes, n - header_bytes, ctx);
 }
 
-DecodeResult DecodeRadiotap(const uint8_t* p, size_t n, SynAckEvent* out) {
+DecodeResult DecodeRadiotap(const uint8_t* p, size_t n, DecodeContext* ctx) {
   if (n < kRadiotapMinHeaderBytes) {
     return DecodeResult::kTruncated;
   }
@@ -252,10 +252,10 @@ DecodeResult DecodeRadiotap(const uint8_t* p, size_t n, SynAckEvent* out) {
   if (n < header_bytes) {
     return DecodeResult::kTruncated;
   }
-  return DecodeIeee80211(p + header_bytes, n - header_bytes, RadiotapDataPad(p, header_bytes), out);
+  return DecodeIeee80211(p + header_bytes, n - header_bytes, RadiotapDataPad(p, header_bytes), ctx);
 }
 
-DecodeResult DecodePpi(const uint8_t* p, size_t n, SynAckEvent* out) {
+DecodeResult DecodePpi(const uint8_t* p, size_t n, DecodeContext* ctx) {
   if (n < kPpiMinHeaderBytes) {
     return DecodeResult::kTruncated;
   }
@@ -268,25 +268,25 @@ DecodeResult DecodePpi(const uint8_t* p, size_t n, SynAckEvent* out) {
   if (n < header_bytes) {
     return DecodeResult::kTruncated;
   }
-  return DecodePacket(static_cast<int>(inner_link_type), p + header_bytes, n - header_bytes, out);
+  return DecodeLinkType(static_cast<int>(inner_link_type), p + header_bytes, n - header_bytes, ctx);
 }
 
-DecodeResult DecodePppSerial(const uint8_t* p, size_t n, SynAckEvent* out) {
+DecodeResult DecodePppSerial(const uint8_t* p, size_t n, DecodeContext* ctx) {
   if (n >= 1 && (p[0] == 0x0f || p[0] == 0x8f)) {  // Cisco HDLC framing.
-    return DecodeCiscoHdlc(p, n, out);
+    return DecodeCiscoHdlc(p, n, ctx);
   }
-  return DecodePpp(p, n, out);
+  return DecodePpp(p, n, ctx);
 }
 
-DecodeResult DecodeCiscoHdlc(const uint8_t* p, size_t n, SynAckEvent* out) {
+DecodeResult DecodeCiscoHdlc(const uint8_t* p, size_t n, DecodeContext* ctx) {
   if (n < kCiscoHdlcHeaderBytes) {
     return DecodeResult::kTruncated;
   }
   return DecodeEthertype(LoadBe16(p + 2), p + kCiscoHdlcHeaderBytes, n - kCiscoHdlcHeaderBytes,
-                         out);
+                         ctx);
 }
 
-DecodeResult DecodePflog(const uint8_t* p, size_t n, SynAckEvent* out) {
+DecodeResult DecodePflog(const uint8_t* p, size_t n, DecodeContext* ctx) {
   if (n < 1) {
     return DecodeResult::kTruncated;
   }
@@ -294,10 +294,10 @@ DecodeResult DecodePflog(const uint8_t* p, size_t n, SynAckEvent* out) {
   if (header_bytes < 4) {
     return DecodeResult::kBadHeader;
   }
-  return DecodeAfterFixedHeader(header_bytes, /*ethernet=*/false, p, n, out);
+  return DecodeAfterFixedHeader(header_bytes, /*ethernet=*/false, p, n, ctx);
 }
 
-DecodeResult DecodeEthernetMpacket(const uint8_t* p, size_t n, SynAckEvent* out) {
+DecodeResult DecodeEthernetMpacket(const uint8_t* p, size_t n, DecodeContext* ctx) {
   if (n < kMpacketPreambleBytes) {
     return DecodeResult::kTruncated;
   }
@@ -307,27 +307,27 @@ DecodeResult DecodeEthernetMpacket(const uint8_t* p, size_t n, SynAckEvent* out)
     case 0x4c:
     case 0x7f:
     case 0xb3:
-      return DecodeEthernet(p + kMpacketPreambleBytes, n - kMpacketPreambleBytes, out);
+      return DecodeEthernet(p + kMpacketPreambleBytes, n - kMpacketPreambleBytes, ctx);
     default:  // Continuation fragments, verify and respond packets.
       return DecodeResult::kNotIp;
   }
 }
 
 DecodeResult DecodeAfterFixedHeader(size_t header_bytes, bool ethernet, const uint8_t* p, size_t n,
-                                    SynAckEvent* out) {
+                                    DecodeContext* ctx) {
   if (n < header_bytes) {
     return DecodeResult::kTruncated;
   }
-  return ethernet ? DecodeEthernet(p + header_bytes, n - header_bytes, out)
-                  : DecodeIpByVersion(p + header_bytes, n - header_bytes, out);
+  return ethernet ? DecodeEthernet(p + header_bytes, n - header_bytes, ctx)
+                  : DecodeIpByVersion(p + header_bytes, n - header_bytes, ctx);
 }
 
-DecodeResult DecodeDsa(size_t tag_bytes, const uint8_t* p, size_t n, SynAckEvent* out) {
+DecodeResult DecodeDsa(size_t tag_bytes, const uint8_t* p, size_t n, DecodeContext* ctx) {
   const size_t header_bytes = 12 + tag_bytes + 2;
   if (n < header_bytes) {
     return DecodeResult::kTruncated;
   }
-  return DecodeEthertype(LoadBe16(p + header_bytes - 2), p + header_bytes, n - header_bytes, out);
+  return DecodeEthertype(LoadBe16(p + header_bytes - 2), p + header_bytes, n - header_bytes, ctx);
 }
 
 }  // namespace synmap::common::internal

@@ -351,24 +351,31 @@ TEST(DecoderTest, IpWithoutTcpIsNotTcp) {
             DecodeResult::kNotTcp);
 }
 
-TEST(DecoderTest, TunneledSynAckIsNotCounted) {
-  // IP-in-IP (protocol 4) and IPv6-in-IPv4 (41): only the outermost IP header counts.
-  EXPECT_EQ(Decode(SynAck(PacketBuilder().Ethernet().Ipv4("192.0.2.1", "192.0.2.2"))),
+TEST(DecoderTest, TunneledSynAckIsNotCountedWithoutDecapsulation) {
+  // Without decapsulation only the outermost IP header counts (tunnel_decoder_test covers the
+  // tunnels themselves).
+  auto outer_only = [](const PacketBuilder& builder) {
+    const std::vector<uint8_t> frame = builder.Build();
+    SynAckEvent event;
+    return DecodePacket(builder.LinkType(), frame.data(), frame.size(),
+                        DecodeOptions{.decapsulate = false}, &event, nullptr);
+  };
+  // IP-in-IP (protocol 4) and IPv6-in-IPv4 (41).
+  EXPECT_EQ(outer_only(SynAck(PacketBuilder().Ethernet().Ipv4("192.0.2.1", "192.0.2.2"))),
             DecodeResult::kNotTcp);
-  EXPECT_EQ(Decode(SynAck(PacketBuilder().Ethernet().Ipv4("192.0.2.1", "192.0.2.2"), true)),
+  EXPECT_EQ(outer_only(SynAck(PacketBuilder().Ethernet().Ipv4("192.0.2.1", "192.0.2.2"), true)),
             DecodeResult::kNotTcp);
   // AH in tunnel mode (the AH-IPcomp captures): AH, then an inner IPv4 header.
-  EXPECT_EQ(Decode(SynAck(PacketBuilder().Ethernet().Ipv4("192.0.2.1", "192.0.2.2").Ah())),
+  EXPECT_EQ(outer_only(SynAck(PacketBuilder().Ethernet().Ipv4("192.0.2.1", "192.0.2.2").Ah())),
             DecodeResult::kNotTcp);
   // VXLAN: a whole SYN/ACK frame inside UDP 4789.
   std::vector<uint8_t> vxlan = {0x08, 0, 0, 0, 0, 0, 0x01, 0};
   vxlan = Concat(vxlan, SynAck(PacketBuilder().Ethernet()).Build());
-  EXPECT_EQ(Decode(PacketBuilder()
-                       .Ethernet()
-                       .Ipv4("192.0.2.1", "192.0.2.2")
-                       .Udp(50000, 4789)
-                       .Payload(vxlan)),
-            DecodeResult::kNotTcp);
+  const PacketBuilder vxlan_frame =
+      PacketBuilder().Ethernet().Ipv4("192.0.2.1", "192.0.2.2").Udp(50000, 4789).Payload(vxlan);
+  EXPECT_EQ(outer_only(vxlan_frame), DecodeResult::kNotTcp);
+  // The default options enter it.
+  EXPECT_EQ(Decode(vxlan_frame), DecodeResult::kSynAck);
 }
 
 TEST(DecoderTest, NonIpLinkPayloadIsNotIp) {
