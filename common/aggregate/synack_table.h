@@ -55,8 +55,9 @@ struct SynAckTableStats {
 // later than that may count as new. At max_handshakes the head is dropped early, counted in
 // handshakes_evicted if it was still within its window. Two distinct handshakes share a
 // fingerprint with probability ~n^2/2^65 (n remembered), which would count the second one as
-// a retransmission. Keys: a dense vector of Records plus a hash set of positions (~80 bytes
-// a key); TakeRecords() sorts and hands out that vector without copying.
+// a retransmission. Keys: a dense vector of Records plus an open-addressing index of 8-byte
+// slots (32-bit hash + position), ~85-95 bytes a key; TakeRecords() sorts and hands out that
+// vector without copying.
 //
 // Thread-compatible: owned by one capture thread. Keeps no pointers into packet buffers.
 // No allocation per event once the tables have grown to their working size. Movable (a

@@ -370,5 +370,44 @@ TEST(SynAckTableTest, ManyDistinctHandshakesAreAllConnections) {
   EXPECT_EQ(table.handshake_count(), 200'000u);
 }
 
+// Many keys that differ in single bytes, address families and ports above 255: every key keeps
+// its own counts through the index's growth, and TakeRecords() orders them as RecordKey's <.
+TEST(SynAckTableTest, ManyKeysKeepTheirCountsAndSortAsRecordKey) {
+  std::mt19937 rng(99);
+  SynAckTable table(Options(/*max_handshakes=*/1 << 20));
+  std::map<RecordKey, uint64_t> model;
+  const int64_t t = At(absl::ZeroDuration());
+  auto random_ip = [&](bool v6) {
+    IpAddress ip;
+    ip.length = v6 ? 16 : 4;
+    // Few distinct byte values, so keys share long prefixes and differ late.
+    for (int i = 0; i < ip.length; ++i) {
+      ip.bytes[i] = static_cast<uint8_t>(rng() % 3 == 0 ? rng() : 0);
+    }
+    return ip;
+  };
+  for (uint32_t i = 0; i < 150'000; ++i) {
+    SynAckEvent event;
+    const bool v6 = rng() % 4 == 0;
+    event.client = random_ip(v6);
+    event.server = random_ip(v6);
+    event.server_port = static_cast<uint16_t>(rng() % 3 == 0 ? rng() % 4 : rng());
+    event.client_port = static_cast<uint16_t>(i);
+    event.isn = i;
+    event.timestamp_ns = t;
+    table.Add(event);
+    ++model[RecordKey{event.client, event.server, event.server_port}];
+  }
+  const std::vector<Record> records = table.TakeRecords();
+  ASSERT_EQ(records.size(), model.size());
+  EXPECT_GT(records.size(), 50'000u);
+  size_t i = 0;
+  for (const auto& [key, packets] : model) {  // std::map iterates in RecordKey's order.
+    ASSERT_EQ(records[i].key, key) << "record " << i;
+    EXPECT_EQ(records[i].packets, packets) << "record " << i;
+    ++i;
+  }
+}
+
 }  // namespace
 }  // namespace synmap::common
