@@ -14,8 +14,10 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "collector/server/handshake_peer.h"
 #include "common/log/log.h"
 #include "common/status/status_macros.h"
+#include "common/tls/certificate_check.h"
 #include "common/tls/credentials.h"
 
 namespace synmap::collector {
@@ -74,6 +76,7 @@ absl::string_view HandshakeRefusalReason(absl::string_view message) {
   };
   static constexpr Known kKnown[] = {
       {"peer did not return a certificate", "no_client_certificate"},
+      // gRPC's own chain check is off (the verifier names the problem); kept for safety.
       {"certificate verify failed", "client_certificate_not_verified"},
       {"wrong version number", "not_tls"},
       {"http request", "not_tls"},
@@ -92,22 +95,41 @@ absl::string_view HandshakeRefusalReason(absl::string_view message) {
   return "other";
 }
 
-// Keeps gRPC's own lines out of the collector's log: a refused TLS handshake becomes one
-// `tls_handshake_refused` line and a count by reason; other gRPC errors become `grpc_error`
-// lines (at most one a second, the count of skipped ones lost); gRPC's INFO lines are dropped.
-// gRPC 1.51 does not give the peer's address with a failed handshake, so the line has none.
+// The peer of the handshake this gRPC thread is in, for a log field ("unknown" when it cannot
+// be told; see handshake_peer.h).
+std::string PeerField() {
+  std::string peer = HandshakePeerAddress();
+  return peer.empty() ? "unknown" : peer;
+}
+
+// Keeps gRPC's own lines out of the collector's log: a handshake gRPC refuses (no client
+// certificate, not TLS, an alert from the client) becomes one `tls_handshake_refused` line with
+// the peer's address and a count by reason; other gRPC errors become `grpc_error` lines (at most
+// one a second, the count of skipped ones lost); gRPC's INFO lines are dropped. A refused client
+// certificate is logged by RefuseCertificate instead; gRPC logs no error line of its own then.
 void RouteGrpcLog(gpr_log_func_args* args) {
   const absl::string_view message = args->message != nullptr ? args->message : "";
   if (absl::StrContains(message, "Handshake failed")) {
     const absl::string_view reason = HandshakeRefusalReason(message);
     TlsRefusals().Add(reason);
-    SYNMAP_LOG(WARNING) << "tls_handshake_refused reason=" << reason << " detail=\"" << message
-                        << "\"";
+    SYNMAP_LOG(WARNING) << "tls_handshake_refused peer=" << PeerField() << " reason=" << reason
+                        << " detail=\"" << message << "\"";
     return;
   }
   if (args->severity == GPR_LOG_SEVERITY_ERROR) {
     SYNMAP_LOG_EVERY_N_SEC(WARNING, 1) << "grpc_error message=\"" << message << "\"";
   }
+}
+
+// Told by the credentials' certificate verifier, on the handshake's thread, that a client
+// certificate is refused: one line with the peer's address and the exact reason, and a count.
+void RefuseCertificate(const common::CertificateVerdict& verdict) {
+  const absl::string_view reason = common::CertificateProblemReason(verdict.problem);
+  TlsRefusals().Add(reason);
+  SYNMAP_LOG(WARNING) << "tls_handshake_refused peer=" << PeerField() << " reason=" << reason
+                      << " name=" << (verdict.name.empty() ? "-" : verdict.name)
+                      << " role=" << (verdict.role.empty() ? "-" : verdict.role) << " detail=\""
+                      << verdict.detail << "\"";
 }
 
 }  // namespace
@@ -138,11 +160,12 @@ absl::StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(
 
   gpr_set_log_function(RouteGrpcLog);
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.listen_address,
-                           options.insecure_for_testing
-                               ? common::MakeInsecureServerCredentialsForTesting()
-                               : common::MakeServerCredentials(options.tls),
-                           &server->port_);
+  builder.AddListeningPort(
+      options.listen_address,
+      options.insecure_for_testing
+          ? common::MakeInsecureServerCredentialsForTesting()
+          : common::MakeServerCredentials(options.tls, clock, RefuseCertificate),
+      &server->port_);
   // The transport's cap is twice the named limit: a message just over the limit still reaches
   // IngestService, which refuses it by name (message_too_large), counts and logs it; anything
   // larger is cut off by gRPC before it is buffered.
@@ -167,6 +190,7 @@ absl::StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(
         absl::StrCat("cannot listen on ", options.listen_address, ": ",
                      why.empty() ? "gRPC refused the port or the TLS material" : why));
   }
+  RegisterListeningPort(server->port_);
   SYNMAP_LOG(INFO) << "collector_server_started port=" << server->port_ << " tls="
                    << (options.insecure_for_testing ? "off(insecure-for-testing)" : "mutual");
   return server;
@@ -182,6 +206,7 @@ void CollectorServer::Shutdown(absl::Duration grace) {
   if (server_ != nullptr) {
     server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace));
     server_->Wait();
+    UnregisterListeningPort(port_);
   }
   server_.reset();
   // The ingest service's workers finish their in-flight store calls before it is gone.

@@ -60,9 +60,12 @@ class CollectorServer {
 
   IngestStats ingest_stats() const { return ingest_->stats(); }
   const RefusalCounters& refusals() const { return *refusals_; }
-  // TLS handshakes refused (before any call), by reason ("no_client_certificate",
-  // "client_certificate_not_verified", "not_tls", ...). Process-wide: Start() routes gRPC's
-  // own log lines into the collector's log format and counts the refusals they report.
+  // TLS handshakes refused (before any call), by reason: "client_certificate_expired",
+  // "client_certificate_not_yet_valid", "client_certificate_unknown_ca",
+  // "client_certificate_not_verified" (from the certificate verifier), "no_client_certificate",
+  // "not_tls", "tls_version", "no_shared_cipher", "client_refused_collector_certificate",
+  // "other" (from gRPC's log lines, which Start() routes into the collector's log format). Each
+  // is also logged once as `tls_handshake_refused peer=ADDRESS reason=R ...`. Process-wide.
   static const RefusalCounters& tls_refusals();
 
  private:

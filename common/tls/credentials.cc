@@ -3,18 +3,77 @@
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/security/server_credentials.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_certificate_verifier.h>
+#include <grpcpp/security/tls_credentials_options.h>
 #include <grpcpp/support/channel_arguments.h>
 
 #include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
 
 namespace synmap::common {
 
-std::shared_ptr<grpc::ServerCredentials> MakeServerCredentials(const TlsMaterial& material) {
-  grpc::SslServerCredentialsOptions options(
-      GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-  options.pem_root_certs = material.ca_pem;
-  options.pem_key_cert_pairs.push_back({material.key_pem, material.cert_pem});
-  return grpc::SslServerCredentials(options);
+namespace {
+
+// Verifies each client's chain with CheckCertificateChain, synchronously, on the handshake's
+// own thread. Immutable after construction; thread-safe.
+class ClientChainVerifier final : public grpc::experimental::ExternalCertificateVerifier {
+ public:
+  ClientChainVerifier(std::string ca_pem, const Clock& clock, CertificateRefusalSink on_refused)
+      : ca_pem_(std::move(ca_pem)), clock_(clock), on_refused_(std::move(on_refused)) {}
+
+  bool Verify(grpc::experimental::TlsCustomVerificationCheckRequest* request,
+              std::function<void(grpc::Status)> /*callback*/, grpc::Status* sync_status) override {
+    // On the server, gRPC's "full chain" omits the peer's own certificate (OpenSSL's
+    // SSL_get_peer_cert_chain): the leaf comes first from peer_cert().
+    const grpc::string_ref leaf = request->peer_cert();
+    const grpc::string_ref rest = request->peer_cert_full_chain();
+    std::string chain(leaf.data(), leaf.size());
+    chain.append("\n").append(rest.data(), rest.size());
+    const CertificateVerdict verdict = CheckCertificateChain(chain, ca_pem_, clock_.Now());
+    if (verdict.problem == CertificateProblem::kNone) {
+      *sync_status = grpc::Status::OK;
+      return true;
+    }
+    if (on_refused_) {
+      on_refused_(verdict);
+    }
+    *sync_status =
+        grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                     absl::StrCat(CertificateProblemReason(verdict.problem), ": ", verdict.detail));
+    return true;
+  }
+
+  void Cancel(grpc::experimental::TlsCustomVerificationCheckRequest* /*request*/) override {}
+
+ private:
+  const std::string ca_pem_;
+  const Clock& clock_;
+  const CertificateRefusalSink on_refused_;
+};
+
+}  // namespace
+
+std::shared_ptr<grpc::ServerCredentials> MakeServerCredentials(const TlsMaterial& material,
+                                                               const Clock& clock,
+                                                               CertificateRefusalSink on_refused) {
+  auto provider = std::make_shared<grpc::experimental::StaticDataCertificateProvider>(
+      material.ca_pem,
+      std::vector<grpc::experimental::IdentityKeyCertPair>{{material.key_pem, material.cert_pem}});
+  grpc::experimental::TlsServerCredentialsOptions options(provider);
+  options.watch_root_certs();
+  options.watch_identity_key_cert_pairs();
+  // gRPC's own chain check would refuse with one undifferentiated "certificate verify failed";
+  // ClientChainVerifier does the same check and names the problem. A client without a
+  // certificate is still refused by gRPC (REQUIRE).
+  options.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_BUT_DONT_VERIFY);
+  options.set_certificate_verifier(
+      grpc::experimental::ExternalCertificateVerifier::Create<ClientChainVerifier>(
+          material.ca_pem, clock, std::move(on_refused)));
+  return grpc::experimental::TlsServerCredentials(options);
 }
 
 std::shared_ptr<grpc::ServerCredentials> MakeInsecureServerCredentialsForTesting() {

@@ -1,9 +1,12 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "common/time/clock.h"
+#include "common/tls/certificate_check.h"
 #include "common/tls/tls_files.h"
 
 namespace grpc {
@@ -14,11 +17,21 @@ class ServerCredentials;
 
 namespace synmap::common {
 
+// Told of each client certificate the server refuses, on the gRPC thread doing that handshake,
+// before the handshake fails. Must be quick and thread-safe.
+using CertificateRefusalSink = std::function<void(const CertificateVerdict&)>;
+
 // Server credentials that present `material`'s certificate and require every client to send
-// a certificate that verifies against `material.ca_pem`
-// (GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY): a client without one, or
-// with one from another CA or out of its validity period, fails the TLS handshake.
-std::shared_ptr<grpc::ServerCredentials> MakeServerCredentials(const TlsMaterial& material);
+// a certificate that verifies against `material.ca_pem` at `clock`'s time: a client without
+// one, or with one from another CA or out of its validity period, fails the TLS handshake.
+// The chain is verified by CheckCertificateChain inside the handshake (gRPC's certificate
+// verifier hook, with gRPC's own chain check turned off so that the exact problem is known:
+// expired, not yet valid, unknown CA), and `on_refused` (if set) is told why. gRPC itself
+// still refuses a client that sends no certificate. `clock` must outlive the credentials and
+// every server built with them.
+std::shared_ptr<grpc::ServerCredentials> MakeServerCredentials(
+    const TlsMaterial& material, const Clock& clock = RealClock::Get(),
+    CertificateRefusalSink on_refused = nullptr);
 
 // Plaintext server credentials for the binaries' explicit --insecure-for-testing flag only.
 // Calls over them carry no certificate, so PeerIdentityFromContext refuses every one of them.

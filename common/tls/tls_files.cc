@@ -35,6 +35,14 @@ std::string TakeOpenSslError() {
   return buf;
 }
 
+absl::Time ToAbslTime(const ASN1_TIME* t) {
+  struct tm parts {};
+  if (ASN1_TIME_to_tm(t, &parts) != 1) {
+    return absl::InfinitePast();
+  }
+  return absl::FromTM(parts, absl::UTCTimeZone());
+}
+
 }  // namespace internal
 
 namespace {
@@ -56,15 +64,6 @@ constexpr size_t kMaxPemFileBytes = 1 << 20;
 struct FileCloser {
   void operator()(FILE* f) const { std::fclose(f); }
 };
-
-// ASN1_TIME -> absl::Time; InfinitePast when it cannot be converted.
-absl::Time ToAbslTime(const ASN1_TIME* t) {
-  struct tm parts {};
-  if (ASN1_TIME_to_tm(t, &parts) != 1) {
-    return absl::InfinitePast();
-  }
-  return absl::FromTM(parts, absl::UTCTimeZone());
-}
 
 }  // namespace
 
@@ -134,8 +133,8 @@ absl::Status CheckCertificateValidity(absl::string_view what, absl::string_view 
     internal::TakeOpenSslError();
     return absl::InvalidArgumentError(absl::StrCat(what, ": not a PEM X.509 certificate"));
   }
-  const absl::Time not_before = ToAbslTime(X509_get0_notBefore(cert.get()));
-  const absl::Time not_after = ToAbslTime(X509_get0_notAfter(cert.get()));
+  const absl::Time not_before = internal::ToAbslTime(X509_get0_notBefore(cert.get()));
+  const absl::Time not_after = internal::ToAbslTime(X509_get0_notAfter(cert.get()));
   if (now < not_before) {
     return absl::FailedPreconditionError(
         absl::StrCat(what, ": certificate not valid before ", absl::FormatTime(not_before)));

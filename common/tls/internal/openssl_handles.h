@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace synmap::common::internal {
 
@@ -39,6 +40,9 @@ inline BioHandle MemoryBio(absl::string_view pem) {
 
 // The first certificate in `pem`, or null when there is none that parses.
 X509Handle ParseFirstCertificate(absl::string_view pem);
+
+// ASN1_TIME -> absl::Time; InfinitePast when it cannot be converted.
+absl::Time ToAbslTime(const ASN1_TIME* t);
 
 // The last OpenSSL error as text (and clears the queue), or "unknown error".
 std::string TakeOpenSslError();
