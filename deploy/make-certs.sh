@@ -6,7 +6,8 @@
 #   make-certs.sh DIR sensor    NAME                         -> DIR/NAME.pem, DIR/NAME.key
 #   make-certs.sh DIR reader    NAME                         -> DIR/NAME.pem, DIR/NAME.key
 #   common options for leaf certs: --days N (default 825), --expired (valid 2 days ago to
-#   1 day ago, for tests), --force (overwrite existing files)
+#   1 day ago, for tests), --not-yet-valid (valid from 1 day ahead, for tests), --force
+#   (overwrite existing files)
 #
 # A leaf cert has CN=NAME and OU=role; synmap reads the peer's name from CN and its role
 # from OU. The collector gets serverAuth and SANs (default DNS:localhost,IP:127.0.0.1,IP:::1,
@@ -14,7 +15,7 @@
 set -euo pipefail
 
 usage() {
-  sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 die() { echo "make-certs: $*" >&2; exit 1; }
@@ -35,12 +36,14 @@ esac
 days=""
 san=""
 expired=0
+not_yet_valid=0
 force=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --days) [ $# -ge 2 ] || die "--days needs a value"; days=$2; shift 2 ;;
     --san) [ $# -ge 2 ] || die "--san needs a value"; san=$2; shift 2 ;;
     --expired) expired=1; shift ;;
+    --not-yet-valid) not_yet_valid=1; shift ;;
     --force) force=1; shift ;;
     -h|--help) usage ;;
     *) die "unknown option '$1'" ;;
@@ -55,6 +58,9 @@ if [ -n "$name" ] && ! [[ "$name" =~ ^[A-Za-z0-9._-]{1,64}$ ]]; then
 fi
 [ -z "$san" ] || [ "$role" = collector ] || die "--san applies only to collector certificates"
 [ "$expired" = 0 ] || [ "$role" != ca ] || die "--expired applies only to leaf certificates"
+[ "$not_yet_valid" = 0 ] || [ "$role" != ca ] ||
+  die "--not-yet-valid applies only to leaf certificates"
+[ "$expired" = 0 ] || [ "$not_yet_valid" = 0 ] || die "--expired and --not-yet-valid exclude each other"
 command -v openssl >/dev/null || die "openssl not found (apt-get install openssl)"
 
 mkdir -p "$dir"
@@ -133,6 +139,9 @@ openssl req -new -sha256 -key "$tmp/leaf.key" -subj "/O=synmap/OU=$role/CN=$name
 if [ "$expired" = 1 ]; then
   validity=(-startdate "$(date -u -d '2 days ago' +%Y%m%d%H%M%SZ)"
             -enddate "$(date -u -d '1 day ago' +%Y%m%d%H%M%SZ)")
+elif [ "$not_yet_valid" = 1 ]; then
+  validity=(-startdate "$(date -u -d '1 day' +%Y%m%d%H%M%SZ)"
+            -enddate "$(date -u -d '30 days' +%Y%m%d%H%M%SZ)")
 else
   validity=(-days "${days:-825}")
 fi
