@@ -122,7 +122,7 @@ absl::StatusOr<std::unique_ptr<PcapLiveSource>> PcapLiveSource::Open(
   }
   const int link_type = pcap_datalink(p);
   std::string filter;
-  absl::StatusOr<std::string> expression = SynAckFilterExpression(link_type);
+  absl::StatusOr<std::string> expression = SynAckFilterExpression(link_type, options.decapsulate);
   if (!expression.ok()) {
     // Unfiltered capture still counts correctly (the decoder decides); it only costs CPU.
     SYNMAP_LOG(WARNING) << "capture_unfiltered interface=" << iface

@@ -27,6 +27,9 @@ struct PcapLiveOptions {
   absl::Duration read_timeout = absl::Milliseconds(200);
   // Promiscuous mode (a mirror port needs it; a router sees its traffic without). Default off.
   bool promiscuous = false;
+  // Whether the kernel filter also passes tunnelled SYN/ACKs (match the decoder's
+  // DecodeOptions::decapsulate). Default on.
+  bool decapsulate = true;
 
   // InvalidArgument naming the first bad field.
   [[nodiscard]] absl::Status Validate() const;

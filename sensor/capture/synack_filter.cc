@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/types/span.h"
 
 namespace synmap::sensor {
 namespace {
@@ -26,6 +27,21 @@ constexpr int kPassedEthertypes[] = {0x8847, 0x8848, 0x8864, 0x88e7, 0x8926};
 constexpr int kMaxIeee8023Length = 1500;
 // Frames with more tags than this pass whole to userland.
 constexpr int kMaxFilteredVlanTags = 3;
+// IP protocols that carry a tunnel by themselves: IPv4, IPv6, GRE.
+constexpr int kTunnelIpProtocols[] = {4, 41, 47};
+constexpr int kProtoUdp = 17;
+// UDP ports of the tunnels the decoder enters (common/packet/internal/tunnel_decoder.h).
+constexpr int kPortVxlan = 4789;
+constexpr int kPortVxlanLinux = 8472;
+constexpr int kPortGeneve = 6081;
+constexpr int kPortGtpUser = 2152;
+constexpr int kPortTeredo = 3544;
+constexpr int kPortAyiya = 5072;
+// Inner UDP destination ports that pass whole as a tunnel inside a tunnel.
+constexpr int kNestedUdpPorts[] = {kPortVxlan, kPortGeneve, kPortGtpUser};
+// Extension headers after an inner IPv6 header that pass whole: hop-by-hop, routing,
+// fragment, destination options.
+constexpr int kInnerIpv6ExtensionHeaders[] = {0, 43, 44, 60};
 
 std::string Ipv6ExtensionTest(absl::string_view next_header_load) {
   std::string out;
@@ -85,23 +101,139 @@ std::string TaggedEthernetClause(int tags) {
                       PassedTypeTest(type_offset), " or ", TaggedEthernetClause(tags + 1), "))");
 }
 
+// --- Tunnels: the inner packet at an offset computed from the outer headers ---
+//
+// `b` names the outer network layer as pcap-filter does ("ip" or "ip6"); offsets `x` are
+// arithmetic expressions relative to it. A kernel filter is limited to 4096 instructions and
+// every load at a computed offset recomputes it, so the clauses look at the common layouts
+// and let the rarer ones through whole: an outer IPv4 header with options, GRE routing or
+// version 1 or another payload type, ERSPAN III carrying IP, GTP-U extension headers, Teredo
+// authentication, AYIYA, and inner Ethernet frames with a tag or an encapsulation. A tunnel
+// inside a tunnel passes when its inner IP header names IP-in-IP or GRE, or UDP to a VXLAN,
+// Geneve or GTP-U port (a nested Teredo or AYIYA tunnel does not).
+
+std::string At(absl::string_view b, absl::string_view x, int plus, absl::string_view size = "") {
+  return absl::StrCat(b, "[", x, " + ", plus, size, "]");
+}
+
+std::string AnyOf(const std::string& load, absl::Span<const int> values) {
+  std::string out;
+  for (int v : values) {
+    absl::StrAppend(&out, out.empty() ? "" : " or ", load, " = ", v);
+  }
+  return absl::StrCat("(", out, ")");
+}
+
+// Inner IP protocols that pass whole: IP-in-IP and GRE, and UDP to a tunnel port (the inner
+// UDP header at `udp`, assuming no IPv4 options).
+std::string NestedTunnel(absl::string_view b, const std::string& proto, const std::string& udp) {
+  return absl::StrCat("(", AnyOf(proto, kTunnelIpProtocols), " or (", proto, " = ", kProtoUdp,
+                      " and ", AnyOf(absl::StrCat(b, "[", udp, ":2]"), kNestedUdpPorts), "))");
+}
+
+std::string InnerIpv4(absl::string_view b, const std::string& x) {
+  const std::string proto = At(b, x, 9);
+  return absl::StrCat("(", At(b, x, 0), " & 0xf0 = 0x40 and ((", proto, " = 6 and ", b, "[", x,
+                      " + (", At(b, x, 0), " & 0xf) * 4 + 13] & 0x12 = 0x12) or ",
+                      NestedTunnel(b, proto, absl::StrCat(x, " + 22")), "))");
+}
+
+std::string InnerIpv6(absl::string_view b, const std::string& x) {
+  const std::string next = At(b, x, 6);
+  return absl::StrCat("(", At(b, x, 0), " & 0xf0 = 0x60 and ((", next, " = 6 and ", At(b, x, 53),
+                      " & 0x12 = 0x12) or ", AnyOf(next, kInnerIpv6ExtensionHeaders), " or ",
+                      NestedTunnel(b, next, absl::StrCat(x, " + 42")), "))");
+}
+
+std::string InnerIp(absl::string_view b, const std::string& x) {
+  return absl::StrCat("(", InnerIpv4(b, x), " or ", InnerIpv6(b, x), ")");
+}
+
+// An Ethernet frame at `x`: untagged IPv4 or IPv6; tagged frames and the encapsulations the
+// decoder follows pass whole.
+std::string InnerEthernet(absl::string_view b, const std::string& x) {
+  const std::string type = At(b, x, 12, ":2");
+  return absl::StrCat("((", type, " = 0x0800 and ", InnerIpv4(b, absl::StrCat(x, " + 14")),
+                      ") or (", type, " = 0x86dd and ", InnerIpv6(b, absl::StrCat(x, " + 14")),
+                      ") or ", AnyOf(type, kVlanTpids), " or ", AnyOf(type, kPassedEthertypes),
+                      ")");
+}
+
+// GRE at offset `g` (a number) without checksum or routing (those pass whole): its length
+// from the key and sequence flags, 4 bytes each ((n * 5 + 3) >> 3 counts the bits of the
+// 2-bit n with one load), then by protocol type.
+std::string Gre(absl::string_view b, int g) {
+  const std::string flags = absl::StrCat(b, "[", g, "]");
+  const std::string type = absl::StrCat(b, "[", g + 2, ":2]");
+  const std::string inner = absl::StrCat(g + 4, " + ((((", flags, " >> 4) & 3) * 5 + 3) >> 3) * 4");
+  return absl::StrCat(
+      "((", flags, " & 0xc0 != 0 or ", b, "[", g + 1, "] & 0x7 != 0) or (", type, " = 0x0800 and ",
+      InnerIpv4(b, inner), ") or (", type, " = 0x86dd and ", InnerIpv6(b, inner), ") or ((", type,
+      " = 0x6558 or (", type, " = 0x88be and ", flags, " & 0x10 = 0)) and ",
+      InnerEthernet(b, inner), ") or (", type, " = 0x88be and ", flags, " & 0x10 != 0 and ",
+      InnerEthernet(b, absl::StrCat(inner, " + 8")), ") or (", type, " = 0x22eb and ",
+      At(b, inner, 10), " & 0x7c = 0 and ",
+      InnerEthernet(b, absl::StrCat(inner, " + 12 + (", At(b, inner, 11), " & 1) * 8")), ") or (",
+      type, " = 0x22eb and ", At(b, inner, 10), " & 0x7c != 0) or not ",
+      AnyOf(type, {0x0800, 0x86dd, 0x6558, 0x88be, 0x22eb}), ")");
+}
+
+// UDP at offset `u` (a number) with a tunnel port on either side.
+std::string UdpTunnel(absl::string_view b, int u) {
+  auto load = [&](int offset, absl::string_view size = "") {
+    return absl::StrCat(b, "[", u + offset, size, "]");
+  };
+  auto port = [&](std::initializer_list<int> ports) {
+    return absl::StrCat("(", AnyOf(load(0, ":2"), ports), " or ", AnyOf(load(2, ":2"), ports), ")");
+  };
+  auto at = [&](int offset) { return absl::StrCat(u + offset); };
+  const std::string geneve_inner = absl::StrCat(u + 16, " + (", load(8), " & 0x3f) * 4");
+  const std::string gtp_flags = load(8);
+  return absl::StrCat(
+      "((", port({kPortVxlan, kPortVxlanLinux}), " and ", InnerEthernet(b, at(16)), ") or (",
+      port({kPortGeneve}), " and ((", load(10, ":2"), " = 0x6558 and ",
+      InnerEthernet(b, geneve_inner), ") or ", InnerIp(b, geneve_inner), ")) or (",
+      port({kPortGtpUser}), " and ", load(9), " = 0xff and ((", gtp_flags, " & 0x7 = 0 and ",
+      InnerIp(b, at(16)), ") or (", gtp_flags, " & 0x7 != 0 and ", gtp_flags, " & 0x4 = 0 and ",
+      InnerIp(b, at(20)), ") or ", gtp_flags, " & 0x4 != 0)) or (", port({kPortTeredo}), " and (",
+      InnerIpv6(b, at(8)), " or (", load(8, ":2"), " = 0 and ", InnerIpv6(b, at(16)), ") or ",
+      load(8, ":2"), " = 1)) or ", port({kPortAyiya}), ")");
+}
+
+// Tunnels behind an untagged outer IPv4 or IPv6 header (IPv6 extension headers pass whole
+// already). An outer IPv4 header with options, or IPv4 AH (tunnel-mode IPsec), passes whole.
+std::string TunnelClause() {
+  const std::string v4 = absl::StrCat(
+      "(ip and ip[6:2] & 0x1fff = 0 and (ip[9] = 51 or (ip[0] != 0x45 and ",
+      AnyOf("ip[9]", {4, 41, 47, kProtoUdp}), ") or (ip[9] = 4 and ", InnerIpv4("ip", "20"),
+      ") or (ip[9] = 41 and ", InnerIpv6("ip", "20"), ") or (ip[9] = 47 and ", Gre("ip", 20),
+      ") or (ip[9] = 17 and ", UdpTunnel("ip", 20), ")))");
+  const std::string v6 =
+      absl::StrCat("(ip6 and ((ip6[6] = 4 and ", InnerIpv4("ip6", "40"), ") or (ip6[6] = 41 and ",
+                   InnerIpv6("ip6", "40"), ") or (ip6[6] = 47 and ", Gre("ip6", 40),
+                   ") or (ip6[6] = 17 and ", UdpTunnel("ip6", 40), ")))");
+  return absl::StrCat("(", v4, " or ", v6, ")");
+}
+
 }  // namespace
 
-absl::StatusOr<std::string> SynAckFilterExpression(int dlt) {
+absl::StatusOr<std::string> SynAckFilterExpression(int dlt, bool tunnels) {
+  const std::string untagged =
+      tunnels ? absl::StrCat("(", UntaggedClause(), ") or ", TunnelClause()) : UntaggedClause();
   switch (dlt) {
     case DLT_EN10MB:
-      return absl::StrCat("(", UntaggedClause(), ") or ", PassedTypeTest(kEthernetTypeOffset),
-                          " or ", TaggedEthernetClause(1));
+      return absl::StrCat("(", untagged, ") or ", PassedTypeTest(kEthernetTypeOffset), " or ",
+                          TaggedEthernetClause(1));
     case DLT_LINUX_SLL:
       // The SLL protocol field is at offset 14.
-      return absl::StrCat("(", UntaggedClause(), ") or ", TagTest(14), " or ", PassedTypeTest(14));
+      return absl::StrCat("(", untagged, ") or ", TagTest(14), " or ", PassedTypeTest(14));
     case DLT_LINUX_SLL2:
       // The SLL2 protocol field is at offset 0.
-      return absl::StrCat("(", UntaggedClause(), ") or ", TagTest(0), " or ", PassedTypeTest(0));
+      return absl::StrCat("(", untagged, ") or ", TagTest(0), " or ", PassedTypeTest(0));
     case DLT_RAW:
     case DLT_IPV4:
     case DLT_IPV6:
-      return UntaggedClause();
+      return untagged;
     default:
       return absl::InvalidArgumentError(
           absl::StrCat("no syn/ack filter for link type ", dlt, " (",

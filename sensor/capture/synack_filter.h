@@ -25,6 +25,12 @@ namespace synmap::sensor {
 // Link types: Ethernet, SLL, SLL2, raw IP (DLT_RAW, DLT_IPV4, DLT_IPV6): what a live Linux
 // interface gives. InvalidArgument for any other (BSD loopback's address family is in host
 // order and varies by OS, so it is not filtered); the caller then captures unfiltered.
-[[nodiscard]] absl::StatusOr<std::string> SynAckFilterExpression(int dlt);
+// With `tunnels` (the decoder's DecodeOptions::decapsulate) it also passes, behind an untagged
+// outer IPv4 or IPv6 header: IPv4 AH; IP-in-IP, GRE (checksum, key, sequence; Ethernet,
+// ERSPAN I/II/III) and UDP tunnels (VXLAN, Geneve with options, GTP-U, Teredo with an origin
+// indication) whose inner IPv4/IPv6 packet (behind at most one tag) is a SYN/ACK or itself a
+// tunnel; and whole, the layouts BPF cannot follow (GRE routing, version 1 or other payloads,
+// ERSPAN III carrying IP, GTP-U extension headers, Teredo authentication, AYIYA).
+[[nodiscard]] absl::StatusOr<std::string> SynAckFilterExpression(int dlt, bool tunnels = true);
 
 }  // namespace synmap::sensor
