@@ -3,9 +3,9 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
 #include "cli/query_command.h"
 #include "cli/query_commands.h"
+#include "cli/summary_table.h"
 #include "cli/table_format.h"
 
 namespace synmap::cli {
@@ -61,34 +61,21 @@ int RunSummary(absl::Span<const std::string> args) {
   const OutputFormat out_format = *ParseOutputFormat(format);
   Table table;
   table.total_rows = resp.total_rows();
-  table.columns = {
-      {.name = "count", .numeric = true, .right_align = true, .min_width = 7},
-      {.name = "client", .min_width = 15},
-      {.name = "server", .min_width = 21},
-      {.name = "service", .right_align = !by_sensor},
-      {.name = "sensor", .in_text = by_sensor},
-      {.name = "server_port", .numeric = true, .in_text = false},
-      {.name = "server_ip", .in_text = false},
-      {.name = "client_ip", .in_text = false},
-      {.name = "packets", .numeric = true, .in_text = false},
-      {.name = "connections", .numeric = true, .in_text = false},
-      {.name = "first_seen", .nullable = true, .in_text = false},
-      {.name = "last_seen", .nullable = true, .in_text = false},
-  };
+  table.columns = SummaryTableColumns(by_sensor);
   for (const v1::SummaryRow& r : resp.rows()) {
-    table.rows.push_back({absl::StrCat(r.count()), r.client(), r.server(), r.service(), r.sensor(),
-                          PortCell(r.server_port()), r.server_ip(), r.client_ip(),
-                          absl::StrCat(r.packets()), absl::StrCat(r.connections()),
-                          TimeCell(r.first_seen_unix_ns(), out_format, cmd.zone()),
-                          TimeCell(r.last_seen_unix_ns(), out_format, cmd.zone())});
-  }
-  if (!by_sensor) {
-    // json rows carry a sensor key only with --by-sensor.
-    constexpr size_t kSensorColumn = 4;
-    table.columns.erase(table.columns.begin() + kSensorColumn);
-    for (std::vector<std::string>& row : table.rows) {
-      row.erase(row.begin() + kSensorColumn);
-    }
+    AppendSummaryRow({.count = r.count(),
+                      .client = r.client(),
+                      .server = r.server(),
+                      .service = r.service(),
+                      .sensor = r.sensor(),
+                      .server_port = r.server_port(),
+                      .server_ip = r.server_ip(),
+                      .client_ip = r.client_ip(),
+                      .packets = r.packets(),
+                      .connections = r.connections(),
+                      .first_seen_ns = r.first_seen_unix_ns(),
+                      .last_seen_ns = r.last_seen_unix_ns()},
+                     by_sensor, out_format, cmd.zone(), &table);
   }
   PrintTable(table, out_format, resp.coverage(), cmd.zone());
   return kExitOk;

@@ -108,15 +108,6 @@ void PrintTable(const Table& table, OutputFormat format, const v1::Coverage& cov
   WriteAll(stderr, err);
 }
 
-std::string TimeCell(int64_t unix_ns, OutputFormat format, absl::TimeZone zone) {
-  if (format == OutputFormat::kText) {
-    return FormatTextTime(unix_ns, zone);
-  }
-  return FormatMachineTime(unix_ns);
-}
-
-std::string PortCell(uint32_t port) { return port == 0 ? "" : absl::StrCat(port); }
-
 void WriteAll(FILE* stream, const std::string& text) {
   std::fwrite(text.data(), 1, text.size(), stream);
 }

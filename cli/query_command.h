@@ -90,11 +90,6 @@ std::optional<int> ParseTop(const QueryCommand& cmd, const std::string& text, ui
 void PrintTable(const Table& table, OutputFormat format, const synmap::v1::Coverage& coverage,
                 absl::TimeZone zone, const std::string& text_header = "");
 
-// A time cell: "2026-12-02 13:13:28" in text, RFC 3339 in machine formats ("" = null).
-std::string TimeCell(int64_t unix_ns, OutputFormat format, absl::TimeZone zone);
-// A port cell: "" (null) for 0.
-std::string PortCell(uint32_t port);
-
 // Writes all of `text` to `stream` (one write, no iostreams).
 void WriteAll(FILE* stream, const std::string& text);
 

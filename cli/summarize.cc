@@ -261,7 +261,8 @@ int RunSummarize(absl::Span<const std::string> args) {
     return UsageError("standard input ('-') can be read only once");
   }
   const OutputFormat format = *ParseOutputFormat(flags.format);  // Checked by the parser.
-  const CountKind count = flags.count == "packets" ? CountKind::kPackets : CountKind::kConnections;
+  const common::CountKind count =
+      flags.count == "packets" ? common::CountKind::kPackets : common::CountKind::kConnections;
 
   absl::StatusOr<common::NameTable> names = common::NameTable::LoadFile(flags.names);
   if (!names.ok()) {
@@ -308,9 +309,9 @@ int RunSummarize(absl::Span<const std::string> args) {
   }
   progress.Clear();
 
-  std::vector<SummaryRow> rows = NameRecords(summarizer.TakeRecords(), *names, flags.show_remote);
-  SortRows(count, flags.sort == "name" ? SortOrder::kName : SortOrder::kCount, &rows);
-  const Table table = RowsToTable(rows, count);
+  const Table table = SummarizeRecords(
+      summarizer.TakeRecords(), *names, flags.show_remote, count,
+      flags.sort == "name" ? common::RowOrder::kName : common::RowOrder::kCount, format, zone);
   const SummaryCoverage& coverage = summarizer.coverage();
   std::string out;
   AppendTable(

@@ -1,109 +1,75 @@
 #include "cli/summary_rows.h"
 
-#include <algorithm>
-#include <tuple>
+#include <cstdint>
+#include <limits>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/strings/str_cat.h"
-#include "absl/time/time.h"
+#include "cli/summary_table.h"
+#include "common/naming/labeler.h"
 
 namespace synmap::cli {
 
-std::vector<SummaryRow> NameRecords(absl::Span<const common::Record> records,
-                                    const common::NameTable& names, bool show_remote) {
-  std::vector<SummaryRow> rows;
-  // Labels repeat a lot (one server, many clients): name each address once.
-  absl::flat_hash_map<common::IpAddress, std::string> host_labels;
-  // Returns a copy: a reference into the map would dangle when the next lookup rehashes it.
-  auto host = [&](const common::IpAddress& ip) -> std::string {
-    auto it = host_labels.find(ip);
-    if (it == host_labels.end()) {
-      it = host_labels.emplace(ip, names.HostLabel(ip, show_remote)).first;
+Table SummarizeRecords(absl::Span<const common::Record> records, const common::NameTable& names,
+                       bool show_remote, common::CountKind count, common::RowOrder order,
+                       OutputFormat format, absl::TimeZone zone) {
+  // The address dictionary the Labeler names by id, as the collector's store keeps one.
+  std::vector<common::IpAddress> ips;
+  absl::flat_hash_map<common::IpAddress, uint32_t> ip_ids;
+  auto ip_id = [&](const common::IpAddress& ip) {
+    auto [it, inserted] = ip_ids.try_emplace(ip, static_cast<uint32_t>(ips.size()));
+    if (inserted) {
+      ips.push_back(ip);
     }
     return it->second;
   };
-  absl::flat_hash_map<std::tuple<std::string, std::string, std::string>, size_t> index;
+  struct Ids {
+    uint32_t client, server;
+  };
+  std::vector<Ids> ids;
+  ids.reserve(records.size());
   for (const common::Record& r : records) {
-    std::tuple<std::string, std::string, std::string> key(host(r.key.client), host(r.key.server),
-                                                          names.ServiceLabel(r.key.server_port));
-    auto [it, inserted] = index.emplace(std::move(key), rows.size());
-    if (inserted) {
-      SummaryRow row;
-      row.client = std::get<0>(it->first);
-      row.server = std::get<1>(it->first);
-      row.service = std::get<2>(it->first);
-      row.server_port = r.key.server_port;
-      row.packets = r.packets;
-      row.connections = r.connections;
-      row.first_seen_ns = r.first_seen_ns;
-      row.last_seen_ns = r.last_seen_ns;
-      rows.push_back(std::move(row));
-      continue;
-    }
-    SummaryRow& row = rows[it->second];
-    if (row.server_port != r.key.server_port) {
-      row.server_port = -1;
-    }
-    row.packets += r.packets;
-    row.connections += r.connections;
-    row.first_seen_ns = std::min(row.first_seen_ns, r.first_seen_ns);
-    row.last_seen_ns = std::max(row.last_seen_ns, r.last_seen_ns);
+    ids.push_back({ip_id(r.key.client), ip_id(r.key.server)});
   }
-  return rows;
-}
+  ip_ids = {};
 
-void SortRows(CountKind count, SortOrder order, std::vector<SummaryRow>* rows) {
-  auto value = [count](const SummaryRow& r) {
-    return count == CountKind::kPackets ? r.packets : r.connections;
-  };
-  std::sort(rows->begin(), rows->end(), [&](const SummaryRow& a, const SummaryRow& b) {
-    const auto names_a = std::tie(a.client, a.server, a.service);
-    const auto names_b = std::tie(b.client, b.server, b.service);
-    if (order == SortOrder::kCount) {
-      if (value(a) != value(b)) {
-        return value(a) > value(b);
-      }
-      return names_a < names_b;
-    }
-    if (names_a != names_b) {
-      return names_a < names_b;
-    }
-    return value(a) > value(b);
-  });
-}
+  common::Labeler labeler(names, ips, show_remote);
+  common::SummaryGrouper grouper(labeler);
+  for (uint32_t i = 0; i < records.size(); ++i) {
+    grouper.Add(i, ids[i].client, ids[i].server, records[i].key.server_port, common::kNoSensor);
+  }
+  const std::vector<common::SummaryGroup> groups =
+      grouper.Sum([&](uint32_t i, common::GroupTotals& totals) {
+        const common::Record& r = records[i];
+        totals.Add(ids[i].client, ids[i].server, r.key.server_port,
+                   {r.packets, r.connections, r.first_seen_ns, r.last_seen_ns});
+      });
+  static const std::string kNoName;
+  const std::vector<const common::SummaryGroup*> rows =
+      common::SortGroups(groups, count, order, std::numeric_limits<size_t>::max(), labeler,
+                         [](uint32_t) -> const std::string& { return kNoName; });
 
-std::string FormatRfc3339Nanos(int64_t unix_ns) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", absl::FromUnixNanos(unix_ns),
-                          absl::UTCTimeZone());
-}
-
-Table RowsToTable(absl::Span<const SummaryRow> rows, CountKind count) {
   Table table;
-  // Minimum widths reproduce the recipe's layout: "     62 _               minnie   ...".
-  table.columns = {
-      {.name = "count", .numeric = true, .right_align = true, .min_width = 7},
-      {.name = "client", .min_width = 15},
-      {.name = "server", .min_width = 21},
-      {.name = "service", .right_align = true},
-      {.name = "server_port", .numeric = true, .in_text = false},
-      {.name = "packets", .numeric = true, .in_text = false},
-      {.name = "connections", .numeric = true, .in_text = false},
-      {.name = "first_seen", .in_text = false},
-      {.name = "last_seen", .in_text = false},
-  };
+  table.columns = SummaryTableColumns(/*by_sensor=*/false);
   table.rows.reserve(rows.size());
-  for (const SummaryRow& r : rows) {
-    table.rows.push_back({
-        absl::StrCat(count == CountKind::kPackets ? r.packets : r.connections),
-        r.client,
-        r.server,
-        r.service,
-        r.server_port < 0 ? std::string("null") : absl::StrCat(r.server_port),
-        absl::StrCat(r.packets),
-        absl::StrCat(r.connections),
-        FormatRfc3339Nanos(r.first_seen_ns),
-        FormatRfc3339Nanos(r.last_seen_ns),
-    });
+  for (const common::SummaryGroup* g : rows) {
+    const common::GroupTotals& t = g->totals;
+    auto ip_text = [&](int64_t id) {
+      return id >= 0 ? labeler.Ip(static_cast<uint32_t>(id)).ToString() : std::string();
+    };
+    AppendSummaryRow({.count = g->Count(count),
+                      .client = labeler.Label(g->client),
+                      .server = labeler.Label(g->server),
+                      .service = labeler.Label(g->service),
+                      .sensor = "",
+                      .server_port = t.port >= 0 ? static_cast<uint32_t>(t.port) : 0,
+                      .server_ip = ip_text(t.server_ip),
+                      .client_ip = ip_text(t.client_ip),
+                      .packets = t.packets,
+                      .connections = t.connections,
+                      .first_seen_ns = t.first_ns,
+                      .last_seen_ns = t.last_ns},
+                     /*by_sensor=*/false, format, zone, &table);
   }
   return table;
 }

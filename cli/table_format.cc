@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "cli/time_text.h"
 
 namespace synmap::cli {
 
@@ -192,5 +193,14 @@ void AppendTable(const Table& table, OutputFormat format,
       break;
   }
 }
+
+std::string TimeCell(int64_t unix_ns, OutputFormat format, absl::TimeZone zone) {
+  if (format == OutputFormat::kText) {
+    return FormatTextTime(unix_ns, zone);
+  }
+  return FormatMachineTime(unix_ns);
+}
+
+std::string PortCell(uint32_t port) { return port == 0 ? "" : absl::StrCat(port); }
 
 }  // namespace synmap::cli

@@ -9,6 +9,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace synmap::cli {
 
@@ -53,6 +54,11 @@ void AppendJsonRows(const Table& table, std::string* out);
 // `append_coverage_json` appends.
 void AppendTable(const Table& table, OutputFormat format,
                  absl::FunctionRef<void(std::string*)> append_coverage_json, std::string* out);
+// A time cell: "2026-12-02 13:13:28" in text, RFC 3339 in machine formats ("" = null).
+std::string TimeCell(int64_t unix_ns, OutputFormat format, absl::TimeZone zone);
+// A port cell: "" (null) for 0.
+std::string PortCell(uint32_t port);
+
 // Appends `text` as a JSON string literal (quotes, backslash, control characters escaped;
 // bytes >= 0x80 are copied, so valid UTF-8 stays valid).
 void AppendJsonString(absl::string_view text, std::string* out);

@@ -21,15 +21,13 @@
 namespace synmap::collector {
 namespace {
 
-using internal::Accumulator;
+using common::GroupTotals;
 using internal::ForEachKey;
 using internal::Ips;
 using internal::KeyTotals;
 using internal::QueryNaming;
 using internal::RowFilter;
 using internal::SumByKey;
-
-constexpr uint32_t kNoSensor = std::numeric_limits<uint32_t>::max();
 
 absl::Status ValidateRange(const synmap::v1::TimeRange& range, bool since_required) {
   if (range.since_unix_ns() < 0 || range.until_unix_ns() < 0) {
@@ -90,8 +88,8 @@ void SortTop(std::vector<T>& rows, size_t n, Less less) {
 struct Sighting {
   uint32_t server_label = 0;
   uint32_t service_label = 0;
-  Accumulator all;      // Every row.
-  Accumulator counted;  // Rows in the span that counts (window for new, before it for gone).
+  GroupTotals all;      // Every row.
+  GroupTotals counted;  // Rows in the span that counts (window for new, before it for gone).
   bool inside = false;  // Any row overlapping the window.
   bool before = false;  // Any row entirely before the window.
   absl::flat_hash_set<uint32_t> clients;
@@ -135,11 +133,11 @@ absl::flat_hash_map<uint64_t, Sighting> CollectSightings(const StoreSnapshot& sn
                Sighting& s = groups[(uint64_t{server} << 32) | service];
                s.server_label = server;
                s.service_label = service;
-               s.all.Add(k, t);
+               s.all.Add(k.client, k.server, k.port, t);
                s.inside = s.inside || inside[id].first_ns != 0;
                s.before = s.before || before[id].first_ns != 0;
                if (counted[id].first_ns != 0) {
-                 s.counted.Add(k, counted[id]);
+                 s.counted.Add(k.client, k.server, k.port, counted[id]);
                  s.clients.insert(k.client);
                }
              });
@@ -211,76 +209,36 @@ absl::StatusOr<synmap::v1::SummaryResponse> QueryEngine::Summary(
   QueryNaming naming(*names, Ips(*snapshot), request.show_remote());
   const bool packets = request.count() == synmap::v1::COUNT_KIND_PACKETS;
 
-  struct Group {
-    uint32_t client, server, service, sensor;
-    Accumulator acc;
-  };
-  // Pass 1 (sequential): the named group key of every key with rows in the range.
-  struct Member {
-    std::pair<uint64_t, uint64_t> group;
-    uint32_t key;
-  };
-  std::vector<Member> members;
+  // The grouping rule shared with offline summaries (common::SummaryGrouper).
+  common::SummaryGrouper grouper(naming);
   const std::vector<KeyTotals> totals = SumByKey(*snapshot, since, until);
-  ForEachKey(
-      *snapshot, totals, filter, naming, [&](uint32_t id, const AggregateKey& k, const KeyTotals&) {
-        const uint32_t client = naming.HostLabelId(k.client);
-        const uint32_t server = naming.HostLabelId(k.server);
-        const uint32_t service = naming.ServiceLabelId(k.port);
-        const uint32_t sensor = request.by_sensor() ? k.sensor : kNoSensor;
-        members.push_back(
-            Member{{(uint64_t{client} << 32) | server, (uint64_t{service} << 32) | sensor}, id});
-      });
-  // Pass 2: sum into groups. The group map is larger than the caches, so each lookup is
-  // prefetched a few members ahead to overlap the misses.
-  constexpr size_t kPrefetchDistance = 8;
-  absl::flat_hash_map<std::pair<uint64_t, uint64_t>, uint32_t> group_index;
-  std::vector<Group> groups;
+  ForEachKey(*snapshot, totals, filter, naming,
+             [&](uint32_t id, const AggregateKey& k, const KeyTotals&) {
+               grouper.Add(id, k.client, k.server, k.port,
+                           request.by_sensor() ? k.sensor : common::kNoSensor);
+             });
   const std::vector<AggregateKey>& keys = *snapshot->keys;
-  for (size_t i = 0; i < members.size(); ++i) {
-    if (i + kPrefetchDistance < members.size()) {
-      group_index.prefetch(members[i + kPrefetchDistance].group);
-    }
-    const Member& m = members[i];
-    auto [it, inserted] = group_index.try_emplace(m.group, static_cast<uint32_t>(groups.size()));
-    if (inserted) {
-      groups.push_back(Group{static_cast<uint32_t>(m.group.first >> 32),
-                             static_cast<uint32_t>(m.group.first),
-                             static_cast<uint32_t>(m.group.second >> 32),
-                             static_cast<uint32_t>(m.group.second), Accumulator()});
-    }
-    groups[it->second].acc.Add(keys[m.key], totals[m.key]);
-  }
-
-  std::vector<const Group*> rows;
-  rows.reserve(groups.size());
-  for (const Group& group : groups) {
-    rows.push_back(&group);
-  }
-  auto count = [packets](const Group* g) { return packets ? g->acc.packets : g->acc.connections; };
-  auto sensor_name = [&](const Group* g) -> const std::string& {
-    static const std::string kNone;
-    return g->sensor == kNoSensor ? kNone : snapshot->sensors[g->sensor].name;
-  };
-  synmap::v1::SummaryResponse response;
-  response.set_total_rows(rows.size());
-  SortTop(rows, top_n, [&](const Group* a, const Group* b) {
-    if (count(a) != count(b)) {
-      return count(a) > count(b);
-    }
-    return std::forward_as_tuple(naming.Label(a->client), naming.Label(a->server),
-                                 naming.Label(a->service), sensor_name(a)) <
-           std::forward_as_tuple(naming.Label(b->client), naming.Label(b->server),
-                                 naming.Label(b->service), sensor_name(b));
+  const std::vector<common::SummaryGroup> groups = grouper.Sum([&](uint32_t id, GroupTotals& acc) {
+    const AggregateKey& k = keys[id];
+    acc.Add(k.client, k.server, k.port, totals[id]);
   });
-  for (const Group* g : rows) {
+  const common::CountKind count =
+      packets ? common::CountKind::kPackets : common::CountKind::kConnections;
+  synmap::v1::SummaryResponse response;
+  response.set_total_rows(groups.size());
+  const std::vector<const common::SummaryGroup*> rows = common::SortGroups(
+      groups, count, common::RowOrder::kCount, top_n, naming,
+      [&](uint32_t sensor) -> const std::string& { return snapshot->sensors[sensor].name; });
+  for (const common::SummaryGroup* g : rows) {
     synmap::v1::SummaryRow* row = response.add_rows();
-    row->set_count(count(g));
+    row->set_count(g->Count(count));
     row->set_client(naming.Label(g->client));
     row->set_server(naming.Label(g->server));
     row->set_service(naming.Label(g->service));
-    row->set_sensor(sensor_name(g));
-    g->acc.FillFacts(naming, row);
+    if (g->sensor != common::kNoSensor) {
+      row->set_sensor(snapshot->sensors[g->sensor].name);
+    }
+    internal::FillFacts(g->totals, naming, row);
   }
   internal::FillCoverage(*snapshot, request.range(), filter, response.mutable_coverage());
   return response;

@@ -21,7 +21,7 @@
 namespace synmap::collector {
 namespace {
 
-using internal::Accumulator;
+using common::GroupTotals;
 using internal::ForEachKey;
 using internal::Ips;
 using internal::KeyTotals;
@@ -143,7 +143,7 @@ absl::StatusOr<synmap::v1::ServicesResponse> QueryEngine::Services(
 
   struct Service {
     uint32_t label = 0;
-    Accumulator acc;
+    GroupTotals acc;
     absl::flat_hash_set<uint32_t> servers;
     absl::flat_hash_set<uint32_t> clients;
   };
@@ -157,7 +157,7 @@ absl::StatusOr<synmap::v1::ServicesResponse> QueryEngine::Services(
                const uint32_t label = naming.ServiceLabelId(k.port);
                Service& s = services[label];
                s.label = label;
-               s.acc.Add(k, t);
+               s.acc.Add(k.client, k.server, k.port, t);
                s.servers.insert(k.server);
                s.clients.insert(k.client);
              });

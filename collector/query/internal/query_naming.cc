@@ -1,7 +1,5 @@
 #include "collector/query/internal/query_naming.h"
 
-#include <utility>
-
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -12,45 +10,6 @@ namespace {
 constexpr size_t kMaxFilterBytes = 256;
 
 }  // namespace
-
-QueryNaming::QueryNaming(const common::NameTable& names, const std::vector<common::IpAddress>& ips,
-                         bool show_remote)
-    : names_(names),
-      ips_(ips),
-      show_remote_(show_remote),
-      host_label_(ips.size(), kUnknown),
-      local_(ips.size(), -1),
-      service_label_(65536, kUnknown) {}
-
-uint32_t QueryNaming::ComputeHostLabel(uint32_t ip) {
-  if (const std::string* name = names_.HostName(ips_[ip])) {
-    return Intern(*name);
-  }
-  if (show_remote_ || IsLocal(ip)) {
-    return kIpLabel | ip;
-  }
-  return Intern("_");
-}
-
-const std::string& QueryNaming::Label(uint32_t label_id) const {
-  if ((label_id & kIpLabel) == 0) {
-    return labels_[label_id];
-  }
-  const uint32_t ip = label_id & ~kIpLabel;
-  auto [it, inserted] = ip_texts_.try_emplace(ip);
-  if (inserted) {
-    it->second = ips_[ip].ToString();
-  }
-  return it->second;
-}
-
-uint32_t QueryNaming::Intern(std::string label) {
-  auto [it, inserted] = label_ids_.try_emplace(label, static_cast<uint32_t>(labels_.size()));
-  if (inserted) {
-    labels_.push_back(std::move(label));
-  }
-  return it->second;
-}
 
 absl::StatusOr<HostFilter> HostFilter::Parse(absl::string_view text) {
   if (text.size() > kMaxFilterBytes) {

@@ -1,77 +1,21 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
-#include "absl/container/node_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "common/naming/cidr.h"
+#include "common/naming/labeler.h"
 #include "common/naming/name_table.h"
 #include "common/packet/ip_address.h"
 
 namespace synmap::collector::internal {
 
-// Per-query naming: labels are computed once per distinct address id / port and kept as
-// small ids, so grouping millions of keys costs array lookups, not string work. A host label
-// follows NameTable::HostLabel: the host's name, else its IP text when local or show_remote,
-// else "_". IP-text labels are ids derived from the address id (their text is made only
-// when asked for, i.e. for output rows), so unnamed hosts cost no string at all.
-// Borrows `names` and `ips`, which must outlive it. Thread-compatible (one query).
-class QueryNaming {
- public:
-  QueryNaming(const common::NameTable& names, const std::vector<common::IpAddress>& ips,
-              bool show_remote);
-
-  uint32_t HostLabelId(uint32_t ip) {
-    uint32_t& id = host_label_[ip];
-    if (id == kUnknown) {
-      id = ComputeHostLabel(ip);
-    }
-    return id;
-  }
-  uint32_t ServiceLabelId(uint16_t port) {
-    uint32_t& id = service_label_[port];
-    if (id == kUnknown) {
-      id = Intern(names_.ServiceLabel(port));
-    }
-    return id;
-  }
-  bool IsLocal(uint32_t ip) {
-    int8_t& local = local_[ip];
-    if (local < 0) {
-      local = names_.IsLocal(ips_[ip]) ? 1 : 0;
-    }
-    return local == 1;
-  }
-  // The text of a label id; the reference lives as long as this object.
-  const std::string& Label(uint32_t label_id) const;
-  const common::IpAddress& Ip(uint32_t ip) const { return ips_[ip]; }
-  const common::NameTable& names() const { return names_; }
-
- private:
-  static constexpr uint32_t kUnknown = 0xffffffffu;
-  static constexpr uint32_t kIpLabel = 0x80000000u;  // Set in ids that stand for an IP text.
-
-  uint32_t ComputeHostLabel(uint32_t ip);
-  uint32_t Intern(std::string label);
-
-  const common::NameTable& names_;
-  const std::vector<common::IpAddress>& ips_;
-  const bool show_remote_;
-  std::vector<uint32_t> host_label_;     // Per ip id; kUnknown = not computed yet.
-  std::vector<int8_t> local_;            // Per ip id; -1 = not computed yet.
-  std::vector<uint32_t> service_label_;  // Per port.
-  // Label() hands out references that must stay valid while more labels are made (a sort
-  // comparator holds several): a deque and a node map never move their elements.
-  std::deque<std::string> labels_;
-  absl::flat_hash_map<std::string, uint32_t> label_ids_;
-  mutable absl::node_hash_map<uint32_t, std::string> ip_texts_;  // Made on demand by Label().
-};
+// Naming is common::Labeler, the rule shared with offline summaries.
+using QueryNaming = common::Labeler;
 
 // A server/client filter: empty matches all; else a host label (as shown with or without
 // show_remote, so "_" matches any non-local host), an IP address or a CIDR network.

@@ -27,8 +27,8 @@ std::vector<KeyTotals> SumByKey(const StoreSnapshot& snapshot, int64_t since_ns,
       }
       const int64_t first = b.first_seen_ns[r];
       KeyTotals& t = totals[b.key[r]];
-      t.packets = SaturatingAdd(t.packets, b.packets[r]);
-      t.connections = SaturatingAdd(t.connections, b.connections[r]);
+      t.packets = common::SaturatingAdd(t.packets, b.packets[r]);
+      t.connections = common::SaturatingAdd(t.connections, b.connections[r]);
       if (t.first_ns == 0 || first < t.first_ns) {
         t.first_ns = first;
       }
@@ -38,18 +38,18 @@ std::vector<KeyTotals> SumByKey(const StoreSnapshot& snapshot, int64_t since_ns,
   return totals;
 }
 
-void Accumulator::FillFacts(const QueryNaming& naming, synmap::v1::SummaryRow* row) const {
-  row->set_server_port(port >= 0 ? static_cast<uint32_t>(port) : 0);
-  if (server_ip >= 0) {
-    row->set_server_ip(naming.Ip(static_cast<uint32_t>(server_ip)).ToString());
+void FillFacts(const GroupTotals& totals, const QueryNaming& naming, synmap::v1::SummaryRow* row) {
+  row->set_server_port(totals.port >= 0 ? static_cast<uint32_t>(totals.port) : 0);
+  if (totals.server_ip >= 0) {
+    row->set_server_ip(naming.Ip(static_cast<uint32_t>(totals.server_ip)).ToString());
   }
-  if (client_ip >= 0) {
-    row->set_client_ip(naming.Ip(static_cast<uint32_t>(client_ip)).ToString());
+  if (totals.client_ip >= 0) {
+    row->set_client_ip(naming.Ip(static_cast<uint32_t>(totals.client_ip)).ToString());
   }
-  row->set_packets(packets);
-  row->set_connections(connections);
-  row->set_first_seen_unix_ns(first_ns);
-  row->set_last_seen_unix_ns(last_ns);
+  row->set_packets(totals.packets);
+  row->set_connections(totals.connections);
+  row->set_first_seen_unix_ns(totals.first_ns);
+  row->set_last_seen_unix_ns(totals.last_ns);
 }
 
 absl::StatusOr<RowFilter> RowFilter::Make(const synmap::v1::Filters& filters,

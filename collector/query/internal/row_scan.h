@@ -7,18 +7,13 @@
 #include "absl/status/statusor.h"
 #include "collector/query/internal/query_naming.h"
 #include "collector/store/snapshot.h"
+#include "common/naming/summary_groups.h"
 #include "synmap/v1/query.pb.h"
 
 namespace synmap::collector::internal {
 
-// The sums of one key's rows inside a time range. first_ns == 0 means the key had no row
-// there (stored timestamps are > 0).
-struct KeyTotals {
-  uint64_t packets = 0;
-  uint64_t connections = 0;
-  int64_t first_ns = 0;
-  int64_t last_ns = 0;
-};
+using common::GroupTotals;
+using common::KeyTotals;
 
 // Sums, saturating at UINT64_MAX, every row of `snapshot`'s buckets that overlap
 // [since_ns, until_ns) (0 = open) into its key's slot; indexed by key id. Buckets count whole,
@@ -26,45 +21,8 @@ struct KeyTotals {
 // sequential pass with one dense-array write per row: the cheap half of every query.
 std::vector<KeyTotals> SumByKey(const StoreSnapshot& snapshot, int64_t since_ns, int64_t until_ns);
 
-// a + b, or UINT64_MAX when that would wrap.
-inline uint64_t SaturatingAdd(uint64_t a, uint64_t b) {
-  uint64_t sum;
-  return __builtin_add_overflow(a, b, &sum) ? std::numeric_limits<uint64_t>::max() : sum;
-}
-
-// Sums over keys, plus whether they share one port / client / server address.
-struct Accumulator {
-  static constexpr int64_t kUnset = -1;
-  static constexpr int64_t kSeveral = -2;
-  uint64_t packets = 0;
-  uint64_t connections = 0;
-  int64_t first_ns = std::numeric_limits<int64_t>::max();
-  int64_t last_ns = std::numeric_limits<int64_t>::min();
-  int64_t port = kUnset;       // The one port, or kSeveral.
-  int64_t client_ip = kUnset;  // The one client address id, or kSeveral.
-  int64_t server_ip = kUnset;  // The one server address id, or kSeveral.
-
-  void Add(const AggregateKey& k, const KeyTotals& t) {
-    packets = SaturatingAdd(packets, t.packets);
-    connections = SaturatingAdd(connections, t.connections);
-    first_ns = std::min(first_ns, t.first_ns);
-    last_ns = std::max(last_ns, t.last_ns);
-    Single(port, k.port);
-    Single(client_ip, k.client);
-    Single(server_ip, k.server);
-  }
-  // Sets server_port, server_ip, client_ip, packets, connections, first/last seen of `row`.
-  void FillFacts(const QueryNaming& naming, synmap::v1::SummaryRow* row) const;
-
- private:
-  static void Single(int64_t& slot, int64_t value) {
-    if (slot == kUnset) {
-      slot = value;
-    } else if (slot != value) {
-      slot = kSeveral;
-    }
-  }
-};
+// Sets server_port, server_ip, client_ip, packets, connections, first/last seen of `row`.
+void FillFacts(const GroupTotals& totals, const QueryNaming& naming, synmap::v1::SummaryRow* row);
 
 // The row filters of a request, bound to one snapshot. Default: matches everything.
 // Thread-compatible (one query).

@@ -143,6 +143,13 @@ absl::Status ParseHosts(const ErrorReporter& errors, const YAML::Node& node, Nam
     if (name == "_") {
       return errors.At(entry.first.Mark(), "hosts", "'_' is reserved for remote hosts");
     }
+    if (IpAddress::Parse(name).ok()) {
+      // An unnamed host is shown as its address: a name that is one would merge with it.
+      return errors.At(entry.first.Mark(), "hosts",
+                       absl::StrCat("'", name,
+                                    "' is an IP address, which is how unnamed hosts are shown; "
+                                    "choose a name"));
+    }
     auto [seen, inserted] = seen_names.try_emplace(name, entry.first.Mark().line + 1);
     if (!inserted) {
       return errors.At(

@@ -261,13 +261,15 @@ TEST_F(SummarizeTest, JsonHasEveryFieldAndCoverage) {
   EXPECT_THAT(
       r.out,
       HasSubstr("{\"count\": 2, \"client\": \"_\", \"server\": \"web\", \"service\": \"http\", "
-                "\"server_port\": 80, \"packets\": 3, \"connections\": 2, "
+                "\"server_port\": 80, \"server_ip\": \"10.0.0.1\", \"client_ip\": null, "
+                "\"packets\": 3, \"connections\": 2, "
                 "\"first_seen\": \"2023-11-14T22:13:20.123456789Z\", "
                 "\"last_seen\": \"2023-11-14T22:13:22Z\"}"));
   EXPECT_THAT(
       r.out,
       HasSubstr("{\"count\": 1, \"client\": \"_\", \"server\": \"_\", \"service\": \"up:40123\", "
-                "\"server_port\": 40123, \"packets\": 1, \"connections\": 1, "
+                "\"server_port\": 40123, \"server_ip\": \"2001:db8::1\", "
+                "\"client_ip\": \"2001:db8::2\", \"packets\": 1, \"connections\": 1, "
                 "\"first_seen\": \"2023-11-14T22:13:33Z\", "
                 "\"last_seen\": \"2023-11-14T22:13:33Z\"}"));
   EXPECT_THAT(r.out, HasSubstr("\"complete\": true"));

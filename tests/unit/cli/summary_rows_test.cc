@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <string>
 #include <vector>
 
 #include "common/naming/name_table.h"
@@ -11,8 +12,10 @@
 namespace synmap::cli {
 namespace {
 
+using common::CountKind;
 using common::IpAddress;
 using common::Record;
+using common::RowOrder;
 
 Record MakeRecord(const char* client, const char* server, uint16_t port, uint64_t packets,
                   uint64_t connections, int64_t first, int64_t last) {
@@ -27,6 +30,15 @@ Record MakeRecord(const char* client, const char* server, uint16_t port, uint64_
   return r;
 }
 
+Table Summarize(const std::vector<Record>& records, const common::NameTable& names,
+                bool show_remote, CountKind count = CountKind::kConnections,
+                RowOrder order = RowOrder::kCount) {
+  return SummarizeRecords(records, names, show_remote, count, order, OutputFormat::kJson,
+                          absl::UTCTimeZone());
+}
+
+// Cells: count, client, server, service, server_port, server_ip, client_ip, packets,
+// connections, first_seen, last_seen.
 TEST(SummaryRowsTest, RowsEqualAfterNamingAreSummed) {
   ASSERT_OK_AND_ASSIGN(common::NameTable names,
                        common::NameTable::FromYaml("local_networks: [10.0.0.0/8]\n"
@@ -39,14 +51,17 @@ TEST(SummaryRowsTest, RowsEqualAfterNamingAreSummed) {
       MakeRecord("192.0.2.3", "10.0.0.1", 8080, 5, 4, 300, 400),  // Same labels, other port.
       MakeRecord("10.0.0.9", "10.0.0.1", 80, 7, 7, 10, 20),       // Local unnamed client.
   };
-  std::vector<SummaryRow> rows = NameRecords(records, names, /*show_remote=*/false);
-  SortRows(CountKind::kConnections, SortOrder::kCount, &rows);
-  ASSERT_EQ(rows.size(), 2u);
-  EXPECT_EQ(rows[0], (SummaryRow{"10.0.0.9", "web", "http", 80, 7, 7, 10, 20}));
-  EXPECT_EQ(rows[1], (SummaryRow{"_", "web", "http", -1, 9, 7, 50, 400}));
-
-  rows = NameRecords(records, names, /*show_remote=*/true);
-  EXPECT_EQ(rows.size(), 4u);
+  const Table table = Summarize(records, names, /*show_remote=*/false);
+  ASSERT_EQ(table.rows.size(), 2u);
+  EXPECT_EQ(table.rows[0],
+            (std::vector<std::string>{"7", "10.0.0.9", "web", "http", "80", "10.0.0.1", "10.0.0.9",
+                                      "7", "7", "1970-01-01T00:00:00.00000001Z",
+                                      "1970-01-01T00:00:00.00000002Z"}));
+  // Merged: several ports, server and client addresses -> empty (null in json).
+  EXPECT_EQ(table.rows[1], (std::vector<std::string>{"7", "_", "web", "http", "", "", "", "9", "7",
+                                                     "1970-01-01T00:00:00.00000005Z",
+                                                     "1970-01-01T00:00:00.0000004Z"}));
+  EXPECT_EQ(Summarize(records, names, /*show_remote=*/true).rows.size(), 4u);
 }
 
 // Regression: labels were taken by reference from a cache that the next lookup could rehash
@@ -56,45 +71,48 @@ TEST(SummaryRowsTest, LabelsSurviveManyDistinctAddresses) {
   for (int i = 0; i < 3000; ++i) {
     const std::string client = "10.1." + std::to_string(i / 250) + "." + std::to_string(i % 250);
     const std::string server = "10.2." + std::to_string(i / 250) + "." + std::to_string(i % 250);
-    records.push_back(MakeRecord(client.c_str(), server.c_str(), 40000, 1, 1, i, i));
+    records.push_back(MakeRecord(client.c_str(), server.c_str(), 40000, 1, 1, i + 1, i + 1));
   }
   const common::NameTable names;  // No names file: every address local, shown as its IP.
-  const std::vector<SummaryRow> rows = NameRecords(records, names, /*show_remote=*/false);
-  ASSERT_EQ(rows.size(), records.size());
-  for (const SummaryRow& row : rows) {
-    const int64_t i = row.first_seen_ns;
-    EXPECT_EQ(row.client, "10.1." + std::to_string(i / 250) + "." + std::to_string(i % 250));
-    EXPECT_EQ(row.server, "10.2." + std::to_string(i / 250) + "." + std::to_string(i % 250));
+  const Table table = Summarize(records, names, /*show_remote=*/false);
+  ASSERT_EQ(table.rows.size(), records.size());
+  for (const std::vector<std::string>& row : table.rows) {
+    EXPECT_EQ(row[1], row[6]);  // The client label is its address.
+    EXPECT_EQ(row[2], row[5]);
+    EXPECT_EQ(row[1].substr(5), row[2].substr(5));
   }
 }
 
 TEST(SummaryRowsTest, SortsByChosenCountThenNames) {
-  std::vector<SummaryRow> rows = {
-      {"b", "s", "http", 80, 10, 1, 0, 0},
-      {"a", "s", "http", 80, 2, 2, 0, 0},
-      {"c", "s", "http", 80, 2, 2, 0, 0},
+  ASSERT_OK_AND_ASSIGN(common::NameTable names,
+                       common::NameTable::FromYaml("hosts:\n  a: [10.0.0.1]\n  b: [10.0.0.2]\n"
+                                                   "  c: [10.0.0.3]\n  s: [10.0.0.9]\n",
+                                                   "names.yaml"));
+  const std::vector<Record> records = {
+      MakeRecord("10.0.0.2", "10.0.0.9", 80, 10, 1, 1, 1),
+      MakeRecord("10.0.0.1", "10.0.0.9", 80, 2, 2, 1, 1),
+      MakeRecord("10.0.0.3", "10.0.0.9", 80, 2, 2, 1, 1),
   };
-  SortRows(CountKind::kConnections, SortOrder::kCount, &rows);
-  EXPECT_EQ(rows[0].client, "a");
-  EXPECT_EQ(rows[1].client, "c");
-  EXPECT_EQ(rows[2].client, "b");
-  SortRows(CountKind::kPackets, SortOrder::kCount, &rows);
-  EXPECT_EQ(rows[0].client, "b");
-  SortRows(CountKind::kPackets, SortOrder::kName, &rows);
-  EXPECT_EQ(rows[0].client, "a");
-  EXPECT_EQ(rows[2].client, "c");
-}
-
-TEST(SummaryRowsTest, FormatsRfc3339WithTheFractionDigitsNeededOnly) {
-  // 1700000000 s = 2023-11-14T22:13:20Z.
-  EXPECT_EQ(FormatRfc3339Nanos(1'700'000'000'000'000'001), "2023-11-14T22:13:20.000000001Z");
-  EXPECT_EQ(FormatRfc3339Nanos(1'700'000'000'500'000'000), "2023-11-14T22:13:20.5Z");
-  EXPECT_EQ(FormatRfc3339Nanos(0), "1970-01-01T00:00:00Z");
+  auto clients = [](const Table& t) {
+    std::string out;
+    for (const auto& row : t.rows) out += row[1];
+    return out;
+  };
+  EXPECT_EQ(clients(Summarize(records, names, false, CountKind::kConnections)), "acb");
+  EXPECT_EQ(clients(Summarize(records, names, false, CountKind::kPackets)), "bac");
+  EXPECT_EQ(clients(Summarize(records, names, false, CountKind::kPackets, RowOrder::kName)), "abc");
 }
 
 TEST(SummaryRowsTest, TableHasRecipeColumnsInTextAndAllFieldsInJson) {
-  const std::vector<SummaryRow> rows = {{"_", "web", "http", 80, 9, 7, 0, 1'000'000'000}};
-  const Table table = RowsToTable(rows, CountKind::kPackets);
+  ASSERT_OK_AND_ASSIGN(common::NameTable names,
+                       common::NameTable::FromYaml("local_networks: [10.0.0.0/8]\n"
+                                                   "hosts:\n  web: [10.0.0.1]\n"
+                                                   "services:\n  80: http\n",
+                                                   "names.yaml"));
+  const std::vector<Record> records = {
+      MakeRecord("192.0.2.1", "10.0.0.1", 80, 9, 7, 1, 1'000'000'000)};
+  const Table table = SummarizeRecords(records, names, false, CountKind::kPackets, RowOrder::kCount,
+                                       OutputFormat::kJson, absl::UTCTimeZone());
   std::string text;
   AppendText(table, &text);
   EXPECT_EQ(text, "      9 _               web                   http\n");
@@ -102,9 +120,19 @@ TEST(SummaryRowsTest, TableHasRecipeColumnsInTextAndAllFieldsInJson) {
   AppendJsonRows(table, &json);
   EXPECT_THAT(json, ::testing::HasSubstr(
                         "\"count\": 9, \"client\": \"_\", \"server\": \"web\", \"service\": "
-                        "\"http\", \"server_port\": 80, \"packets\": 9, \"connections\": 7, "
-                        "\"first_seen\": \"1970-01-01T00:00:00Z\", "
+                        "\"http\", \"server_port\": 80, \"server_ip\": \"10.0.0.1\", "
+                        "\"client_ip\": \"192.0.2.1\", \"packets\": 9, \"connections\": 7, "
+                        "\"first_seen\": \"1970-01-01T00:00:00.000000001Z\", "
                         "\"last_seen\": \"1970-01-01T00:00:01Z\""));
+}
+
+TEST(SummaryRowsTest, NamesFileRefusesAHostNamedLikeAnAddress) {
+  // Unnamed hosts show as their address: a host named "10.0.0.7" would be indistinguishable.
+  const absl::StatusOr<common::NameTable> names =
+      common::NameTable::FromYaml("hosts:\n  10.0.0.7: [10.0.0.1]\n", "names.yaml");
+  ASSERT_FALSE(names.ok());
+  EXPECT_EQ(names.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(names.status().message(), ::testing::HasSubstr("is an IP address"));
 }
 
 }  // namespace

@@ -1,0 +1,50 @@
+#include "cli/summary_table.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace synmap::cli {
+
+std::vector<TableColumn> SummaryTableColumns(bool by_sensor) {
+  // Minimum widths reproduce the recipe's layout: "     62 _               minnie   ...".
+  std::vector<TableColumn> columns = {
+      {.name = "count", .numeric = true, .right_align = true, .min_width = 7},
+      {.name = "client", .min_width = 15},
+      {.name = "server", .min_width = 21},
+      {.name = "service", .right_align = !by_sensor},
+  };
+  if (by_sensor) {
+    columns.push_back({.name = "sensor"});
+  }
+  for (const char* name : {"server_port", "server_ip", "client_ip", "packets", "connections",
+                           "first_seen", "last_seen"}) {
+    const std::string n = name;
+    const bool numeric = n == "server_port" || n == "packets" || n == "connections";
+    columns.push_back({.name = n, .numeric = numeric, .nullable = !numeric, .in_text = false});
+  }
+  return columns;
+}
+
+void AppendSummaryRow(SummaryRowCells row, bool by_sensor, OutputFormat format, absl::TimeZone zone,
+                      Table* table) {
+  std::vector<std::string> cells;
+  cells.reserve(by_sensor ? 12 : 11);
+  cells.push_back(absl::StrCat(row.count));
+  cells.push_back(std::move(row.client));
+  cells.push_back(std::move(row.server));
+  cells.push_back(std::move(row.service));
+  if (by_sensor) {
+    cells.push_back(std::move(row.sensor));
+  }
+  cells.push_back(PortCell(row.server_port));
+  cells.push_back(std::move(row.server_ip));
+  cells.push_back(std::move(row.client_ip));
+  cells.push_back(absl::StrCat(row.packets));
+  cells.push_back(absl::StrCat(row.connections));
+  cells.push_back(TimeCell(row.first_seen_ns, format, zone));
+  cells.push_back(TimeCell(row.last_seen_ns, format, zone));
+  table->rows.push_back(std::move(cells));
+}
+
+}  // namespace synmap::cli

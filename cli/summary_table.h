@@ -1,0 +1,39 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "cli/table_format.h"
+
+namespace synmap::cli {
+
+// One row of a summary, from the collector (`synmap summary`) or from capture files
+// (`synmap summarize`): both print it through SummaryTableColumns / AppendSummaryRow, so the
+// two answers have the same columns and cells.
+struct SummaryRowCells {
+  uint64_t count = 0;
+  std::string client;
+  std::string server;
+  std::string service;
+  std::string sensor;        // Only with by_sensor.
+  uint32_t server_port = 0;  // 0 when the row merged several ports.
+  std::string server_ip;     // "" when the row merged several server addresses.
+  std::string client_ip;     // "" when the row merged several client addresses.
+  uint64_t packets = 0;
+  uint64_t connections = 0;
+  int64_t first_seen_ns = 0;
+  int64_t last_seen_ns = 0;
+};
+
+// Text, tsv and csv: count, client, server, service (the recipe's layout), then sensor with
+// `by_sensor`; json adds server_port, server_ip, client_ip, packets, connections, first_seen,
+// last_seen (RFC 3339; null when unknown), and sensor only with `by_sensor`.
+std::vector<TableColumn> SummaryTableColumns(bool by_sensor);
+
+// Appends `row` to `table` (whose columns are SummaryTableColumns(by_sensor)).
+void AppendSummaryRow(SummaryRowCells row, bool by_sensor, OutputFormat format, absl::TimeZone zone,
+                      Table* table);
+
+}  // namespace synmap::cli

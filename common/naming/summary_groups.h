@@ -1,0 +1,116 @@
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "common/aggregate/saturating.h"
+#include "common/naming/labeler.h"
+
+namespace synmap::common {
+
+// The sums of one key's rows inside a time window. first_ns == 0 means the key had no row
+// there (stored and captured timestamps are > 0).
+struct KeyTotals {
+  uint64_t packets = 0;
+  uint64_t connections = 0;
+  int64_t first_ns = 0;
+  int64_t last_ns = 0;
+};
+
+// Sums over the keys of one answer row (saturating at UINT64_MAX), plus whether they share one
+// port / client / server address (ids into the Labeler's address dictionary).
+struct GroupTotals {
+  static constexpr int64_t kUnset = -1;
+  static constexpr int64_t kSeveral = -2;
+  uint64_t packets = 0;
+  uint64_t connections = 0;
+  int64_t first_ns = std::numeric_limits<int64_t>::max();
+  int64_t last_ns = std::numeric_limits<int64_t>::min();
+  int64_t port = kUnset;       // The one port, or kSeveral.
+  int64_t client_ip = kUnset;  // The one client address id, or kSeveral.
+  int64_t server_ip = kUnset;  // The one server address id, or kSeveral.
+
+  void Add(uint32_t client, uint32_t server, uint16_t key_port, const KeyTotals& t) {
+    packets = SaturatingAdd(packets, t.packets);
+    connections = SaturatingAdd(connections, t.connections);
+    first_ns = std::min(first_ns, t.first_ns);
+    last_ns = std::max(last_ns, t.last_ns);
+    Single(port, key_port);
+    Single(client_ip, client);
+    Single(server_ip, server);
+  }
+
+ private:
+  static void Single(int64_t& slot, int64_t value) {
+    if (slot == kUnset) {
+      slot = value;
+    } else if (slot != value) {
+      slot = kSeveral;
+    }
+  }
+};
+
+// What an answer row counts: SYN/ACK-established connections, or SYN/ACK packets (the recipe's
+// raw number, retransmissions included).
+enum class CountKind { kConnections, kPackets };
+// Row order: count descending then labels ascending, or labels ascending then count descending.
+enum class RowOrder { kCount, kName };
+
+inline constexpr uint32_t kNoSensor = std::numeric_limits<uint32_t>::max();
+
+// One row of a summary before formatting: label ids (of a Labeler) and the sums of its keys.
+struct SummaryGroup {
+  uint32_t client = 0;
+  uint32_t server = 0;
+  uint32_t service = 0;
+  uint32_t sensor = kNoSensor;  // The sensor id when rows are kept apart by sensor.
+  GroupTotals totals;
+
+  uint64_t Count(CountKind kind) const {
+    return kind == CountKind::kPackets ? totals.packets : totals.connections;
+  }
+};
+
+// The grouping rule of every summary, offline and from the collector: keys whose client,
+// server and service labels (and sensor, when kept apart) are equal are one row, summed.
+// Usage: Add every key that passes the filters, then Sum once. Thread-compatible.
+class SummaryGrouper {
+ public:
+  explicit SummaryGrouper(Labeler& labeler) : labeler_(labeler) {}
+
+  // Notes key `ref` (the caller's index of the key, handed back to Sum) with its address ids,
+  // port and sensor (kNoSensor unless rows are kept apart by sensor).
+  void Add(uint32_t ref, uint32_t client_ip, uint32_t server_ip, uint16_t port, uint32_t sensor) {
+    const uint32_t client = labeler_.HostLabelId(client_ip);
+    const uint32_t server = labeler_.HostLabelId(server_ip);
+    const uint32_t service = labeler_.ServiceLabelId(port);
+    members_.push_back(
+        Member{{(uint64_t{client} << 32) | server, (uint64_t{service} << 32) | sensor}, ref});
+  }
+
+  // The rows, in no particular order. `add(ref, totals)` adds key `ref` to its row's totals
+  // (GroupTotals::Add with the key's address ids, port and KeyTotals). Empties the grouper.
+  std::vector<SummaryGroup> Sum(absl::FunctionRef<void(uint32_t ref, GroupTotals&)> add);
+
+ private:
+  struct Member {
+    std::pair<uint64_t, uint64_t> group;  // (client << 32 | server, service << 32 | sensor).
+    uint32_t ref;
+  };
+  Labeler& labeler_;
+  std::vector<Member> members_;
+};
+
+// The first `top_n` rows of `groups` in `order` by `count`, as pointers into `groups`. Ties in
+// kCount order go by client, server, service, then sensor name; in kName order by count
+// descending. `sensor_name(id)` is called only for ids other than kNoSensor.
+std::vector<const SummaryGroup*> SortGroups(
+    const std::vector<SummaryGroup>& groups, CountKind count, RowOrder order, size_t top_n,
+    const Labeler& labeler, absl::FunctionRef<const std::string&(uint32_t sensor)> sensor_name);
+
+}  // namespace synmap::common
