@@ -9,6 +9,10 @@ PACKAGES=(
   # libraries
   libpcap-dev libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libabsl-dev libssl-dev libsqlite3-dev libyaml-cpp-dev libgtest-dev libgmock-dev zlib1g-dev
+  # PostgreSQL store (libpq) and the real PostgreSQL 15 its tests start
+  libpq-dev postgresql-15
+  # the service map: Graphviz layout and rendering (synmap graph, --format dot checks)
+  libgraphviz-dev graphviz
   # tools used by tests and benchmarks
   openssl sqlite3 python3-yaml netbase tcpdump tcpreplay iproute2 procps time netcat-openbsd python3
   # export rules loaded into real firewalls (tests/integration/cli_query/export_firewall_test.sh)

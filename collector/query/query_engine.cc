@@ -16,6 +16,7 @@
 #include "collector/query/internal/filter_names.h"
 #include "collector/query/internal/query_naming.h"
 #include "collector/query/internal/row_scan.h"
+#include "common/batch/batch_codec.h"
 #include "common/status/status_macros.h"
 
 namespace synmap::collector {
@@ -335,7 +336,7 @@ absl::StatusOr<synmap::v1::SensorsResponse> QueryEngine::Sensors(
     out->set_name(s->name);
     out->set_peer_address(s->peer_address);
     out->set_connected(s->connected);
-    *out->mutable_hello() = s->hello;
+    *out->mutable_hello() = common::SensorInfoToProto(s->hello);
     out->set_hello_unix_ns(s->hello_ns);
     out->set_last_batch_commit_unix_ns(s->last_commit_ns);
     out->set_last_batch_end_unix_ns(s->last_batch_end_ns);
@@ -348,13 +349,13 @@ absl::StatusOr<synmap::v1::SensorsResponse> QueryEngine::Sensors(
     out->set_interface_drops(s->totals.interface_drops);
     out->set_malformed(s->totals.malformed);
     out->set_handshakes_evicted(s->totals.handshakes_evicted);
-    *out->mutable_health() = s->health;
+    *out->mutable_health() = common::HealthToProto(s->health);
     // A batch carries the health taken when it was sent, which counts the batch itself as
     // unacked spool backlog; its commit is its ack, so it is backlog no longer (a sensor that
     // drained and exited has none left).
     if (s->last_commit_ns != 0 && s->last_commit_ns > s->last_heartbeat_ns &&
-        s->last_commit_ns > s->hello_ns && s->health.spool_batches() > 0) {
-      out->mutable_health()->set_spool_batches(s->health.spool_batches() - 1);
+        s->last_commit_ns > s->hello_ns && s->health.spool_batches > 0) {
+      out->mutable_health()->set_spool_batches(s->health.spool_batches - 1);
     }
     out->set_last_heartbeat_unix_ns(s->last_heartbeat_ns);
   }

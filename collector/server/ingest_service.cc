@@ -8,6 +8,7 @@
 #include "collector/server/access_control.h"
 #include "collector/server/internal/grpc_status.h"
 #include "collector/server/internal/worker_pool.h"
+#include "common/batch/batch_codec.h"
 #include "common/log/log.h"
 #include "common/tls/peer_identity.h"
 
@@ -255,8 +256,8 @@ class IngestReactor final : public grpc::ServerBidiReactor<SensorMessage, Collec
       if (!status.ok()) {
         reason = "sensor_already_connected";
       } else {
-        absl::StatusOr<uint64_t> last =
-            store.RecordHello(identity_.name, identity_.address, msg.hello());
+        absl::StatusOr<uint64_t> last = store.RecordHello(identity_.name, identity_.address,
+                                                          common::SensorInfoFromProto(msg.hello()));
         status = last.status();
         if (last.ok()) {
           reply.emplace();
@@ -267,8 +268,14 @@ class IngestReactor final : public grpc::ServerBidiReactor<SensorMessage, Collec
     } else if (msg.has_batch()) {
       const uint64_t seq = msg.batch().seq();
       const int records = msg.batch().records_size();
-      absl::StatusOr<CommitResult> result =
-          store.Commit(identity_.name, std::move(*msg.mutable_batch()));
+      // Checked against the limits when read (AcceptLocked); converted here, off the gRPC
+      // threads. The store checks the plain form again.
+      absl::StatusOr<common::SequencedBatch> batch =
+          common::BatchFromProto(msg.batch(), absl::ToUnixNanos(service_.clock_.Now()),
+                                 ToBatchLimits(service_.options_.limits), nullptr);
+      absl::StatusOr<CommitResult> result = batch.ok()
+                                                ? store.Commit(identity_.name, *std::move(batch))
+                                                : absl::StatusOr<CommitResult>(batch.status());
       status = result.status();
       if (result.ok() && result->conflict) {
         service_.conflicts_.fetch_add(1, std::memory_order_relaxed);
@@ -302,7 +309,8 @@ class IngestReactor final : public grpc::ServerBidiReactor<SensorMessage, Collec
         }
       }
     } else {
-      absl::Status hb = store.RecordHeartbeat(identity_.name, msg.heartbeat());
+      absl::Status hb =
+          store.RecordHeartbeat(identity_.name, common::HealthFromProto(msg.heartbeat().health()));
       if (!hb.ok()) {
         SYNMAP_LOG_EVERY_N_SEC(WARNING, 10)
             << "ingest_heartbeat_not_recorded sensor=" << identity_.name << " status=" << hb;

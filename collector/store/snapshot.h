@@ -8,8 +8,8 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "common/aggregate/record.h"
+#include "common/batch/batch.h"
 #include "common/packet/ip_address.h"
-#include "synmap/v1/ingest.pb.h"
 
 namespace synmap::collector {
 
@@ -49,20 +49,20 @@ struct AggregateBucket {
 
 // What the store knows about one sensor (the `synmap sensors` row). Plain data.
 struct SensorState {
-  std::string name;                       // Certificate CN.
-  std::string peer_address;               // Last peer address seen, "" if never.
-  bool connected = false;                 // An ingest stream is open now (not persisted).
-  synmap::v1::Hello hello;                // Last Hello.
-  int64_t hello_ns = 0;                   // Collector time of that Hello; 0 if none.
-  int64_t last_commit_ns = 0;             // Collector time of the last committed batch.
-  int64_t last_batch_end_ns = 0;          // Capture-time end of that batch.
-  uint64_t last_seq = 0;                  // Highest committed seq; 0 if none.
-  uint64_t batches = 0;                   // Batches committed in total.
-  uint64_t records = 0;                   // Records in them.
-  common::CaptureStats totals;            // Sum of every committed batch's stats.
-  synmap::v1::SensorHealth health;        // Latest health, from a batch, heartbeat or hello.
-  synmap::v1::SensorHealth batch_health;  // Health carried by the last committed batch.
-  int64_t last_heartbeat_ns = 0;          // Collector time of the last heartbeat; 0 if none.
+  std::string name;                   // Certificate CN.
+  std::string peer_address;           // Last peer address seen, "" if never.
+  bool connected = false;             // An ingest stream is open now (not persisted).
+  common::SensorInfo hello;           // Last Hello.
+  int64_t hello_ns = 0;               // Collector time of that Hello; 0 if none.
+  int64_t last_commit_ns = 0;         // Collector time of the last committed batch.
+  int64_t last_batch_end_ns = 0;      // Capture-time end of that batch.
+  uint64_t last_seq = 0;              // Highest committed seq; 0 if none.
+  uint64_t batches = 0;               // Batches committed in total.
+  uint64_t records = 0;               // Records in them.
+  common::CaptureStats totals;        // Sum of every committed batch's stats.
+  common::SensorHealth health;        // Latest health, from a batch, heartbeat or hello.
+  common::SensorHealth batch_health;  // Health carried by the last committed batch.
+  int64_t last_heartbeat_ns = 0;      // Collector time of the last heartbeat; 0 if none.
 };
 
 // Coverage facts of one sensor over a time window: sums over its batches that overlap it.

@@ -14,12 +14,12 @@
 #include "absl/synchronization/mutex.h"
 #include "collector/store/internal/aggregate_index.h"
 #include "collector/store/internal/batch_digest.h"
-#include "collector/store/internal/batch_validation.h"
 #include "collector/store/internal/database_lock.h"
 #include "collector/store/internal/schema.h"
 #include "collector/store/internal/sensor_ledger.h"
 #include "collector/store/internal/sqlite_db.h"
 #include "collector/store/internal/sqlite_store_impl.h"
+#include "common/batch/batch_codec.h"
 #include "common/config/options.h"
 #include "common/log/log.h"
 #include "common/status/status_macros.h"
@@ -160,7 +160,9 @@ absl::Status SqliteStore::LoadSensors() {
     SensorState& s = ledger_.state(ledger_.Add(std::string(sensors.ColumnBlob(1))));
     s.peer_address = std::string(sensors.ColumnBlob(2));
     int c = 3;
-    const bool parsed = s.hello.ParseFromString(std::string(sensors.ColumnBlob(c++)));
+    synmap::v1::Hello hello;
+    const bool parsed = hello.ParseFromString(std::string(sensors.ColumnBlob(c++)));
+    s.hello = common::SensorInfoFromProto(hello);
     s.hello_ns = sensors.ColumnInt64(c++);
     s.last_commit_ns = sensors.ColumnInt64(c++);
     s.last_batch_end_ns = sensors.ColumnInt64(c++);
@@ -172,8 +174,12 @@ absl::Status SqliteStore::LoadSensors() {
                             &s.totals.malformed, &s.totals.handshakes_evicted}) {
       *field = static_cast<uint64_t>(sensors.ColumnInt64(c++));
     }
-    const bool health_ok = s.health.ParseFromString(std::string(sensors.ColumnBlob(c++))) &&
-                           s.batch_health.ParseFromString(std::string(sensors.ColumnBlob(c++)));
+    synmap::v1::SensorHealth health;
+    synmap::v1::SensorHealth batch_health;
+    const bool health_ok = health.ParseFromString(std::string(sensors.ColumnBlob(c++))) &&
+                           batch_health.ParseFromString(std::string(sensors.ColumnBlob(c++)));
+    s.health = common::HealthFromProto(health);
+    s.batch_health = common::HealthFromProto(batch_health);
     s.last_heartbeat_ns = sensors.ColumnInt64(c++);
     if (!parsed || !health_ok) {
       return absl::DataLossError(absl::StrCat("sensor ", s.name, ": corrupt hello or health"));
@@ -302,7 +308,7 @@ absl::Status SqliteStore::ReplayLog() {
   log.BindInt64(1, applied_log_id_);
   const int64_t cutoff = RetentionCutoffNs();
   const int64_t now_ns = ToNs(clock_.Now());
-  synmap::v1::Batch batch;
+  synmap::v1::Batch proto;
   absl::MutexLock lock(&state_mu_);
   while (true) {
     SYNMAP_ASSIGN_OR_RETURN(bool row, log.Step());
@@ -314,11 +320,16 @@ absl::Status SqliteStore::ReplayLog() {
     const absl::string_view body = log.ColumnBlob(3);
     if (log.ColumnInt64(2) != kBodyFormatBatchProto || sensor_id < 1 ||
         sensor_id > static_cast<int64_t>(ledger_.size()) ||
-        !batch.ParseFromArray(body.data(), static_cast<int>(body.size()))) {
+        !proto.ParseFromArray(body.data(), static_cast<int>(body.size()))) {
       return absl::DataLossError(absl::StrCat("batch log row ", log_id, " is corrupt"));
     }
+    absl::StatusOr<common::SequencedBatch> batch = common::DecodeBatch(proto);
+    if (!batch.ok()) {
+      return absl::DataLossError(
+          absl::StrCat("batch log row ", log_id, " is corrupt: ", batch.status().message()));
+    }
     records_since_checkpoint_ +=
-        index_.ApplyBatch(static_cast<uint32_t>(sensor_id - 1), batch, cutoff, now_ns);
+        index_.ApplyBatch(static_cast<uint32_t>(sensor_id - 1), batch->batch, cutoff, now_ns);
     applied_log_id_ = log_id;
     ++stats_.replayed_batches;
   }
@@ -343,16 +354,15 @@ absl::Status SqliteStore::Submit(Op* op) {
 }
 
 absl::StatusOr<CommitResult> SqliteStore::Commit(absl::string_view sensor,
-                                                 synmap::v1::Batch batch) {
-  SYNMAP_RETURN_IF_ERROR(ValidateSensorName(sensor));
-  SYNMAP_RETURN_IF_ERROR(ValidateBatch(batch, ToNs(clock_.Now())));
+                                                 common::SequencedBatch batch) {
+  SYNMAP_RETURN_IF_ERROR(common::ValidateSensorName(sensor));
+  SYNMAP_RETURN_IF_ERROR(
+      common::CheckBatch(batch, ToNs(clock_.Now()), common::BatchLimits(), nullptr));
   Op op;
   op.kind = Op::Kind::kCommit;
   op.sensor = std::string(sensor);
   // Serialising here keeps that work on the callers' threads, in parallel.
-  if (!batch.SerializeToString(&op.body)) {
-    return absl::InvalidArgumentError(absl::StrCat("batch seq ", batch.seq(), ": cannot encode"));
-  }
+  SYNMAP_ASSIGN_OR_RETURN(op.body, EncodeBatch(batch));
   op.batch = std::move(batch);
   SYNMAP_RETURN_IF_ERROR(Submit(&op));
   return op.result;
@@ -360,8 +370,8 @@ absl::StatusOr<CommitResult> SqliteStore::Commit(absl::string_view sensor,
 
 absl::StatusOr<uint64_t> SqliteStore::RecordHello(absl::string_view sensor,
                                                   absl::string_view peer_address,
-                                                  const synmap::v1::Hello& hello) {
-  SYNMAP_RETURN_IF_ERROR(ValidateSensorName(sensor));
+                                                  const common::SensorInfo& hello) {
+  SYNMAP_RETURN_IF_ERROR(common::ValidateSensorName(sensor));
   Op op;
   op.kind = Op::Kind::kHello;
   op.sensor = std::string(sensor);
@@ -372,12 +382,12 @@ absl::StatusOr<uint64_t> SqliteStore::RecordHello(absl::string_view sensor,
 }
 
 absl::Status SqliteStore::RecordHeartbeat(absl::string_view sensor,
-                                          const synmap::v1::Heartbeat& heartbeat) {
-  SYNMAP_RETURN_IF_ERROR(ValidateSensorName(sensor));
+                                          const common::SensorHealth& health) {
+  SYNMAP_RETURN_IF_ERROR(common::ValidateSensorName(sensor));
   Op op;
   op.kind = Op::Kind::kHeartbeat;
   op.sensor = std::string(sensor);
-  op.heartbeat = &heartbeat;
+  op.heartbeat = &health;
   return Submit(&op);
 }
 
@@ -488,22 +498,19 @@ class ContentCheckedStore final : public Store {
         reader_(std::move(reader)) {}
   ~ContentCheckedStore() override { (void)Close(); }
 
-  absl::StatusOr<CommitResult> Commit(absl::string_view sensor, synmap::v1::Batch batch) override {
+  absl::StatusOr<CommitResult> Commit(absl::string_view sensor,
+                                      common::SequencedBatch batch) override {
     const uint64_t last = inner_->LastCommittedSeq(sensor);
-    if (batch.seq() > last || batch.seq() > kMaxSeq) {
+    if (batch.seq > last || batch.seq > common::kMaxSeq) {
       return inner_->Commit(sensor, std::move(batch));
     }
-    SYNMAP_RETURN_IF_ERROR(ValidateSensorName(sensor));
-    SYNMAP_RETURN_IF_ERROR(ValidateBatch(batch, ToNs(clock_.Now())));
-    SYNMAP_ASSIGN_OR_RETURN(std::optional<std::string> stored, StoredDigest(sensor, batch.seq()));
+    SYNMAP_RETURN_IF_ERROR(common::ValidateSensorName(sensor));
+    SYNMAP_RETURN_IF_ERROR(
+        common::CheckBatch(batch, ToNs(clock_.Now()), common::BatchLimits(), nullptr));
+    SYNMAP_ASSIGN_OR_RETURN(std::optional<std::string> stored, StoredDigest(sensor, batch.seq));
     bool conflict = !stored.has_value();
     if (stored.has_value() && !stored->empty()) {
-      std::string body;
-      if (!batch.SerializeToString(&body)) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("batch seq ", batch.seq(), ": cannot encode"));
-      }
-      conflict = BatchDigest(body) != *stored;
+      conflict = common::BatchDigest(batch) != *stored;
     }
     if (!conflict) {
       return inner_->Commit(sensor, std::move(batch));  // Answered duplicate, applies nothing.
@@ -514,12 +521,12 @@ class ContentCheckedStore final : public Store {
     return result;
   }
   absl::StatusOr<uint64_t> RecordHello(absl::string_view sensor, absl::string_view peer_address,
-                                       const synmap::v1::Hello& hello) override {
+                                       const common::SensorInfo& hello) override {
     return inner_->RecordHello(sensor, peer_address, hello);
   }
   absl::Status RecordHeartbeat(absl::string_view sensor,
-                               const synmap::v1::Heartbeat& heartbeat) override {
-    return inner_->RecordHeartbeat(sensor, heartbeat);
+                               const common::SensorHealth& health) override {
+    return inner_->RecordHeartbeat(sensor, health);
   }
   void RecordDisconnect(absl::string_view sensor) override { inner_->RecordDisconnect(sensor); }
   uint64_t LastCommittedSeq(absl::string_view sensor) override {

@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "collector/store/internal/batch_validation.h"
 #include "collector/store/internal/sqlite_store_impl.h"
+#include "common/batch/batch_codec.h"
 #include "common/log/log.h"
 #include "common/status/status_macros.h"
 
@@ -34,7 +34,7 @@ void SqliteStore::WriterLoop() {
       size_t taken = 0;
       while (taken < queue_.size()) {
         const Op* op = queue_[taken];
-        const auto n = static_cast<uint64_t>(op->batch.records_size());
+        const auto n = static_cast<uint64_t>(op->batch.batch.records.size());
         if (taken > 0 && records + n > options_.max_group_records) {
           break;
         }
@@ -200,12 +200,12 @@ absl::Status SqliteStore::WriteGroup(const std::vector<Op*>& ops, std::vector<Ap
       continue;
     }
     if (op->kind == Op::Kind::kHeartbeat) {
-      change.health = op->heartbeat->health();
+      change.health = *op->heartbeat;
       ApplyHeartbeat(change, state);
       applied.push_back(std::move(change));
       continue;
     }
-    const uint64_t seq = op->batch.seq();
+    const uint64_t seq = op->batch.seq;
     bool committed;
     {
       absl::ReaderMutexLock lock(&state_mu_);
@@ -270,9 +270,9 @@ absl::Status SqliteStore::WriteSensorRow(uint32_t id, const SensorState& s) {
                    "records = ?, packets_received = ?, kernel_drops = ?, interface_drops = ?, "
                    "synacks = ?, retransmissions = ?, malformed = ?, handshakes_evicted = ?, "
                    "health = ?, batch_health = ?, last_heartbeat_ns = ? WHERE id = ?"));
-  const std::string hello = s.hello.SerializeAsString();
-  const std::string health = s.health.SerializeAsString();
-  const std::string batch_health = s.batch_health.SerializeAsString();
+  const std::string hello = common::SensorInfoToProto(s.hello).SerializeAsString();
+  const std::string health = common::HealthToProto(s.health).SerializeAsString();
+  const std::string batch_health = common::HealthToProto(s.batch_health).SerializeAsString();
   int i = 1;
   update.BindText(i++, s.peer_address);
   update.BindBlob(i++, hello);
@@ -295,7 +295,7 @@ void SqliteStore::ApplyHello(const Applied& change, SensorState& state) {
   state.peer_address = change.peer;
   state.hello = change.hello;
   state.hello_ns = change.now_ns;
-  state.health = change.hello.health();
+  state.health = change.hello.health;
 }
 
 void SqliteStore::ApplyHeartbeat(const Applied& change, SensorState& state) {
@@ -319,7 +319,7 @@ void SqliteStore::ApplyGroup(std::vector<Applied>& applied) {
     } else {
       AccountBatch(a.batch, a.info, state);
       ledger_.AppendBatch(a.sensor_id, a.info);
-      records_since_checkpoint_ += index_.ApplyBatch(a.sensor_id, a.batch, cutoff, now_ns);
+      records_since_checkpoint_ += index_.ApplyBatch(a.sensor_id, a.batch.batch, cutoff, now_ns);
       stats_.commits += 1;
       stats_.records += a.info.records;
     }

@@ -7,7 +7,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "collector/store/snapshot.h"
-#include "synmap/v1/ingest.pb.h"
+#include "common/batch/batch.h"
 
 namespace synmap::collector {
 
@@ -63,18 +63,18 @@ class Store {
   // Unavailable (storage failed; nothing stored, retry later); Cancelled (the store is
   // closing).
   [[nodiscard]] virtual absl::StatusOr<CommitResult> Commit(absl::string_view sensor,
-                                                            synmap::v1::Batch batch) = 0;
+                                                            common::SequencedBatch batch) = 0;
 
   // Records a Hello from `sensor` connecting from `peer_address`, marks it connected, and
   // returns its highest committed seq (0 if none). Errors: InvalidArgument, Unavailable,
   // Cancelled.
   [[nodiscard]] virtual absl::StatusOr<uint64_t> RecordHello(absl::string_view sensor,
                                                              absl::string_view peer_address,
-                                                             const synmap::v1::Hello& hello) = 0;
+                                                             const common::SensorInfo& hello) = 0;
 
-  // Records a heartbeat (time and health). Errors: as RecordHello.
+  // Records a heartbeat: its collector time and the sensor's health. Errors: as RecordHello.
   [[nodiscard]] virtual absl::Status RecordHeartbeat(absl::string_view sensor,
-                                                     const synmap::v1::Heartbeat& heartbeat) = 0;
+                                                     const common::SensorHealth& health) = 0;
 
   // Marks `sensor` disconnected (in memory only). Unknown names are ignored.
   virtual void RecordDisconnect(absl::string_view sensor) = 0;

@@ -25,6 +25,7 @@
 #include "collector/query/names_holder.h"
 #include "collector/query/query_engine.h"
 #include "collector/store/sqlite_store.h"
+#include "common/batch/batch_codec.h"
 #include "common/log/log.h"
 #include "common/naming/name_table.h"
 #include "common/naming/service_table.h"
@@ -81,8 +82,8 @@ uint64_t Mix(uint64_t x) {  // splitmix64
 // sensor watches its own segment) of a population of (client, server, port) keys over 300k
 // clients (2/3 local 10/8, 1/3 remote), 5k local servers and 20 ports, like a site whose
 // clients keep using the same services; capture time inside [start, start + 10s).
-synmap::v1::Batch MakeBatch(std::mt19937_64& rng, uint64_t seq, int64_t start_ns, int n,
-                            uint64_t population, uint64_t sensor, uint64_t sensors) {
+common::SequencedBatch MakeBatch(std::mt19937_64& rng, uint64_t seq, int64_t start_ns, int n,
+                                 uint64_t population, uint64_t sensor, uint64_t sensors) {
   const uint64_t share = std::max<uint64_t>(1, population / sensors);
   static constexpr uint32_t kPorts[] = {22,  25,  53,  80,  110,  143,  389,  443,  445,  465,
                                         587, 636, 993, 995, 3306, 3389, 5432, 8080, 8443, 9999};
@@ -106,7 +107,7 @@ synmap::v1::Batch MakeBatch(std::mt19937_64& rng, uint64_t seq, int64_t start_ns
     r->set_first_seen_unix_ns(at);
     r->set_last_seen_unix_ns(at);
   }
-  return batch;
+  return common::DecodeBatch(batch).value();
 }
 
 // CPU seconds used by the whole process so far (all threads).
@@ -139,8 +140,8 @@ double CommitThroughput(const Flags& flags, int threads, bool sync_full) {
   const uint64_t batches_per_thread =
       std::max<uint64_t>(1, flags.commit_records / static_cast<uint64_t>(flags.batch_records) /
                                 static_cast<uint64_t>(threads));
-  // Batches are built before the clock starts: the gRPC layer hands the store parsed protos.
-  std::vector<std::vector<synmap::v1::Batch>> work(static_cast<size_t>(threads));
+  // Batches are built before the clock starts: the gRPC layer hands the store plain batches.
+  std::vector<std::vector<common::SequencedBatch>> work(static_cast<size_t>(threads));
   for (int t = 0; t < threads; ++t) {
     std::mt19937_64 rng(static_cast<uint64_t>(t) + 1);
     for (uint64_t b = 0; b < batches_per_thread; ++b) {
@@ -155,7 +156,7 @@ double CommitThroughput(const Flags& flags, int threads, bool sync_full) {
   for (int t = 0; t < threads; ++t) {
     committers.emplace_back([&, t] {
       const std::string sensor = absl::StrCat("sensor-", t);
-      for (const synmap::v1::Batch& batch : work[static_cast<size_t>(t)]) {
+      for (const common::SequencedBatch& batch : work[static_cast<size_t>(t)]) {
         auto result = store->Commit(sensor, batch);
         if (!result.ok()) {
           std::fprintf(stderr, "commit: %s\n", std::string(result.status().message()).c_str());

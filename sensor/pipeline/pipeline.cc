@@ -6,6 +6,7 @@
 
 #include "absl/memory/memory.h"
 #include "absl/strings/str_cat.h"
+#include "common/batch/batch.h"
 #include "common/log/log.h"
 #include "common/status/status_macros.h"
 
@@ -13,7 +14,7 @@ namespace synmap::sensor {
 namespace {
 
 // The collector refuses batches with more records than this (ingest.proto limits).
-constexpr size_t kMaxRecordsPerBatch = 200'000;
+constexpr size_t kMaxRecordsPerBatch = common::kMaxRecordsPerBatch;
 
 bool AllLive(const std::vector<std::unique_ptr<PacketSource>>& sources) {
   return std::all_of(sources.begin(), sources.end(),

@@ -210,11 +210,11 @@ void AggregateIndex::MergeInto(AggregateBucket* into, const AggregateBucket& fro
   into->overhang_ns = std::max(into->overhang_ns, end - (into->start_ns + into->width_ns));
 }
 
-uint64_t AggregateIndex::ApplyBatch(uint32_t sensor, const synmap::v1::Batch& batch,
-                                    int64_t cutoff_ns, int64_t now_ns) {
+uint64_t AggregateIndex::ApplyBatch(uint32_t sensor, const common::Batch& batch, int64_t cutoff_ns,
+                                    int64_t now_ns) {
   BeginMutation();
   mark_dirty_ = true;
-  const int64_t t = batch.start_unix_ns();
+  const int64_t t = batch.start_ns;
   int64_t start;
   int64_t width;
   if (const AggregateBucket* holding = Holding(t)) {
@@ -224,48 +224,42 @@ uint64_t AggregateIndex::ApplyBatch(uint32_t sensor, const synmap::v1::Batch& ba
     width = TierWidth(t, now_ns);
     start = FloorTo(t, width);
   }
-  if (start + width <= cutoff_ns || batch.records_size() == 0) {
+  if (start + width <= cutoff_ns || batch.records.empty()) {
     return 0;
   }
   AggregateBucket* bucket = MutableBucket(start, width);
-  bucket->overhang_ns = std::max(bucket->overhang_ns, batch.end_unix_ns() - (start + width));
+  bucket->overhang_ns = std::max(bucket->overhang_ns, batch.end_ns - (start + width));
   // Each record costs a few lookups in maps far larger than the caches. Doing them in stages
   // over the whole batch, each lookup prefetched kAhead records early, overlaps the misses
   // instead of paying them one after another.
   constexpr size_t kAhead = 8;
   struct Pending {
-    common::IpAddress client;
-    common::IpAddress server;
-    int record = 0;
+    size_t record = 0;
     AggregateKey key;
     uint32_t key_id = 0;
   };
   std::vector<Pending> pending;
-  pending.reserve(static_cast<size_t>(batch.records_size()));
-  for (int i = 0; i < batch.records_size(); ++i) {
-    const synmap::v1::Record& r = batch.records(i);
-    const size_t length = r.client_ip().size();
+  pending.reserve(batch.records.size());
+  for (size_t i = 0; i < batch.records.size(); ++i) {
+    const common::RecordKey& k = batch.records[i].key;
     // Validated before commit; a replayed log row is checked here again.
-    if ((length != 4 && length != 16) || r.server_ip().size() != length) {
+    if ((k.client.length != 4 && k.client.length != 16) || k.server.length != k.client.length) {
       continue;
     }
-    const auto* client = reinterpret_cast<const uint8_t*>(r.client_ip().data());
-    const auto* server = reinterpret_cast<const uint8_t*>(r.server_ip().data());
     Pending p;
-    p.client = length == 4 ? common::IpAddress::V4(client) : common::IpAddress::V6(client);
-    p.server = length == 4 ? common::IpAddress::V4(server) : common::IpAddress::V6(server);
     p.record = i;
     pending.push_back(p);
   }
   const size_t n = pending.size();
   for (size_t i = 0; i < n; ++i) {
     if (i + kAhead < n) {
-      ip_ids_.prefetch(pending[i + kAhead].client);
-      ip_ids_.prefetch(pending[i + kAhead].server);
+      const common::RecordKey& ahead = batch.records[pending[i + kAhead].record].key;
+      ip_ids_.prefetch(ahead.client);
+      ip_ids_.prefetch(ahead.server);
     }
     Pending& p = pending[i];
-    p.key = AggregateKey{sensor, InternIp(p.client), InternIp(p.server),
-                         static_cast<uint16_t>(batch.records(p.record).server_port())};
+    const common::RecordKey& k = batch.records[p.record].key;
+    p.key = AggregateKey{sensor, InternIp(k.client), InternIp(k.server), k.server_port};
   }
   for (size_t i = 0; i < n; ++i) {
     if (i + kAhead < n) {
@@ -277,9 +271,8 @@ uint64_t AggregateIndex::ApplyBatch(uint32_t sensor, const synmap::v1::Batch& ba
     if (i + kAhead < n) {
       bucket->index.prefetch(pending[i + kAhead].key_id);
     }
-    const synmap::v1::Record& r = batch.records(pending[i].record);
-    AddKeyRow(bucket, pending[i].key_id, r.packets(), r.connections(), r.first_seen_unix_ns(),
-              r.last_seen_unix_ns());
+    const common::Record& r = batch.records[pending[i].record];
+    AddKeyRow(bucket, pending[i].key_id, r.packets, r.connections, r.first_seen_ns, r.last_seen_ns);
   }
   return n;
 }

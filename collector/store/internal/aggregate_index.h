@@ -11,8 +11,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "collector/store/snapshot.h"
+#include "common/aggregate/record.h"
 #include "common/packet/ip_address.h"
-#include "synmap/v1/ingest.pb.h"
 
 namespace synmap::collector::internal {
 
@@ -58,7 +58,7 @@ class AggregateIndex {
   // holding the batch's start (an existing bucket holding it, else one of the tier width at
   // `now_ns`). A batch whose bucket ends at or before `cutoff_ns` is skipped (retention).
   // Returns the number of records applied.
-  uint64_t ApplyBatch(uint32_t sensor, const synmap::v1::Batch& batch, int64_t cutoff_ns,
+  uint64_t ApplyBatch(uint32_t sensor, const common::Batch& batch, int64_t cutoff_ns,
                       int64_t now_ns);
 
   // Decodes one checkpoint chunk of bucket `start_ns` and adds its rows; format 2 carries its

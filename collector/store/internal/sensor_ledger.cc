@@ -10,18 +10,6 @@ namespace {
 
 uint64_t Increase(uint64_t now, uint64_t before) { return now >= before ? now - before : now; }
 
-common::CaptureStats FromProto(const synmap::v1::CaptureStats& s) {
-  common::CaptureStats out;
-  out.packets_received = s.packets_received();
-  out.kernel_drops = s.kernel_drops();
-  out.interface_drops = s.interface_drops();
-  out.synacks = s.synacks();
-  out.retransmissions = s.retransmissions();
-  out.malformed = s.malformed();
-  out.handshakes_evicted = s.handshakes_evicted();
-  return out;
-}
-
 bool Overlaps(const BatchInfo& b, int64_t since_ns, int64_t until_ns) {
   // An empty window (start == end) is an instant at start.
   const int64_t end = std::max(b.end_ns, b.start_ns + 1);
@@ -29,50 +17,49 @@ bool Overlaps(const BatchInfo& b, int64_t since_ns, int64_t until_ns) {
 }
 
 // Batches and records a sensor's health says it lost, cumulatively (saturating).
-uint64_t SpoolBatchesLost(const synmap::v1::SensorHealth& h) {
-  const uint64_t parts[] = {h.batches_dropped(), h.batches_lost_write_failed(),
-                            h.batches_quarantined()};
+uint64_t SpoolBatchesLost(const common::SensorHealth& h) {
+  const uint64_t parts[] = {h.batches_dropped, h.batches_lost_write_failed, h.batches_quarantined};
   uint64_t sum = 0;
   for (uint64_t p : parts) {
     sum = p > UINT64_MAX - sum ? UINT64_MAX : sum + p;
   }
   return sum;
 }
-uint64_t SpoolRecordsLost(const synmap::v1::SensorHealth& h) {
-  const uint64_t a = h.records_dropped();
-  const uint64_t b = h.records_lost_write_failed();
+uint64_t SpoolRecordsLost(const common::SensorHealth& h) {
+  const uint64_t a = h.records_dropped;
+  const uint64_t b = h.records_lost_write_failed;
   return a > UINT64_MAX - b ? UINT64_MAX : a + b;
 }
 
 }  // namespace
 
-BatchInfo MakeBatchInfo(const synmap::v1::Batch& batch, const SensorState& before,
+BatchInfo MakeBatchInfo(const common::SequencedBatch& batch, const SensorState& before,
                         int64_t commit_ns) {
   BatchInfo info;
-  info.seq = batch.seq();
-  info.start_ns = batch.start_unix_ns();
-  info.end_ns = batch.end_unix_ns();
+  info.seq = batch.seq;
+  info.start_ns = batch.batch.start_ns;
+  info.end_ns = batch.batch.end_ns;
   info.commit_ns = commit_ns;
-  info.records = static_cast<uint64_t>(batch.records_size());
-  info.stats = FromProto(batch.stats());
+  info.records = static_cast<uint64_t>(batch.batch.records.size());
+  info.stats = batch.batch.stats;
   // Every way a sensor loses batches counts: dropped at the spool cap, never written (disk
   // full), and quarantined (corrupt, or refused by a collector).
   info.spool_batches_dropped =
-      Increase(SpoolBatchesLost(batch.health()), SpoolBatchesLost(before.batch_health));
+      Increase(SpoolBatchesLost(batch.health), SpoolBatchesLost(before.batch_health));
   info.spool_records_dropped =
-      Increase(SpoolRecordsLost(batch.health()), SpoolRecordsLost(before.batch_health));
+      Increase(SpoolRecordsLost(batch.health), SpoolRecordsLost(before.batch_health));
   return info;
 }
 
-void AccountBatch(const synmap::v1::Batch& batch, const BatchInfo& info, SensorState& state) {
+void AccountBatch(const common::SequencedBatch& batch, const BatchInfo& info, SensorState& state) {
   state.last_commit_ns = info.commit_ns;
   state.last_batch_end_ns = info.end_ns;
   state.last_seq = std::max(state.last_seq, info.seq);
   state.batches += 1;
   state.records = common::SaturatingAdd(state.records, info.records);
   state.totals.MergeFrom(info.stats);
-  state.health = batch.health();
-  state.batch_health = batch.health();
+  state.health = batch.health;
+  state.batch_health = batch.health;
 }
 
 std::optional<uint32_t> SensorLedger::Find(absl::string_view name) const {

@@ -9,7 +9,7 @@
 #include "absl/strings/string_view.h"
 #include "collector/store/snapshot.h"
 #include "common/aggregate/record.h"
-#include "synmap/v1/ingest.pb.h"
+#include "common/batch/batch.h"
 
 namespace synmap::collector::internal {
 
@@ -28,11 +28,11 @@ struct BatchInfo {
 
 // Builds the BatchInfo of `batch` committed at `commit_ns`; spool counters become increases
 // over `before.batch_health` (a decrease means the sensor restarted: the new value counts).
-BatchInfo MakeBatchInfo(const synmap::v1::Batch& batch, const SensorState& before,
+BatchInfo MakeBatchInfo(const common::SequencedBatch& batch, const SensorState& before,
                         int64_t commit_ns);
 
 // Adds a committed batch to a sensor's totals and last-batch fields.
-void AccountBatch(const synmap::v1::Batch& batch, const BatchInfo& info, SensorState& state);
+void AccountBatch(const common::SequencedBatch& batch, const BatchInfo& info, SensorState& state);
 
 // Every known sensor (index = sensors.id - 1 in the database) with its batch metadata.
 // Thread-compatible: the store guards it with its lock.

@@ -17,8 +17,8 @@
 
 namespace synmap::collector::internal {
 
-inline constexpr int64_t kBodyFormatBatchProto =
-    1;                                      // batch_log.body: a serialized synmap.v1.Batch.
+// batch_log.body: a serialized synmap.v1.Batch.
+inline constexpr int64_t kBodyFormatBatchProto = 1;
 inline constexpr int64_t kChunkFormat = 2;  // aggregate_chunks.body: AggregateIndex format 2.
 inline constexpr size_t kRowsPerChunk = 65'536;
 // The checkpoint manifest's row in aggregate_chunks (no bucket starts there).
@@ -30,11 +30,11 @@ struct Op {
   enum class Kind { kCommit, kHello, kHeartbeat, kCheckpoint, kRetention };
   Kind kind = Kind::kCommit;
   std::string sensor;
-  synmap::v1::Batch batch;  // kCommit: moved out by the writer once committed.
-  std::string body;         // Serialized batch, made by the caller's thread.
+  common::SequencedBatch batch;  // kCommit: moved out by the writer once committed.
+  std::string body;              // Serialized batch, made by the caller's thread.
   std::string peer;
-  const synmap::v1::Hello* hello = nullptr;
-  const synmap::v1::Heartbeat* heartbeat = nullptr;
+  const common::SensorInfo* hello = nullptr;
+  const common::SensorHealth* heartbeat = nullptr;
   // Results, set by the writer thread before `done`.
   bool done = false;
   bool applied = false;  // A new commit written in the group transaction.
@@ -52,13 +52,13 @@ struct Applied {
   Op::Kind kind = Op::Kind::kCommit;
   uint32_t sensor_id = 0;
   int64_t now_ns = 0;
-  Op* op = nullptr;                 // Until the group is committed; then the batch is moved here.
-  synmap::v1::Batch batch;          // kCommit.
-  BatchInfo info;                   // kCommit.
-  int64_t log_id = 0;               // kCommit: its batch_log row.
-  std::string peer;                 // kHello.
-  synmap::v1::Hello hello;          // kHello.
-  synmap::v1::SensorHealth health;  // kHeartbeat.
+  Op* op = nullptr;              // Until the group is committed; then the batch is moved here.
+  common::SequencedBatch batch;  // kCommit.
+  BatchInfo info;                // kCommit.
+  int64_t log_id = 0;            // kCommit: its batch_log row.
+  std::string peer;              // kHello.
+  common::SensorInfo hello;      // kHello.
+  common::SensorHealth health;   // kHeartbeat.
 };
 
 // The SQLite Store. Callers' threads validate and serialise; one writer thread owns the
@@ -70,11 +70,12 @@ class SqliteStore final : public Store {
       const SqliteStoreOptions& options);
   ~SqliteStore() override { (void)Close(); }
 
-  absl::StatusOr<CommitResult> Commit(absl::string_view sensor, synmap::v1::Batch batch) override;
+  absl::StatusOr<CommitResult> Commit(absl::string_view sensor,
+                                      common::SequencedBatch batch) override;
   absl::StatusOr<uint64_t> RecordHello(absl::string_view sensor, absl::string_view peer_address,
-                                       const synmap::v1::Hello& hello) override;
+                                       const common::SensorInfo& hello) override;
   absl::Status RecordHeartbeat(absl::string_view sensor,
-                               const synmap::v1::Heartbeat& heartbeat) override;
+                               const common::SensorHealth& health) override;
   void RecordDisconnect(absl::string_view sensor) override;
   uint64_t LastCommittedSeq(absl::string_view sensor) override;
   std::shared_ptr<const StoreSnapshot> Snapshot(int64_t since_ns, int64_t until_ns,

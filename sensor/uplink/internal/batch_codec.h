@@ -8,12 +8,13 @@
 
 #include "absl/status/statusor.h"
 #include "common/aggregate/record.h"
+#include "common/batch/batch.h"
 #include "synmap/v1/ingest.pb.h"
 
 namespace synmap::sensor::internal {
 
 // Most records a merged batch may hold: the collector's per-batch limit (ingest.proto).
-inline constexpr uint64_t kMaxRecordsPerBatch = 200'000;
+inline constexpr uint64_t kMaxRecordsPerBatch = common::kMaxRecordsPerBatch;
 
 // The wire form of `batch` with `seq` and merged_from = 1; health is left unset (it is
 // filled in when the batch is sent).

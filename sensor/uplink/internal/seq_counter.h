@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/batch/batch.h"
 
 namespace synmap::sensor::internal {
 
@@ -21,7 +22,7 @@ class SeqCounter {
  public:
   // The highest seq a collector accepts (2^63 - 1). The counter never goes past it, and so
   // never wraps: a sensor there stops spooling with a clear error instead.
-  static constexpr uint64_t kMaxSeq = (uint64_t{1} << 63) - 1;
+  static constexpr uint64_t kMaxSeq = common::kMaxSeq;
 
   // Reads dir/seq; the next seq will exceed both it and `floor` (the highest seq found in
   // the spool). A missing file counts as 0; a garbled one is logged and counted as 0.

@@ -23,11 +23,11 @@ class FakeStore final : public collector::Store {
  public:
   struct CommitCall {
     std::string sensor;
-    synmap::v1::Batch batch;
+    common::SequencedBatch batch;
   };
 
   absl::StatusOr<collector::CommitResult> Commit(absl::string_view sensor,
-                                                 synmap::v1::Batch batch) override {
+                                                 common::SequencedBatch batch) override {
     absl::MutexLock lock(&mu_);
     ++commit_calls_;
     mu_.Await(absl::Condition(
@@ -37,20 +37,20 @@ class FakeStore final : public collector::Store {
       return fail_with_;
     }
     auto& seqs = seqs_[std::string(sensor)];
-    if (seqs.contains(batch.seq())) {
+    if (seqs.contains(batch.seq)) {
       return collector::CommitResult{.duplicate = true};
     }
-    if (!seqs.empty() && batch.seq() < *seqs.rbegin()) {
+    if (!seqs.empty() && batch.seq < *seqs.rbegin()) {
       // As the real store: an unused seq below the highest committed one is a conflict.
       return collector::CommitResult{.conflict = true, .last_committed_seq = *seqs.rbegin()};
     }
-    seqs.insert(batch.seq());
+    seqs.insert(batch.seq);
     commits_.push_back({std::string(sensor), std::move(batch)});
     return collector::CommitResult{.duplicate = false};
   }
 
   absl::StatusOr<uint64_t> RecordHello(absl::string_view sensor, absl::string_view peer_address,
-                                       const synmap::v1::Hello& hello) override {
+                                       const common::SensorInfo& hello) override {
     absl::MutexLock lock(&mu_);
     hellos_.push_back({std::string(sensor), std::string(peer_address), hello});
     connected_[std::string(sensor)] = true;
@@ -58,7 +58,7 @@ class FakeStore final : public collector::Store {
     return seqs.empty() ? 0 : *seqs.rbegin();
   }
   absl::Status RecordHeartbeat(absl::string_view sensor,
-                               const synmap::v1::Heartbeat& /*heartbeat*/) override {
+                               const common::SensorHealth& /*health*/) override {
     absl::MutexLock lock(&mu_);
     ++heartbeats_[std::string(sensor)];
     return absl::OkStatus();
@@ -111,7 +111,7 @@ class FakeStore final : public collector::Store {
   struct HelloCall {
     std::string sensor;
     std::string peer_address;
-    synmap::v1::Hello hello;
+    common::SensorInfo hello;
   };
   std::vector<HelloCall> hellos() const {
     absl::MutexLock lock(&mu_);

@@ -93,7 +93,7 @@ TEST_F(IngestServiceTest, HelloAckCarriesCertificateNameAndLastSeq) {
   ASSERT_EQ(store_.hellos().size(), 1u);
   EXPECT_EQ(store_.hellos()[0].sensor, "s1");
   EXPECT_THAT(store_.hellos()[0].peer_address, HasSubstr("127.0.0.1"));
-  EXPECT_EQ(store_.hellos()[0].hello.boot_id(), "boot-1");
+  EXPECT_EQ(store_.hellos()[0].hello.boot_id, "boot-1");
 }
 
 TEST_F(IngestServiceTest, BatchesAreCommittedUnderCertNameAndAckedInOrder) {
@@ -112,7 +112,7 @@ TEST_F(IngestServiceTest, BatchesAreCommittedUnderCertNameAndAckedInOrder) {
   ASSERT_EQ(commits.size(), 5u);
   for (const FakeStore::CommitCall& c : commits) {
     EXPECT_EQ(c.sensor, "s2");
-    EXPECT_EQ(c.batch.records_size(), 3);
+    EXPECT_EQ(c.batch.batch.records.size(), 3u);
   }
   EXPECT_EQ(service_->stats().records_committed, 15u);
 }
@@ -365,7 +365,7 @@ TEST_P(BadBatchTest, RefusedWithInvalidArgumentAndNotStored) {
   EXPECT_THAT(status.error_message(), HasSubstr("limit " + GetParam().limit));
   std::vector<FakeStore::CommitCall> commits = store_.commits();
   ASSERT_EQ(commits.size(), 1u);
-  EXPECT_EQ(commits[0].batch.seq(), 1u);
+  EXPECT_EQ(commits[0].batch.seq, 1u);
   EXPECT_EQ(refusals_.Get(GetParam().limit), 1u);
 }
 

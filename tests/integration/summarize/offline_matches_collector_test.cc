@@ -20,6 +20,7 @@
 #include "collector/store/sqlite_store.h"
 #include "common/aggregate/capture_window.h"
 #include "common/aggregate/synack_table.h"
+#include "common/batch/batch_codec.h"
 #include "common/packet/decoder.h"
 #include "common/time/clock.h"
 #include "gtest/gtest.h"
@@ -158,7 +159,7 @@ TEST(OfflineMatchesCollectorTest, SameCaptureSameWindowSameCountsPerKey) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<collector::Store> store,
                        collector::OpenSqliteStore(options));
   for (synmap::v1::Batch& batch : SensorBatches(frames)) {
-    ASSERT_OK(store->Commit("sensor-1", std::move(batch)));
+    ASSERT_OK(store->Commit("sensor-1", common::DecodeBatch(batch).value()));
   }
   collector::NamesHolder names(std::make_shared<const common::NameTable>());
   collector::QueryEngine engine(*store, names);
@@ -207,7 +208,7 @@ TEST(OfflineMatchesCollectorTest, SameCaptureSameNamesSameRowsCellForCell) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<collector::Store> store,
                        collector::OpenSqliteStore(options));
   for (synmap::v1::Batch& batch : SensorBatches(frames)) {
-    ASSERT_OK(store->Commit("sensor-1", std::move(batch)));
+    ASSERT_OK(store->Commit("sensor-1", common::DecodeBatch(batch).value()));
   }
   collector::NamesHolder names(names_table);
   collector::QueryEngine engine(*store, names);

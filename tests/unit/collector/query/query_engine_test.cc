@@ -27,6 +27,7 @@ using testing::kHour;
 using testing::kSecond;
 using testing::kT0;
 using testing::MakeBatch;
+using testing::Plain;
 
 constexpr char kNames[] = R"yaml(
 local_networks: [10.0.0.0/24, "2001:db8:10::/48"]
@@ -98,12 +99,12 @@ class QueryEngineTest : public ::testing::Test {
     AddRecord(b1, "10.0.0.9", "10.0.0.1", 9999, 1, t);
     b1.mutable_stats()->set_kernel_drops(11);
     b1.mutable_stats()->set_malformed(2);
-    ASSERT_OK(store_->Commit("s1", b1));
+    ASSERT_OK(store_->Commit("s1", Plain(b1)));
     // Hour 0, sensor s2: 198.51.100.1 -> dumbo:22 1 connection.
     synmap::v1::Batch b2 = MakeBatch(1, kT0);
     AddRecord(b2, "198.51.100.1", "10.0.0.1", 22, 1, t);
     b2.mutable_health()->set_batches_dropped(3);
-    ASSERT_OK(store_->Commit("s2", b2));
+    ASSERT_OK(store_->Commit("s2", Plain(b2)));
   }
 
   // Hour 5, sensor s1: a new service (www 10.0.0.3:443) and dumbo:9999 again.
@@ -112,7 +113,7 @@ class QueryEngineTest : public ::testing::Test {
     const int64_t t = kT0 + 5 * kHour + kSecond;
     AddRecord(b, "192.0.2.7", "10.0.0.3", 443, 4, t);
     AddRecord(b, "10.0.0.9", "10.0.0.1", 9999, 1, t);
-    ASSERT_OK(store_->Commit("s1", b));
+    ASSERT_OK(store_->Commit("s1", Plain(b)));
   }
 
   TempDir dir_;
@@ -354,7 +355,7 @@ TEST_F(QueryTest, SensorsReportsHealthAndTotals) {
   synmap::v1::Hello hello;
   hello.set_software_version("0.1.0");
   hello.mutable_health()->set_spool_batches(4);
-  ASSERT_OK(store_->RecordHello("s2", "ipv4:10.0.0.50:1234", hello));
+  ASSERT_OK(store_->RecordHello("s2", "ipv4:10.0.0.50:1234", common::SensorInfoFromProto(hello)));
   ASSERT_OK_AND_ASSIGN(auto response, Engine().Sensors({}));
   ASSERT_EQ(response.sensors_size(), 2);
   EXPECT_EQ(response.sensors(0).name(), "s1");
@@ -374,11 +375,11 @@ TEST_F(QueryTest, SensorsReportsHealthAndTotals) {
 TEST_F(QueryTest, SensorsBacklogExcludesTheCommittedBatchItself) {
   synmap::v1::Hello hello;
   hello.mutable_health()->set_spool_batches(3);
-  ASSERT_OK(store_->RecordHello("s1", "ipv4:10.0.0.51:1234", hello));
+  ASSERT_OK(store_->RecordHello("s1", "ipv4:10.0.0.51:1234", common::SensorInfoFromProto(hello)));
   clock_.Advance(absl::Seconds(1));
   synmap::v1::Batch last = MakeBatch(2, kT0 + 3 * kHour);
   last.mutable_health()->set_spool_batches(1);  // Itself, when it was sent.
-  ASSERT_OK(store_->Commit("s1", last));
+  ASSERT_OK(store_->Commit("s1", Plain(last)));
   ASSERT_OK_AND_ASSIGN(auto response, Engine().Sensors({}));
   ASSERT_EQ(response.sensors(0).name(), "s1");
   EXPECT_EQ(response.sensors(0).health().spool_batches(), 0u);
@@ -458,7 +459,7 @@ TEST_F(QueryTest, SortingManyAddressLabelsKeepsThemValid) {
     const std::string client = absl::StrCat("10.1.", i / 250, ".", i % 250 + 1);
     AddRecord(b, client, "10.0.0.1", 22, 1, t);
   }
-  ASSERT_OK(store_->Commit("s1", b));
+  ASSERT_OK(store_->Commit("s1", Plain(b)));
   synmap::v1::SummaryRequest request;
   request.set_top_n(100000);
   request.set_show_remote(true);  // 10.1.x.x is not local: show each address.
@@ -542,7 +543,7 @@ TEST_F(QueryTest, FourQuarterHoursSumExactlyToTheirHourPerKeyAndToTheTruth) {
                   return std::make_tuple(a.client_ip(), a.server_ip(), a.server_port()) <
                          std::make_tuple(b.client_ip(), b.server_ip(), b.server_port());
                 });
-      ASSERT_OK(store_->Commit(sensor, batch));
+      ASSERT_OK(store_->Commit(sensor, Plain(batch)));
     }
   }
   KeyCounts quarters;

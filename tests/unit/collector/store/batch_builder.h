@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "common/batch/batch_codec.h"
 #include "common/packet/ip_address.h"
 #include "synmap/v1/ingest.pb.h"
 
@@ -41,6 +42,11 @@ inline void AddRecord(synmap::v1::Batch& batch, const std::string& client,
   r->set_packets(packets == 0 ? connections : packets);
   r->set_first_seen_unix_ns(at_ns);
   r->set_last_seen_unix_ns(at_ns);
+}
+
+// The plain form a store takes. `batch` must decode (4- or 16-byte addresses, ports <= 65535).
+inline common::SequencedBatch Plain(const synmap::v1::Batch& batch) {
+  return common::DecodeBatch(batch).value();
 }
 
 }  // namespace synmap::collector::testing

@@ -9,10 +9,10 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "collector/store/internal/batch_digest.h"
 #include "collector/store/sqlite_store.h"
 #include "common/aggregate/record.h"
 #include "common/aggregate/saturating.h"
+#include "common/batch/batch_codec.h"
 #include "common/time/clock.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
@@ -29,6 +29,7 @@ using testing::kHour;
 using testing::kSecond;
 using testing::kT0;
 using testing::MakeBatch;
+using testing::Plain;
 
 constexpr uint64_t kTwoTo63 = uint64_t{1} << 63;
 
@@ -56,7 +57,7 @@ class BatchIdentityTest : public ::testing::Test {
     std::string out;
     for (const auto& [seq, port] : std::vector<std::pair<uint64_t, uint32_t>>{
              {1, 22}, {1, 23}, {2, 22}, {kTwoTo63 - 1, 25}, {kTwoTo63 - 1, 26}}) {
-      absl::StatusOr<CommitResult> r = store.Commit("s1", Batch(seq, port));
+      absl::StatusOr<CommitResult> r = store.Commit("s1", Plain(Batch(seq, port)));
       absl::StrAppend(&out, seq, "/", port, ":",
                       !r.ok()        ? "error"
                       : r->duplicate ? "duplicate"
@@ -74,14 +75,14 @@ class BatchIdentityTest : public ::testing::Test {
 TEST_F(BatchIdentityTest, SameSeqSameContentIsDuplicateOtherContentIsConflict) {
   auto store = Open();
   ASSERT_NE(store, nullptr);
-  ASSERT_OK_AND_ASSIGN(CommitResult first, store->Commit("s1", Batch(1, 22)));
+  ASSERT_OK_AND_ASSIGN(CommitResult first, store->Commit("s1", Plain(Batch(1, 22))));
   EXPECT_EQ(first, CommitResult{});
   synmap::v1::Batch resent = Batch(1, 22);
   resent.mutable_health()->set_spool_batches(7);  // Health is not content.
-  ASSERT_OK_AND_ASSIGN(CommitResult again, store->Commit("s1", resent));
+  ASSERT_OK_AND_ASSIGN(CommitResult again, store->Commit("s1", Plain(resent)));
   EXPECT_TRUE(again.duplicate);
   EXPECT_FALSE(again.conflict);
-  ASSERT_OK_AND_ASSIGN(CommitResult other, store->Commit("s1", Batch(1, 23)));
+  ASSERT_OK_AND_ASSIGN(CommitResult other, store->Commit("s1", Plain(Batch(1, 23))));
   EXPECT_FALSE(other.duplicate) << "other content under a used seq is never a duplicate";
   EXPECT_TRUE(other.conflict);
   EXPECT_EQ(other.last_committed_seq, 1u);
@@ -91,11 +92,11 @@ TEST_F(BatchIdentityTest, SameSeqSameContentIsDuplicateOtherContentIsConflict) {
 TEST_F(BatchIdentityTest, UncommittedSeqAtOrBelowTheHighestIsConflict) {
   auto store = Open();
   ASSERT_NE(store, nullptr);
-  ASSERT_OK(store->Commit("s1", Batch(1000, 22)));  // A forged jump.
-  ASSERT_OK_AND_ASSIGN(CommitResult behind, store->Commit("s1", Batch(3, 23)));
+  ASSERT_OK(store->Commit("s1", Plain(Batch(1000, 22))));  // A forged jump.
+  ASSERT_OK_AND_ASSIGN(CommitResult behind, store->Commit("s1", Plain(Batch(3, 23))));
   EXPECT_TRUE(behind.conflict);
   EXPECT_EQ(behind.last_committed_seq, 1000u);
-  ASSERT_OK_AND_ASSIGN(CommitResult above, store->Commit("s1", Batch(1001, 23)));
+  ASSERT_OK_AND_ASSIGN(CommitResult above, store->Commit("s1", Plain(Batch(1001, 23))));
   EXPECT_EQ(above, CommitResult{});
   EXPECT_EQ(store->LastCommittedSeq("s1"), 1001u);
   EXPECT_EQ(store->LastCommittedSeq("s2"), 0u) << "other sensors are not affected";
@@ -106,8 +107,8 @@ TEST_F(BatchIdentityTest, LedgerAnswersTheSameBeforeAndAfterARestart) {
   {
     auto store = Open();
     ASSERT_NE(store, nullptr);
-    ASSERT_OK(store->Commit("s1", Batch(1, 22)));
-    ASSERT_OK(store->Commit("s1", Batch(kTwoTo63 - 1, 25)));
+    ASSERT_OK(store->Commit("s1", Plain(Batch(1, 22))));
+    ASSERT_OK(store->Commit("s1", Plain(Batch(kTwoTo63 - 1, 25))));
     before = Answers(*store);
     EXPECT_EQ(store->LastCommittedSeq("s1"), kTwoTo63 - 1);
   }
@@ -124,7 +125,7 @@ TEST_F(BatchIdentityTest, SeqOfTwoToTheSixtyThreeOrMoreIsRefusedNamingTheLimit) 
   auto store = Open();
   ASSERT_NE(store, nullptr);
   for (uint64_t seq : {kTwoTo63, ~uint64_t{0}}) {
-    absl::StatusOr<CommitResult> r = store->Commit("s1", Batch(seq, 22));
+    absl::StatusOr<CommitResult> r = store->Commit("s1", Plain(Batch(seq, 22)));
     EXPECT_THAT(r, StatusIs(absl::StatusCode::kInvalidArgument));
     EXPECT_THAT(std::string(r.status().message()), HasSubstr("2^63-1"));
   }
@@ -134,11 +135,12 @@ TEST_F(BatchIdentityTest, SeqOfTwoToTheSixtyThreeOrMoreIsRefusedNamingTheLimit) 
 TEST_F(BatchIdentityTest, CountsAboveTwoToTheFortyAreRefused) {
   auto store = Open();
   ASSERT_NE(store, nullptr);
-  EXPECT_OK(store->Commit("s1", Batch(1, 22, uint64_t{1} << 40)));
-  absl::StatusOr<CommitResult> r = store->Commit("s1", Batch(2, 22, (uint64_t{1} << 40) + 1));
+  EXPECT_OK(store->Commit("s1", Plain(Batch(1, 22, uint64_t{1} << 40))));
+  absl::StatusOr<CommitResult> r =
+      store->Commit("s1", Plain(Batch(2, 22, (uint64_t{1} << 40) + 1)));
   EXPECT_THAT(r, StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(std::string(r.status().message()), HasSubstr("limit counts"));
-  EXPECT_THAT(store->Commit("s1", Batch(3, 22, uint64_t{1} << 63)),
+  EXPECT_THAT(store->Commit("s1", Plain(Batch(3, 22, uint64_t{1} << 63))),
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
@@ -158,7 +160,7 @@ TEST_F(BatchIdentityTest, BatchesCommittedBeforeDigestsWereKeptAnswerDuplicate) 
   {
     auto store = Open();
     ASSERT_NE(store, nullptr);
-    ASSERT_OK(store->Commit("s1", Batch(1, 22)));
+    ASSERT_OK(store->Commit("s1", Plain(Batch(1, 22))));
   }
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(Options().path.c_str(), &db), SQLITE_OK);
@@ -167,7 +169,7 @@ TEST_F(BatchIdentityTest, BatchesCommittedBeforeDigestsWereKeptAnswerDuplicate) 
   sqlite3_close(db);
   auto store = Open();
   ASSERT_NE(store, nullptr);
-  ASSERT_OK_AND_ASSIGN(CommitResult r, store->Commit("s1", Batch(1, 23)));
+  ASSERT_OK_AND_ASSIGN(CommitResult r, store->Commit("s1", Plain(Batch(1, 23))));
   EXPECT_TRUE(r.duplicate) << "content unknown: the old answer stands";
 }
 
@@ -177,11 +179,11 @@ TEST(BatchDigestTest, IgnoresSeqAndHealthAndSeesEveryRecordByte) {
   b.mutable_health()->set_uptime_ns(5);
   synmap::v1::Batch c = Batch(1, 22);
   c.mutable_records(0)->set_connections(0);
-  const std::string da = internal::BatchDigest(a.SerializeAsString());
-  EXPECT_EQ(da.size(), internal::kBatchDigestBytes);
-  EXPECT_EQ(da, internal::BatchDigest(b.SerializeAsString()));
-  EXPECT_NE(da, internal::BatchDigest(c.SerializeAsString()));
-  EXPECT_EQ(internal::BatchDigest("\xff"), "") << "malformed wire format";
+  const std::string da = common::BatchDigest(a.SerializeAsString());
+  EXPECT_EQ(da.size(), common::kBatchDigestBytes);
+  EXPECT_EQ(da, common::BatchDigest(b.SerializeAsString()));
+  EXPECT_NE(da, common::BatchDigest(c.SerializeAsString()));
+  EXPECT_EQ(common::BatchDigest("\xff"), "") << "malformed wire format";
 }
 
 // Issue #10 item 7: 2^63 twice showed as 0, 2^64-1 then +2 as 1.

@@ -30,10 +30,12 @@ namespace {
 using synmap::testing::StatusIs;
 using synmap::testing::TempDir;
 using testing::AddRecord;
+using testing::IpBytes;
 using testing::kHour;
 using testing::kSecond;
 using testing::kT0;
 using testing::MakeBatch;
+using testing::Plain;
 
 // One aggregate row in comparable form.
 using Row = std::tuple<std::string, int64_t, std::string, std::string, uint32_t, uint64_t, uint64_t,
@@ -94,8 +96,8 @@ TEST_F(SqliteStoreTest, CommitAppliesOnceAndDuplicateIsAckedWithoutApplying) {
   auto store = Open(Options());
   ASSERT_NE(store, nullptr);
   const synmap::v1::Batch batch = OneRecordBatch(1, kT0, 3);
-  ASSERT_OK_AND_ASSIGN(CommitResult first, store->Commit("s1", batch));
-  ASSERT_OK_AND_ASSIGN(CommitResult again, store->Commit("s1", batch));
+  ASSERT_OK_AND_ASSIGN(CommitResult first, store->Commit("s1", Plain(batch)));
+  ASSERT_OK_AND_ASSIGN(CommitResult again, store->Commit("s1", Plain(batch)));
   EXPECT_FALSE(first.duplicate);
   EXPECT_TRUE(again.duplicate);
   EXPECT_EQ(TotalConnections(*All(*store)), 3u);
@@ -105,8 +107,8 @@ TEST_F(SqliteStoreTest, CommitAppliesOnceAndDuplicateIsAckedWithoutApplying) {
 
 TEST_F(SqliteStoreTest, SameSeqFromAnotherSensorIsNotADuplicate) {
   auto store = Open(Options());
-  ASSERT_OK_AND_ASSIGN(CommitResult a, store->Commit("s1", OneRecordBatch(1, kT0)));
-  ASSERT_OK_AND_ASSIGN(CommitResult b, store->Commit("s2", OneRecordBatch(1, kT0)));
+  ASSERT_OK_AND_ASSIGN(CommitResult a, store->Commit("s1", Plain(OneRecordBatch(1, kT0))));
+  ASSERT_OK_AND_ASSIGN(CommitResult b, store->Commit("s2", Plain(OneRecordBatch(1, kT0))));
   EXPECT_FALSE(a.duplicate);
   EXPECT_FALSE(b.duplicate);
   EXPECT_EQ(TotalConnections(*All(*store)), 2u);
@@ -114,13 +116,13 @@ TEST_F(SqliteStoreTest, SameSeqFromAnotherSensorIsNotADuplicate) {
 
 TEST_F(SqliteStoreTest, SeqBelowHighestCommittedIsAConflictUnlessCommitted) {
   auto store = Open(Options());
-  ASSERT_OK(store->Commit("s1", OneRecordBatch(5, kT0)));
-  ASSERT_OK_AND_ASSIGN(CommitResult behind, store->Commit("s1", OneRecordBatch(3, kT0)));
+  ASSERT_OK(store->Commit("s1", Plain(OneRecordBatch(5, kT0))));
+  ASSERT_OK_AND_ASSIGN(CommitResult behind, store->Commit("s1", Plain(OneRecordBatch(3, kT0))));
   EXPECT_TRUE(behind.conflict);
   EXPECT_EQ(behind.last_committed_seq, 5u);
-  ASSERT_OK_AND_ASSIGN(CommitResult old, store->Commit("s1", OneRecordBatch(5, kT0)));
+  ASSERT_OK_AND_ASSIGN(CommitResult old, store->Commit("s1", Plain(OneRecordBatch(5, kT0))));
   EXPECT_TRUE(old.duplicate);
-  ASSERT_OK_AND_ASSIGN(CommitResult next, store->Commit("s1", OneRecordBatch(6, kT0)));
+  ASSERT_OK_AND_ASSIGN(CommitResult next, store->Commit("s1", Plain(OneRecordBatch(6, kT0))));
   EXPECT_FALSE(next.duplicate);
   EXPECT_EQ(TotalConnections(*All(*store)), 2u);
 }
@@ -128,17 +130,17 @@ TEST_F(SqliteStoreTest, SeqBelowHighestCommittedIsAConflictUnlessCommitted) {
 TEST_F(SqliteStoreTest, BatchViolatingALimitIsRefusedAndNothingStored) {
   auto store = Open(Options());
   synmap::v1::Batch bad_port = OneRecordBatch(1, kT0);
-  bad_port.mutable_records(0)->set_server_port(70000);
+  bad_port.mutable_records(0)->set_server_port(0);
   synmap::v1::Batch bad_ip = OneRecordBatch(1, kT0);
-  bad_ip.mutable_records(0)->set_client_ip("abc");
+  bad_ip.mutable_records(0)->set_client_ip(IpBytes("2001:db8::2"));  // Mixed families.
   synmap::v1::Batch outside = OneRecordBatch(1, kT0);
   outside.mutable_records(0)->set_last_seen_unix_ns(kT0 + kHour);
   synmap::v1::Batch future = OneRecordBatch(1, kT0 + 48 * kHour);
   synmap::v1::Batch zero_seq = OneRecordBatch(0, kT0);
   for (const auto& batch : {bad_port, bad_ip, outside, future, zero_seq}) {
-    EXPECT_THAT(store->Commit("s1", batch), StatusIs(absl::StatusCode::kInvalidArgument));
+    EXPECT_THAT(store->Commit("s1", Plain(batch)), StatusIs(absl::StatusCode::kInvalidArgument));
   }
-  EXPECT_THAT(store->Commit("", OneRecordBatch(1, kT0)),
+  EXPECT_THAT(store->Commit("", Plain(OneRecordBatch(1, kT0))),
               StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_EQ(store->LastCommittedSeq("s1"), 0u);
   EXPECT_EQ(TotalConnections(*All(*store)), 0u);
@@ -151,11 +153,11 @@ TEST_F(SqliteStoreTest, ReopenAfterCloseKeepsRecordsSensorsAndSeqs) {
     synmap::v1::Batch batch = OneRecordBatch(1, kT0);
     batch.mutable_stats()->set_kernel_drops(7);
     AddRecord(batch, "2001:db8::5", "2001:db8::1", 443, 4, kT0 + 2 * kSecond);
-    ASSERT_OK(store->Commit("s1", batch));
-    ASSERT_OK(store->Commit("s1", OneRecordBatch(2, kT0 + kHour)));
+    ASSERT_OK(store->Commit("s1", Plain(batch)));
+    ASSERT_OK(store->Commit("s1", Plain(OneRecordBatch(2, kT0 + kHour))));
     synmap::v1::Hello hello;
     hello.set_software_version("0.1.0");
-    ASSERT_OK(store->RecordHello("s1", "ipv4:10.9.9.9:4000", hello));
+    ASSERT_OK(store->RecordHello("s1", "ipv4:10.9.9.9:4000", common::SensorInfoFromProto(hello)));
     before = Rows(*All(*store));
     ASSERT_OK(store->Close());
   }
@@ -166,12 +168,13 @@ TEST_F(SqliteStoreTest, ReopenAfterCloseKeepsRecordsSensorsAndSeqs) {
   ASSERT_EQ(snapshot->sensors.size(), 1u);
   EXPECT_EQ(snapshot->sensors[0].last_seq, 2u);
   EXPECT_EQ(snapshot->sensors[0].totals.kernel_drops, 7u);
-  EXPECT_EQ(snapshot->sensors[0].hello.software_version(), "0.1.0");
+  EXPECT_EQ(snapshot->sensors[0].hello.software_version, "0.1.0");
   EXPECT_EQ(snapshot->sensors[0].peer_address, "ipv4:10.9.9.9:4000");
   EXPECT_FALSE(snapshot->sensors[0].connected);  // Live state is not persisted.
-  ASSERT_OK_AND_ASSIGN(CommitResult again, store->Commit("s1", OneRecordBatch(2, kT0 + kHour)));
+  ASSERT_OK_AND_ASSIGN(CommitResult again,
+                       store->Commit("s1", Plain(OneRecordBatch(2, kT0 + kHour))));
   EXPECT_TRUE(again.duplicate);
-  ASSERT_OK_AND_ASSIGN(CommitResult other, store->Commit("s1", OneRecordBatch(1, kT0)));
+  ASSERT_OK_AND_ASSIGN(CommitResult other, store->Commit("s1", Plain(OneRecordBatch(1, kT0))));
   EXPECT_TRUE(other.conflict) << "seq 1 holds other content";
 }
 
@@ -191,8 +194,8 @@ TEST_F(SqliteStoreTest, LogReplayAfterCheckpointEqualsDirectApplication) {
       AddRecord(batch, "10.0.0.2", "10.0.0.1", 22, seq, batch.start_unix_ns() + kSecond);
       AddRecord(batch, "10.0.0." + std::to_string(seq % 7 + 10), "10.0.0.1", 80, 1,
                 batch.start_unix_ns() + 2 * kSecond, 2);
-      ASSERT_OK(a->Commit(seq % 2 ? "odd" : "even", batch));
-      ASSERT_OK(b->Commit(seq % 2 ? "odd" : "even", batch));
+      ASSERT_OK(a->Commit(seq % 2 ? "odd" : "even", Plain(batch)));
+      ASSERT_OK(b->Commit(seq % 2 ? "odd" : "even", Plain(batch)));
       if (seq == 17) {
         ASSERT_OK(a->Checkpoint());
       }
@@ -208,7 +211,7 @@ TEST_F(SqliteStoreTest, LogReplayAfterCheckpointEqualsDirectApplication) {
 TEST_F(SqliteStoreTest, CheckpointOnCloseLeavesNothingToReplay) {
   {
     auto store = Open(Options());
-    ASSERT_OK(store->Commit("s1", OneRecordBatch(1, kT0)));
+    ASSERT_OK(store->Commit("s1", Plain(OneRecordBatch(1, kT0))));
     ASSERT_OK(store->Close());
   }
   auto store = Open(Options());
@@ -232,7 +235,7 @@ TEST_F(SqliteStoreTest, CheckpointOnCloseLeavesNothingToReplay) {
       const std::string sensor = "s" + std::to_string(t);
       for (uint64_t seq = 1;; ++seq) {
         synmap::v1::Batch batch = OneRecordBatch(seq, kT0 + static_cast<int64_t>(seq) * kSecond);
-        if (!(*store)->Commit(sensor, batch).ok()) {
+        if (!(*store)->Commit(sensor, Plain(batch)).ok()) {
           _exit(4);
         }
         const std::string line = sensor + " " + std::to_string(seq) + "\n";
@@ -293,7 +296,8 @@ TEST_F(SqliteStoreTest, CommitsAckedBeforeSigkillSurviveExactlyOnce) {
     // Every acked batch is known as committed: resending it is a duplicate.
     ASSERT_OK_AND_ASSIGN(
         CommitResult resend,
-        store->Commit(name, OneRecordBatch(acked, kT0 + static_cast<int64_t>(acked) * kSecond)));
+        store->Commit(name,
+                      Plain(OneRecordBatch(acked, kT0 + static_cast<int64_t>(acked) * kSecond))));
     EXPECT_TRUE(resend.duplicate);
   }
   // Seqs are 1..last per sensor, one connection each: the aggregates count each batch once.
@@ -307,7 +311,7 @@ TEST_F(SqliteStoreTest, ConcurrentCommittersAllLandOnce) {
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&, t] {
       for (uint64_t seq = 1; seq <= 50; ++seq) {
-        EXPECT_OK(store->Commit("s" + std::to_string(t), OneRecordBatch(seq, kT0)));
+        EXPECT_OK(store->Commit("s" + std::to_string(t), Plain(OneRecordBatch(seq, kT0))));
       }
     });
   }
@@ -321,13 +325,13 @@ TEST_F(SqliteStoreTest, ConcurrentCommittersAllLandOnce) {
 
 TEST_F(SqliteStoreTest, SnapshotIsNotChangedByLaterCommits) {
   auto store = Open(Options());
-  ASSERT_OK(store->Commit("s1", OneRecordBatch(1, kT0, 2)));
+  ASSERT_OK(store->Commit("s1", Plain(OneRecordBatch(1, kT0, 2))));
   auto before = All(*store);
   const std::vector<Row> rows_before = Rows(*before);
-  ASSERT_OK(store->Commit("s1", OneRecordBatch(2, kT0, 5)));  // Same key, same bucket.
+  ASSERT_OK(store->Commit("s1", Plain(OneRecordBatch(2, kT0, 5))));  // Same key, same bucket.
   synmap::v1::Batch other = MakeBatch(3, kT0);
   AddRecord(other, "192.0.2.1", "10.0.0.1", 80, 1, kT0 + kSecond);
-  ASSERT_OK(store->Commit("s1", other));
+  ASSERT_OK(store->Commit("s1", Plain(other)));
   EXPECT_EQ(Rows(*before), rows_before);
   EXPECT_EQ(TotalConnections(*All(*store)), 8u);
 }
@@ -347,7 +351,7 @@ TEST_F(SqliteStoreTest, SnapshotsTakenDuringCommitsSeeWholeBatchesOnly) {
         AddRecord(batch, "10.0.0.3", "10.0.0.1", 80, 1, at);
         AddRecord(batch, "10.1." + std::to_string(t) + "." + std::to_string(seq), "10.0.0.1", 443,
                   1, at);
-        EXPECT_OK(store->Commit("s" + std::to_string(t), std::move(batch)));
+        EXPECT_OK(store->Commit("s" + std::to_string(t), Plain(std::move(batch))));
       }
     });
   }
@@ -381,8 +385,8 @@ TEST_F(SqliteStoreTest, SnapshotWindowSelectsOverlappingBucketsAndCoverage) {
   late.mutable_stats()->set_kernel_drops(4);
   late.mutable_health()->set_batches_dropped(2);
   late.mutable_health()->set_records_dropped(20);
-  ASSERT_OK(store->Commit("s1", early));
-  ASSERT_OK(store->Commit("s1", late));
+  ASSERT_OK(store->Commit("s1", Plain(early)));
+  ASSERT_OK(store->Commit("s1", Plain(late)));
   auto window = store->Snapshot(kT0 + kHour, 0, SnapshotBuckets::kWindow);
   ASSERT_EQ(window->buckets.size(), 1u);
   EXPECT_EQ(window->buckets[0]->start_ns, kT0 + kHour);
@@ -404,7 +408,7 @@ TEST_F(SqliteStoreTest, SpoolDropCountersBecomeIncreasesAcrossBatchesAndRestarts
   for (uint64_t seq = 1; seq <= cumulative.size(); ++seq) {
     synmap::v1::Batch batch = OneRecordBatch(seq, kT0);
     batch.mutable_health()->set_batches_dropped(cumulative[seq - 1]);
-    ASSERT_OK(store->Commit("s1", batch));
+    ASSERT_OK(store->Commit("s1", Plain(batch)));
   }
   auto snapshot = store->Snapshot(0, 0, SnapshotBuckets::kNone);
   ASSERT_EQ(snapshot->coverage.size(), 1u);
@@ -413,23 +417,25 @@ TEST_F(SqliteStoreTest, SpoolDropCountersBecomeIncreasesAcrossBatchesAndRestarts
 
 TEST_F(SqliteStoreTest, HelloHeartbeatAndDisconnectUpdateSensorState) {
   auto store = Open(Options());
-  ASSERT_OK(store->Commit("s1", OneRecordBatch(4, kT0)));
+  ASSERT_OK(store->Commit("s1", Plain(OneRecordBatch(4, kT0))));
   synmap::v1::Hello hello;
   hello.add_interfaces("eth0");
   hello.mutable_health()->set_spool_batches(9);
-  ASSERT_OK_AND_ASSIGN(uint64_t last_seq, store->RecordHello("s1", "peer", hello));
+  ASSERT_OK_AND_ASSIGN(uint64_t last_seq,
+                       store->RecordHello("s1", "peer", common::SensorInfoFromProto(hello)));
   EXPECT_EQ(last_seq, 4u);
-  ASSERT_OK_AND_ASSIGN(uint64_t fresh, store->RecordHello("new", "peer2", hello));
+  ASSERT_OK_AND_ASSIGN(uint64_t fresh,
+                       store->RecordHello("new", "peer2", common::SensorInfoFromProto(hello)));
   EXPECT_EQ(fresh, 0u);
   clock_.Advance(absl::Seconds(30));
   synmap::v1::Heartbeat heartbeat;
   heartbeat.mutable_health()->set_spool_batches(1);
-  ASSERT_OK(store->RecordHeartbeat("s1", heartbeat));
+  ASSERT_OK(store->RecordHeartbeat("s1", common::HealthFromProto(heartbeat.health())));
   auto sensors = store->Snapshot(0, 0, SnapshotBuckets::kNone)->sensors;
   ASSERT_EQ(sensors.size(), 2u);
   EXPECT_TRUE(sensors[0].connected);
-  EXPECT_EQ(sensors[0].hello.interfaces(0), "eth0");
-  EXPECT_EQ(sensors[0].health.spool_batches(), 1u);
+  EXPECT_EQ(sensors[0].hello.interfaces[0], "eth0");
+  EXPECT_EQ(sensors[0].health.spool_batches, 1u);
   EXPECT_EQ(sensors[0].last_heartbeat_ns, absl::ToUnixNanos(clock_.Now()));
   store->RecordDisconnect("s1");
   EXPECT_FALSE(store->Snapshot(0, 0, SnapshotBuckets::kNone)->sensors[0].connected);
@@ -441,8 +447,8 @@ TEST_F(SqliteStoreTest, RetentionDropsOldBucketsAndBatchesAlsoAfterReopen) {
   clock_.Set(absl::FromUnixNanos(kT0 + 12 * kHour));
   {
     auto store = Open(options);
-    ASSERT_OK(store->Commit("s1", OneRecordBatch(1, kT0 + 1 * kHour, 5)));
-    ASSERT_OK(store->Commit("s1", OneRecordBatch(2, kT0 + 10 * kHour, 1)));
+    ASSERT_OK(store->Commit("s1", Plain(OneRecordBatch(1, kT0 + 1 * kHour, 5))));
+    ASSERT_OK(store->Commit("s1", Plain(OneRecordBatch(2, kT0 + 10 * kHour, 1))));
     EXPECT_EQ(TotalConnections(*All(*store)), 6u);
     clock_.Advance(absl::Hours(20));  // Cutoff now kT0 + 8h: the first bucket is too old.
     ASSERT_OK(store->ApplyRetention());
@@ -460,7 +466,7 @@ TEST_F(SqliteStoreTest, RecordsOlderThanRetentionAreNotApplied) {
   options.retention = absl::Hours(24);
   clock_.Set(absl::FromUnixNanos(kT0 + 72 * kHour));
   auto store = Open(options);
-  ASSERT_OK(store->Commit("s1", OneRecordBatch(1, kT0, 5)));
+  ASSERT_OK(store->Commit("s1", Plain(OneRecordBatch(1, kT0, 5))));
   EXPECT_EQ(TotalConnections(*All(*store)), 0u);
   EXPECT_EQ(store->LastCommittedSeq("s1"), 1u);
 }
@@ -486,7 +492,7 @@ TEST_F(SqliteStoreTest, EmptyFileIsMigratedToCurrentSchema) {
   {
     auto store = Open(options);
     ASSERT_NE(store, nullptr);
-    ASSERT_OK(store->Commit("s1", OneRecordBatch(1, kT0)));
+    ASSERT_OK(store->Commit("s1", Plain(OneRecordBatch(1, kT0))));
   }
   EXPECT_EQ(UserVersion(options.path), 3);  // 2: batch content digests; 3: log index.
   auto reopened = Open(options);            // Already current: no migration runs again.
@@ -506,7 +512,7 @@ TEST_F(SqliteStoreTest, ChangedTiersKeepStoredBucketsAndTotals) {
   SqliteStoreOptions options = Options();
   {
     auto store = Open(options);
-    ASSERT_OK(store->Commit("s1", OneRecordBatch(1, kT0 + 90 * kSecond, 3)));
+    ASSERT_OK(store->Commit("s1", Plain(OneRecordBatch(1, kT0 + 90 * kSecond, 3))));
   }
   options.tiers = {{absl::Minutes(10), absl::Hours(1)}, {absl::Hours(2), absl::InfiniteDuration()}};
   clock_.Advance(absl::Hours(2));
@@ -535,7 +541,8 @@ TEST_F(SqliteStoreTest, CallsAfterCloseAreCancelled) {
   auto store = Open(Options());
   ASSERT_OK(store->Close());
   EXPECT_OK(store->Close());
-  EXPECT_THAT(store->Commit("s1", OneRecordBatch(1, kT0)), StatusIs(absl::StatusCode::kCancelled));
+  EXPECT_THAT(store->Commit("s1", Plain(OneRecordBatch(1, kT0))),
+              StatusIs(absl::StatusCode::kCancelled));
 }
 
 // --- Tiered buckets, roll-up, retention and checksummed chunks ---
@@ -566,7 +573,7 @@ uint64_t CommitMinutes(Store& store, int64_t from_ns, int minutes, uint64_t firs
       AddRecord(batch, "10.0.0." + std::to_string(k + 2), "10.0.0.1", 22, k + 1, t + kSecond);
       total += k + 1;
     }
-    EXPECT_OK(store.Commit("s1", batch));
+    EXPECT_OK(store.Commit("s1", Plain(batch)));
   }
   return total;
 }
@@ -575,9 +582,11 @@ TEST_F(SqliteStoreTest, BatchesAreFiledInTheTierBucketOfTheirStart) {
   const int64_t now = kT0 + 200 * kDay;
   clock_.Set(absl::FromUnixNanos(now));
   auto store = Open(Options());
-  ASSERT_OK(store->Commit("s1", OneRecordBatch(1, now - kHour + 90 * kSecond)));     // 1 min tier.
-  ASSERT_OK(store->Commit("s1", OneRecordBatch(2, now - 5 * kDay + 90 * kSecond)));  // 1 h tier.
-  ASSERT_OK(store->Commit("s1", OneRecordBatch(3, now - 100 * kDay + kHour)));       // 1 d tier.
+  ASSERT_OK(
+      store->Commit("s1", Plain(OneRecordBatch(1, now - kHour + 90 * kSecond))));  // 1 min tier.
+  ASSERT_OK(
+      store->Commit("s1", Plain(OneRecordBatch(2, now - 5 * kDay + 90 * kSecond))));   // 1 h tier.
+  ASSERT_OK(store->Commit("s1", Plain(OneRecordBatch(3, now - 100 * kDay + kHour))));  // 1 d tier.
   std::map<int64_t, int64_t> widths;
   const auto all = All(*store);
   for (const auto& b : all->buckets) {
@@ -593,9 +602,9 @@ TEST_F(SqliteStoreTest, WindowEdgesInsideBucketsWidenToTheirEdgesAtEachTier) {
   const int64_t now = (kT0 / kDay + 200) * kDay;  // Midnight UTC.
   clock_.Set(absl::FromUnixNanos(now));
   auto store = Open(Options());
-  ASSERT_OK(store->Commit("s1", OneRecordBatch(1, now - 100 * kDay + kHour)));
-  ASSERT_OK(store->Commit("s1", OneRecordBatch(2, now - 5 * kDay + 90 * kSecond)));
-  ASSERT_OK(store->Commit("s1", OneRecordBatch(3, now - kHour + 90 * kSecond)));
+  ASSERT_OK(store->Commit("s1", Plain(OneRecordBatch(1, now - 100 * kDay + kHour))));
+  ASSERT_OK(store->Commit("s1", Plain(OneRecordBatch(2, now - 5 * kDay + 90 * kSecond))));
+  ASSERT_OK(store->Commit("s1", Plain(OneRecordBatch(3, now - kHour + 90 * kSecond))));
   struct Case {
     int64_t since, until, want_since, want_until, want_resolution;
   };
@@ -623,7 +632,7 @@ TEST_F(SqliteStoreTest, WindowEdgesInsideBucketsWidenToTheirEdgesAtEachTier) {
 TEST_F(SqliteStoreTest, BatchStraddlingABucketEdgeGoesToItsStartAndCoarsensTheResolution) {
   auto store = Open(Options());
   synmap::v1::Batch batch = OneRecordBatch(1, kT0 + 55 * kSecond);  // Ends at kT0 + 65 s.
-  ASSERT_OK(store->Commit("s1", batch));
+  ASSERT_OK(store->Commit("s1", Plain(batch)));
   auto snapshot = store->Snapshot(kT0, kT0 + kMinute, SnapshotBuckets::kWindow);
   EXPECT_EQ(TotalConnections(*snapshot), 1u);
   EXPECT_EQ(snapshot->resolution_ns, kMinute + 5 * kSecond);
@@ -841,14 +850,14 @@ TEST_F(SqliteStoreTest, CheckpointedLogOlderThanLogRetentionIsTrimmedWithoutChan
   std::map<std::string, uint64_t> per_key;
   {
     auto store = Open(options);
-    ASSERT_OK(store->Commit("s1", old_batch));
+    ASSERT_OK(store->Commit("s1", Plain(old_batch)));
     ASSERT_OK(store->ApplyRetention());  // Not in a checkpoint yet: kept.
     EXPECT_EQ(LogRows(options.path), 1);
-    ASSERT_OK(store->Commit("s1", OneRecordBatch(2, kT0 + 90 * kMinute, 2)));
+    ASSERT_OK(store->Commit("s1", Plain(OneRecordBatch(2, kT0 + 90 * kMinute, 2))));
     ASSERT_OK(store->Checkpoint());
     ASSERT_OK(store->ApplyRetention());
     EXPECT_EQ(LogRows(options.path), 1);  // Only the recent batch's row is left.
-    ASSERT_OK_AND_ASSIGN(CommitResult again, store->Commit("s1", old_batch));
+    ASSERT_OK_AND_ASSIGN(CommitResult again, store->Commit("s1", Plain(old_batch)));
     EXPECT_TRUE(again.duplicate);
     per_key = PerKey(*All(*store));
     EXPECT_EQ(TotalConnections(*All(*store)), 5u);

@@ -18,6 +18,7 @@ using testing::kHour;
 using testing::kSecond;
 using testing::kT0;
 using testing::MakeBatch;
+using testing::Plain;
 
 constexpr int64_t kMinute = 60 * kSecond;
 constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
@@ -43,7 +44,7 @@ TEST(AggregateIndexTest, SumsSaturateAtTheMaximumInsteadOfWrappingAndAreCounted)
   for (uint64_t seq = 1; seq <= 2; ++seq) {
     synmap::v1::Batch batch = MakeBatch(seq, kT0 + static_cast<int64_t>(seq) * kSecond);
     AddRecord(batch, "10.0.0.2", "10.0.0.1", 22, uint64_t{1} << 63, kT0 + 5 * kSecond, kMax - 1);
-    index.ApplyBatch(0, batch, std::numeric_limits<int64_t>::min(), kT0);
+    index.ApplyBatch(0, Plain(batch).batch, std::numeric_limits<int64_t>::min(), kT0);
   }
   EXPECT_EQ(Sum(index, /*packets=*/true), kMax);
   EXPECT_EQ(Sum(index, /*packets=*/false), kMax);
@@ -54,7 +55,7 @@ TEST(AggregateIndexTest, ChunksRoundTripAndAFlippedByteFailsTheChecksum) {
   AggregateIndex index = Tiered();
   synmap::v1::Batch batch = MakeBatch(1, kT0);
   AddRecord(batch, "10.0.0.2", "10.0.0.1", 22, 5, kT0 + kSecond);
-  index.ApplyBatch(0, batch, std::numeric_limits<int64_t>::min(), kT0);
+  index.ApplyBatch(0, Plain(batch).batch, std::numeric_limits<int64_t>::min(), kT0);
   std::vector<std::string> chunks = index.EncodeBucket(kT0, 100);
   ASSERT_EQ(chunks.size(), 1u);
   AggregateIndex loaded = Tiered();
@@ -75,7 +76,7 @@ TEST(AggregateIndexTest, RollUpMergesAgedMinutesIntoTheirHourOnly) {
   for (int m = 0; m < 120; ++m) {
     synmap::v1::Batch batch = MakeBatch(1, kT0 + m * kMinute);
     AddRecord(batch, "10.0.0.2", "10.0.0.1", 22, 1, kT0 + m * kMinute + kSecond);
-    index.ApplyBatch(0, batch, std::numeric_limits<int64_t>::min(), kT0 + 2 * kHour);
+    index.ApplyBatch(0, Plain(batch).batch, std::numeric_limits<int64_t>::min(), kT0 + 2 * kHour);
   }
   ASSERT_EQ(index.bucket_count(), 120u);
   // 48 h after the first hour ends, only the first hour is old enough.
@@ -85,7 +86,7 @@ TEST(AggregateIndexTest, RollUpMergesAgedMinutesIntoTheirHourOnly) {
   // A late batch for a rolled-up hour lands in the hour bucket.
   synmap::v1::Batch late = MakeBatch(2, kT0 + 30 * kMinute + 5 * kSecond);
   AddRecord(late, "10.0.0.2", "10.0.0.1", 22, 1, kT0 + 30 * kMinute + 6 * kSecond);
-  index.ApplyBatch(0, late, std::numeric_limits<int64_t>::min(), kT0 + 50 * kHour);
+  index.ApplyBatch(0, Plain(late).batch, std::numeric_limits<int64_t>::min(), kT0 + 50 * kHour);
   EXPECT_EQ(index.bucket_count(), 61u);
   EXPECT_EQ(Sum(index, false), 121u);
 }
@@ -124,7 +125,7 @@ TEST(AggregateIndexTest, FormatOneChunksLoadAsBucketsOfTheStoredWidthAndTakeNewD
   ASSERT_OK(index.LoadChunk(kT0, 1, FormatOneChunk(), kHour, 1));
   synmap::v1::Batch batch = MakeBatch(1, kT0 + 20 * kMinute);
   AddRecord(batch, "10.0.0.2", "10.0.0.1", 22, 1, kT0 + 20 * kMinute + kSecond);
-  index.ApplyBatch(0, batch, std::numeric_limits<int64_t>::min(), kT0 + kHour);
+  index.ApplyBatch(0, Plain(batch).batch, std::numeric_limits<int64_t>::min(), kT0 + kHour);
   ASSERT_EQ(index.bucket_count(), 1u);  // Into the old hour bucket, not a new minute one.
   EXPECT_EQ(Sum(index, false), 8u);
   EXPECT_EQ(index.Widen(kT0 + 20 * kMinute, 0, kT0 + kHour).since_ns, kT0);
