@@ -65,6 +65,7 @@ const std::vector<common::OptionSpec>& Specs() {
       {"buffer-size", "BYTES", "kernel capture buffer per interface (default 8388608)"},
       {"snaplen", "N", "bytes captured per frame (default 256)"},
       {"promiscuous", "", "put the interfaces in promiscuous mode (mirror ports)"},
+      {"no-decapsulate", "", "count only TCP right after the outermost IP header (no tunnels)"},
       {"replay-speed", "", "with --read: replay at the speed the packets were captured"},
       {"max-keys", "N", "close a window early at this many keys (default 200000)"},
       {"spool-max-bytes", "BYTES", "merge, then drop oldest, past this spool size (1 GiB)"},
@@ -99,6 +100,7 @@ struct SensorConfig {
   std::string log_file;
   bool replay_paced = false;
   bool promiscuous = false;
+  bool decapsulate = true;  // Enter tunnels (GRE, VXLAN, ...); --no-decapsulate turns it off.
   int64_t buffer_size_bytes = 8 << 20;
   int64_t snaplen_bytes = 256;
   int64_t max_keys = 200'000;
@@ -161,6 +163,8 @@ absl::StatusOr<SensorConfig> BuildConfig(const common::OptionMap& o) {
   SYNMAP_ASSIGN_OR_RETURN(c.log_file, common::GetString(o, "log-file"));
   SYNMAP_ASSIGN_OR_RETURN(c.replay_paced, common::GetBool(o, "replay-speed", false));
   SYNMAP_ASSIGN_OR_RETURN(c.promiscuous, common::GetBool(o, "promiscuous", false));
+  SYNMAP_ASSIGN_OR_RETURN(const bool no_decapsulate, common::GetBool(o, "no-decapsulate", false));
+  c.decapsulate = !no_decapsulate;
   SYNMAP_ASSIGN_OR_RETURN(c.buffer_size_bytes,
                           common::GetInt(o, "buffer-size", c.buffer_size_bytes));
   SYNMAP_ASSIGN_OR_RETURN(c.snaplen_bytes, common::GetInt(o, "snaplen", c.snaplen_bytes));
@@ -201,6 +205,7 @@ absl::StatusOr<std::vector<std::unique_ptr<PacketSource>>> OpenSources(const Sen
     options.snaplen_bytes = static_cast<int>(c.snaplen_bytes);
     options.buffer_size_bytes = static_cast<int>(c.buffer_size_bytes);
     options.promiscuous = c.promiscuous;
+    options.decapsulate = c.decapsulate;
     SYNMAP_ASSIGN_OR_RETURN(auto source, PcapLiveSource::Open(options));
     const char* link_name = pcap_datalink_val_to_name(source->link_type());
     SYNMAP_LOG(INFO) << "capture_opened interface=" << iface
@@ -351,6 +356,7 @@ absl::StatusOr<std::unique_ptr<Pipeline>> StartPipeline(
   options.flush_interval = c.flush_interval;
   options.max_keys = static_cast<size_t>(c.max_keys);
   options.close_delay = std::min(absl::Seconds(1), c.flush_interval);
+  options.decode.decapsulate = c.decapsulate;
   SYNMAP_ASSIGN_OR_RETURN(
       std::unique_ptr<Pipeline> pipeline,
       Pipeline::Create(options, std::move(sources), clock,

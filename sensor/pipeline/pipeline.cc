@@ -123,13 +123,14 @@ void Pipeline::CaptureLoop(size_t index) {
 void Pipeline::HandlePacket(const CapturedPacket& packet) {
   // Decoding needs no lock; only counting does.
   common::SynAckEvent event;
-  const common::DecodeResult result =
-      common::DecodePacket(packet.link_type, packet.data, packet.caplen, &event);
+  common::TunnelInfo tunnel;
+  const common::DecodeResult result = common::DecodePacket(
+      packet.link_type, packet.data, packet.caplen, options_.decode, &event, &tunnel);
   event.timestamp_ns = packet.timestamp_ns;
 
   absl::MutexLock lock(&mu_);
   AdvanceLocked(packet.timestamp_ns);
-  stats_.decode.Count(result);
+  stats_.decode.Count(result, tunnel);
   ++window_stats_.packets_received;
   if (IsMalformed(result)) {
     ++window_stats_.malformed;

@@ -37,6 +37,8 @@ struct PipelineOptions {
   absl::Duration close_delay = absl::Seconds(1);
   // The shared SynAckTable's options (retransmission window, handshake memory bound).
   common::SynAckTableOptions table;
+  // How packets are decoded: by default tunnels are entered and the inner SYN/ACK counted.
+  common::DecodeOptions decode;
 
   // InvalidArgument naming the first bad field.
   [[nodiscard]] absl::Status Validate() const;

@@ -307,6 +307,33 @@ TEST(PipelineTest, LatePacketWidensTheBatch) {
   EXPECT_EQ(batches[0].records.size(), 2u);
 }
 
+// `frame` (Ethernet + IPv4) with its IPv4 packet inside another IPv4 header (IP-in-IP).
+FakeFrame InIpInIp(FakeFrame frame) {
+  const std::vector<uint8_t> outer = {0x45, 0, 0,   60, 0, 2, 0,   0, 64, 4,
+                                      0,    0, 192, 0,  2, 1, 192, 0, 2,  2};
+  frame.bytes.insert(frame.bytes.begin() + 14, outer.begin(), outer.end());
+  return frame;
+}
+
+TEST(PipelineTest, TunnelledSynAckCountsUnlessDecapsulationIsOff) {
+  for (bool decapsulate : {true, false}) {
+    Harness h;
+    PipelineOptions options;
+    options.decode.decapsulate = decapsulate;
+    h.Make(options, {false});
+    ASSERT_OK(h.pipeline->Start());
+    h.sources[0]->PushFrames({InIpInIp(SynAck(kT0 + 1 * kSecond, 1, 80, 2, 1))});
+    h.sources[0]->PushEnd();
+    ASSERT_TRUE(h.pipeline->WaitForSourcesDone(absl::Seconds(30)));
+    h.pipeline->Stop();
+    const std::vector<common::Batch> batches = h.collector.All();
+    ASSERT_EQ(batches.size(), 1u);
+    EXPECT_EQ(batches[0].stats.synacks, decapsulate ? 1u : 0u);
+    EXPECT_EQ(Connections(batches[0]), decapsulate ? 1u : 0u);
+    EXPECT_EQ(h.pipeline->stats().decode.tunnelled_synacks, decapsulate ? 1u : 0u);
+  }
+}
+
 TEST(PipelineTest, StartTwiceIsFailedPrecondition) {
   Harness h;
   h.Make(PipelineOptions{}, {false});
