@@ -56,11 +56,15 @@ class CaptureSummarizer {
   // Called every `kProgressPackets` packets with the coverage so far (for a progress line).
   using ProgressFn = std::function<void(const SummaryCoverage&)>;
   static constexpr uint64_t kProgressPackets = uint64_t{1} << 18;
+  // SYN/ACKs handed to SynAckTable::AddBatch at a time.
+  static constexpr size_t kBatchEvents = 64;
 
   // With `window`, only the SYN/ACKs captured in its answered (bucket-widened) window count.
+  // `decode_options` say whether tunnels are entered (by default they are).
   explicit CaptureSummarizer(const common::SynAckTableOptions& table_options,
                              const common::PacketReaderOptions& reader_options = {},
-                             std::optional<SummaryWindow> window = std::nullopt);
+                             std::optional<SummaryWindow> window = std::nullopt,
+                             const common::DecodeOptions& decode_options = {});
 
   // Reads every packet of `path` ("-" = stdin). On a file that cannot be opened or is
   // corrupt/truncated, returns the reader's error (NotFound, InvalidArgument, DataLoss: the
@@ -78,6 +82,7 @@ class CaptureSummarizer {
 
   common::SynAckTable table_;
   common::PacketReaderOptions reader_options_;
+  common::DecodeOptions decode_options_;
   std::optional<SummaryWindow> window_;  // Answered (widened) window.
   std::optional<common::CaptureWindower> buckets_;
   std::vector<common::Record> kept_;  // With a window: records of closed buckets inside it.

@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "common/aggregate/record.h"
 #include "common/packet/synack_event.h"
 
@@ -73,6 +74,10 @@ class SynAckTable {
   // Counts `event` toward its key. Returns true if it is a new connection, false if it is a
   // retransmission. Events may arrive slightly out of time order.
   bool Add(const SynAckEvent& event);
+  // Counts `events` in order, exactly as Add() on each of them, but faster on large tables:
+  // the memory each will touch is asked for (prefetched) before the first is counted, so the
+  // cache misses of a batch overlap instead of following one another.
+  void AddBatch(absl::Span<const SynAckEvent> events);
 
   // Returns the records counted since the last call, sorted by key, and clears them.
   // Handshake memory is kept.
@@ -84,6 +89,9 @@ class SynAckTable {
   const SynAckTableStats& stats() const { return stats_; }
 
  private:
+  // Add() with the handshake's fingerprint and the key's hash already computed.
+  bool AddHashed(const SynAckEvent& event, uint64_t fingerprint, uint32_t key_hash);
+
   SynAckTableOptions options_;
   SynAckTableStats stats_;
   // Heap-held: their hash functors point into them, so they must not move.

@@ -68,11 +68,22 @@ uint32_t KeyCounts::Hash(const RecordKey& key) {
   return static_cast<uint32_t>(h >> 32);
 }
 
-void KeyCounts::Add(const RecordKey& key, int64_t timestamp_ns, bool new_connection) {
+void KeyCounts::PrefetchRecord(uint32_t hash) const {
+  if (slots_.empty()) {
+    return;
+  }
+  // Only the home slot: most keys sit there, and a hint must stay cheap.
+  const uint64_t slot = slots_[hash & mask_];
+  if (slot != 0 && static_cast<uint32_t>(slot >> 32) == hash) {
+    __builtin_prefetch(&records_[static_cast<uint32_t>(slot) - 1]);
+  }
+}
+
+void KeyCounts::AddHashed(const RecordKey& key, uint32_t hash, int64_t timestamp_ns,
+                          bool new_connection) {
   if (slots_.empty()) {
     Rehash(kMinSlots);
   }
-  const uint32_t hash = Hash(key);
   const uint64_t tag = uint64_t{hash} << 32;
   size_t i = hash & mask_;
   Record* record = nullptr;

@@ -22,7 +22,20 @@ class KeyCounts {
   KeyCounts() = default;
 
   // Counts one SYN/ACK of `key` at `timestamp_ns`; `new_connection` false = retransmission.
-  void Add(const RecordKey& key, int64_t timestamp_ns, bool new_connection);
+  void Add(const RecordKey& key, int64_t timestamp_ns, bool new_connection) {
+    AddHashed(key, Hash(key), timestamp_ns, new_connection);
+  }
+  // As Add(), with `hash` = Hash(key) computed by the caller.
+  void AddHashed(const RecordKey& key, uint32_t hash, int64_t timestamp_ns, bool new_connection);
+  // Hints that keys of these hashes come soon: the first asks for the slot's cache line, the
+  // second (once the slot is likely there) for the record the slot points to. Only hints:
+  // nothing changes, and any hash is allowed.
+  void PrefetchSlot(uint32_t hash) const {
+    if (!slots_.empty()) {
+      __builtin_prefetch(&slots_[hash & mask_]);
+    }
+  }
+  void PrefetchRecord(uint32_t hash) const;
   // Returns the records sorted by key and starts empty.
   std::vector<Record> Take();
   size_t size() const { return records_.size(); }

@@ -9,7 +9,9 @@
 #include <tuple>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "common/aggregate/merge.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/unit/common/aggregate/make_event.h"
@@ -407,6 +409,40 @@ TEST(SynAckTableTest, ManyKeysKeepTheirCountsAndSortAsRecordKey) {
     EXPECT_EQ(records[i].packets, packets) << "record " << i;
     ++i;
   }
+}
+
+// AddBatch is Add on each event in order: same records, stats, retransmissions and evictions,
+// whatever the batch boundaries (repeats inside one batch included).
+TEST(SynAckTableTest, AddBatchCountsExactlyAsAddInOrder) {
+  std::mt19937 rng(7);
+  std::vector<SynAckEvent> events;
+  int64_t now = At(absl::ZeroDuration());
+  for (int i = 0; i < 30'000; ++i) {
+    now += std::uniform_int_distribution<int64_t>(0, 5'000'000'000)(rng);
+    if (!events.empty() && rng() % 4 == 0) {
+      SynAckEvent copy = events[events.size() - 1 - rng() % std::min<size_t>(events.size(), 20)];
+      copy.timestamp_ns = now;  // Often inside a batch with its original.
+      events.push_back(copy);
+      continue;
+    }
+    events.push_back(MakeSynAck(absl::StrCat("10.0.", rng() % 4, ".", rng() % 250),
+                                static_cast<uint16_t>(rng() % 3 == 0 ? 443 : rng()),
+                                absl::StrCat("2001:db8::", rng() % 5000), 1, rng(), now));
+  }
+  SynAckTable one_by_one(Options(/*max_handshakes=*/16));  // Small: evictions happen too.
+  SynAckTable batched(Options(/*max_handshakes=*/16));
+  for (const SynAckEvent& event : events) {
+    one_by_one.Add(event);
+  }
+  for (size_t i = 0; i < events.size();) {
+    const size_t n = std::min<size_t>(rng() % 100, events.size() - i);
+    batched.AddBatch(absl::MakeConstSpan(events).subspan(i, n));
+    i += n;
+  }
+  EXPECT_GT(one_by_one.stats().retransmissions, 1000u);
+  EXPECT_GT(one_by_one.stats().handshakes_evicted, 0u);
+  EXPECT_EQ(batched.stats(), one_by_one.stats());
+  EXPECT_EQ(batched.TakeRecords(), one_by_one.TakeRecords());
 }
 
 }  // namespace
