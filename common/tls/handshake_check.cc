@@ -14,6 +14,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/tls/certificate_check.h"
 #include "common/tls/internal/openssl_handles.h"
 
 namespace synmap::common {
@@ -42,9 +43,9 @@ class ScopedFd {
   int fd_;
 };
 
-// Loads the CA, our certificate and key into `ctx`; false on any failure (the caller then
-// has nothing to explain: gRPC would have failed on the same files first).
-bool Configure(SSL_CTX* ctx, const TlsMaterial& material) {
+// Loads the CA into `ctx` as the trust anchors for the collector's certificate; false when
+// there is none (the caller then has nothing to explain: gRPC would have failed on it first).
+bool LoadCa(SSL_CTX* ctx, const TlsMaterial& material) {
   auto ca = MemoryBio(material.ca_pem);
   X509_STORE* store = SSL_CTX_get_cert_store(ctx);
   int loaded = 0;
@@ -52,14 +53,31 @@ bool Configure(SSL_CTX* ctx, const TlsMaterial& material) {
     loaded += X509_STORE_add_cert(store, cert) == 1 ? 1 : 0;
     X509_free(cert);
   }
+  ERR_clear_error();
+  return loaded > 0;
+}
+
+// Presents our certificate and key on `ssl`; false when they do not parse or load.
+bool UseOurCertificate(SSL* ssl, const TlsMaterial& material) {
   auto cert_bio = MemoryBio(material.cert_pem);
   X509Handle cert(PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr));
   auto key_bio = MemoryBio(material.key_pem);
   EvpPkeyHandle key(PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr));
   ERR_clear_error();
-  return loaded > 0 && cert != nullptr && key != nullptr &&
-         SSL_CTX_use_certificate(ctx, cert.get()) == 1 &&
-         SSL_CTX_use_PrivateKey(ctx, key.get()) == 1;
+  return cert != nullptr && key != nullptr && SSL_use_certificate(ssl, cert.get()) == 1 &&
+         SSL_use_PrivateKey(ssl, key.get()) == 1;
+}
+
+// OpenSSL's certificate callback: suspends the handshake once, where the client is about to
+// present its certificate (the collector's certificate is verified by then), so that the
+// caller can look at its own certificate before sending it. `arg` is a bool, "suspended".
+int SuspendOnceBeforeOurCertificate(SSL* /*ssl*/, void* arg) {
+  bool* suspended = static_cast<bool*>(arg);
+  if (*suspended) {
+    return 1;
+  }
+  *suspended = true;
+  return -1;
 }
 
 int Connect(absl::string_view target, absl::Duration timeout) {
@@ -107,15 +125,52 @@ std::string Refused(absl::string_view alert, absl::string_view role) {
                       ": is it issued by the collector's CA, unexpired, OU=", role, "?");
 }
 
+// OpenSSL's words when the other side does not speak TLS: plaintext HTTP/2 (a collector started
+// with --insecure-for-testing) or another service's port.
+bool NotTls(absl::string_view reason) {
+  return absl::StrContains(reason, "wrong version number") ||
+         absl::StrContains(reason, "packet length too long") ||
+         absl::StrContains(reason, "record layer failure");
+}
+
 }  // namespace
 
+std::string DescribeCertificateProblem(const TlsMaterial& material, absl::string_view expected_role,
+                                       absl::Time now) {
+  const CertificateVerdict v = CheckCertificateChain(material.cert_pem, material.ca_pem, now);
+  // The date CheckCertificateChain appends to OpenSSL's words: " (not after ...)".
+  const size_t paren = v.detail.find(" (");
+  const std::string dated = paren == std::string::npos ? "" : v.detail.substr(paren);
+  switch (v.problem) {
+    case CertificateProblem::kExpired:
+      return absl::StrCat("this certificate has expired", dated,
+                          ": the collector refuses it; get a new one (deploy/make-certs.sh DIR ",
+                          expected_role, " NAME, or enrol again)");
+    case CertificateProblem::kNotYetValid:
+      return absl::StrCat("this certificate is not valid yet", dated,
+                          ": the collector refuses it until then; check the clocks of this "
+                          "machine and of the one that issued it");
+    default:
+      // Whether the CA in --ca is the collector's is known only once the collector's own
+      // certificate has been verified against it (ExplainTlsRefusal).
+      return "";
+  }
+}
+
 std::string ExplainTlsRefusal(absl::string_view target, const TlsMaterial& material,
-                              absl::string_view expected_role, absl::Duration timeout) {
+                              absl::string_view expected_role, absl::Duration timeout,
+                              absl::Time now) {
+  if (std::string problem = DescribeCertificateProblem(material, expected_role, now);
+      !problem.empty()) {
+    return problem;
+  }
   SslCtxHandle ctx(SSL_CTX_new(TLS_client_method()));
-  if (ctx == nullptr || !Configure(ctx.get(), material)) {
+  if (ctx == nullptr || !LoadCa(ctx.get(), material)) {
     return "";
   }
   SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+  bool suspended = false;
+  SSL_CTX_set_cert_cb(ctx.get(), &SuspendOnceBeforeOurCertificate, &suspended);
   ScopedFd fd(Connect(target, timeout));
   if (fd.get() < 0) {
     return "";
@@ -126,12 +181,36 @@ std::string ExplainTlsRefusal(absl::string_view target, const TlsMaterial& mater
       SSL_set_fd(ssl.get(), fd.get()) != 1) {
     return "";
   }
-  if (SSL_connect(ssl.get()) != 1) {
+  int rc = SSL_connect(ssl.get());
+  if (rc != 1 && SSL_get_error(ssl.get(), rc) == SSL_ERROR_WANT_X509_LOOKUP) {
+    // The collector's certificate verified against --ca and it asks for ours. Ours not
+    // verifying against the same CA is the problem then; say so without sending it, so this
+    // check adds no refused handshake to the collector's log.
+    ERR_clear_error();
+    const CertificateVerdict own = CheckCertificateChain(material.cert_pem, material.ca_pem, now);
+    if (own.problem != CertificateProblem::kNone) {
+      return absl::StrCat("this certificate is not issued by the CA in --ca, the collector's CA (",
+                          own.detail,
+                          "): the collector refuses it; use one issued by this "
+                          "deployment's CA (deploy/make-certs.sh DIR ",
+                          expected_role, " NAME, or enrol again)");
+    }
+    if (!UseOurCertificate(ssl.get(), material)) {
+      return "";
+    }
+    rc = SSL_connect(ssl.get());
+  }
+  if (rc != 1) {
     const long verify = SSL_get_verify_result(ssl.get());
     const std::string reason = ErrorReason();
     if (verify != X509_V_OK) {
       return absl::StrCat("the collector's certificate does not verify against ", "this CA (",
                           X509_verify_cert_error_string(verify), "): is --ca the deployment's CA?");
+    }
+    if (NotTls(reason)) {
+      return absl::StrCat("the service at ", target, " does not answer in TLS (", reason,
+                          "): is it a collector started with --insecure-for-testing, or another "
+                          "service's port?");
     }
     return absl::StrContains(reason, "alert") ? Refused(reason, expected_role) : "";
   }
