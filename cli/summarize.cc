@@ -27,12 +27,14 @@ constexpr char kUsageHead[] =
     "usage: synmap summarize [--names FILE] [--count connections|packets]\n"
     "                        [--format text|tsv|csv|json] [--show-remote] [--sort count|name]\n"
     "                        [--since TIME] [--until TIME] [--bucket DURATION] [--utc]\n"
-    "                        FILE...\n"
+    "                        [--no-decapsulate] FILE...\n"
     "\n"
     "Counts the TCP SYN/ACKs in capture files (pcap or pcapng, microsecond or nanosecond;\n"
     "'-' reads standard input) and prints one row per client, server and service, like the\n"
     "recipe `tcpdump -w ... 'tcp[13] & 0x12 = 0x12'` | sed | uniq -c. All files feed one\n"
-    "table in the order given, so a handshake seen in two files counts once.\n"
+    "table in the order given, so a handshake seen in two files counts once. SYN/ACKs inside\n"
+    "tunnels (GRE, ERSPAN, VXLAN, Geneve, GTP-U, IP-in-IP, Teredo, AYIYA) are counted by their\n"
+    "inner headers unless --no-decapsulate is given.\n"
     "Columns: count, client, server, service. '_' is a non-local host; an unknown port\n"
     "shows as up:PORT. Without --names every address counts as local and shows as its IP.\n"
     "\n"
@@ -55,6 +57,7 @@ struct SummarizeFlags {
   std::string count = "connections";
   std::string format = "text";
   bool show_remote = false;
+  bool no_decapsulate = false;
   std::string sort = "count";
   std::string since;
   std::string until;
@@ -144,6 +147,13 @@ std::string Footer(const SummaryCoverage& c, size_t given) {
       absl::StrAppend(&out, " ", link_type, " (", packets, " packets)");
     }
     absl::StrAppend(&out, "\n");
+  }
+  if (c.decode.tunnelled > 0 || c.decode.tunnels_too_deep > 0) {
+    absl::StrAppend(&out, "summarize: ", c.decode.tunnelled_synacks,
+                    " SYN/ACKs found inside tunnels (", c.decode.tunnelled, " tunnelled packets, ",
+                    c.decode.tunnelled_malformed, " of them malformed); ",
+                    c.decode.tunnels_too_deep, " packets with tunnels nested deeper than ",
+                    common::kMaxTunnelDepth, " not entered\n");
   }
   if (c.table.handshakes_evicted > 0) {
     absl::StrAppend(&out, "summarize: ", c.table.handshakes_evicted,
@@ -247,6 +257,8 @@ int RunSummarize(absl::Span<const std::string> args) {
   parser.AddString("bucket", "DURATION", &flags.bucket,
                    "bucket for --since/--until edges (default 1m; e.g. 1h, 24h)");
   parser.AddBool("utc", &flags.utc, "read and print times in UTC instead of local time");
+  parser.AddBool("no-decapsulate", &flags.no_decapsulate,
+                 "count only TCP right after the outermost IP header (do not enter tunnels)");
   if (absl::Status s = parser.Parse(args, &flags.files); !s.ok()) {
     return UsageError(s.message());
   }
@@ -298,7 +310,8 @@ int RunSummarize(absl::Span<const std::string> args) {
     }
     return kExitFailure;
   }
-  CaptureSummarizer summarizer{common::SynAckTableOptions(), common::PacketReaderOptions(), window};
+  CaptureSummarizer summarizer{common::SynAckTableOptions(), common::PacketReaderOptions(), window,
+                               common::DecodeOptions{.decapsulate = !flags.no_decapsulate}};
   ProgressLine progress(format == OutputFormat::kText && isatty(STDERR_FILENO) == 1);
   absl::Status error;
   for (const std::string& file : flags.files) {

@@ -17,6 +17,9 @@ PACKAGES=(
   openssl sqlite3 python3-yaml netbase tcpdump tcpreplay iproute2 procps time netcat-openbsd python3
   # export rules loaded into real firewalls (tests/integration/cli_query/export_firewall_test.sh)
   nftables iptables
+  # the independent dissector the decoder's tunnel counts are checked against
+  # (tests/unit/common/packet/decoder_shared_pcaps_test.cc)
+  tshark
 )
 
 missing=()

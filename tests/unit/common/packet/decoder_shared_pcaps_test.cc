@@ -233,7 +233,8 @@ std::optional<std::vector<uint64_t>> TsharkSynAckFrames(const std::string& path)
 bool TsharkInstalled() { return std::system("tshark --version >/dev/null 2>&1") == 0; }
 
 // Every tunnel capture of the corpus: those SOURCES.md counts SYN/ACKs inside tunnels in,
-// and those whose tunnels carry none (VXLAN with ICMP only; Teredo's SYN/ACKs are plain IPv4).
+// and those whose tunnels carry none (VXLAN with ICMP only; Teredo's SYN/ACKs are plain IPv4;
+// PPTP's GRE carries PPP control messages, its SYN/ACKs are on the TCP control channel).
 TEST(DecoderSharedPcapsTest, TunnelSynAcksAreTheFramesTsharkFinds) {
   const std::string dir = testing::SharedPcapsDir();
   if (dir.empty()) {
@@ -244,13 +245,13 @@ TEST(DecoderSharedPcapsTest, TunnelSynAcksAreTheFramesTsharkFinds) {
     GTEST_SKIP() << "tshark not installed (deploy/install-deps.sh installs it); skipping the "
                     "comparison with its dissection";
   }
-  std::set<std::string> files = {"libpcap/vxlan.pcap", "zeek/Teredo.pcap"};
+  std::set<std::string> files = {"libpcap/vxlan.pcap", "zeek/Teredo.pcap", "tcpdump/pptp.pcap"};
   for (const auto& [file, count] : ParseSourcesTable(dir + "/SOURCES.md")) {
     if (count.tunnelled > 0) {
       files.insert(file);
     }
   }
-  ASSERT_EQ(files.size(), 12u);
+  ASSERT_EQ(files.size(), 13u);
   int tunnelled = 0;
   for (const std::string& file : files) {
     SCOPED_TRACE(file);
