@@ -238,6 +238,11 @@ absl::StatusOr<std::unique_ptr<Uplink>> MakeUplink(
   options.collectors = c.collectors;
   options.credentials = common::MakeClientCredentials(material);
   options.tls_server_name = c.tls_server_name;
+  // gRPC only says "Socket closed" when the collector refuses our certificate: ask in words,
+  // so the uplink can say why once and retry slowly instead of at network speed.
+  options.explain_refusal = [material, &clock](const std::string& target) {
+    return common::ExplainTlsRefusal(target, material, "sensor", absl::Seconds(5), clock.Now());
+  };
   options.spool_dir = c.spool_dir;
   options.spool_max_bytes = static_cast<uint64_t>(c.spool_max_bytes);
   options.flush_interval = c.flush_interval;
@@ -339,7 +344,10 @@ void LogRunningStats(const Pipeline& pipeline, const Uplink& uplink) {
                    << " kernel_drops=" << p.capture.kernel_drops
                    << " interface_drops=" << p.capture.interface_drops
                    << " batches=" << p.batches_submitted << " " << UplinkTotals(u)
-                   << " connected=" << u.connected;
+                   << " connected=" << u.connected
+                   << (u.identity_refused.empty()
+                           ? ""
+                           : absl::StrCat(" identity_refused=\"", u.identity_refused, "\""));
 }
 
 absl::StatusOr<common::TlsMaterial> LoadTls(const SensorConfig& c, Clock& clock) {
@@ -365,28 +373,12 @@ absl::StatusOr<std::unique_ptr<Pipeline>> StartPipeline(
   return pipeline;
 }
 
-// Logs why a collector refuses this sensor's certificate, if one does: gRPC itself only says
-// "Socket closed". Makes one TLS connection of its own per collector.
-void ExplainCertificateRefusals(const SensorConfig& c, const common::TlsMaterial& material) {
-  for (const std::string& target : c.collectors) {
-    const std::string why = common::ExplainTlsRefusal(target, material, "sensor");
-    if (!why.empty()) {
-      SYNMAP_LOG(ERROR) << "uplink_certificate_refused collector=" << target << " reason=\"" << why
-                        << "\"";
-    }
-  }
-}
-
 // Runs until the files are replayed, every live capture failed, or a stop signal arrives;
 // then flushes and waits for acks. Returns the exit code.
-int RunUntilDone(const SensorConfig& c, const common::TlsMaterial& material, Pipeline& pipeline,
-                 Uplink& uplink) {
+int RunUntilDone(const SensorConfig& c, Pipeline& pipeline, Uplink& uplink) {
   SignalThread signals(pipeline, uplink, c.log_file);
   while (!pipeline.WaitForSourcesDone(kStatsLogInterval)) {
     LogRunningStats(pipeline, uplink);
-    if (const UplinkStats u = uplink.stats(); !u.connected && u.reconnects > 0) {
-      ExplainCertificateRefusals(c, material);
-    }
   }
   pipeline.Stop();
   const PipelineStats totals = pipeline.stats();
@@ -398,7 +390,9 @@ int RunUntilDone(const SensorConfig& c, const common::TlsMaterial& material, Pip
   if (!drained.ok()) {
     SYNMAP_LOG(ERROR) << "drain_incomplete status=" << drained << " spool_kept=" << c.spool_dir
                       << " spool_batches=" << uplink.stats().spool_batches;
-    ExplainCertificateRefusals(c, material);
+    if (const std::string refused = uplink.stats().identity_refused; !refused.empty()) {
+      SYNMAP_LOG(ERROR) << "uplink_certificate_refused reason=\"" << refused << "\"";
+    }
     SYNMAP_LOG(INFO) << "sensor_exit drained=false " << UplinkTotals(uplink.stats()) << " "
                      << ResourceUsage();
     // A stopped live sensor keeps its spool for the next start: that is a clean exit.
@@ -439,7 +433,7 @@ int Run(const SensorConfig& c) {
     SYNMAP_LOG(ERROR) << "pipeline_failed status=" << pipeline.status();
     return 1;
   }
-  return RunUntilDone(c, *material, **pipeline, **uplink);
+  return RunUntilDone(c, **pipeline, **uplink);
 }
 
 int Main(int argc, char** argv) {

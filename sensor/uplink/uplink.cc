@@ -79,6 +79,10 @@ absl::Status UplinkOptions::Validate() const {
   if (initial_backoff > max_backoff) {
     return absl::InvalidArgumentError("uplink: initial_backoff must be <= max_backoff");
   }
+  if (max_refused_backoff < max_backoff || max_refused_backoff == absl::InfiniteDuration()) {
+    return absl::InvalidArgumentError(
+        "uplink: max_refused_backoff must be finite and >= max_backoff");
+  }
   return absl::OkStatus();
 }
 

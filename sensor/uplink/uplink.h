@@ -52,6 +52,17 @@ struct UplinkOptions {
   // Reconnect delay: uniform in [0, min(max_backoff, initial_backoff * 2^failures)].
   absl::Duration initial_backoff = absl::Milliseconds(500);
   absl::Duration max_backoff = absl::Seconds(30);
+  // Says why the collector at `target` refuses this sensor's certificate, in words, or ""
+  // when it does not. Asked on the uplink thread after an attempt failed UNAVAILABLE before
+  // any HelloAck (gRPC cannot tell a refused certificate from a broken path); it may make a
+  // TLS connection of its own (common/tls ExplainTlsRefusal). Empty: never asked.
+  std::function<std::string(const std::string& target)> explain_refusal;
+  // Reconnect delay once this sensor's identity is refused (explain_refusal named a reason, or
+  // the collector answered PERMISSION_DENIED or UNAUTHENTICATED): uniform in [ceiling / 2,
+  // ceiling], the ceiling starting at 2 * max_backoff and doubling up to this. A refused
+  // certificate does not cure itself, so retrying at network speed would only flood both
+  // logs; a network error still retries at the normal pace. Default 10 min.
+  absl::Duration max_refused_backoff = absl::Minutes(10);
   // Connect + Hello -> HelloAck must complete within this. Default 10 s.
   absl::Duration connect_timeout = absl::Seconds(10);
   // The oldest unacked batch must be acked within this, else the stream is cancelled and
@@ -89,6 +100,11 @@ struct UplinkStats {
   uint64_t spool_bytes = 0;                // Their total size.
   std::string current_collector;           // Address of the current / last attempted collector.
   bool connected = false;                  // A HelloAck was received on the current stream.
+  // Why a collector last refused this sensor's identity (its certificate or role), in words;
+  // "" when none did since the last HelloAck.
+  std::string identity_refused;
+  uint64_t identity_refusals = 0;  // Attempts refused for the sensor's identity.
+  absl::Duration retry_delay;      // Delay chosen after the last failed attempt.
 
   friend bool operator==(const UplinkStats&, const UplinkStats&) = default;
 };

@@ -80,6 +80,9 @@ void Uplink::Impl::Run() {
     }
     if (got_hello_ack) {
       backoff_.Reset();
+      refused_backoff_.Reset();
+      absl::MutexLock lock(&mu_);
+      stats_.identity_refused.clear();
     }
     if (absl::IsAlreadyExists(status)) {
       // Another process holds this sensor's name on that collector (a cloned machine or a
@@ -92,16 +95,60 @@ void Uplink::Impl::Run() {
       WaitBackoff(options_.max_backoff);
       continue;
     }
+    if (const std::string refusal = got_hello_ack ? "" : IdentityRefusal(status, target);
+        !refusal.empty()) {
+      collector_index_ = (collector_index_ + 1) % options_.collectors.size();
+      BackOffRefusedIdentity(target, refusal);
+      continue;
+    }
     // A refused batch is the batch's fault, not the collector's: stay. Otherwise fail over.
     if (!(got_hello_ack && absl::IsInvalidArgument(status))) {
       collector_index_ = (collector_index_ + 1) % options_.collectors.size();
     }
     const absl::Duration delay = backoff_.Next();
+    {
+      absl::MutexLock lock(&mu_);
+      stats_.retry_delay = delay;
+    }
     SYNMAP_LOG(WARNING) << "uplink_disconnected target=" << target << " status=" << status
                         << " next=" << options_.collectors[collector_index_]
                         << " retry_in=" << absl::FormatDuration(delay);
     WaitBackoff(delay);
   }
+}
+
+std::string Uplink::Impl::IdentityRefusal(const absl::Status& status,
+                                          const std::string& target) const {
+  if (absl::IsPermissionDenied(status) || absl::IsUnauthenticated(status)) {
+    return std::string(status.message());
+  }
+  if (absl::IsUnavailable(status) && options_.explain_refusal) {
+    return options_.explain_refusal(target);
+  }
+  return "";
+}
+
+void Uplink::Impl::BackOffRefusedIdentity(const std::string& target, const std::string& refusal) {
+  const absl::Duration delay = refused_backoff_.Next();
+  bool again = false;
+  {
+    absl::MutexLock lock(&mu_);
+    again = stats_.identity_refused == refusal;
+    stats_.identity_refused = refusal;
+    ++stats_.identity_refusals;
+    stats_.retry_delay = delay;
+  }
+  if (again) {
+    SYNMAP_LOG(WARNING) << "uplink_identity_still_refused target=" << target
+                        << " retry_in=" << absl::FormatDuration(delay);
+  } else {
+    SYNMAP_LOG(ERROR) << "uplink_identity_refused target=" << target << " reason=\"" << refusal
+                      << "\" retry_in=" << absl::FormatDuration(delay)
+                      << " hint=\"retrying slowly (up to every "
+                      << absl::FormatDuration(options_.max_refused_backoff)
+                      << ") until the certificate is replaced; data keeps being spooled\"";
+  }
+  WaitBackoff(delay);
 }
 
 void Uplink::Impl::WaitBackoff(absl::Duration delay) {

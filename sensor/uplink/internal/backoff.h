@@ -6,12 +6,13 @@
 
 namespace synmap::sensor::internal {
 
-// Exponential backoff with full jitter: the n-th delay since Reset() (n = 0, 1, ...) is
-// uniform in [0, min(max, initial * 2^n)]. Thread-compatible.
+// Exponential backoff with jitter: the n-th delay since Reset() (n = 0, 1, ...) is uniform in
+// [floor * c, c] with c = min(max, initial * 2^n); floor 0 is "full jitter". Thread-compatible.
 class Backoff {
  public:
-  // `uniform01` returns doubles in [0, 1); it is called once per Next().
-  Backoff(absl::Duration initial, absl::Duration max, std::function<double()> uniform01);
+  // `uniform01` returns doubles in [0, 1); it is called once per Next(). `floor` is in [0, 1].
+  Backoff(absl::Duration initial, absl::Duration max, std::function<double()> uniform01,
+          double floor = 0.0);
 
   absl::Duration Next();
   // The ceiling the next Next() draws under.
@@ -23,6 +24,7 @@ class Backoff {
   absl::Duration max_;
   absl::Duration ceiling_;
   std::function<double()> uniform01_;
+  double floor_;
 };
 
 }  // namespace synmap::sensor::internal

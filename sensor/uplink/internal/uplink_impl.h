@@ -4,6 +4,7 @@
 // uplink_session.cc (the uplink thread: connect, Hello, send window, acks, backoff).
 // Internal to sensor/uplink.
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -42,6 +43,11 @@ class Uplink::Impl {
         spool_(std::move(spool)),
         backoff_(options_.initial_backoff, options_.max_backoff,
                  options_.jitter_source ? options_.jitter_source : internal::DefaultJitter()),
+        refused_backoff_(
+            std::min(2 * options_.max_backoff, options_.max_refused_backoff),
+            options_.max_refused_backoff,
+            options_.jitter_source ? options_.jitter_source : internal::DefaultJitter(),
+            /*floor=*/0.5),
         seq_(std::move(seq)) {
     absl::MutexLock lock(&mu_);
     PublishLocked();
@@ -92,6 +98,13 @@ class Uplink::Impl {
                  absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
   void WaitForStreamEvent(bool write_pending, absl::Time wake_at) ABSL_LOCKS_EXCLUDED(mu_);
   void WaitBackoff(absl::Duration delay) ABSL_LOCKS_EXCLUDED(mu_);
+  // Why the attempt on `target` that ended with `status` before any HelloAck was refused for
+  // this sensor's identity, or "" when it was not (a network or collector failure).
+  std::string IdentityRefusal(const absl::Status& status, const std::string& target) const
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // Logs the refusal (ERROR when new, WARNING when the same again), counts it and waits.
+  void BackOffRefusedIdentity(const std::string& target, const std::string& refusal)
+      ABSL_LOCKS_EXCLUDED(mu_);
   void AbsorbPending() ABSL_LOCKS_EXCLUDED(mu_);
   void PublishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   UplinkStats StatsLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -108,6 +121,7 @@ class Uplink::Impl {
   // which only the uplink thread (or the constructor) calls.
   std::unique_ptr<internal::Spool> spool_;
   internal::Backoff backoff_;
+  internal::Backoff refused_backoff_;  // After a refused identity; see max_refused_backoff.
   size_t collector_index_ = 0;
 
   // Serializes submitters so seqs reach the spool in order; held across the spool write,

@@ -15,6 +15,19 @@ TEST(BackoffTest, CeilingDoublesUpToMaxAndDelayScalesWithJitter) {
   EXPECT_EQ(backoff.Next(), absl::Milliseconds(350));
 }
 
+TEST(BackoffTest, FloorKeepsEveryDelayAtLeastThatShareOfTheCeiling) {
+  Backoff backoff(
+      absl::Seconds(60), absl::Seconds(600), [] { return 0.0; }, /*floor=*/0.5);
+  EXPECT_EQ(backoff.Next(), absl::Seconds(30));
+  EXPECT_EQ(backoff.Next(), absl::Seconds(60));
+  EXPECT_EQ(backoff.Next(), absl::Seconds(120));
+  EXPECT_EQ(backoff.Next(), absl::Seconds(240));
+  EXPECT_EQ(backoff.Next(), absl::Seconds(300));  // Capped: half of 600.
+  Backoff top(
+      absl::Seconds(60), absl::Seconds(600), [] { return 1.0; }, /*floor=*/0.5);
+  EXPECT_EQ(top.Next(), absl::Seconds(60));
+}
+
 TEST(BackoffTest, ZeroJitterGivesZeroDelay) {
   Backoff backoff(absl::Seconds(1), absl::Seconds(30), [] { return 0.0; });
   EXPECT_EQ(backoff.Next(), absl::ZeroDuration());

@@ -26,6 +26,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/tls/credentials.h"
+#include "common/tls/handshake_check.h"
 #include "common/tls/tls_files.h"
 #include "sensor/uplink/internal/batch_codec.h"
 #include "sensor/uplink/internal/ingest_stream.h"
@@ -305,7 +306,8 @@ class UplinkTest : public ::testing::Test {
       script = (fs::path(__FILE__).parent_path() / "../../../../deploy/make-certs.sh").string();
     }
     ASSERT_TRUE(fs::exists(script)) << "missing " << script;
-    for (const std::string args : {" ca", " collector collector", " sensor sensor-1"}) {
+    for (const std::string args :
+         {" ca", " collector collector", " sensor sensor-1", " sensor expired --expired"}) {
       const std::string cmd = script + " " + certs_->path() + args + " >/dev/null 2>&1";
       ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
     }
@@ -317,13 +319,17 @@ class UplinkTest : public ::testing::Test {
     auto sensor = load("sensor-1");
     ASSERT_OK(server);
     ASSERT_OK(sensor);
+    auto expired = load("expired");
+    ASSERT_OK(expired);
     server_tls_ = new common::TlsMaterial(*server);
     sensor_tls_ = new common::TlsMaterial(*sensor);
+    expired_tls_ = new common::TlsMaterial(*expired);
   }
   static void TearDownTestSuite() {
     delete certs_;
     delete server_tls_;
     delete sensor_tls_;
+    delete expired_tls_;
   }
 
   UplinkOptions Options(std::vector<std::string> collectors) const {
@@ -371,6 +377,7 @@ class UplinkTest : public ::testing::Test {
   static inline TempDir* certs_ = nullptr;
   static inline common::TlsMaterial* server_tls_ = nullptr;
   static inline common::TlsMaterial* sensor_tls_ = nullptr;
+  static inline common::TlsMaterial* expired_tls_ = nullptr;
   TempDir spool_;
   CollectorState state_;
 };
@@ -712,6 +719,61 @@ TEST_F(UplinkTest, ReconnectsWithBackoffWhenCollectorComesBack) {
   ASSERT_OK(uplink->Drain(kWait));
   EXPECT_EQ(state_.committed(), (std::set<uint64_t>{1, 2}));
   EXPECT_TRUE(uplink->stats().connected);
+}
+
+// An expired certificate: the collector refuses every handshake. The uplink says why once and
+// retries ever more slowly (up to max_refused_backoff), not every max_backoff.
+TEST_F(UplinkTest, RefusedCertificateIsRetriedAtGrowingDelaysAboveMaxBackoff) {
+  TestCollector live(state_, *server_tls_);
+  ASSERT_TRUE(live.ok());
+  UplinkOptions options = Options({live.address()});
+  const common::TlsMaterial expired = *expired_tls_;
+  options.credentials = common::MakeClientCredentials(expired);
+  options.explain_refusal = [expired](const std::string& target) {
+    return common::ExplainTlsRefusal(target, expired, "sensor");
+  };
+  options.max_refused_backoff = absl::Milliseconds(1600);
+  auto uplink = Started(options);
+  ASSERT_NE(uplink, nullptr);
+  ASSERT_OK(uplink->Submit(MakeBatch(1, 80)));
+  std::map<uint64_t, absl::Duration> delays;  // identity_refusals -> retry_delay then.
+  ASSERT_TRUE(uplink->AwaitStats(
+      [&delays](const UplinkStats& s) {
+        if (s.identity_refusals > 0) {
+          delays.emplace(s.identity_refusals, s.retry_delay);
+        }
+        return s.identity_refusals >= 4;
+      },
+      kWait));
+  // Jitter 0.5 and a floor of half the ceiling: 3/4 of 400, 800, 1600, 1600 ms.
+  EXPECT_EQ(delays[1], absl::Milliseconds(300));
+  EXPECT_EQ(delays[2], absl::Milliseconds(600));
+  EXPECT_EQ(delays[3], absl::Milliseconds(1200));
+  EXPECT_EQ(delays[4], absl::Milliseconds(1200));
+  const UplinkStats s = uplink->stats();
+  EXPECT_THAT(s.identity_refused, ::testing::HasSubstr("this certificate has expired"));
+  EXPECT_FALSE(s.connected);
+  EXPECT_EQ(s.spool_batches, 1u);
+  EXPECT_TRUE(state_.committed().empty());
+}
+
+// A collector that is down is a network error: retried at the normal pace, never slowed down as
+// a refusal, even with explain_refusal set.
+TEST_F(UplinkTest, UnreachableCollectorIsStillRetriedFastWithExplainRefusalSet) {
+  UplinkOptions options = Options({absl::StrCat("127.0.0.1:", DeadPort())});
+  const common::TlsMaterial good = *sensor_tls_;
+  options.explain_refusal = [good](const std::string& target) {
+    return common::ExplainTlsRefusal(target, good, "sensor");
+  };
+  options.max_refused_backoff = absl::Seconds(600);
+  auto uplink = Started(options);
+  ASSERT_NE(uplink, nullptr);
+  ASSERT_TRUE(uplink->AwaitStats([](const UplinkStats& s) { return s.reconnects >= 4; }, kWait));
+  const UplinkStats s = uplink->stats();
+  EXPECT_EQ(s.identity_refusals, 0u);
+  EXPECT_EQ(s.identity_refused, "");
+  EXPECT_GT(s.retry_delay, absl::ZeroDuration());
+  EXPECT_LE(s.retry_delay, options.max_backoff);
 }
 
 TEST_F(UplinkTest, FailsOverToTheNextCollector) {
