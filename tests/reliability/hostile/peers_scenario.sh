@@ -147,17 +147,19 @@ grep -q 'peer_refused rpc=Query.* name=hostile .*reason=role_not_allowed' "$LOG"
   fail "sensor calling Query not logged"
 pd=$(sed -n 's/.*refusals reason=permission_denied count=\([0-9]*\).*/\1/p' "$LOG")
 [ "${pd:-0}" -ge 2 ] || fail "permission_denied counter ${pd:-0}, want >= 2"
-# TLS handshake failures never reach a handler: the collector turns gRPC's report of each into
-# one tls_handshake_refused line and counts it by reason; no raw gRPC line reaches its log.
-refused() { grep -c "tls_handshake_refused reason=$1" "$LOG" || true; }
-[ "$(refused client_certificate_not_verified)" -ge 2 ] ||
-  fail "fewer than 2 refused handshakes logged for the foreign/expired certificates"
+# TLS handshake failures never reach a handler: the collector logs each as one
+# tls_handshake_refused line with the peer's address and its reason, and counts it by reason;
+# no raw gRPC line reaches its log.
+refused() { grep -c "tls_handshake_refused peer=ipv4:127.0.0.1:[0-9]* reason=$1 " "$LOG" || true; }
+[ "$(refused client_certificate_unknown_ca)" -ge 1 ] ||
+  fail "no refused handshake logged with its peer for the foreign certificate"
+[ "$(refused client_certificate_expired)" -ge 1 ] ||
+  fail "no refused handshake logged with its peer for the expired certificate"
 [ "$(refused no_client_certificate)" -ge 1 ] ||
-  fail "no refused handshake logged for the client without a certificate"
-grep -q 'tls_refusals reason=client_certificate_not_verified count=' "$LOG" ||
-  fail "no tls_refusals counter for client_certificate_not_verified"
-grep -q 'tls_refusals reason=no_client_certificate count=' "$LOG" ||
-  fail "no tls_refusals counter for no_client_certificate"
+  fail "no refused handshake logged with its peer for the client without a certificate"
+for reason in client_certificate_unknown_ca client_certificate_expired no_client_certificate; do
+  grep -q "tls_refusals reason=$reason count=" "$LOG" || fail "no tls_refusals counter for $reason"
+done
 if grep -Eq '^[EIWD][0-9]{4} ' "$LOG"; then
   fail "raw gRPC lines in the collector's log: $(grep -E '^[EIWD][0-9]{4} ' "$LOG" | head -2)"
 fi
