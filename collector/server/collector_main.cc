@@ -14,6 +14,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,7 @@
 #include "collector/query/query_engine.h"
 #include "collector/server/accept_probe.h"
 #include "collector/server/collector_server.h"
+#include "collector/store/postgres_store.h"
 #include "collector/store/sqlite_store.h"
 #include "common/config/options.h"
 #include "common/log/log.h"
@@ -46,7 +48,10 @@ using common::OptionSpec;
 const std::vector<OptionSpec>& Specs() {
   static const auto* specs = new std::vector<OptionSpec>{
       {.name = "listen", .value_name = "HOST:PORT", .help = "address to serve on (port 0: any)"},
-      {.name = "db", .value_name = "FILE", .help = "SQLite database (created if missing)"},
+      {.name = "db",
+       .value_name = "FILE|URI",
+       .help = "SQLite database file (created if missing), or a PostgreSQL database shared by "
+               "several collectors: postgresql://USER@HOST/DBNAME (any libpq URI)"},
       {.name = "names",
        .value_name = "FILE",
        .help = "names file (hosts, local networks, services)"},
@@ -100,6 +105,8 @@ std::string Usage() {
 struct MainOptions {
   CollectorServerOptions server;
   SqliteStoreOptions store;
+  // Used instead of `store` when --db is a postgresql:// or postgres:// URI.
+  std::optional<PostgresStoreOptions> postgres;
   std::string names_path;
   std::string port_file;
   common::TlsFiles tls_files;
@@ -141,6 +148,13 @@ absl::StatusOr<MainOptions> ResolveOptions(const OptionMap& o) {
     SYNMAP_ASSIGN_OR_RETURN(m.store.tiers, ParseStoreTiers(tiers));
   }
   SYNMAP_ASSIGN_OR_RETURN(m.store.sync_full, common::GetBool(o, "sync-full", true));
+  if (IsPostgresDatabase(m.store.path)) {
+    PostgresStoreOptions& pg = m.postgres.emplace();
+    pg.uri = m.store.path;
+    pg.tiers = m.store.tiers;
+    pg.retention = m.store.retention;
+    SYNMAP_RETURN_IF_ERROR(pg.Validate());
+  }
   SYNMAP_ASSIGN_OR_RETURN(int64_t threads, common::GetInt(o, "store-threads", 16));
   m.server.ingest.store_threads = static_cast<int>(std::clamp<int64_t>(threads, -1, 1 << 20));
   SYNMAP_ASSIGN_OR_RETURN(m.probe_interval,
@@ -260,7 +274,9 @@ absl::Status Serve(MainOptions& m, const sigset_t& signals) {
   SYNMAP_RETURN_IF_ERROR(LoadTls(m));
   SYNMAP_ASSIGN_OR_RETURN(std::shared_ptr<const common::NameTable> names, LoadNames(m.names_path));
   NamesHolder holder(std::move(names));
-  SYNMAP_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenSqliteStore(m.store));
+  SYNMAP_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, m.postgres.has_value()
+                                                            ? OpenPostgresStore(*m.postgres)
+                                                            : OpenSqliteStore(m.store));
   QueryEngine engine(*store, holder);
   absl::StatusOr<std::unique_ptr<CollectorServer>> server =
       CollectorServer::Start(m.server, *store, engine, RealClock::Get());
@@ -269,7 +285,8 @@ absl::Status Serve(MainOptions& m, const sigset_t& signals) {
     return server.status();
   }
   SYNMAP_LOG(INFO) << "listening address=" << HostOf(m.server.listen_address) << ":"
-                   << (*server)->port() << " db=" << m.store.path
+                   << (*server)->port()
+                   << " db=" << (m.postgres.has_value() ? "postgresql" : m.store.path)
                    << " names=" << (m.names_path.empty() ? "(none)" : m.names_path);
   if (!m.port_file.empty()) {
     SYNMAP_RETURN_IF_ERROR(WritePortFile(m.port_file, (*server)->port()));

@@ -1,0 +1,262 @@
+// Several collectors on one PostgreSQL database: exactly-once by content across them, answers
+// that converge within the poll interval, one stream per sensor, and database outages. Runs
+// against a real PostgreSQL 15 started by the test (skips only when it is not installed).
+
+#include "collector/store/postgres_store.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "collector/store/internal/pg_conn.h"
+#include "common/time/clock.h"
+#include "tests/testing/postgres_server.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/unit/collector/store/batch_builder.h"
+
+namespace synmap::collector {
+namespace {
+
+using synmap::testing::PostgresServer;
+using synmap::testing::StatusIs;
+using testing::AddRecord;
+using testing::kHour;
+using testing::kSecond;
+using testing::kT0;
+using testing::MakeBatch;
+using testing::Plain;
+
+synmap::v1::Batch OneRecordBatch(uint64_t seq, int64_t at_ns, uint64_t connections = 1) {
+  synmap::v1::Batch batch = MakeBatch(seq, at_ns);
+  AddRecord(batch, "10.0.0.2", "10.0.0.1", 22, connections, at_ns + kSecond);
+  return batch;
+}
+
+uint64_t TotalConnections(const StoreSnapshot& s) {
+  uint64_t total = 0;
+  for (const auto& b : s.buckets) {
+    for (uint64_t c : b->connections) {
+      total += c;
+    }
+  }
+  return total;
+}
+
+class PostgresStoreTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { server_ = new PostgresServer(); }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  void SetUp() override {
+    if (!server_->skip_reason().empty()) {
+      GTEST_SKIP() << server_->skip_reason();
+    }
+    ASSERT_TRUE(server_->ok()) << server_->error();
+    internal::PgConn conn(server_->uri(), "test");
+    ASSERT_OK(
+        conn.ExecScript("DROP SCHEMA public CASCADE; CREATE SCHEMA public; DROP FUNCTION IF EXISTS "
+                        "synmap_ensure_partition"));
+  }
+  PostgresStoreOptions Options() {
+    PostgresStoreOptions options;
+    options.uri = server_->uri();
+    options.clock = &clock_;
+    options.poll_interval = absl::Milliseconds(200);
+    return options;
+  }
+  std::unique_ptr<Store> Open() {
+    absl::StatusOr<std::unique_ptr<Store>> store = OpenPostgresStore(Options());
+    EXPECT_OK(store);
+    return store.ok() ? *std::move(store) : nullptr;
+  }
+  // Waits (real time, bounded) until `done` holds; returns whether it did.
+  template <typename F>
+  static bool Eventually(F done, absl::Duration limit = absl::Seconds(10)) {
+    const absl::Time deadline = absl::Now() + limit;
+    while (!done()) {
+      if (absl::Now() > deadline) {
+        return false;
+      }
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    return true;
+  }
+
+  static PostgresServer* server_;
+  FakeClock clock_{absl::FromUnixNanos(kT0 + 2 * kHour)};
+};
+
+PostgresServer* PostgresStoreTest::server_ = nullptr;
+
+TEST_F(PostgresStoreTest, SameBatchAtASecondCollectorIsADuplicateAndOtherContentAConflict) {
+  auto a = Open();
+  auto b = Open();
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  ASSERT_OK_AND_ASSIGN(CommitResult first, a->Commit("s1", Plain(OneRecordBatch(1, kT0, 3))));
+  EXPECT_FALSE(first.duplicate || first.conflict);
+  ASSERT_OK_AND_ASSIGN(CommitResult again, b->Commit("s1", Plain(OneRecordBatch(1, kT0, 3))));
+  EXPECT_TRUE(again.duplicate);
+  ASSERT_OK_AND_ASSIGN(CommitResult other, b->Commit("s1", Plain(OneRecordBatch(1, kT0, 4))));
+  EXPECT_TRUE(other.conflict);
+  EXPECT_EQ(other.last_committed_seq, 1u);
+  ASSERT_OK_AND_ASSIGN(CommitResult next, b->Commit("s1", Plain(OneRecordBatch(2, kT0, 5))));
+  EXPECT_FALSE(next.duplicate || next.conflict);
+  // b applied seq 1 (read from the database) before its own seq 2.
+  EXPECT_EQ(TotalConnections(*b->Snapshot(0, 0, SnapshotBuckets::kAll)), 8u);
+  ASSERT_OK(a->Checkpoint());  // Follows the database now instead of at the next poll.
+  EXPECT_EQ(TotalConnections(*a->Snapshot(0, 0, SnapshotBuckets::kAll)), 8u);
+}
+
+TEST_F(PostgresStoreTest, BatchesCommittedElsewhereAppearWithinThePollInterval) {
+  auto a = Open();
+  auto b = Open();
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  ASSERT_OK(b->Commit("s1", Plain(OneRecordBatch(1, kT0, 2))));
+  ASSERT_OK(b->Commit("s2", Plain(OneRecordBatch(1, kT0, 5))));
+  const absl::Time acked = absl::Now();
+  EXPECT_TRUE(Eventually(
+      [&] { return TotalConnections(*a->Snapshot(0, 0, SnapshotBuckets::kAll)) == 7u; }));
+  // Poll interval 200 ms here; allow scheduling slack on a loaded machine.
+  EXPECT_LT(absl::Now() - acked, absl::Seconds(3));
+  auto sensors = a->Snapshot(0, 0, SnapshotBuckets::kNone)->sensors;
+  ASSERT_EQ(sensors.size(), 2u);
+  EXPECT_EQ(sensors[0].name, "s1");
+  EXPECT_EQ(sensors[1].name, "s2");
+  EXPECT_EQ(sensors[1].last_seq, 1u);
+}
+
+TEST_F(PostgresStoreTest, ConcurrentCommitsThroughTwoCollectorsLandExactlyOnce) {
+  auto a = Open();
+  auto b = Open();
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  // Both collectors send every batch of every sensor: each lands once, the other answer is a
+  // duplicate.
+  std::vector<std::thread> threads;
+  std::atomic<int> duplicates{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      Store& store = t % 2 == 0 ? *a : *b;
+      for (uint64_t seq = 1; seq <= 25; ++seq) {
+        const std::string sensor = absl::StrCat("s", t / 2);
+        absl::StatusOr<CommitResult> r = store.Commit(sensor, Plain(OneRecordBatch(seq, kT0, seq)));
+        ASSERT_OK(r);
+        EXPECT_FALSE(r->conflict);
+        duplicates += r->duplicate ? 1 : 0;
+      }
+    });
+  }
+  for (auto& thread : threads) {
+    thread.join();
+  }
+  EXPECT_EQ(duplicates.load(), 50);
+  ASSERT_OK(a->Checkpoint());
+  ASSERT_OK(b->Checkpoint());
+  // Two sensors, seqs 1..25 each with seq connections: 2 * 325.
+  EXPECT_EQ(TotalConnections(*a->Snapshot(0, 0, SnapshotBuckets::kAll)), 650u);
+  EXPECT_EQ(TotalConnections(*b->Snapshot(0, 0, SnapshotBuckets::kAll)), 650u);
+}
+
+TEST_F(PostgresStoreTest, OneStreamPerSensorAcrossCollectors) {
+  auto a = Open();
+  auto b = Open();
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  ASSERT_OK(a->RecordHello("s1", "peer-a", common::SensorInfo()));
+  ASSERT_OK(a->RecordHello("s1", "peer-a", common::SensorInfo()))
+      << "the collector holding the stream may record a new hello";
+  absl::StatusOr<uint64_t> second = b->RecordHello("s1", "peer-b", common::SensorInfo());
+  EXPECT_THAT(second, StatusIs(absl::StatusCode::kAlreadyExists));
+  EXPECT_THAT(std::string(second.status().message()), ::testing::HasSubstr("s1"));
+  ASSERT_OK(b->RecordHello("s2", "peer-b", common::SensorInfo())) << "other names are free";
+  a->RecordDisconnect("s1");
+  EXPECT_OK(b->RecordHello("s1", "peer-b", common::SensorInfo()));
+}
+
+TEST_F(PostgresStoreTest, ADeadCollectorsStreamIsFreedForAnother) {
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    close(ready[0]);
+    PostgresStoreOptions options = Options();
+    options.clock = nullptr;
+    absl::StatusOr<std::unique_ptr<Store>> store = OpenPostgresStore(options);
+    if (!store.ok() || !(*store)->RecordHello("s1", "peer-a", common::SensorInfo()).ok()) {
+      _exit(1);
+    }
+    (void)!write(ready[1], "x", 1);
+    pause();  // Holds the stream until killed.
+    _exit(0);
+  }
+  close(ready[1]);
+  char byte = 0;
+  ASSERT_EQ(read(ready[0], &byte, 1), 1) << "the child collector did not take the stream";
+  close(ready[0]);
+  auto b = Open();
+  ASSERT_NE(b, nullptr);
+  EXPECT_THAT(b->RecordHello("s1", "peer-b", common::SensorInfo()),
+              StatusIs(absl::StatusCode::kAlreadyExists));
+  kill(child, SIGKILL);  // As a crash: no disconnect, no clean shutdown.
+  int status = 0;
+  waitpid(child, &status, 0);
+  const absl::Time killed = absl::Now();
+  EXPECT_TRUE(
+      Eventually([&] { return b->RecordHello("s1", "peer-b", common::SensorInfo()).ok(); }));
+  EXPECT_LT(absl::Now() - killed, absl::Seconds(5));
+}
+
+TEST_F(PostgresStoreTest, DatabaseOutageRefusesCommitsThenResumesWithoutLoss) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  ASSERT_OK(store->Commit("s1", Plain(OneRecordBatch(1, kT0, 2))));
+  server_->Stop();
+  EXPECT_THAT(store->Commit("s1", Plain(OneRecordBatch(2, kT0, 3))),
+              StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(store->RecordHello("s1", "p", common::SensorInfo()),
+              StatusIs(absl::StatusCode::kUnavailable));
+  server_->Start();
+  ASSERT_TRUE(server_->ok()) << server_->error();
+  // Connections come back with backoff; the refused batch is sent again, as a sensor does.
+  EXPECT_TRUE(
+      Eventually([&] { return store->Commit("s1", Plain(OneRecordBatch(2, kT0, 3))).ok(); }));
+  ASSERT_OK_AND_ASSIGN(CommitResult again, store->Commit("s1", Plain(OneRecordBatch(2, kT0, 3))));
+  EXPECT_TRUE(again.duplicate);
+  EXPECT_EQ(TotalConnections(*store->Snapshot(0, 0, SnapshotBuckets::kAll)), 5u);
+  auto fresh = Open();
+  ASSERT_NE(fresh, nullptr);
+  EXPECT_EQ(TotalConnections(*fresh->Snapshot(0, 0, SnapshotBuckets::kAll)), 5u);
+}
+
+TEST_F(PostgresStoreTest, UnreachableDatabaseFailsOpenWithUnavailableNamingIt) {
+  PostgresStoreOptions options = Options();
+  options.uri = "postgresql://postgres@/synmap?host=/nonexistent-dir";
+  absl::StatusOr<std::unique_ptr<Store>> store = OpenPostgresStore(options);
+  EXPECT_THAT(store, StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(std::string(store.status().message()), ::testing::HasSubstr("nonexistent-dir"));
+}
+
+TEST(PostgresUriTest, OnlyPostgresSchemesSelectPostgres) {
+  EXPECT_TRUE(IsPostgresDatabase("postgresql://u@h/db"));
+  EXPECT_TRUE(IsPostgresDatabase("postgres:///db?host=/run/pg"));
+  EXPECT_FALSE(IsPostgresDatabase("/var/lib/synmap/store.db"));
+  EXPECT_FALSE(IsPostgresDatabase("store.db"));
+  EXPECT_EQ(internal::RedactUri("postgresql://u:secret@h/db"), "postgresql://u:***@h/db");
+}
+
+}  // namespace
+}  // namespace synmap::collector

@@ -1,0 +1,423 @@
+// The Store contract, run against every backend: SQLite (a temp file) and PostgreSQL (a real
+// PostgreSQL 15 started by the test). SQLite-only behaviour (checkpoint chunks, file locks,
+// crash points) is in sqlite_store_test.cc; PostgreSQL-only (several collectors on one
+// database, outages) in postgres_store_test.cc.
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "collector/store/internal/pg_conn.h"
+#include "collector/store/postgres_store.h"
+#include "collector/store/sqlite_store.h"
+#include "common/time/clock.h"
+#include "tests/testing/postgres_server.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
+#include "tests/unit/collector/store/batch_builder.h"
+
+namespace synmap::collector {
+namespace {
+
+using synmap::testing::PostgresServer;
+using synmap::testing::StatusIs;
+using synmap::testing::TempDir;
+using testing::AddRecord;
+using testing::kHour;
+using testing::kSecond;
+using testing::kT0;
+using testing::MakeBatch;
+using testing::Plain;
+
+constexpr int64_t kDay = 24 * kHour;
+
+using Row = std::tuple<std::string, int64_t, std::string, std::string, uint32_t, uint64_t, uint64_t,
+                       int64_t, int64_t>;
+
+std::vector<Row> Rows(const StoreSnapshot& s) {
+  std::vector<Row> rows;
+  for (const auto& b : s.buckets) {
+    for (size_t r = 0; r < b->size(); ++r) {
+      const AggregateKey& k = (*s.keys)[b->key[r]];
+      rows.emplace_back(s.sensors[k.sensor].name, b->start_ns, (*s.ips)[k.client].ToString(),
+                        (*s.ips)[k.server].ToString(), k.port, b->packets[r], b->connections[r],
+                        b->first_seen_ns[r], b->last_seen_ns[r]);
+    }
+  }
+  std::sort(rows.begin(), rows.end());
+  return rows;
+}
+
+uint64_t TotalConnections(const StoreSnapshot& s) {
+  uint64_t total = 0;
+  for (const auto& b : s.buckets) {
+    for (uint64_t c : b->connections) {
+      total += c;
+    }
+  }
+  return total;
+}
+
+synmap::v1::Batch OneRecordBatch(uint64_t seq, int64_t at_ns, uint64_t connections = 1) {
+  synmap::v1::Batch batch = MakeBatch(seq, at_ns);
+  AddRecord(batch, "10.0.0.2", "10.0.0.1", 22, connections, at_ns + kSecond);
+  return batch;
+}
+
+enum class Backend { kSqlite, kPostgres };
+
+std::string BackendName(const ::testing::TestParamInfo<Backend>& info) {
+  return info.param == Backend::kSqlite ? "Sqlite" : "Postgres";
+}
+
+// One PostgreSQL server for the whole suite; each test starts from an empty schema.
+PostgresServer* SharedServer() {
+  static PostgresServer server;  // Stopped at exit.
+  return &server;
+}
+
+class StoreContractTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    if (GetParam() != Backend::kPostgres) {
+      return;
+    }
+    PostgresServer* server = SharedServer();
+    if (!server->skip_reason().empty()) {
+      GTEST_SKIP() << server->skip_reason();
+    }
+    ASSERT_TRUE(server->ok()) << server->error();
+    internal::PgConn conn(server->uri(), "test");
+    ASSERT_OK(
+        conn.ExecScript("DROP SCHEMA public CASCADE; CREATE SCHEMA public; DROP FUNCTION IF EXISTS "
+                        "synmap_ensure_partition"));
+  }
+
+  // The options of this test's store: tiers and retention apply to both backends.
+  struct Options {
+    std::vector<StoreTier> tiers = DefaultStoreTiers();
+    absl::Duration retention = absl::ZeroDuration();
+  };
+
+  absl::StatusOr<std::unique_ptr<Store>> TryOpen() { return TryOpen(Options()); }
+  absl::StatusOr<std::unique_ptr<Store>> TryOpen(const Options& o) {
+    if (GetParam() == Backend::kSqlite) {
+      SqliteStoreOptions options;
+      options.path = dir_.File("store.db");
+      options.clock = &clock_;
+      options.tiers = o.tiers;
+      options.retention = o.retention;
+      return OpenSqliteStore(options);
+    }
+    PostgresStoreOptions options;
+    options.uri = SharedServer()->uri();
+    options.clock = &clock_;
+    options.tiers = o.tiers;
+    options.retention = o.retention;
+    return OpenPostgresStore(options);
+  }
+  std::unique_ptr<Store> Open() { return Open(Options()); }
+  std::unique_ptr<Store> Open(const Options& o) {
+    absl::StatusOr<std::unique_ptr<Store>> store = TryOpen(o);
+    EXPECT_OK(store);
+    return store.ok() ? *std::move(store) : nullptr;
+  }
+  std::shared_ptr<const StoreSnapshot> All(Store& store) {
+    return store.Snapshot(0, 0, SnapshotBuckets::kAll);
+  }
+
+  TempDir dir_;
+  FakeClock clock_{absl::FromUnixNanos(kT0 + 2 * kHour)};
+};
+
+TEST_P(StoreContractTest, CommitAppliesOnceAndDuplicateIsAckedWithoutApplying) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  const synmap::v1::Batch batch = OneRecordBatch(1, kT0, 3);
+  ASSERT_OK_AND_ASSIGN(CommitResult first, store->Commit("s1", Plain(batch)));
+  synmap::v1::Batch resent = batch;
+  resent.mutable_health()->set_spool_batches(7);  // Health is not content.
+  ASSERT_OK_AND_ASSIGN(CommitResult again, store->Commit("s1", Plain(resent)));
+  EXPECT_FALSE(first.duplicate);
+  EXPECT_TRUE(again.duplicate);
+  EXPECT_FALSE(again.conflict);
+  EXPECT_EQ(TotalConnections(*All(*store)), 3u);
+  EXPECT_EQ(store->LastCommittedSeq("s1"), 1u);
+  EXPECT_EQ(store->stats().duplicates, 1u);
+}
+
+TEST_P(StoreContractTest, OtherContentUnderAUsedSeqOrAnUnusedLowerSeqIsAConflict) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  ASSERT_OK(store->Commit("s1", Plain(OneRecordBatch(5, kT0))));
+  ASSERT_OK_AND_ASSIGN(CommitResult other, store->Commit("s1", Plain(OneRecordBatch(5, kT0, 2))));
+  EXPECT_TRUE(other.conflict);
+  EXPECT_FALSE(other.duplicate);
+  EXPECT_EQ(other.last_committed_seq, 5u);
+  ASSERT_OK_AND_ASSIGN(CommitResult behind, store->Commit("s1", Plain(OneRecordBatch(3, kT0))));
+  EXPECT_TRUE(behind.conflict);
+  EXPECT_EQ(behind.last_committed_seq, 5u);
+  ASSERT_OK_AND_ASSIGN(CommitResult next, store->Commit("s1", Plain(OneRecordBatch(6, kT0))));
+  EXPECT_FALSE(next.duplicate || next.conflict);
+  ASSERT_OK_AND_ASSIGN(CommitResult s2, store->Commit("s2", Plain(OneRecordBatch(5, kT0))));
+  EXPECT_FALSE(s2.duplicate || s2.conflict) << "seqs are per sensor";
+  EXPECT_EQ(TotalConnections(*All(*store)), 3u);
+}
+
+TEST_P(StoreContractTest, BatchViolatingALimitIsRefusedAndNothingStored) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  synmap::v1::Batch bad_port = OneRecordBatch(1, kT0);
+  bad_port.mutable_records(0)->set_server_port(0);
+  synmap::v1::Batch outside = OneRecordBatch(1, kT0);
+  outside.mutable_records(0)->set_last_seen_unix_ns(kT0 + kHour);
+  synmap::v1::Batch future = OneRecordBatch(1, kT0 + 48 * kHour);
+  synmap::v1::Batch too_big_seq = OneRecordBatch(uint64_t{1} << 63, kT0);
+  for (const auto& batch : {bad_port, outside, future, too_big_seq}) {
+    EXPECT_THAT(store->Commit("s1", Plain(batch)), StatusIs(absl::StatusCode::kInvalidArgument));
+  }
+  EXPECT_THAT(store->Commit("", Plain(OneRecordBatch(1, kT0))),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(store->LastCommittedSeq("s1"), 0u);
+  EXPECT_EQ(TotalConnections(*All(*store)), 0u);
+}
+
+TEST_P(StoreContractTest, ReopenKeepsRecordsSensorsSeqsAndHello) {
+  std::vector<Row> before;
+  {
+    auto store = Open();
+    ASSERT_NE(store, nullptr);
+    synmap::v1::Batch batch = OneRecordBatch(1, kT0);
+    batch.mutable_stats()->set_kernel_drops(7);
+    AddRecord(batch, "2001:db8::5", "2001:db8::1", 443, 4, kT0 + 2 * kSecond);
+    ASSERT_OK(store->Commit("s1", Plain(batch)));
+    ASSERT_OK(store->Commit("s1", Plain(OneRecordBatch(2, kT0 + kHour))));
+    common::SensorInfo hello;
+    hello.software_version = "0.1.0";
+    hello.interfaces = {"eth0"};
+    ASSERT_OK(store->RecordHello("s1", "ipv4:10.9.9.9:4000", hello));
+    before = Rows(*All(*store));
+    ASSERT_OK(store->Close());
+  }
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  auto snapshot = All(*store);
+  EXPECT_EQ(Rows(*snapshot), before);
+  EXPECT_EQ(before.size(), 3u);
+  ASSERT_EQ(snapshot->sensors.size(), 1u);
+  EXPECT_EQ(snapshot->sensors[0].last_seq, 2u);
+  EXPECT_EQ(snapshot->sensors[0].batches, 2u);
+  EXPECT_EQ(snapshot->sensors[0].totals.kernel_drops, 7u);
+  EXPECT_EQ(snapshot->sensors[0].hello.software_version, "0.1.0");
+  EXPECT_EQ(snapshot->sensors[0].peer_address, "ipv4:10.9.9.9:4000");
+  EXPECT_FALSE(snapshot->sensors[0].connected);
+  ASSERT_OK_AND_ASSIGN(CommitResult again,
+                       store->Commit("s1", Plain(OneRecordBatch(2, kT0 + kHour))));
+  EXPECT_TRUE(again.duplicate);
+}
+
+TEST_P(StoreContractTest, ConcurrentCommittersAllLandOnce) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 6; ++t) {
+    threads.emplace_back([&, t] {
+      for (uint64_t seq = 1; seq <= 30; ++seq) {
+        EXPECT_OK(store->Commit("s" + std::to_string(t), Plain(OneRecordBatch(seq, kT0))));
+      }
+    });
+  }
+  for (auto& thread : threads) {
+    thread.join();
+  }
+  EXPECT_EQ(TotalConnections(*All(*store)), 180u);
+  EXPECT_EQ(store->stats().commits, 180u);
+}
+
+TEST_P(StoreContractTest, SnapshotIsNotChangedByLaterCommits) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  ASSERT_OK(store->Commit("s1", Plain(OneRecordBatch(1, kT0, 2))));
+  auto before = All(*store);
+  const std::vector<Row> rows_before = Rows(*before);
+  ASSERT_OK(store->Commit("s1", Plain(OneRecordBatch(2, kT0, 5))));
+  EXPECT_EQ(Rows(*before), rows_before);
+  EXPECT_EQ(TotalConnections(*All(*store)), 7u);
+}
+
+TEST_P(StoreContractTest, SnapshotWindowSelectsOverlappingBucketsAndCoverage) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  synmap::v1::Batch early = OneRecordBatch(1, kT0);
+  early.mutable_stats()->set_kernel_drops(3);
+  synmap::v1::Batch late = OneRecordBatch(2, kT0 + kHour);
+  late.mutable_stats()->set_kernel_drops(4);
+  late.mutable_health()->set_batches_dropped(2);
+  late.mutable_health()->set_records_dropped(20);
+  ASSERT_OK(store->Commit("s1", Plain(early)));
+  ASSERT_OK(store->Commit("s1", Plain(late)));
+  auto window = store->Snapshot(kT0 + kHour, 0, SnapshotBuckets::kWindow);
+  ASSERT_EQ(window->buckets.size(), 1u);
+  EXPECT_EQ(window->buckets[0]->start_ns, kT0 + kHour);
+  ASSERT_EQ(window->coverage.size(), 1u);
+  EXPECT_EQ(window->coverage[0].batches, 1u);
+  EXPECT_EQ(window->coverage[0].last_seq, 2u);
+  EXPECT_EQ(window->coverage[0].stats.kernel_drops, 4u);
+  EXPECT_EQ(window->coverage[0].spool_batches_dropped, 2u);
+  EXPECT_EQ(window->coverage[0].spool_records_dropped, 20u);
+}
+
+TEST_P(StoreContractTest, SpoolDropCountersBecomeIncreasesAcrossBatchesAndReopen) {
+  const std::vector<uint64_t> cumulative = {2, 5, 5, 1};  // The sensor restarted before the 4th.
+  {
+    auto store = Open();
+    ASSERT_NE(store, nullptr);
+    for (uint64_t seq = 1; seq <= 3; ++seq) {
+      synmap::v1::Batch batch = OneRecordBatch(seq, kT0);
+      batch.mutable_health()->set_batches_dropped(cumulative[seq - 1]);
+      ASSERT_OK(store->Commit("s1", Plain(batch)));
+    }
+  }
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  synmap::v1::Batch batch = OneRecordBatch(4, kT0);
+  batch.mutable_health()->set_batches_dropped(cumulative[3]);
+  ASSERT_OK(store->Commit("s1", Plain(batch)));
+  auto snapshot = store->Snapshot(0, 0, SnapshotBuckets::kNone);
+  ASSERT_EQ(snapshot->coverage.size(), 1u);
+  EXPECT_EQ(snapshot->coverage[0].spool_batches_dropped, 2u + 3u + 0u + 1u);
+}
+
+TEST_P(StoreContractTest, HelloHeartbeatAndDisconnectUpdateSensorState) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  ASSERT_OK(store->Commit("s1", Plain(OneRecordBatch(4, kT0))));
+  common::SensorInfo hello;
+  hello.interfaces = {"eth0"};
+  hello.health.spool_batches = 9;
+  ASSERT_OK_AND_ASSIGN(uint64_t last_seq, store->RecordHello("s1", "peer", hello));
+  EXPECT_EQ(last_seq, 4u);
+  ASSERT_OK_AND_ASSIGN(uint64_t fresh, store->RecordHello("new", "peer2", hello));
+  EXPECT_EQ(fresh, 0u);
+  clock_.Advance(absl::Seconds(30));
+  common::SensorHealth health;
+  health.spool_batches = 1;
+  ASSERT_OK(store->RecordHeartbeat("s1", health));
+  auto sensors = store->Snapshot(0, 0, SnapshotBuckets::kNone)->sensors;
+  ASSERT_EQ(sensors.size(), 2u);
+  EXPECT_EQ(sensors[0].name, "s1");
+  EXPECT_TRUE(sensors[0].connected);
+  EXPECT_EQ(sensors[0].hello.interfaces, std::vector<std::string>{"eth0"});
+  EXPECT_EQ(sensors[0].health.spool_batches, 1u);
+  EXPECT_EQ(sensors[0].last_heartbeat_ns, absl::ToUnixNanos(clock_.Now()));
+  store->RecordDisconnect("s1");
+  EXPECT_FALSE(store->Snapshot(0, 0, SnapshotBuckets::kNone)->sensors[0].connected);
+}
+
+TEST_P(StoreContractTest, BatchesAreFiledInTheTierBucketOfTheirStart) {
+  const int64_t now = kT0 + 200 * kDay;
+  clock_.Set(absl::FromUnixNanos(now));
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  ASSERT_OK(store->Commit("s1", Plain(OneRecordBatch(1, now - kHour + 90 * kSecond))));
+  ASSERT_OK(store->Commit("s1", Plain(OneRecordBatch(2, now - 5 * kDay + 90 * kSecond))));
+  ASSERT_OK(store->Commit("s1", Plain(OneRecordBatch(3, now - 100 * kDay + kHour))));
+  std::map<int64_t, int64_t> widths;
+  const auto all = All(*store);
+  for (const auto& b : all->buckets) {
+    widths[b->width_ns] = b->start_ns;
+  }
+  ASSERT_EQ(widths.size(), 3u);
+  EXPECT_TRUE(widths.contains(60 * kSecond));
+  EXPECT_TRUE(widths.contains(kHour));
+  EXPECT_TRUE(widths.contains(kDay));
+}
+
+TEST_P(StoreContractTest, AgedMinuteBucketsRollUpWithTheSameTotalsAlsoAfterReopen) {
+  {
+    auto store = Open();
+    ASSERT_NE(store, nullptr);
+    for (uint64_t seq = 1; seq <= 6; ++seq) {
+      ASSERT_OK(store->Commit(
+          "s1", Plain(OneRecordBatch(seq, kT0 + static_cast<int64_t>(seq) * 300 * kSecond, seq))));
+    }
+    EXPECT_EQ(All(*store)->buckets.size(), 6u);
+    clock_.Advance(absl::Hours(72));  // Past the 48 h of the minute tier.
+    ASSERT_OK(store->Checkpoint());
+    auto rolled = All(*store);
+    ASSERT_EQ(rolled->buckets.size(), 1u);
+    EXPECT_EQ(rolled->buckets[0]->width_ns, kHour);
+    EXPECT_EQ(TotalConnections(*rolled), 21u);
+  }
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  auto reopened = All(*store);
+  ASSERT_EQ(reopened->buckets.size(), 1u);
+  EXPECT_EQ(TotalConnections(*reopened), 21u);
+}
+
+TEST_P(StoreContractTest, RetentionDropsOldBucketsAndBatchesAlsoAfterReopen) {
+  Options options;
+  options.retention = absl::Hours(24);
+  clock_.Set(absl::FromUnixNanos(kT0 + 12 * kHour));
+  {
+    auto store = Open(options);
+    ASSERT_NE(store, nullptr);
+    ASSERT_OK(store->Commit("s1", Plain(OneRecordBatch(1, kT0 + 1 * kHour, 5))));
+    ASSERT_OK(store->Commit("s1", Plain(OneRecordBatch(2, kT0 + 10 * kHour, 1))));
+    EXPECT_EQ(TotalConnections(*All(*store)), 6u);
+    clock_.Advance(absl::Hours(20));  // Cutoff now kT0 + 8h: the first bucket is too old.
+    ASSERT_OK(store->ApplyRetention());
+    EXPECT_EQ(TotalConnections(*All(*store)), 1u);
+    EXPECT_EQ(store->Snapshot(0, 0, SnapshotBuckets::kNone)->coverage[0].batches, 1u);
+    ASSERT_OK(store->Close());
+  }
+  auto store = Open(options);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(TotalConnections(*All(*store)), 1u);
+  EXPECT_EQ(store->Snapshot(0, 0, SnapshotBuckets::kNone)->coverage[0].batches, 1u);
+}
+
+TEST_P(StoreContractTest, NewerSchemaIsRefusedNamingTheVersion) {
+  {
+    auto store = Open();
+    ASSERT_NE(store, nullptr);
+  }
+  if (GetParam() == Backend::kSqlite) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(dir_.File("store.db").c_str(), &db), SQLITE_OK);
+    sqlite3_exec(db, "PRAGMA user_version = 99", nullptr, nullptr, nullptr);
+    sqlite3_close(db);
+  } else {
+    internal::PgConn conn(SharedServer()->uri(), "test");
+    ASSERT_OK(conn.ExecScript("UPDATE synmap_schema SET version = 99"));
+  }
+  absl::StatusOr<std::unique_ptr<Store>> store = TryOpen();
+  ASSERT_THAT(store, StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(std::string(store.status().message()), ::testing::HasSubstr("version 99"));
+}
+
+TEST_P(StoreContractTest, CallsAfterCloseAreCancelled) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  ASSERT_OK(store->Close());
+  EXPECT_THAT(store->Commit("s1", Plain(OneRecordBatch(1, kT0))),
+              StatusIs(absl::StatusCode::kCancelled));
+  EXPECT_THAT(store->RecordHello("s1", "p", common::SensorInfo()),
+              StatusIs(absl::StatusCode::kCancelled));
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreContractTest,
+                         ::testing::Values(Backend::kSqlite, Backend::kPostgres), BackendName);
+
+}  // namespace
+}  // namespace synmap::collector
