@@ -36,6 +36,7 @@ using ::synmap::testing::PacketBuilder;
 using ::synmap::testing::PcapngWriter;
 using ::synmap::testing::TempDir;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr int64_t kSecond = 1'000'000'000;
 // 1700000000 s is 2023-11-14T22:13:20Z.
@@ -378,7 +379,8 @@ TEST(SummarizeUsageTest, HelpAndVersion) {
 
 // ---- Every file of the shared corpus ----
 
-// SOURCES.md: file -> SYN/ACKs column (leading number), or -1 for "n/a".
+// SOURCES.md: file -> SYN/ACKs column (leading number, plus N of "(+N tunneled)": summarize
+// enters tunnels), or -1 for "n/a".
 std::map<std::string, int64_t> SourcesSynAcks(const std::string& dir) {
   std::map<std::string, int64_t> rows;
   std::ifstream in(dir + "/SOURCES.md");
@@ -397,7 +399,12 @@ std::map<std::string, int64_t> SourcesSynAcks(const std::string& dir) {
     if (!absl::SimpleAtoi(synacks.substr(0, synacks.find(' ')), &n)) {
       n = -1;
     }
-    rows[file] = n;
+    int64_t tunnelled = 0;
+    if (const size_t plus = synacks.find("(+"); n >= 0 && plus != std::string::npos) {
+      const std::string rest = synacks.substr(plus + 2);
+      EXPECT_TRUE(absl::SimpleAtoi(rest.substr(0, rest.find(' ')), &tunnelled)) << synacks;
+    }
+    rows[file] = n + tunnelled;
   }
   return rows;
 }
@@ -471,6 +478,26 @@ TEST(SummarizeCorpusTest, EveryFileExitsCleanlyAndCountsTheListedSynAcks) {
     }
   }
   EXPECT_GT(files, 100u);
+}
+
+TEST(SummarizeTunnelTest, CountsInnerHandshakesUnlessNoDecapsulate) {
+  const std::string dir = ::synmap::testing::SharedPcapsDir();
+  if (dir.empty()) {
+    GTEST_SKIP() << "shared capture corpus not found (set SYNMAP_PCAPS_DIR)";
+  }
+  // ERSPAN (GRE 0x6558 with a key) mirroring 5 handshakes; none outside the tunnel.
+  const std::string erspan = dir + "/zeek/erspan.pcap";
+  RunResult r = RunSynmap({"summarize", "--format", "tsv", erspan});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("5 SYN/ACKs (0 retransmissions)"));
+  EXPECT_THAT(r.err, HasSubstr("summarize: 5 SYN/ACKs found inside tunnels (248 tunnelled packets, "
+                               "0 of them malformed); 0 packets with tunnels nested deeper than 4 "
+                               "not entered"));
+  r = RunSynmap({"summarize", "--format", "tsv", "--no-decapsulate", erspan});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "count\tclient\tserver\tservice\n");
+  EXPECT_THAT(r.err, HasSubstr("0 SYN/ACKs"));
+  EXPECT_THAT(r.err, Not(HasSubstr("tunnels")));
 }
 
 }  // namespace
