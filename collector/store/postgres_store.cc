@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "collector/store/internal/aggregate_index.h"
 #include "collector/store/internal/pg_conn.h"
 #include "collector/store/internal/sensor_ledger.h"
@@ -659,9 +660,17 @@ absl::StatusOr<uint64_t> PostgresStore::RecordHello(absl::string_view sensor,
     auto it = leases_.find(sensor);
     if (it == leases_.end() || !it->second->Alive()) {
       auto conn = std::make_unique<PgConn>(options_.uri, absl::StrCat("stream ", sensor));
-      absl::StatusOr<PgResult> got =
-          conn->Exec("SELECT pg_try_advisory_lock(hashtextextended('synmap.stream:' || $1, 0))",
-                     PgParams().Text(sensor));
+      // A collector that just died may still hold the lock for a moment (until the server
+      // reads the end of its session): ask again briefly before refusing.
+      absl::StatusOr<PgResult> got;
+      for (int attempt = 0; attempt < 5; ++attempt) {
+        got = conn->Exec("SELECT pg_try_advisory_lock(hashtextextended('synmap.stream:' || $1, 0))",
+                         PgParams().Text(sensor));
+        if (!got.ok() || got->Bytes(0, 0) == absl::string_view("\x01", 1)) {
+          break;
+        }
+        absl::SleepFor(absl::Milliseconds(100));
+      }
       if (!got.ok()) {
         return Retryable(got.status(), absl::StrCat("claim the stream of sensor ", sensor));
       }
