@@ -47,6 +47,10 @@ struct BenchOptions {
   int64_t records_per_run = 2'000'000;  // Split evenly over the streams of a run.
   int window = 4;                       // Unacked batches per stream.
   bool sync_full = true;
+  // Empty: a fresh SQLite file per run. Else a PostgreSQL URI shared by every collector of a
+  // run (the caller empties it between runs).
+  std::string db;
+  int collectors = 1;  // Collectors per run; streams are spread over them round-robin.
   std::string collector_binary;
   std::string make_certs = std::string(SYNMAP_SOURCE_DIR) + "/deploy/make-certs.sh";
   std::string work_dir;
@@ -238,26 +242,44 @@ absl::Status RunStream(const BenchOptions& o, int port, int stream, int batches,
 }
 
 absl::Status RunOne(const BenchOptions& o, int streams) {
-  SYNMAP_ASSIGN_OR_RETURN(std::unique_ptr<Collector> c,
-                          Collector::Start(o, absl::StrCat(o.work_dir, "/bench-", streams, ".db")));
+  std::vector<std::unique_ptr<Collector>> collectors;
+  for (int i = 0; i < o.collectors; ++i) {
+    SYNMAP_ASSIGN_OR_RETURN(
+        std::unique_ptr<Collector> c,
+        Collector::Start(
+            o, o.db.empty() ? absl::StrCat(o.work_dir, "/bench-", streams, ".db") : o.db));
+    collectors.push_back(std::move(c));
+  }
   const int batches = static_cast<int>(std::max<int64_t>(
       1, o.records_per_run / (static_cast<int64_t>(streams) * o.records_per_batch)));
-  const double cpu0 = c->CpuSeconds();
+  auto cpu_seconds = [&] {
+    double sum = 0;
+    for (const auto& c : collectors) {
+      sum += c->CpuSeconds();
+    }
+    return sum;
+  };
+  const double cpu0 = cpu_seconds();
   const absl::Time t0 = absl::Now();
   std::vector<int64_t> acked(static_cast<size_t>(streams), 0);
   std::vector<absl::Status> results(static_cast<size_t>(streams));
   std::vector<std::thread> threads;
   for (int s = 0; s < streams; ++s) {
     threads.emplace_back([&, s] {
+      const int port = collectors[static_cast<size_t>(s) % collectors.size()]->port();
       results[static_cast<size_t>(s)] =
-          RunStream(o, c->port(), s, batches, &acked[static_cast<size_t>(s)]);
+          RunStream(o, port, s, batches, &acked[static_cast<size_t>(s)]);
     });
   }
   for (std::thread& t : threads) {
     t.join();
   }
   const double seconds = absl::ToDoubleSeconds(absl::Now() - t0);
-  const double cpu = c->CpuSeconds() - cpu0;
+  const double cpu = cpu_seconds() - cpu0;
+  double rss = 0;
+  for (const auto& c : collectors) {
+    rss = std::max(rss, c->PeakRssMib());
+  }
   int64_t total = 0;
   for (int64_t a : acked) {
     total += a;
@@ -269,7 +291,7 @@ absl::Status RunOne(const BenchOptions& o, int streams) {
   }
   std::printf("%7d %9d %12lld %8.2f %13.0f %12.2f %9.0f%% %10.1f\n", streams, o.records_per_batch,
               static_cast<long long>(total), seconds, static_cast<double>(total) / seconds, cpu,
-              100.0 * cpu / seconds, c->PeakRssMib());
+              100.0 * cpu / seconds, rss);
   std::fflush(stdout);
   return absl::OkStatus();
 }
@@ -283,6 +305,12 @@ const std::vector<common::OptionSpec>& Specs() {
       {.name = "records-per-run", .value_name = "N", .help = "records sent per run (2000000)"},
       {.name = "window", .value_name = "N", .help = "unacked batches per stream (4)"},
       {.name = "sync-full", .value_name = "BOOL", .help = "collector fsyncs every commit (true)"},
+      {.name = "db",
+       .value_name = "URI",
+       .help = "a PostgreSQL database for every run (default: a fresh SQLite file per run)"},
+      {.name = "collectors",
+       .value_name = "N",
+       .help = "collectors per run on the database, streams spread over them (1)"},
       {.name = "collector",
        .value_name = "PATH",
        .help = "synmap-collector binary (beside this one)"},
@@ -307,6 +335,12 @@ absl::StatusOr<BenchOptions> Resolve(const common::OptionMap& m, const std::stri
   SYNMAP_ASSIGN_OR_RETURN(o.records_per_run, common::GetInt(m, "records-per-run", 2'000'000));
   SYNMAP_ASSIGN_OR_RETURN(int64_t window, common::GetInt(m, "window", 4));
   SYNMAP_ASSIGN_OR_RETURN(o.sync_full, common::GetBool(m, "sync-full", true));
+  SYNMAP_ASSIGN_OR_RETURN(o.db, common::GetString(m, "db"));
+  SYNMAP_ASSIGN_OR_RETURN(int64_t collectors, common::GetInt(m, "collectors", 1));
+  if (collectors < 1 || collectors > 8 || (collectors > 1 && o.db.empty())) {
+    return absl::InvalidArgumentError("--collectors must be 1..8; more than 1 needs --db");
+  }
+  o.collectors = static_cast<int>(collectors);
   if (rpb < 1 || rpb > 200'000 || window < 1 || window > 64) {
     return absl::InvalidArgumentError("--records-per-batch must be 1..200000, --window 1..64");
   }

@@ -24,6 +24,7 @@
 #include "absl/time/time.h"
 #include "collector/query/names_holder.h"
 #include "collector/query/query_engine.h"
+#include "collector/store/postgres_store.h"
 #include "collector/store/sqlite_store.h"
 #include "common/batch/batch_codec.h"
 #include "common/log/log.h"
@@ -44,6 +45,9 @@ struct Flags {
   int batch_records = 5'000;
   uint64_t keys = 1'000'000;  // Distinct (client, server, port) keys the records draw from.
   int hours = 24;             // Capture-time span of the summary data set.
+  // The summary data set in this PostgreSQL database (emptied first by the caller) instead
+  // of a SQLite file; a second store on it stands for a second collector.
+  std::string postgres;
 };
 
 std::string Ip4(uint32_t value) {
@@ -209,7 +213,21 @@ void SummaryLatency(const Flags& flags) {
   FakeClock clock(absl::FromUnixNanos(kStart + (flags.hours + 1) * int64_t{3600} * kSecond));
   options.clock = &clock;
   const int64_t rss_before = RssBytes();
-  auto store = OpenOrDie(options);
+  PostgresStoreOptions pg_options;
+  pg_options.uri = flags.postgres;
+  pg_options.clock = &clock;
+  auto open = [&]() -> std::unique_ptr<Store> {
+    if (flags.postgres.empty()) {
+      return OpenOrDie(options);
+    }
+    auto pg = OpenPostgresStore(pg_options);
+    if (!pg.ok()) {
+      std::fprintf(stderr, "open store: %s\n", std::string(pg.status().message()).c_str());
+      std::exit(1);
+    }
+    return *std::move(pg);
+  };
+  auto store = open();
   // Spread over --hours of capture time and 4 sensors.
   const uint64_t batches = flags.summary_records / static_cast<uint64_t>(flags.batch_records);
   std::mt19937_64 rng(42);
@@ -245,7 +263,22 @@ void SummaryLatency(const Flags& flags) {
     std::exit(1);
   }
   NamesHolder holder(std::make_shared<const common::NameTable>(*names));
-  QueryEngine engine(*store, holder);
+  // With PostgreSQL: a second collector opens the same database (replaying the log) and
+  // answers the same queries.
+  std::unique_ptr<Store> second;
+  if (!flags.postgres.empty()) {
+    const absl::Time second_begin = absl::Now();
+    second = open();
+    std::printf("postgres second_collector_open_s=%.1f records=%llu aggregate_rows=%llu\n",
+                absl::ToDoubleSeconds(absl::Now() - second_begin),
+                static_cast<unsigned long long>(second->stats().records),
+                static_cast<unsigned long long>(second->stats().aggregate_rows));
+  }
+  QueryEngine first_engine(*store, holder);
+  std::unique_ptr<QueryEngine> second_engine;
+  if (second != nullptr) {
+    second_engine = std::make_unique<QueryEngine>(*second, holder);
+  }
   struct Case {
     const char* name;
     synmap::v1::SummaryRequest request;
@@ -265,31 +298,44 @@ void SummaryLatency(const Flags& flags) {
     cases[i].request.set_top_n(1'000);  // As the CLI's text output; the last case: every row.
   }
   cases[5].name = "all_rows";
-  for (const Case& c : cases) {
-    uint64_t rows = 0;
-    std::vector<double> cpu_ms;
-    const double ms = MedianMs(5, [&] {
-      const double cpu_begin = ProcessCpuSeconds();
-      auto response = engine.Summary(c.request);
-      cpu_ms.push_back((ProcessCpuSeconds() - cpu_begin) * 1e3);
-      rows = response.ok() ? response->total_rows() : 0;
-    });
-    std::sort(cpu_ms.begin(), cpu_ms.end());
-    std::printf(
-        "summary case=%-13s stored_rows=%llu result_rows=%llu median_wall_ms=%.0f "
-        "median_cpu_ms=%.0f\n",
-        c.name, static_cast<unsigned long long>(stats.aggregate_rows),
-        static_cast<unsigned long long>(rows), ms, cpu_ms[cpu_ms.size() / 2]);
-    std::fflush(stdout);
+  for (QueryEngine* engine_ptr : {&first_engine, second_engine.get()}) {
+    if (engine_ptr == nullptr) {
+      continue;
+    }
+    QueryEngine& engine = *engine_ptr;
+    if (engine_ptr == second_engine.get()) {
+      std::printf("# from the second collector\n");
+    }
+    for (const Case& c : cases) {
+      uint64_t rows = 0;
+      std::vector<double> cpu_ms;
+      const double ms = MedianMs(5, [&] {
+        const double cpu_begin = ProcessCpuSeconds();
+        auto response = engine.Summary(c.request);
+        cpu_ms.push_back((ProcessCpuSeconds() - cpu_begin) * 1e3);
+        rows = response.ok() ? response->total_rows() : 0;
+      });
+      std::sort(cpu_ms.begin(), cpu_ms.end());
+      std::printf(
+          "summary case=%-13s stored_rows=%llu result_rows=%llu median_wall_ms=%.0f "
+          "median_cpu_ms=%.0f\n",
+          c.name, static_cast<unsigned long long>(stats.aggregate_rows),
+          static_cast<unsigned long long>(rows), ms, cpu_ms[cpu_ms.size() / 2]);
+      std::fflush(stdout);
+    }
   }
+  second_engine.reset();
+  second.reset();
   const absl::Time close_begin = absl::Now();
   (void)store->Close();
   const double close_s = absl::ToDoubleSeconds(absl::Now() - close_begin);
   const absl::Time open_begin = absl::Now();
-  auto reopened = OpenOrDie(options);
+  auto reopened = open();
   const double open_s = absl::ToDoubleSeconds(absl::Now() - open_begin);
   std::printf("checkpoint_on_close_s=%.1f reopen_s=%.1f db_bytes=%llu\n", close_s, open_s,
-              static_cast<unsigned long long>(std::filesystem::file_size(path)));
+              flags.postgres.empty()
+                  ? static_cast<unsigned long long>(std::filesystem::file_size(path))
+                  : 0ull);
 }
 
 }  // namespace
@@ -311,6 +357,8 @@ int main(int argc, char** argv) {
       ok = absl::SimpleAtoi(value, &flags.keys) && flags.keys > 0;
     } else if (flag == "--hours") {
       ok = absl::SimpleAtoi(value, &flags.hours) && flags.hours > 6;
+    } else if (flag == "--postgres") {
+      flags.postgres = value;
     } else if (flag == "--batch-records") {
       ok = absl::SimpleAtoi(value, &flags.batch_records) && flags.batch_records > 0;
     } else {
