@@ -70,6 +70,11 @@ class CollectorState {
     absl::MutexLock l(&mu_);
     silent_ = v;
   }
+  // Every stream is ended with PERMISSION_DENIED right after its Hello (a role not allowed).
+  void set_deny_role(bool v) {
+    absl::MutexLock l(&mu_);
+    deny_role_ = v;
+  }
   // Marks `seq` committed with unknown content (any resend is a duplicate).
   void PreCommit(uint64_t seq) {
     absl::MutexLock l(&mu_);
@@ -163,6 +168,10 @@ class CollectorState {
     {
       absl::MutexLock l(&mu_);
       hellos_.push_back(msg.hello());
+      if (deny_role_) {
+        return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                            "Ingest.Stream requires a certificate with OU=sensor");
+      }
       if (silent_) {
         mu_.Unlock();
         while (stream->Read(&msg)) {  // Never answers; ends when the client cancels.
@@ -240,6 +249,7 @@ class CollectorState {
   uint64_t refuse_seq_ ABSL_GUARDED_BY(mu_) = 0;
   bool report_zero_committed_ ABSL_GUARDED_BY(mu_) = false;
   bool silent_ ABSL_GUARDED_BY(mu_) = false;
+  bool deny_role_ ABSL_GUARDED_BY(mu_) = false;
   std::set<uint64_t> committed_ ABSL_GUARDED_BY(mu_);
   std::map<uint64_t, std::string> contents_ ABSL_GUARDED_BY(mu_);  // "" = unknown content.
   std::map<uint64_t, uint32_t> committed_ports_ ABSL_GUARDED_BY(mu_);
@@ -755,6 +765,23 @@ TEST_F(UplinkTest, RefusedCertificateIsRetriedAtGrowingDelaysAboveMaxBackoff) {
   EXPECT_FALSE(s.connected);
   EXPECT_EQ(s.spool_batches, 1u);
   EXPECT_TRUE(state_.committed().empty());
+}
+
+// PERMISSION_DENIED (a certificate whose role may not ingest) is a refused identity too: slow.
+TEST_F(UplinkTest, PermissionDeniedIsRetriedAsARefusedIdentityNotAtNetworkPace) {
+  state_.set_deny_role(true);
+  TestCollector live(state_, *server_tls_);
+  ASSERT_TRUE(live.ok());
+  UplinkOptions options = Options({live.address()});
+  options.max_refused_backoff = absl::Milliseconds(1600);
+  auto uplink = Started(options);
+  ASSERT_NE(uplink, nullptr);
+  ASSERT_TRUE(
+      uplink->AwaitStats([](const UplinkStats& s) { return s.identity_refusals >= 2; }, kWait));
+  const UplinkStats s = uplink->stats();
+  EXPECT_THAT(s.identity_refused, ::testing::HasSubstr("requires a certificate with OU=sensor"));
+  EXPECT_GT(s.retry_delay, options.max_backoff);
+  EXPECT_EQ(state_.hellos().size(), s.identity_refusals);
 }
 
 // A collector that is down is a network error: retried at the normal pace, never slowed down as
