@@ -51,28 +51,12 @@ const char* DecodeResultName(DecodeResult result) {
   return "unknown";
 }
 
-DecodeResult DecodePacket(int link_type, const uint8_t* data, size_t caplen,
-                          const DecodeOptions& options, SynAckEvent* out, TunnelInfo* tunnel) {
-  if (data == nullptr) {
-    caplen = 0;
-  }
-  internal::DecodeContext ctx{
-      .event = out, .max_tunnel_depth = options.decapsulate ? kMaxTunnelDepth : 0, .tunnel = {}};
-  const DecodeResult result = internal::DecodeLinkType(link_type, data, caplen, &ctx);
-  if (tunnel != nullptr) {
-    *tunnel = ctx.tunnel;
-  }
-  return result;
-}
+namespace {
 
-DecodeResult DecodePacket(int link_type, const uint8_t* data, size_t caplen, SynAckEvent* out) {
-  return DecodePacket(link_type, data, caplen, DecodeOptions(), out, nullptr);
-}
-
-namespace internal {
-
-// One switch on the link type; each case is a thin call so the hot path stays short.
-DecodeResult DecodeLinkType(int link_type, const uint8_t* data, size_t caplen, DecodeContext* ctx) {
+// One switch on the link type; each case is a thin call so the hot path stays short. Inlined
+// into DecodePacket (no call of its own per packet); DecodeLinkType is its out-of-line copy.
+[[gnu::always_inline]] inline DecodeResult Dispatch(int link_type, const uint8_t* data,
+                                                    size_t caplen, internal::DecodeContext* ctx) {
   switch (static_cast<LinkType>(link_type)) {
     case LinkType::kEthernet:
       return internal::DecodeEthernet(data, caplen, ctx);
@@ -140,6 +124,36 @@ DecodeResult DecodeLinkType(int link_type, const uint8_t* data, size_t caplen, D
       return internal::DecodeDsa(kEdsaTagBytes, data, caplen, ctx);
   }
   return DecodeResult::kUnsupportedLinkType;
+}
+
+}  // namespace
+
+DecodeResult DecodePacket(int link_type, const uint8_t* data, size_t caplen,
+                          const DecodeOptions& options, SynAckEvent* out, TunnelInfo* tunnel) {
+  if (data == nullptr) {
+    caplen = 0;
+  }
+  internal::DecodeContext ctx{
+      .event = out, .max_tunnel_depth = options.decapsulate ? kMaxTunnelDepth : 0, .tunnel = {}};
+  const DecodeResult result = Dispatch(link_type, data, caplen, &ctx);
+  if (tunnel != nullptr) {
+    *tunnel = ctx.tunnel;
+  }
+  return result;
+}
+
+DecodeResult DecodePacket(int link_type, const uint8_t* data, size_t caplen, SynAckEvent* out) {
+  if (data == nullptr) {
+    caplen = 0;
+  }
+  internal::DecodeContext ctx{.event = out, .max_tunnel_depth = kMaxTunnelDepth, .tunnel = {}};
+  return Dispatch(link_type, data, caplen, &ctx);
+}
+
+namespace internal {
+
+DecodeResult DecodeLinkType(int link_type, const uint8_t* data, size_t caplen, DecodeContext* ctx) {
+  return Dispatch(link_type, data, caplen, ctx);
 }
 
 }  // namespace internal

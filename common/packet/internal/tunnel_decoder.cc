@@ -305,6 +305,13 @@ DecodeResult DecodeUdp(const uint8_t* p, size_t n, DecodeContext* ctx) {
   }
   const uint16_t source = LoadBe16(p);
   const uint16_t destination = LoadBe16(p + 2);
+  // Most datagrams (DNS, NTP, ephemeral ports) have neither port in the tunnels' range.
+  constexpr uint16_t kLowest = kPortGtpUser;
+  constexpr uint16_t kSpan = kPortVxlanLinux - kPortGtpUser;
+  if (static_cast<uint16_t>(source - kLowest) > kSpan &&
+      static_cast<uint16_t>(destination - kLowest) > kSpan) {
+    return DecodeResult::kNotTcp;
+  }
   UdpTunnel tunnel = UdpTunnelOfPort(std::min(source, destination));
   if (tunnel == UdpTunnel::kNone) {
     tunnel = UdpTunnelOfPort(std::max(source, destination));
