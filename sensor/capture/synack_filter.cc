@@ -37,11 +37,28 @@ constexpr int kPortGeneve = 6081;
 constexpr int kPortGtpUser = 2152;
 constexpr int kPortTeredo = 3544;
 constexpr int kPortAyiya = 5072;
+constexpr int kTunnelUdpPorts[] = {kPortVxlan,   kPortVxlanLinux, kPortGeneve,
+                                   kPortGtpUser, kPortTeredo,     kPortAyiya};
 // Inner UDP destination ports that pass whole as a tunnel inside a tunnel.
 constexpr int kNestedUdpPorts[] = {kPortVxlan, kPortGeneve, kPortGtpUser};
 // Extension headers after an inner IPv6 header that pass whole: hop-by-hop, routing,
 // fragment, destination options.
 constexpr int kInnerIpv6ExtensionHeaders[] = {0, 43, 44, 60};
+
+// A protocol `proto_load` (IP-in-IP, GRE, or UDP with a tunnel port on either side of the UDP
+// header at `udp`, link-relative) that carries a tunnel: behind VLAN tags it passes whole.
+std::string TaggedTunnel(const std::string& proto_load, const std::string& udp) {
+  std::string out;
+  for (int proto : kTunnelIpProtocols) {
+    absl::StrAppend(&out, proto_load, " = ", proto, " or ");
+  }
+  std::string ports;
+  for (int port : kTunnelUdpPorts) {
+    absl::StrAppend(&ports, ports.empty() ? "" : " or ", "link[", udp, ":2] = ", port, " or link[",
+                    udp, " + 2:2] = ", port);
+  }
+  return absl::StrCat("(", out, "(", proto_load, " = ", kProtoUdp, " and (", ports, ")))");
+}
 
 std::string Ipv6ExtensionTest(absl::string_view next_header_load) {
   std::string out;
@@ -60,14 +77,21 @@ std::string UntaggedClause() {
 
 // A frame whose ethertype sits at `type_offset` and whose network header at `l3`, as raw
 // link-relative loads (used behind VLAN tags, where the protocol keywords do not look).
-std::string RawIpClause(int type_offset, int l3) {
-  const std::string v4 = absl::StrCat("(link[", type_offset, ":2] = 0x0800 and link[", l3 + 6,
-                                      ":2] & 0x1fff = 0 and link[", l3 + 9, "] = 6 and link[",
-                                      l3 + 13, " + (link[", l3, "] & 0xf) * 4] & 0x12 = 0x12)");
+// With `tunnels`, behind tags: IP-in-IP, GRE, AH and UDP on a tunnel port pass whole.
+std::string RawIpClause(int type_offset, int l3, bool tunnels) {
+  const std::string proto = absl::StrCat("link[", l3 + 9, "]");
+  const std::string udp = absl::StrCat(l3, " + (link[", l3, "] & 0xf) * 4");
+  const std::string v4_tunnel =
+      tunnels ? absl::StrCat(" or ", TaggedTunnel(proto, udp), " or ", proto, " = 51") : "";
+  const std::string v4 = absl::StrCat(
+      "(link[", type_offset, ":2] = 0x0800 and link[", l3 + 6, ":2] & 0x1fff = 0 and ((", proto,
+      " = 6 and link[", l3 + 13, " + (link[", l3, "] & 0xf) * 4] & 0x12 = 0x12)", v4_tunnel, "))");
   const std::string nh = absl::StrCat("link[", l3 + 6, "]");
+  const std::string v6_tunnel =
+      tunnels ? absl::StrCat(" or ", TaggedTunnel(nh, absl::StrCat(l3 + 40))) : "";
   const std::string v6 =
       absl::StrCat("(link[", type_offset, ":2] = 0x86dd and ((", nh, " = 6 and link[", l3 + 53,
-                   "] & 0x12 = 0x12) or ", Ipv6ExtensionTest(nh), "))");
+                   "] & 0x12 = 0x12) or ", Ipv6ExtensionTest(nh), v6_tunnel, "))");
   return absl::StrCat("(", v4, " or ", v6, ")");
 }
 
@@ -89,7 +113,7 @@ std::string PassedTypeTest(int type_offset) {
 }
 
 // Depth `tags` onwards: "tag and (ip-behind-tags or next depth)".
-std::string TaggedEthernetClause(int tags) {
+std::string TaggedEthernetClause(int tags, bool tunnels) {
   const int type_offset = kEthernetTypeOffset + kVlanTagBytes * tags;
   const std::string tag = TagTest(type_offset - kVlanTagBytes);
   if (tags > kMaxFilteredVlanTags) {
@@ -97,8 +121,9 @@ std::string TaggedEthernetClause(int tags) {
   }
   const int l3 = kEthernetHeaderBytes + kVlanTagBytes * tags;
   // pcap-filter gives "and" and "or" equal precedence, left to right: parenthesize all.
-  return absl::StrCat("(", tag, " and (", RawIpClause(type_offset, l3), " or ",
-                      PassedTypeTest(type_offset), " or ", TaggedEthernetClause(tags + 1), "))");
+  return absl::StrCat("(", tag, " and (", RawIpClause(type_offset, l3, tunnels), " or ",
+                      PassedTypeTest(type_offset), " or ", TaggedEthernetClause(tags + 1, tunnels),
+                      "))");
 }
 
 // --- Tunnels: the inner packet at an offset computed from the outer headers ---
@@ -223,7 +248,7 @@ absl::StatusOr<std::string> SynAckFilterExpression(int dlt, bool tunnels) {
   switch (dlt) {
     case DLT_EN10MB:
       return absl::StrCat("(", untagged, ") or ", PassedTypeTest(kEthernetTypeOffset), " or ",
-                          TaggedEthernetClause(1));
+                          TaggedEthernetClause(1, tunnels));
     case DLT_LINUX_SLL:
       // The SLL protocol field is at offset 14.
       return absl::StrCat("(", untagged, ") or ", TagTest(14), " or ", PassedTypeTest(14));

@@ -30,7 +30,8 @@ namespace synmap::sensor {
 // ERSPAN I/II/III) and UDP tunnels (VXLAN, Geneve with options, GTP-U, Teredo with an origin
 // indication) whose inner IPv4/IPv6 packet (behind at most one tag) is a SYN/ACK or itself a
 // tunnel; and whole, the layouts BPF cannot follow (GRE routing, version 1 or other payloads,
-// ERSPAN III carrying IP, GTP-U extension headers, Teredo authentication, AYIYA).
+// ERSPAN III carrying IP, GTP-U extension headers, Teredo authentication, AYIYA) and any
+// IP-in-IP, GRE, AH or tunnel-port UDP packet behind 1 to 3 VLAN tags.
 [[nodiscard]] absl::StatusOr<std::string> SynAckFilterExpression(int dlt, bool tunnels = true);
 
 }  // namespace synmap::sensor

@@ -253,7 +253,11 @@ const Bytes kVxlan = {0x08, 0, 0, 0, 0, 0, 0x0a, 0};
 const Bytes kErspan2 = {0x10, 0x0a, 0, 1, 0, 0, 0, 2};
 
 // Each tunnel around an inner frame or packet made by `inner` (SYN/ACK or not).
-std::vector<std::pair<std::string, Bytes>> TunnelFrames(uint8_t flags) {
+std::vector<std::pair<std::string, Bytes>> TunnelFrames(uint8_t flags,
+                                                        const std::vector<uint16_t>& tpids = {}) {
+  auto outer = [&tpids](uint16_t type, const Bytes& payload) {
+    return Ethernet(type, payload, tpids);
+  };
   const Bytes v4 = Ipv4(6, Tcp(flags), /*option_words=*/1);
   const Bytes v6 = Ipv6(6, Tcp(flags));
   const Bytes eth4 = Ethernet(0x0800, v4);
@@ -264,23 +268,22 @@ std::vector<std::pair<std::string, Bytes>> TunnelFrames(uint8_t flags) {
   gtp.insert(gtp.end(), {0, 0, 0, 1});
   const Bytes erspan3 = {0x20, 0x0a, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0};
   return {
-      {"ip-in-ip", Ethernet(0x0800, Ipv4(4, v4))},
-      {"6in4", Ethernet(0x0800, Ipv4(41, v6))},
-      {"4in6", Ethernet(0x86dd, Ipv6(4, v4))},
-      {"gre ipv4", Ethernet(0x0800, Ipv4(47, Gre(0, 0x0800, v4)))},
-      {"gre key ipv6", Ethernet(0x0800, Ipv4(47, Gre(0x2000, 0x86dd, v6)))},
-      {"gre key ethernet", Ethernet(0x0800, Ipv4(47, Gre(0x2000, 0x6558, eth4)))},
-      {"erspan i", Ethernet(0x86dd, Ipv6(47, Gre(0, 0x88be, eth6)))},
-      {"erspan ii", Ethernet(0x0800, Ipv4(47, Gre(0x1000, 0x88be, Concat({kErspan2, eth4}))))},
-      {"erspan iii", Ethernet(0x0800, Ipv4(47, Gre(0x3000, 0x22eb, Concat({erspan3, eth6}))))},
-      {"vxlan", Ethernet(0x0800, Ipv4(17, Udp(50000, 4789, Concat({kVxlan, eth4}))))},
-      {"vxlan 8472 v6", Ethernet(0x86dd, Ipv6(17, Udp(8472, 50000, Concat({kVxlan, eth6}))))},
-      {"geneve options", Ethernet(0x0800, Ipv4(17, Udp(50000, 6081, Concat({geneve, eth4}))))},
-      {"gtp-u", Ethernet(0x0800, Ipv4(17, Udp(2152, 2152, Concat({gtp, v4}))))},
-      {"teredo", Ethernet(0x0800, Ipv4(17, Udp(3544, 50000, v6)))},
+      {"ip-in-ip", outer(0x0800, Ipv4(4, v4))},
+      {"6in4", outer(0x0800, Ipv4(41, v6))},
+      {"4in6", outer(0x86dd, Ipv6(4, v4))},
+      {"gre ipv4", outer(0x0800, Ipv4(47, Gre(0, 0x0800, v4)))},
+      {"gre key ipv6", outer(0x0800, Ipv4(47, Gre(0x2000, 0x86dd, v6)))},
+      {"gre key ethernet", outer(0x0800, Ipv4(47, Gre(0x2000, 0x6558, eth4)))},
+      {"erspan i", outer(0x86dd, Ipv6(47, Gre(0, 0x88be, eth6)))},
+      {"erspan ii", outer(0x0800, Ipv4(47, Gre(0x1000, 0x88be, Concat({kErspan2, eth4}))))},
+      {"erspan iii", outer(0x0800, Ipv4(47, Gre(0x3000, 0x22eb, Concat({erspan3, eth6}))))},
+      {"vxlan", outer(0x0800, Ipv4(17, Udp(50000, 4789, Concat({kVxlan, eth4}))))},
+      {"vxlan 8472 v6", outer(0x86dd, Ipv6(17, Udp(8472, 50000, Concat({kVxlan, eth6}))))},
+      {"geneve options", outer(0x0800, Ipv4(17, Udp(50000, 6081, Concat({geneve, eth4}))))},
+      {"gtp-u", outer(0x0800, Ipv4(17, Udp(2152, 2152, Concat({gtp, v4}))))},
+      {"teredo", outer(0x0800, Ipv4(17, Udp(3544, 50000, v6)))},
       {"vxlan in gre",
-       Ethernet(0x0800,
-                Ipv4(47, Gre(0, 0x0800, Ipv4(17, Udp(50000, 4789, Concat({kVxlan, eth4}))))))},
+       outer(0x0800, Ipv4(47, Gre(0, 0x0800, Ipv4(17, Udp(50000, 4789, Concat({kVxlan, eth4}))))))},
   };
 }
 
@@ -293,6 +296,16 @@ TEST(SynAckFilterTest, PassesTunnelledSynAcks) {
   }
   CompiledFilter raw(DLT_RAW);
   EXPECT_TRUE(raw.Passes(Ipv4(47, Gre(0, 0x0800, Ipv4(6, Tcp(kSynAck))))));
+  // Behind tags (in a file, or QinQ on a live interface) tunnels pass whole.
+  for (const std::vector<uint16_t>& tpids :
+       {std::vector<uint16_t>{0x8100}, std::vector<uint16_t>{0x88a8, 0x8100},
+        std::vector<uint16_t>{0x9100, 0x88a8, 0x8100}}) {
+    for (const auto& [what, frame] : TunnelFrames(kSynAck, tpids)) {
+      ASSERT_TRUE(DecodesAsSynAck(DLT_EN10MB, frame)) << what << ": builder or decoder disagree";
+      EXPECT_TRUE(ethernet.Passes(frame)) << what << " behind " << tpids.size() << " tags";
+      EXPECT_FALSE(outer_only.Passes(frame)) << what << " behind " << tpids.size() << " tags";
+    }
+  }
 }
 
 TEST(SynAckFilterTest, RejectsTunnelledNonSynAcks) {
