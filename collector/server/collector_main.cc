@@ -25,6 +25,7 @@
 #include "collector/query/query_engine.h"
 #include "collector/server/accept_probe.h"
 #include "collector/server/collector_server.h"
+#include "collector/store/migrate.h"
 #include "collector/store/postgres_store.h"
 #include "collector/store/sqlite_store.h"
 #include "common/config/options.h"
@@ -341,7 +342,67 @@ absl::Status Serve(MainOptions& m, const sigset_t& signals) {
   return absl::OkStatus();
 }
 
+const std::vector<OptionSpec>& MigrateSpecs() {
+  static const auto* specs = new std::vector<OptionSpec>{
+      {.name = "from", .value_name = "FILE.db", .help = "SQLite store to copy (not changed)"},
+      {.name = "to", .value_name = "URI", .help = "empty PostgreSQL database (postgresql://...)"},
+      {.name = "buckets",
+       .value_name = "TIERS",
+       .help = "aggregate buckets by age, as the collectors use (default 1m:48h,1h:90d,1d)"},
+      {.name = "help", .value_name = "", .help = "show this help"},
+  };
+  return *specs;
+}
+
+// synmap-collector migrate --from FILE.db --to postgresql://...: copies a SQLite store into an
+// empty PostgreSQL database and checks that both answer the same.
+int MigrateMain(const std::vector<std::string>& args) {
+  absl::StatusOr<OptionMap> flags = common::ParseFlags(args, MigrateSpecs(), nullptr);
+  if (!flags.ok() || flags->contains("help")) {
+    (flags.ok() ? std::cout : std::cerr)
+        << (flags.ok() ? ""
+                       : absl::StrCat("synmap-collector migrate: ", flags.status().message(), "\n"))
+        << "usage: synmap-collector migrate --from FILE.db --to postgresql://USER@HOST/DBNAME\n\n"
+           "Copies a stopped collector's SQLite store into an empty PostgreSQL database (one\n"
+           "transaction), then compares every aggregate row and sensor coverage of both.\n\n"
+        << common::OptionsHelp(MigrateSpecs());
+    return flags.ok() ? 0 : 2;
+  }
+  auto run = [&]() -> absl::StatusOr<MigrationReport> {
+    SYNMAP_RETURN_IF_ERROR(Require(*flags, "from"));
+    SYNMAP_RETURN_IF_ERROR(Require(*flags, "to"));
+    SqliteStoreOptions from;
+    PostgresStoreOptions to;
+    SYNMAP_ASSIGN_OR_RETURN(from.path, common::GetString(*flags, "from"));
+    SYNMAP_ASSIGN_OR_RETURN(to.uri, common::GetString(*flags, "to"));
+    if (!IsPostgresDatabase(to.uri)) {
+      return absl::InvalidArgumentError("--to must be a postgresql:// or postgres:// URI");
+    }
+    if (!std::filesystem::exists(from.path)) {
+      return absl::NotFoundError(absl::StrCat("--from ", from.path, ": no such file"));
+    }
+    SYNMAP_ASSIGN_OR_RETURN(std::string tiers, common::GetString(*flags, "buckets"));
+    if (!tiers.empty()) {
+      SYNMAP_ASSIGN_OR_RETURN(from.tiers, ParseStoreTiers(tiers));
+      to.tiers = from.tiers;
+    }
+    return MigrateSqliteToPostgres(from, to);
+  };
+  absl::StatusOr<MigrationReport> report = run();
+  if (!report.ok()) {
+    std::cerr << "synmap-collector migrate: " << report.status().message() << "\n";
+    return report.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
+  }
+  std::cout << "migrated " << report->sensors << " sensor(s), " << report->batches << " batch(es), "
+            << report->records << " record(s); the PostgreSQL store answers "
+            << "the same " << report->aggregate_rows << " aggregate rows and coverage\n";
+  return 0;
+}
+
 int Main(int argc, char** argv) {
+  if (argc >= 2 && std::string(argv[1]) == "migrate") {
+    return MigrateMain(std::vector<std::string>(argv + 2, argv + argc));
+  }
   // Block the signals we wait for before any thread starts, so every thread inherits it.
   sigset_t signals;
   sigemptyset(&signals);

@@ -18,9 +18,12 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "collector/store/internal/pg_conn.h"
+#include "collector/store/migrate.h"
+#include "collector/store/sqlite_store.h"
 #include "common/time/clock.h"
 #include "tests/testing/postgres_server.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
 #include "tests/unit/collector/store/batch_builder.h"
 
 namespace synmap::collector {
@@ -248,6 +251,68 @@ TEST_F(PostgresStoreTest, UnreachableDatabaseFailsOpenWithUnavailableNamingIt) {
   absl::StatusOr<std::unique_ptr<Store>> store = OpenPostgresStore(options);
   EXPECT_THAT(store, StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_THAT(std::string(store.status().message()), ::testing::HasSubstr("nonexistent-dir"));
+}
+
+TEST_F(PostgresStoreTest, MigrateCopiesASqliteStoreThatThenAnswersTheSame) {
+  synmap::testing::TempDir dir;
+  SqliteStoreOptions sqlite;
+  sqlite.path = dir.File("store.db");
+  sqlite.clock = &clock_;
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> store, OpenSqliteStore(sqlite));
+    for (uint64_t seq = 1; seq <= 20; ++seq) {
+      synmap::v1::Batch batch =
+          OneRecordBatch(seq, kT0 + static_cast<int64_t>(seq) * 600 * kSecond);
+      AddRecord(batch, "2001:db8::7", "2001:db8::1", 443, seq, batch.start_unix_ns() + kSecond);
+      batch.mutable_health()->set_batches_dropped(seq / 5);
+      ASSERT_OK(store->Commit(seq % 2 ? "odd" : "even", Plain(batch)));
+    }
+    common::SensorInfo hello;
+    hello.software_version = "0.1.0";
+    ASSERT_OK(store->RecordHello("odd", "peer", hello));
+    ASSERT_OK(store->Close());  // Writes a checkpoint: the copy must not depend on it.
+  }
+  ASSERT_OK_AND_ASSIGN(MigrationReport report, MigrateSqliteToPostgres(sqlite, Options()));
+  EXPECT_EQ(report.sensors, 2u);
+  EXPECT_EQ(report.batches, 20u);
+  EXPECT_EQ(report.records, 40u);
+  EXPECT_GT(report.aggregate_rows, 0u);
+  auto pg = Open();
+  ASSERT_NE(pg, nullptr);
+  auto snapshot = pg->Snapshot(0, 0, SnapshotBuckets::kAll);
+  EXPECT_EQ(TotalConnections(*snapshot), 20u + 210u);
+  ASSERT_EQ(snapshot->sensors.size(), 2u);
+  // Exactly-once continues across the move: a resent batch is a duplicate, the next is new.
+  ASSERT_OK_AND_ASSIGN(CommitResult again,
+                       pg->Commit("odd", Plain(OneRecordBatch(1, kT0 + 600 * kSecond))));
+  EXPECT_FALSE(again.duplicate) << "seq 1 of odd had a second record: other content";
+  EXPECT_TRUE(again.conflict);
+  ASSERT_OK_AND_ASSIGN(uint64_t last, pg->RecordHello("even", "p", common::SensorInfo()));
+  EXPECT_EQ(last, 20u);
+  // A second migration into the now non-empty database is refused.
+  EXPECT_THAT(MigrateSqliteToPostgres(sqlite, Options()),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
+TEST_F(PostgresStoreTest, MigrateRefusesASqliteStoreWhoseLogWasTrimmed) {
+  synmap::testing::TempDir dir;
+  SqliteStoreOptions sqlite;
+  sqlite.path = dir.File("store.db");
+  sqlite.clock = &clock_;
+  sqlite.log_retention = absl::Hours(1);
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> store, OpenSqliteStore(sqlite));
+    ASSERT_OK(store->Commit("s1", Plain(OneRecordBatch(1, kT0))));
+    ASSERT_OK(store->Checkpoint());
+    clock_.Advance(absl::Hours(3));
+    ASSERT_OK(store->ApplyRetention());  // Trims the checkpointed log older than 1 h.
+  }
+  absl::StatusOr<MigrationReport> report = MigrateSqliteToPostgres(sqlite, Options());
+  EXPECT_THAT(report, StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(std::string(report.status().message()), ::testing::HasSubstr("log-retention"));
+  auto pg = Open();
+  ASSERT_NE(pg, nullptr);
+  EXPECT_TRUE(pg->Snapshot(0, 0, SnapshotBuckets::kNone)->sensors.empty()) << "nothing copied";
 }
 
 TEST(PostgresUriTest, OnlyPostgresSchemesSelectPostgres) {
