@@ -95,11 +95,26 @@ const std::vector<OptionSpec>& Specs() {
   return *specs;
 }
 
+const std::vector<OptionSpec>& MigrateSpecs() {
+  static const auto* specs = new std::vector<OptionSpec>{
+      {.name = "from", .value_name = "FILE.db", .help = "SQLite store to copy (not changed)"},
+      {.name = "to", .value_name = "URI", .help = "empty PostgreSQL database (postgresql://...)"},
+      {.name = "buckets",
+       .value_name = "TIERS",
+       .help = "aggregate buckets by age, as the collectors use (default 1m:48h,1h:90d,1d)"},
+      {.name = "help", .value_name = "", .help = "show this help"},
+  };
+  return *specs;
+}
+
 std::string Usage() {
   return absl::StrCat(
       "usage: synmap-collector --listen HOST:PORT --db FILE --names FILE --ca CA.pem "
       "--cert C.pem --key K.pem [--retention 90d] [--config FILE.yaml]\n\n",
-      common::OptionsHelp(Specs()));
+      common::OptionsHelp(Specs()),
+      "\nsynmap-collector migrate --from FILE.db --to URI: copies a stopped collector's SQLite "
+      "store into an empty PostgreSQL database (docs/scale-out.md)\n",
+      common::OptionsHelp(MigrateSpecs()));
 }
 
 // Everything main needs, resolved from flags and the config file.
@@ -340,18 +355,6 @@ absl::Status Serve(MainOptions& m, const sigset_t& signals) {
                      "); exiting non-zero so the service manager restarts the collector"));
   }
   return absl::OkStatus();
-}
-
-const std::vector<OptionSpec>& MigrateSpecs() {
-  static const auto* specs = new std::vector<OptionSpec>{
-      {.name = "from", .value_name = "FILE.db", .help = "SQLite store to copy (not changed)"},
-      {.name = "to", .value_name = "URI", .help = "empty PostgreSQL database (postgresql://...)"},
-      {.name = "buckets",
-       .value_name = "TIERS",
-       .help = "aggregate buckets by age, as the collectors use (default 1m:48h,1h:90d,1d)"},
-      {.name = "help", .value_name = "", .help = "show this help"},
-  };
-  return *specs;
 }
 
 // synmap-collector migrate --from FILE.db --to postgresql://...: copies a SQLite store into an
