@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "collector/server/handshake_peer.h"
@@ -121,15 +122,29 @@ void RouteGrpcLog(gpr_log_func_args* args) {
   }
 }
 
+// A subject field of an unverified certificate as a log value: "-" when empty, and anything
+// outside [A-Za-z0-9._-] replaced by '?', so a refused peer cannot shape the log line.
+std::string LogValue(absl::string_view text) {
+  if (text.empty()) {
+    return "-";
+  }
+  std::string value(text.substr(0, 64));
+  for (char& c : value) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') {
+      c = '?';
+    }
+  }
+  return value;
+}
+
 // Told by the credentials' certificate verifier, on the handshake's thread, that a client
 // certificate is refused: one line with the peer's address and the exact reason, and a count.
 void RefuseCertificate(const common::CertificateVerdict& verdict) {
   const absl::string_view reason = common::CertificateProblemReason(verdict.problem);
   TlsRefusals().Add(reason);
   SYNMAP_LOG(WARNING) << "tls_handshake_refused peer=" << PeerField() << " reason=" << reason
-                      << " name=" << (verdict.name.empty() ? "-" : verdict.name)
-                      << " role=" << (verdict.role.empty() ? "-" : verdict.role) << " detail=\""
-                      << verdict.detail << "\"";
+                      << " name=" << LogValue(verdict.name) << " role=" << LogValue(verdict.role)
+                      << " detail=\"" << verdict.detail << "\"";
 }
 
 }  // namespace
