@@ -204,6 +204,10 @@ class PostgresStore final : public Store {
   absl::Status Follow(PgConn& conn) ABSL_LOCKS_EXCLUDED(apply_mu_);
   void PollLoop();
   absl::Status EnsurePartition(PgConn& conn, int64_t start_ns);
+  // When this collector holds `sensor`'s stream: checks that the session holding its lock is
+  // still alive (a database restart ends it) and takes the lock again if it is not. Unavailable
+  // (the stream should end; the sensor reconnects) when the lock cannot be had back.
+  absl::Status CheckStreamLock(absl::string_view sensor) ABSL_LOCKS_EXCLUDED(leases_mu_);
   absl::StatusOr<CommitResult> CommitOnce(PgConn& conn, absl::string_view sensor,
                                           const common::SequencedBatch& batch,
                                           const std::string& body, const std::string& digest);
@@ -622,12 +626,42 @@ absl::StatusOr<CommitResult> PostgresStore::CommitOnce(PgConn& conn, absl::strin
   return CommitResult{};
 }
 
+absl::Status PostgresStore::CheckStreamLock(absl::string_view sensor) {
+  std::unique_ptr<PgConn> lease;
+  {
+    absl::MutexLock lock(&leases_mu_);
+    auto it = leases_.find(sensor);
+    if (it == leases_.end()) {
+      return absl::OkStatus();  // No stream here (tests, tools): nothing to hold.
+    }
+    lease = std::move(it->second);  // Checked without the mutex held.
+    leases_.erase(it);
+  }
+  bool held = lease->Alive();
+  if (!held) {
+    absl::StatusOr<PgResult> got =
+        lease->Exec("SELECT pg_try_advisory_lock(hashtextextended('synmap.stream:' || $1, 0))",
+                    PgParams().Text(sensor));
+    held = got.ok() && got->Bytes(0, 0) == absl::string_view("\x01", 1);
+    SYNMAP_LOG(WARNING) << "store_stream_lock_lost sensor=" << sensor
+                        << " retaken=" << (held ? 1 : 0);
+  }
+  if (!held) {
+    return absl::UnavailableError(absl::StrCat("the stream lock of sensor ", sensor,
+                                               " was lost with the database session; reconnect"));
+  }
+  absl::MutexLock lock(&leases_mu_);
+  leases_.try_emplace(std::string(sensor), std::move(lease));
+  return absl::OkStatus();
+}
+
 absl::StatusOr<CommitResult> PostgresStore::Commit(absl::string_view sensor,
                                                    common::SequencedBatch batch) {
   SYNMAP_RETURN_IF_ERROR(common::ValidateSensorName(sensor));
   SYNMAP_RETURN_IF_ERROR(common::CheckBatch(batch, NowNs(), common::BatchLimits(), nullptr));
   SYNMAP_ASSIGN_OR_RETURN(const std::string body, common::EncodeBatch(batch));
   const std::string digest = common::BatchDigest(body);
+  SYNMAP_RETURN_IF_ERROR(CheckStreamLock(sensor));
   std::unique_ptr<PgConn> conn = Acquire();
   if (conn == nullptr) {
     return absl::CancelledError("store is closing");

@@ -245,6 +245,26 @@ TEST_F(PostgresStoreTest, DatabaseOutageRefusesCommitsThenResumesWithoutLoss) {
   EXPECT_EQ(TotalConnections(*fresh->Snapshot(0, 0, SnapshotBuckets::kAll)), 5u);
 }
 
+TEST_F(PostgresStoreTest, AStreamWhoseLockDiedWithADatabaseRestartCannotCommitBesideANewOne) {
+  auto a = Open();
+  auto b = Open();
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  ASSERT_OK(a->RecordHello("s1", "peer-a", common::SensorInfo()));
+  ASSERT_OK(a->Commit("s1", Plain(OneRecordBatch(1, kT0))));
+  server_->Restart();  // Ends every session: a's lock on s1 is gone.
+  ASSERT_TRUE(server_->ok()) << server_->error();
+  // A second stream of s1 (a clone) reaches b and takes the free lock...
+  EXPECT_TRUE(
+      Eventually([&] { return b->RecordHello("s1", "peer-b", common::SensorInfo()).ok(); }));
+  // ...so a's old stream may not commit any more: it must reconnect (and be refused).
+  EXPECT_THAT(a->Commit("s1", Plain(OneRecordBatch(2, kT0))),
+              StatusIs(absl::StatusCode::kUnavailable));
+  b->RecordDisconnect("s1");
+  // With the lock free again, a's stream takes it back and commits.
+  EXPECT_TRUE(Eventually([&] { return a->Commit("s1", Plain(OneRecordBatch(2, kT0))).ok(); }));
+}
+
 TEST_F(PostgresStoreTest, UnreachableDatabaseFailsOpenWithUnavailableNamingIt) {
   PostgresStoreOptions options = Options();
   options.uri = "postgresql://postgres@/synmap?host=/nonexistent-dir";
