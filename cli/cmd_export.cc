@@ -1,14 +1,19 @@
 // `synmap export`: an allow-list of the observed inbound services (nftables, iptables,
 // ip6tables or csv).
 
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "cli/coverage_format.h"
+#include "cli/expect_file.h"
 #include "cli/export_rules.h"
 #include "cli/query_command.h"
 #include "cli/query_commands.h"
@@ -41,7 +46,7 @@ std::vector<std::string> JoinNftTableArgs(absl::Span<const std::string> args) {
 int RunExport(absl::Span<const std::string> args) {
   QueryCommand cmd(
       "export",
-      "usage: synmap export [--format nftables|iptables|ip6tables|csv]\n"
+      "usage: synmap export [--format nftables|iptables|ip6tables|csv|expect]\n"
       "                     [--nft-table FAMILY NAME] [--min-connections N]\n"
       "                     [--since T] [--until T] [--sensor N] [--server X]\n"
       "                     [--service X] [--allow-empty]\n\n"
@@ -52,13 +57,15 @@ int RunExport(absl::Span<const std::string> args) {
       "Refuses (exit 2) when no sensor reported in the window or the list would be\n"
       "empty, since loading an empty allow-list blocks everything; --allow-empty\n"
       "prints it anyway. Review before loading: it allows what was seen, including\n"
-      "what should not have been there.\n");
+      "what should not have been there. --format expect writes the (server, service)\n"
+      "pairs as a baseline for `synmap check --expect FILE`.\n");
   std::string format = "nftables", since, until, min_text = "1", nft_table_text = "inet filter";
   bool allow_empty = false;
   FilterFlags filters;
   FlagParser& p = cmd.parser();
-  p.AddChoice("format", {"nftables", "iptables", "ip6tables", "csv"}, &format,
-              "nftables (default), iptables (IPv4), ip6tables (IPv6) or csv");
+  p.AddChoice("format", {"nftables", "iptables", "ip6tables", "csv", "expect"}, &format,
+              "nftables (default), iptables (IPv4), ip6tables (IPv6), csv, or expect (a "
+              "baseline for synmap check)");
   p.AddString("nft-table", "FAMILY NAME", &nft_table_text,
               "nftables table to put the chain and sets in (default inet filter)");
   p.AddString("min-connections", "N", &min_text, "keep services with at least N connections (1)");
@@ -105,6 +112,32 @@ int RunExport(absl::Span<const std::string> args) {
     out = RenderNftables(resp, *nft_table, min_connections, &omitted);
   } else if (format == "iptables" || format == "ip6tables") {
     out = RenderIptables(resp, format == "ip6tables", min_connections, &omitted);
+  } else if (format == "expect") {
+    std::vector<ExpectedService> services;
+    std::set<std::pair<std::string, std::string>> pairs;
+    for (const v1::ExportRow& r : resp.rows()) {
+      if (r.connections() >= min_connections && pairs.emplace(r.server(), r.service()).second) {
+        ExpectedService service;
+        service.server = r.server();
+        service.service = r.service();
+        services.push_back(std::move(service));
+      }
+    }
+    std::vector<std::string> comment = {
+        "synmap expected services (synmap check --expect FILE): inbound services of local",
+        "servers seen with at least " + absl::StrCat(min_connections) +
+            " connection(s). Review it: it lists what was seen,",
+        "including what should not have been there. Add 'clients: [a, b]' to a service to",
+        "allow only those clients."};
+    // The window and the sensors that reported in it, from the rules' header (its first line
+    // and its closing lines are about rules).
+    const std::vector<std::string> header = absl::StrSplit(
+        ExportHeader(resp, min_connections, services.size()), '\n', absl::SkipEmpty());
+    for (size_t i = 1; i < header.size(); ++i) {
+      if (absl::StrContains(header[i], " rule(s), each seen")) break;
+      comment.push_back(std::string(absl::StripPrefix(absl::StripPrefix(header[i], "#"), " ")));
+    }
+    out = RenderExpectFile(services, comment);
   } else {
     Table table;
     table.columns = {{.name = "server_ip"},   {.name = "server_port"}, {.name = "protocol"},

@@ -3,9 +3,12 @@
 #include <string>
 #include <vector>
 
+#include "absl/time/clock.h"
+#include "cli/coverage_format.h"
+#include "cli/graph_dot.h"
 #include "cli/query_command.h"
 #include "cli/query_commands.h"
-#include "cli/summary_table.h"
+#include "cli/summary_query.h"
 #include "cli/table_format.h"
 
 namespace synmap::cli {
@@ -24,33 +27,25 @@ int RunSummary(absl::Span<const std::string> args) {
                    "usage: synmap summary [--since T] [--until T] [--sensor N] [--server X]\n"
                    "                      [--client X] [--service X] [--top N] [--show-remote]\n"
                    "                      [--by-sensor] [--count connections|packets]\n"
-                   "                      [--format text|tsv|csv|json]\n\n"
+                   "                      [--format text|tsv|csv|json|dot] [--max-edges N]\n\n"
                    "Connections per client, server and service as stored by the collector, named\n"
                    "with the collector's names file. Without --since/--until: all stored data.\n"
-                   "The coverage footer (stderr) says which sensors reported and what was lost.\n");
-  std::string since, until, top, count = "connections", format = "text";
-  bool show_remote = false, by_sensor = false;
-  FilterFlags filters;
+                   "The coverage footer (stderr) says which sensors reported and what was lost.\n"
+                   "--format dot prints the map as a Graphviz graph (see synmap graph).\n");
+  SummaryQueryFlags flags;
+  std::string format = "text";
   FlagParser& p = cmd.parser();
-  p.AddString("since", "TIME", &since, "start of the window (e.g. 24h, '7d ago', 2026-12-02)");
-  p.AddString("until", "TIME", &until, "end of the window (exclusive)");
-  AddFilterFlags(p, &filters, /*with_client=*/true);
-  p.AddString("top", "N", &top, "at most N rows, largest first (default: all; text 1000)");
-  p.AddBool("show-remote", &show_remote, "show non-local hosts' IPs instead of _");
-  p.AddBool("by-sensor", &by_sensor, "keep each sensor's rows apart (adds a sensor column)");
-  p.AddChoice("count", {"connections", "packets"}, &count, "what to count");
-  p.AddChoice("format", {"text", "tsv", "csv", "json"}, &format, kTableFormatsHelp);
+  AddSummaryQueryFlags(p, &flags, /*with_by_sensor=*/true);
+  p.AddChoice("format", {"text", "tsv", "csv", "json", "dot"}, &format,
+              "output format: text (default), tsv, csv, json or dot (Graphviz)");
   if (auto exit = cmd.Parse(args)) return *exit;
+  size_t max_edges = 0;
+  if (auto exit = ParseMaxEdges(cmd, flags.max_edges, &max_edges)) return *exit;
+  const bool dot = format == "dot";
   v1::SummaryRequest req;
-  if (auto exit = cmd.FillRange(since, until, req.mutable_range())) return *exit;
-  uint32_t top_n = format == "text" ? kTextDefaultTop : 0;
-  if (auto exit = ParseTop(cmd, top, &top_n)) return *exit;
-  req.set_top_n(top_n);
-  FillFilters(filters, req.mutable_filters());
-  req.set_show_remote(show_remote);
-  req.set_by_sensor(by_sensor);
-  const bool packets = count == "packets";
-  req.set_count(packets ? v1::COUNT_KIND_PACKETS : v1::COUNT_KIND_CONNECTIONS);
+  const uint32_t default_top =
+      dot ? static_cast<uint32_t>(max_edges) : (format == "text" ? kTextDefaultTop : 0);
+  if (auto exit = BuildSummaryRequest(cmd, flags, default_top, &req)) return *exit;
 
   v1::SummaryResponse resp;
   int rc = cmd.Run([&](v1::Query::Stub& stub, grpc::ClientContext* ctx) {
@@ -58,26 +53,19 @@ int RunSummary(absl::Span<const std::string> args) {
   });
   if (rc != kExitOk) return rc;
 
-  const OutputFormat out_format = *ParseOutputFormat(format);
-  Table table;
-  table.total_rows = resp.total_rows();
-  table.columns = SummaryTableColumns(by_sensor);
-  for (const v1::SummaryRow& r : resp.rows()) {
-    AppendSummaryRow({.count = r.count(),
-                      .client = r.client(),
-                      .server = r.server(),
-                      .service = r.service(),
-                      .sensor = r.sensor(),
-                      .server_port = r.server_port(),
-                      .server_ip = r.server_ip(),
-                      .client_ip = r.client_ip(),
-                      .packets = r.packets(),
-                      .connections = r.connections(),
-                      .first_seen_ns = r.first_seen_unix_ns(),
-                      .last_seen_ns = r.last_seen_unix_ns()},
-                     by_sensor, out_format, cmd.zone(), &table);
+  if (dot) {
+    const Table table =
+        SummaryResponseTable(resp, flags.by_sensor, OutputFormat::kText, cmd.zone());
+    WriteAll(stdout,
+             SummaryDot(table, max_edges,
+                        GraphCaption(resp.coverage(), flags.count == "packets", cmd.zone())));
+    std::fflush(stdout);
+    WriteAll(stderr, CoverageFooter(resp.coverage(), absl::Now(), cmd.zone()));
+    return kExitOk;
   }
-  PrintTable(table, out_format, resp.coverage(), cmd.zone());
+  const OutputFormat out_format = *ParseOutputFormat(format);
+  PrintTable(SummaryResponseTable(resp, flags.by_sensor, out_format, cmd.zone()), out_format,
+             resp.coverage(), cmd.zone());
   return kExitOk;
 }
 

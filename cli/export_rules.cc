@@ -163,7 +163,8 @@ size_t RuleCount(const v1::ExportResponse& resp, absl::string_view format, const
   size_t n = 0;
   for (const v1::ExportRow& r : resp.rows()) {
     const bool v6 = IsV6(r);
-    if (format == "csv" || (format == "iptables" && !v6) || (format == "ip6tables" && v6) ||
+    if (format == "csv" || format == "expect" || (format == "iptables" && !v6) ||
+        (format == "ip6tables" && v6) ||
         (format == "nftables" && (v6 ? t.family != "ip" : t.family != "ip6"))) {
       ++n;
     }

@@ -42,7 +42,8 @@ std::string RenderNftables(const synmap::v1::ExportResponse& resp, const NftTabl
 std::string RenderIptables(const synmap::v1::ExportResponse& resp, bool v6,
                            uint64_t min_connections, size_t* omitted);
 
-// Rows of `resp` that `format` ("nftables" into `table`, "iptables", "ip6tables", "csv") emits.
+// Rows of `resp` that `format` ("nftables" into `table`, "iptables", "ip6tables", "csv",
+// "expect") emits.
 size_t RuleCount(const synmap::v1::ExportResponse& resp, absl::string_view format,
                  const NftTable& table);
 

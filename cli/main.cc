@@ -35,6 +35,9 @@ constexpr Command kCommands[] = {
     {"hosts", &RunHosts, kHostsSummary},
     {"services", &RunServices, kServicesSummary},
     {"export", &RunExport, kExportSummary},
+    {"graph", &RunGraph, kGraphSummary},
+    {"diff", &RunDiff, kDiffSummary},
+    {"check", &RunCheck, kCheckSummary},
 };
 
 std::string Usage() {

@@ -18,6 +18,9 @@ int RunSensors(absl::Span<const std::string> args);
 int RunHosts(absl::Span<const std::string> args);
 int RunServices(absl::Span<const std::string> args);
 int RunExport(absl::Span<const std::string> args);
+int RunGraph(absl::Span<const std::string> args);
+int RunDiff(absl::Span<const std::string> args);
+int RunCheck(absl::Span<const std::string> args);
 
 inline constexpr char kSummarySummary[] = "connections per client, server and service (collector)";
 inline constexpr char kNewSummary[] = "services first seen inside a window";
@@ -25,7 +28,12 @@ inline constexpr char kGoneSummary[] = "services seen before a window and silent
 inline constexpr char kSensorsSummary[] = "sensor health: last batch, drops, spool backlog";
 inline constexpr char kHostsSummary[] = "inventory of local hosts";
 inline constexpr char kServicesSummary[] = "inventory of services";
+inline constexpr char kGraphSummary[] = "the service map drawn by Graphviz (svg, png, pdf, dot)";
+inline constexpr char kDiffSummary[] =
+    "rows that appeared, disappeared or changed between two windows";
+inline constexpr char kCheckSummary[] =
+    "compare live services with a baseline file (exit 1 if they differ)";
 inline constexpr char kExportSummary[] =
-    "allow-list of observed inbound services (nftables|iptables|csv)";
+    "allow-list of observed inbound services (nftables|iptables|csv|expect)";
 
 }  // namespace synmap::cli

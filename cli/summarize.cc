@@ -9,12 +9,14 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "cli/capture_summarizer.h"
 #include "cli/exit_codes.h"
 #include "cli/flag_parser.h"
+#include "cli/graph_dot.h"
 #include "cli/summary_rows.h"
 #include "cli/table_format.h"
 #include "cli/time_text.h"
@@ -25,7 +27,7 @@ namespace {
 
 constexpr char kUsageHead[] =
     "usage: synmap summarize [--names FILE] [--count connections|packets]\n"
-    "                        [--format text|tsv|csv|json] [--show-remote] [--sort count|name]\n"
+    "                        [--format text|tsv|csv|json|dot] [--show-remote] [--sort count|name]\n"
     "                        [--since TIME] [--until TIME] [--bucket DURATION] [--utc]\n"
     "                        [--no-decapsulate] FILE...\n"
     "\n"
@@ -62,6 +64,7 @@ struct SummarizeFlags {
   std::string since;
   std::string until;
   std::string bucket = "1m";
+  std::string max_edges;
   bool utc = false;
   std::vector<std::string> files;
 };
@@ -245,8 +248,10 @@ int RunSummarize(absl::Span<const std::string> args) {
                    "names file (YAML: local_networks, hosts, services)");
   parser.AddChoice("count", {"connections", "packets"}, &flags.count,
                    "what to count (default connections; packets = the recipe's raw number)");
-  parser.AddChoice("format", {"text", "tsv", "csv", "json"}, &flags.format,
-                   "output format (default text)");
+  parser.AddChoice("format", {"text", "tsv", "csv", "json", "dot"}, &flags.format,
+                   "output format (default text; dot = the map as a Graphviz graph)");
+  parser.AddString("max-edges", "N", &flags.max_edges,
+                   "dot: draw the N largest rows, count the rest in a note (default 300)");
   parser.AddBool("show-remote", &flags.show_remote, "show non-local hosts' IPs instead of _");
   parser.AddChoice("sort", {"count", "name"}, &flags.sort,
                    "row order: count descending (default) or client, server, service");
@@ -272,7 +277,15 @@ int RunSummarize(absl::Span<const std::string> args) {
   if (std::count(flags.files.begin(), flags.files.end(), "-") > 1) {
     return UsageError("standard input ('-') can be read only once");
   }
-  const OutputFormat format = *ParseOutputFormat(flags.format);  // Checked by the parser.
+  const bool dot = flags.format == "dot";
+  // Checked by the parser; dot draws the text table.
+  const OutputFormat format = dot ? OutputFormat::kText : *ParseOutputFormat(flags.format);
+  size_t max_edges = kDefaultMaxEdges;
+  if (!flags.max_edges.empty() &&
+      (!absl::SimpleAtoi(flags.max_edges, &max_edges) || max_edges == 0)) {
+    return UsageError(
+        absl::StrCat("--max-edges: '", flags.max_edges, "' is not a whole number >= 1"));
+  }
   const common::CountKind count =
       flags.count == "packets" ? common::CountKind::kPackets : common::CountKind::kConnections;
 
@@ -327,10 +340,17 @@ int RunSummarize(absl::Span<const std::string> args) {
       flags.sort == "name" ? common::RowOrder::kName : common::RowOrder::kCount, format, zone);
   const SummaryCoverage& coverage = summarizer.coverage();
   std::string out;
-  AppendTable(
-      table, format,
-      [&](std::string* o) { AppendCoverageJson(coverage, flags.files.size(), error, window, o); },
-      &out);
+  if (dot) {
+    out = SummaryDot(
+        table, max_edges,
+        absl::StrCat(count == common::CountKind::kPackets ? "SYN/ACK packets" : "connections",
+                     " per client and service, ", flags.files.size(), " capture file(s)"));
+  } else {
+    AppendTable(
+        table, format,
+        [&](std::string* o) { AppendCoverageJson(coverage, flags.files.size(), error, window, o); },
+        &out);
+  }
   WriteAll(stdout, out);
   std::fflush(stdout);
   if (format != OutputFormat::kJson) {  // json carries it; tsv/csv keep stdout clean for scripts.

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -563,6 +564,187 @@ TEST_F(CliQueryTest, SummaryTop) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.OutLines().size(), 2u);
   EXPECT_THAT(r.err, HasSubstr(absl::StrCat("showing 2 of ", all.size(), " rows")));
+}
+
+// --- the map as a graph ---------------------------------------------------------------------
+
+// Runs Graphviz's `dot` on `dot_file`, writing SVG to `svg_file`; true when it accepted it.
+bool GraphvizAccepts(const std::string& dot_file, const std::string& svg_file) {
+  const std::string command =
+      absl::StrCat("dot -Tsvg '", dot_file, "' -o '", svg_file, "' 2>/dev/null");
+  return std::system(command.c_str()) == 0;
+}
+
+TEST_F(CliQueryTest, SummaryDotIsAGraphOfTheSameRowsThatGraphvizReads) {
+  const Result r = Synmap("summary", {"--format", "dot"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith("digraph synmap {"));
+  EXPECT_THAT(r.err, StartsWith("coverage: 2 sensor(s)"));
+  const std::vector<Row> rows = ExpectedSummary(Query{});
+  for (const Row& row : rows) {
+    // Each server is a cluster, each service a node in it, each row an edge with its count.
+    EXPECT_THAT(r.out, HasSubstr(absl::StrCat("label=\"", row.server, "\"; style=rounded")));
+    EXPECT_THAT(r.out, HasSubstr(absl::StrCat("label=\"", row.service, "\"];")));
+  }
+  size_t edges = 0;
+  for (const std::string& line : r.OutLines()) {
+    edges += absl::StrContains(line, " -> ") ? 1 : 0;
+  }
+  EXPECT_EQ(edges, rows.size());
+  const std::string dot_file = run_dir_.File("map.dot");
+  std::ofstream(dot_file) << r.out;
+  EXPECT_TRUE(GraphvizAccepts(dot_file, run_dir_.File("map.svg")));
+}
+
+TEST_F(CliQueryTest, GraphWritesAnSvgAndCountsWhatItLeftOut) {
+  const std::string svg = run_dir_.File("map.svg");
+  Result r = Synmap("graph", {"--output", svg, "--max-edges", "2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string text = ReadFile(svg);
+  EXPECT_THAT(text, HasSubstr("<svg"));
+  const std::vector<Row> rows = ExpectedSummary(Query{});
+  ASSERT_GT(rows.size(), 2u);
+  // The two largest rows are drawn; the note counts the others.
+  EXPECT_THAT(text, HasSubstr(rows[0].server));
+  EXPECT_THAT(text, HasSubstr(absl::StrCat(rows.size() - 2, " more rows not drawn")));
+  EXPECT_THAT(r.err, HasSubstr(absl::StrCat("graph: 2 of ", rows.size(), " rows drawn")));
+  r = Synmap("graph", {"--output", run_dir_.File("map.txt")});
+  EXPECT_EQ(r.exit_code, 64);
+  EXPECT_THAT(r.err, HasSubstr("does not end in .svg, .png, .pdf or .dot"));
+}
+
+// --- diff and check --------------------------------------------------------------------------
+
+// (client, server, service) -> count of the model's summary for `slots`.
+std::map<std::tuple<std::string, std::string, std::string>, uint64_t> ModelCounts(
+    std::set<int> slots) {
+  Query q;
+  q.slots = std::move(slots);
+  std::map<std::tuple<std::string, std::string, std::string>, uint64_t> out;
+  for (const Row& r : ExpectedSummary(q)) out[{r.client, r.server, r.service}] = r.count;
+  return out;
+}
+
+TEST_F(CliQueryTest, DiffListsWhatAppearedDisappearedAndChanged) {
+  const std::string h = Rfc3339(times_.hour);
+  const std::string old_end = Rfc3339(times_.hour - absl::Hours(24));
+  const std::string recent_start = Rfc3339(times_.hour - absl::Hours(10));
+  const Result r = Synmap("diff", {"--a", absl::StrCat("..", old_end), "--b",
+                                   absl::StrCat(recent_start, "..", h), "--format", "tsv"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // The model: slots A, B against C, D.
+  const auto a = ModelCounts({kA, kB});
+  const auto b = ModelCounts({kC, kD});
+  std::set<std::string> expected;
+  for (const auto& [key, count] : b) {
+    const auto& [client, server, service] = key;
+    auto it = a.find(key);
+    if (it == a.end()) {
+      expected.insert(
+          absl::StrCat("appeared\t", client, "\t", server, "\t", service, "\t0\t", count, "\t"));
+    } else if (std::max(it->second, count) >= 2 * std::min(it->second, count)) {
+      expected.insert(absl::StrCat(
+          "changed\t", client, "\t", server, "\t", service, "\t", it->second, "\t", count, "\t",
+          absl::StrFormat("%.2f", static_cast<double>(count) / static_cast<double>(it->second))));
+    }
+  }
+  for (const auto& [key, count] : a) {
+    const auto& [client, server, service] = key;
+    if (!b.contains(key)) {
+      expected.insert(
+          absl::StrCat("disappeared\t", client, "\t", server, "\t", service, "\t", count, "\t0\t"));
+    }
+  }
+  std::vector<std::string> lines = r.OutLines();
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(lines[0], "change\tclient\tserver\tservice\tcount_a\tcount_b\tfactor");
+  ASSERT_FALSE(expected.empty());
+  EXPECT_EQ(std::set<std::string>(lines.begin() + 1, lines.end()), expected);
+  EXPECT_THAT(r.err, HasSubstr("window a: coverage: 2 sensor(s)"));
+  EXPECT_THAT(r.err, HasSubstr("window b: coverage: 2 sensor(s)"));
+}
+
+TEST_F(CliQueryTest, DiffRefusesAWindowNoSensorCoveredAndBadWindows) {
+  Result r = Synmap("diff", {"--a", "2001-01-01..2001-01-02", "--b", "24h.."});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("no sensor reported in window a"));
+  r = Synmap("diff", {"--a", "24h", "--b", "12h.."});
+  EXPECT_EQ(r.exit_code, 64);
+  EXPECT_THAT(r.err, HasSubstr("--a: '24h' is not SINCE..UNTIL"));
+  r = Synmap("diff", {"--a", "48h..24h", "--b", "24h..", "--factor", "1"});
+  EXPECT_EQ(r.exit_code, 64);
+}
+
+// The local servers' (server, service) pairs of the model in `slots`.
+std::set<std::pair<std::string, std::string>> ModelServices(const std::set<int>& slots) {
+  std::set<std::pair<std::string, std::string>> out;
+  for (const Rec& r : Records()) {
+    if (slots.count(r.slot) && !r.server_remote) out.emplace(r.server, r.service);
+  }
+  return out;
+}
+
+TEST_F(CliQueryTest, ExportExpectThenCheckFindsExactlyTheDifferences) {
+  const std::string h = Rfc3339(times_.hour);
+  const std::string recent_start = Rfc3339(times_.hour - absl::Hours(10));
+  const std::string old_end = Rfc3339(times_.hour - absl::Hours(24));
+  Result r = Synmap("export", {"--format", "expect", "--since", recent_start, "--until", h});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string expect = run_dir_.File("expect.yaml");
+  std::ofstream(expect) << r.out;
+  for (const auto& [server, service] : ModelServices({kC, kD})) {
+    EXPECT_THAT(r.out, HasSubstr(absl::StrCat("- server: \"", server, "\"\n    service: \"",
+                                              service, "\"\n")));
+  }
+  // The same window: as expected.
+  r = Synmap("check", {"--expect", expect, "--since", recent_start, "--until", h});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, StartsWith("as expected: "));
+  // The old window against it: what A and B had and C, D did not is unexpected, and the
+  // reverse is silent.
+  const std::string old_start = Rfc3339(times_.hour - absl::Hours(100));
+  r = Synmap("check",
+             {"--expect", expect, "--since", old_start, "--until", old_end, "--format", "tsv"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  const auto old_services = ModelServices({kA, kB});
+  const auto new_services = ModelServices({kC, kD});
+  std::set<std::string> findings;
+  for (const auto& [server, service] : old_services) {
+    if (!new_services.count({server, service}))
+      findings.insert("unexpected\t" + server + "\t" + service);
+  }
+  for (const auto& [server, service] : new_services) {
+    if (!old_services.count({server, service}))
+      findings.insert("silent\t" + server + "\t" + service);
+  }
+  std::set<std::string> got;
+  for (const std::string& line : r.OutLines()) {
+    const std::vector<std::string> cells = absl::StrSplit(line, '\t');
+    if (cells.size() == 5 && cells[0] != "finding")
+      got.insert(cells[0] + "\t" + cells[1] + "\t" + cells[2]);
+  }
+  ASSERT_FALSE(findings.empty());
+  EXPECT_EQ(got, findings);
+  r = Synmap("check", {"--expect", expect, "--since", old_start, "--until", old_end, "--brief"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.out, StartsWith("SYNMAP CHECK CRITICAL - "));
+  EXPECT_EQ(r.OutLines().size(), 1u);
+}
+
+TEST_F(CliQueryTest, CheckReportsClientsNotOnAServicesList) {
+  const std::string expect = run_dir_.File("clients.yaml");
+  // In slot D beta uses alpha's https-alt; only "_" is allowed there.
+  std::ofstream(expect) << "services:\n"
+                           "  - server: alpha\n    service: https-alt\n    clients: [\"_\"]\n"
+                           "  - server: alpha\n    service: ssh\n"
+                           "  - server: www\n    service: https\n";
+  const Result r = Synmap("check", {"--expect", expect, "--since",
+                                    Rfc3339(times_.hour - absl::Hours(3)), "--format", "tsv"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("unexpected_client\talpha\thttps-alt\tbeta\t9"));
+  Result bad = Synmap("check", {"--expect", run_dir_.File("missing.yaml")});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_THAT(bad.err, HasSubstr("cannot read"));
 }
 
 // --- coverage footer -------------------------------------------------------------------------

@@ -1,0 +1,59 @@
+#include "cli/graph_render.h"
+
+#include <graphviz/gvc.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+
+namespace synmap::cli {
+namespace {
+
+struct ContextCloser {
+  void operator()(GVC_t* c) const { gvFreeContext(c); }
+};
+struct GraphCloser {
+  void operator()(Agraph_t* g) const { agclose(g); }
+};
+
+}  // namespace
+
+absl::StatusOr<std::string> RenderGraph(absl::string_view dot, absl::string_view layout,
+                                        absl::string_view format) {
+  // Graphviz prints its own warnings on stderr; errors are returned instead.
+  agseterr(AGERR);
+  std::unique_ptr<GVC_t, ContextCloser> context(gvContext());
+  if (context == nullptr) {
+    return absl::InternalError("Graphviz: cannot create a context");
+  }
+  const std::string text(dot);
+  std::unique_ptr<Agraph_t, GraphCloser> graph(agmemread(text.c_str()));
+  if (graph == nullptr) {
+    return absl::InvalidArgumentError("Graphviz: the graph is not valid DOT");
+  }
+  const std::string engine(layout);
+  if (gvLayout(context.get(), graph.get(), engine.c_str()) != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Graphviz: layout '", layout, "' failed (is it a Graphviz engine?)"));
+  }
+  char* data = nullptr;
+  unsigned int length = 0;
+  const std::string out_format(format);
+  const int rc = gvRenderData(context.get(), graph.get(), out_format.c_str(), &data, &length);
+  std::string out;
+  if (rc == 0 && data != nullptr) {
+    out.assign(data, length);
+  }
+  if (data != nullptr) {
+    gvFreeRenderData(data);
+  }
+  gvFreeLayout(context.get(), graph.get());
+  if (rc != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Graphviz: cannot render format '", format, "'"));
+  }
+  return out;
+}
+
+}  // namespace synmap::cli

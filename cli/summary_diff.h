@@ -1,0 +1,35 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace synmap::cli {
+
+// One (client, server, service) row of a summary with its count: the input of DiffSummaries.
+struct CountedRow {
+  std::string client, server, service;
+  uint64_t count = 0;
+};
+
+// How a row differs between window a and window b.
+enum class RowChange { kAppeared, kDisappeared, kChanged };
+
+struct DiffRow {
+  RowChange change = RowChange::kChanged;
+  std::string client, server, service;
+  uint64_t count_a = 0;
+  uint64_t count_b = 0;
+};
+
+// Rows in `b` and not in `a` (appeared), in `a` and not in `b` (disappeared), and in both with
+// counts differing by at least `factor` (max / min >= factor; factor > 1). Sorted by change
+// (appeared, disappeared, changed), then by the larger count descending, then by names.
+// Rows must be unique per (client, server, service) in each input, as summaries are.
+std::vector<DiffRow> DiffSummaries(const std::vector<CountedRow>& a,
+                                   const std::vector<CountedRow>& b, double factor);
+
+// "appeared", "disappeared", "changed".
+const char* RowChangeName(RowChange change);
+
+}  // namespace synmap::cli
