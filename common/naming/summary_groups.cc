@@ -36,39 +36,51 @@ std::vector<SummaryGroup> SummaryGrouper::Sum(
 std::vector<const SummaryGroup*> SortGroups(
     const std::vector<SummaryGroup>& groups, CountKind count, RowOrder order, size_t top_n,
     const Labeler& labeler, absl::FunctionRef<const std::string&(uint32_t sensor)> sensor_name) {
-  std::vector<const SummaryGroup*> rows;
-  rows.reserve(groups.size());
-  for (const SummaryGroup& g : groups) {
-    rows.push_back(&g);
-  }
   static const std::string kNone;
-  auto sensor = [&](const SummaryGroup* g) -> const std::string& {
-    return g->sensor == kNoSensor ? kNone : sensor_name(g->sensor);
+  // Each row's labels are looked up once, not in every comparison (a Labeler lookup of an IP
+  // label is a hash-map probe; comparisons are n log n). No label is made while sorting, so the
+  // references stay valid.
+  struct SortRow {
+    uint64_t count;
+    const std::string* client;
+    const std::string* server;
+    const std::string* service;
+    const std::string* sensor;
+    const SummaryGroup* group;
   };
-  auto names = [&](const SummaryGroup* g) {
-    return std::forward_as_tuple(labeler.Label(g->client), labeler.Label(g->server),
-                                 labeler.Label(g->service), sensor(g));
+  std::vector<SortRow> sorted;
+  sorted.reserve(groups.size());
+  for (const SummaryGroup& g : groups) {
+    sorted.push_back(SortRow{g.Count(count), &labeler.Label(g.client), &labeler.Label(g.server),
+                             &labeler.Label(g.service),
+                             g.sensor == kNoSensor ? &kNone : &sensor_name(g.sensor), &g});
+  }
+  auto names = [](const SortRow& r) {
+    return std::tie(*r.client, *r.server, *r.service, *r.sensor);
   };
-  auto less = [&](const SummaryGroup* a, const SummaryGroup* b) {
-    const uint64_t ca = a->Count(count);
-    const uint64_t cb = b->Count(count);
+  auto less = [&](const SortRow& a, const SortRow& b) {
     if (order == RowOrder::kCount) {
-      if (ca != cb) {
-        return ca > cb;
+      if (a.count != b.count) {
+        return a.count > b.count;
       }
       return names(a) < names(b);
     }
     if (const auto na = names(a), nb = names(b); na != nb) {
       return na < nb;
     }
-    return ca > cb;
+    return a.count > b.count;
   };
-  if (rows.size() > top_n) {
-    std::partial_sort(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(top_n), rows.end(),
-                      less);
-    rows.resize(top_n);
+  if (sorted.size() > top_n) {
+    std::partial_sort(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(top_n),
+                      sorted.end(), less);
+    sorted.resize(top_n);
   } else {
-    std::sort(rows.begin(), rows.end(), less);
+    std::sort(sorted.begin(), sorted.end(), less);
+  }
+  std::vector<const SummaryGroup*> rows;
+  rows.reserve(sorted.size());
+  for (const SortRow& r : sorted) {
+    rows.push_back(r.group);
   }
   return rows;
 }
