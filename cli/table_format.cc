@@ -116,37 +116,6 @@ void AppendTsv(const Table& table, std::string* out) { AppendDelimited(table, fa
 
 void AppendCsv(const Table& table, std::string* out) { AppendDelimited(table, true, out); }
 
-void AppendJsonString(absl::string_view text, std::string* out) {
-  out->push_back('"');
-  for (const char ch : text) {
-    const auto byte = static_cast<unsigned char>(ch);
-    switch (ch) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      default:
-        if (byte < 0x20) {
-          absl::StrAppendFormat(out, "\\u%04x", byte);
-        } else {
-          out->push_back(ch);
-        }
-    }
-  }
-  out->push_back('"');
-}
-
 void AppendJsonRows(const Table& table, std::string* out) {
   out->push_back('[');
   for (size_t r = 0; r < table.rows.size(); ++r) {

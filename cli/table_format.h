@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/json/json_string.h"
 
 namespace synmap::cli {
 
@@ -59,8 +60,7 @@ std::string TimeCell(int64_t unix_ns, OutputFormat format, absl::TimeZone zone);
 // A port cell: "" (null) for 0.
 std::string PortCell(uint32_t port);
 
-// Appends `text` as a JSON string literal (quotes, backslash, control characters escaped;
-// bytes >= 0x80 are copied, so valid UTF-8 stays valid).
-void AppendJsonString(absl::string_view text, std::string* out);
+// JSON string literals, as every JSON synmap writes.
+using common::AppendJsonString;
 
 }  // namespace synmap::cli

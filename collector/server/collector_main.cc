@@ -22,6 +22,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "collector/query/names_holder.h"
+#include "collector/query/new_service_alerts.h"
 #include "collector/query/query_engine.h"
 #include "collector/server/accept_probe.h"
 #include "collector/server/collector_server.h"
@@ -79,6 +80,12 @@ const std::vector<OptionSpec>& Specs() {
       {.name = "accept-probe-failures",
        .value_name = "N",
        .help = "exit non-zero after N probes fail in a row (default 3)"},
+      {.name = "on-new-service",
+       .value_name = "CMD",
+       .help = "run CMD (sh -c) for each server and service first seen, its JSON on stdin"},
+      {.name = "on-new-service-rate",
+       .value_name = "N",
+       .help = "run --on-new-service at most N times a minute (default 10; more are logged)"},
       {.name = "port-file",
        .value_name = "FILE",
        .help = "write the bound port here once listening"},
@@ -128,6 +135,8 @@ struct MainOptions {
   common::TlsFiles tls_files;
   absl::Duration probe_interval = absl::Seconds(10);
   int probe_failures = 3;
+  // --on-new-service; command empty: off.
+  NewServiceAlertOptions alerts;
 };
 
 absl::Status Require(const OptionMap& options, absl::string_view name) {
@@ -181,6 +190,12 @@ absl::StatusOr<MainOptions> ResolveOptions(const OptionMap& o) {
         "--accept-probe-failures must be 1-1000 and --accept-probe-interval >= 0");
   }
   m.probe_failures = static_cast<int>(probe_failures);
+  SYNMAP_ASSIGN_OR_RETURN(m.alerts.command, common::GetString(o, "on-new-service"));
+  SYNMAP_ASSIGN_OR_RETURN(int64_t alert_rate, common::GetInt(o, "on-new-service-rate", 10));
+  if (alert_rate < 1 || alert_rate > 100000) {
+    return absl::InvalidArgumentError("--on-new-service-rate must be 1-100000");
+  }
+  m.alerts.max_per_minute = static_cast<int>(alert_rate);
   m.store.clock = &RealClock::Get();
   SYNMAP_RETURN_IF_ERROR(m.store.Validate());
   return m;
@@ -326,6 +341,11 @@ absl::Status Serve(MainOptions& m, const sigset_t& signals) {
         });
     SYNMAP_RETURN_IF_ERROR(probe->Start());
   }
+  std::unique_ptr<NewServiceAlerts> alerts;
+  if (!m.alerts.command.empty()) {
+    alerts = std::make_unique<NewServiceAlerts>(*store, holder, m.alerts);
+    SYNMAP_RETURN_IF_ERROR(alerts->Start());
+  }
   while (true) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) {
@@ -339,6 +359,9 @@ absl::Status Serve(MainOptions& m, const sigset_t& signals) {
   }
   if (probe != nullptr) {
     probe->Stop();
+  }
+  if (alerts != nullptr) {
+    alerts->Stop();
   }
   (*server)->Shutdown(absl::Seconds(5));
   for (const auto& [reason, count] : (*server)->refusals().Snapshot()) {

@@ -10,10 +10,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <set>
 #include <string>
@@ -176,6 +178,63 @@ TEST_F(CollectorProcessTest, StreamedBatchesShowExactlyTheirTotalsUnderTheCertNa
   for (const synmap::v1::SummaryRow& row : response.rows()) {
     EXPECT_EQ(row.sensor(), "s1");
   }
+}
+
+// --on-new-service: one run per (server, service) first seen, none for what was stored before
+// the collector started, and a slow command never delays an ack.
+TEST_F(CollectorProcessTest, NewServiceCommandRunsOncePerNewServiceAndNeverDelaysAcks) {
+  const int64_t end = BatchEnd();
+  {
+    auto p = Start();
+    auto s = OpenWithHello("s1");
+    synmap::v1::Batch known;
+    known.set_seq(1);
+    known.set_start_unix_ns(end - 10 * kSecondNs);
+    known.set_end_unix_ns(end);
+    *known.add_records() = MakeRecord(1, 1, 22, 1, 1, end);  // 10.0.1.1 ssh: stored before.
+    ASSERT_TRUE(s->SendBatch(known));
+    ASSERT_TRUE(s->Receive().has_value());
+    ASSERT_TRUE(s->Close().ok());
+  }
+  const std::string out = data_.File("alerts.jsonl");
+  // Each run takes 3 s: two new services keep the hook busy for 6 s.
+  auto p = Start({"--on-new-service", absl::StrCat("sleep 3; cat >> '", out, "'")});
+  ASSERT_TRUE(p->WaitForLog("new_service_alerts started known_services=1")) << p->Log();
+  auto s = OpenWithHello("s1");
+  synmap::v1::Batch batch;
+  batch.set_seq(2);
+  batch.set_start_unix_ns(end - 10 * kSecondNs);
+  batch.set_end_unix_ns(end);
+  *batch.add_records() = MakeRecord(2, 1, 22, 1, 1, end);   // Known service, new client.
+  *batch.add_records() = MakeRecord(3, 2, 443, 1, 1, end);  // New: 10.0.1.2 https.
+  *batch.add_records() = MakeRecord(4, 2, 443, 1, 1, end);  // Same service, other client.
+  *batch.add_records() = MakeRecord(5, 3, 25, 1, 1, end);   // New: 10.0.1.3 smtp.
+  ASSERT_TRUE(s->SendBatch(batch));
+  ASSERT_TRUE(s->Receive().has_value());
+  // The store has it; the hook runs for the next 6+ s. A later batch is acked meanwhile.
+  ASSERT_TRUE(p->WaitForLog("new_service server=10.0.1.2", 1, absl::Seconds(30))) << p->Log();
+  synmap::v1::Batch later = MakeBatch(3, end, 1);
+  const absl::Time sent = absl::Now();
+  ASSERT_TRUE(s->SendBatch(later));
+  ASSERT_TRUE(s->Receive().has_value());
+  const absl::Duration ack_latency = absl::Now() - sent;
+  EXPECT_LT(ack_latency, absl::Seconds(2)) << "the hook must not delay acks";
+  ASSERT_TRUE(s->Close().ok());
+  ASSERT_TRUE(p->WaitForLog("new_service server=10.0.1.3", 1, absl::Seconds(30))) << p->Log();
+  // Both runs finish (3 s each), then the file holds exactly the two new services.
+  std::string text;
+  for (int i = 0; i < 200; ++i) {
+    std::ifstream in(out);
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    if (std::count(text.begin(), text.end(), '\n') >= 2) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 2) << text;
+  EXPECT_THAT(text, HasSubstr("{\"server\": \"10.0.1.2\", \"server_ip\": \"10.0.1.2\", "
+                              "\"service\": \"https\", \"port\": 443, \"sensor\": \"s1\""));
+  EXPECT_THAT(text, HasSubstr("\"server\": \"10.0.1.3\", \"server_ip\": \"10.0.1.3\", "
+                              "\"service\": \"smtp\", \"port\": 25"));
+  EXPECT_THAT(text, ::testing::Not(HasSubstr("10.0.1.1")));
 }
 
 TEST_F(CollectorProcessTest, RepeatedSeqIsAckedDuplicateAndCountedOnce) {

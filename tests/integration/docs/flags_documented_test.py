@@ -22,6 +22,7 @@ ALLOWED = {
     "--test-dir": "ctest",
     "--now": "systemctl",  # systemctl enable --now
     "--noflush": "iptables-restore",  # loading `synmap export --format iptables`
+    "--data-binary": "curl",  # the webhook example of --on-new-service
     "--quick": "deploy/run-tests.sh",
     "--repeat": "deploy/run-tests.sh",
     "--only-threaded": "deploy/run-tests.sh",
