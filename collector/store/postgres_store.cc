@@ -670,6 +670,15 @@ absl::StatusOr<CommitResult> PostgresStore::Commit(absl::string_view sensor,
   if (result.status().code() == absl::StatusCode::kAborted) {
     result = CommitOnce(*conn, sensor, batch, body, digest);  // A deadlock victim: once more.
   }
+  if (result.status().code() == absl::StatusCode::kFailedPrecondition) {
+    // Most likely the day's partition was dropped by retention at another collector since
+    // this one made it: make it again and try once more.
+    {
+      absl::MutexLock lock(&partitions_mu_);
+      partitions_.erase(DayOf(batch.batch.start_ns));
+    }
+    result = CommitOnce(*conn, sensor, batch, body, digest);
+  }
   Release(std::move(conn));
   if (!result.ok() && result.status().code() != absl::StatusCode::kDataLoss) {
     return Retryable(result.status(), absl::StrCat("commit batch seq ", batch.seq));

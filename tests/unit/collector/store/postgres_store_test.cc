@@ -265,6 +265,31 @@ TEST_F(PostgresStoreTest, AStreamWhoseLockDiedWithADatabaseRestartCannotCommitBe
   EXPECT_TRUE(Eventually([&] { return a->Commit("s1", Plain(OneRecordBatch(2, kT0))).ok(); }));
 }
 
+TEST_F(PostgresStoreTest, APartitionDroppedByRetentionElsewhereIsMadeAgainForALateBatch) {
+  // b applies retention; a keeps everything in memory (so its totals are deterministic while
+  // its follower runs) but still has kT0's day partition in its cache.
+  PostgresStoreOptions options = Options();
+  clock_.Set(absl::FromUnixNanos(kT0 + 12 * kHour));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> a, OpenPostgresStore(options));
+  options.retention = absl::Hours(24);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> b, OpenPostgresStore(options));
+  ASSERT_OK(a->Commit("s1", Plain(OneRecordBatch(1, kT0))));  // a made kT0's day partition.
+  clock_.Advance(absl::Hours(96));
+  ASSERT_OK(b->ApplyRetention());  // b drops it.
+  internal::PgConn conn(server_->uri(), "test");
+  ASSERT_OK_AND_ASSIGN(internal::PgResult parts,
+                       conn.Exec("SELECT count(*) FROM pg_inherits i JOIN pg_class p ON "
+                                 "p.oid = i.inhparent WHERE p.relname = 'batch_log'"));
+  EXPECT_EQ(parts.Int(0, 0), 0);
+  // A batch of that day spooled for days: committed, not refused forever.
+  const uint64_t before = TotalConnections(*a->Snapshot(0, 0, SnapshotBuckets::kAll));
+  absl::StatusOr<CommitResult> late_or = a->Commit("s1", Plain(OneRecordBatch(2, kT0, 5)));
+  ASSERT_OK(late_or) << late_or.status();
+  const CommitResult late = *late_or;
+  EXPECT_FALSE(late.duplicate || late.conflict) << late.last_committed_seq;
+  EXPECT_EQ(TotalConnections(*a->Snapshot(0, 0, SnapshotBuckets::kAll)), before + 5);
+}
+
 TEST_F(PostgresStoreTest, UnreachableDatabaseFailsOpenWithUnavailableNamingIt) {
   PostgresStoreOptions options = Options();
   options.uri = "postgresql://postgres@/synmap?host=/nonexistent-dir";
