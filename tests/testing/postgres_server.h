@@ -5,6 +5,7 @@
 // and removed at destruction. Tests skip, saying why, only when PostgreSQL is not installed.
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
@@ -56,8 +57,10 @@ class PostgresServer {
 
  private:
   int Run(const char* command, std::string* out = nullptr) {
-    const std::string cmd = absl::StrCat(SourceDir(), "/tests/testing/postgres_server.sh ", command,
-                                         " ", dir_.path(), "/pg 2>&1");
+    // The server stops by itself if this process dies without stopping it.
+    const std::string cmd =
+        absl::StrCat("SYNMAP_PG_OWNER_PID=", getpid(), " ", SourceDir(),
+                     "/tests/testing/postgres_server.sh ", command, " ", dir_.path(), "/pg 2>&1");
     FILE* pipe = popen(cmd.c_str(), "r");
     if (pipe == nullptr) {
       return -1;

@@ -6,6 +6,8 @@
 #   postgres_server.sh stop DIR      fast shutdown (idempotent)
 #   postgres_server.sh kill DIR      immediate shutdown (like a crash; recovery at next start)
 # Exit 77 (the skip code) when PostgreSQL 15 is not installed.
+# env SYNMAP_PG_OWNER_PID: stop the server (fast) once that process is gone, so a test that
+# crashes does not leave it running.
 set -euo pipefail
 
 BIN=${SYNMAP_PG_BIN:-/usr/lib/postgresql/15/bin}
@@ -49,6 +51,11 @@ case "$cmd" in
     as_pg "$BIN/psql" -h "$dir" -U postgres -d postgres -qAt \
       -c "SELECT 1 FROM pg_database WHERE datname = 'synmap'" | grep -q 1 ||
       as_pg "$BIN/createdb" -h "$dir" -U postgres synmap
+    if [ -n "${SYNMAP_PG_OWNER_PID:-}" ]; then
+      # Detached watchdog: its output must not hold the caller's pipe open.
+      nohup setsid bash -c "while kill -0 $SYNMAP_PG_OWNER_PID 2>/dev/null; do sleep 1; done
+        bash '$0' stop '$dir'" >/dev/null 2>&1 </dev/null &
+    fi
     echo "postgresql://postgres@/synmap?host=$dir"
     ;;
   stop | kill)
