@@ -8,30 +8,13 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "cli/table_format.h"
 
 namespace synmap::cli {
 namespace {
 
 absl::Status At(absl::string_view filename, const YAML::Node& node, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat(filename, ":", node.Mark().line + 1, ": ", what));
-}
-
-// A label as a YAML double-quoted scalar (always quoted: a host named "null" or "yes" stays a
-// string), quotes and backslashes escaped, control characters replaced by spaces.
-std::string YamlScalar(const std::string& text) {
-  std::string out = "\"";
-  for (const char c : text) {
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(c);
-    } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-      out.push_back(' ');
-    } else {
-      out.push_back(c);
-    }
-  }
-  out.push_back('"');
-  return out;
 }
 
 }  // namespace
@@ -125,13 +108,13 @@ std::string RenderExpectFile(const std::vector<ExpectedService>& services,
   }
   out += sorted.empty() ? "services: []\n" : "services:\n";
   for (const ExpectedService* s : sorted) {
-    absl::StrAppend(&out, "  - server: ", YamlScalar(s->server),
-                    "\n    service: ", YamlScalar(s->service), "\n");
+    absl::StrAppend(&out, "  - server: ", DoubleQuoted(s->server),
+                    "\n    service: ", DoubleQuoted(s->service), "\n");
     if (s->clients_listed) {
       out += "    clients: [";
       bool first = true;
       for (const std::string& c : s->clients) {
-        absl::StrAppend(&out, first ? "" : ", ", YamlScalar(c));
+        absl::StrAppend(&out, first ? "" : ", ", DoubleQuoted(c));
         first = false;
       }
       out += "]\n";

@@ -20,22 +20,6 @@ constexpr size_t kCount = 0, kClient = 1, kServer = 2, kService = 3;
 
 }  // namespace
 
-std::string DotQuote(absl::string_view text) {
-  std::string out = "\"";
-  for (const char c : text) {
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(c);
-    } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-      out.push_back(' ');
-    } else {
-      out.push_back(c);
-    }
-  }
-  out.push_back('"');
-  return out;
-}
-
 std::string SummaryDot(const Table& summary, size_t max_edges, absl::string_view caption) {
   struct Edge {
     uint64_t count;
@@ -87,20 +71,19 @@ std::string SummaryDot(const Table& summary, size_t max_edges, absl::string_view
 
   std::string out = "digraph synmap {\n";
   absl::StrAppend(&out, "  graph [rankdir=LR, labelloc=t, fontname=\"Helvetica\", label=",
-                  DotQuote(caption), "];\n", "  node [fontname=\"Helvetica\", fontsize=10];\n",
+                  DoubleQuoted(caption), "];\n", "  node [fontname=\"Helvetica\", fontsize=10];\n",
                   "  edge [fontname=\"Helvetica\", fontsize=9, color=\"#4a6fa5\"];\n");
   for (const auto& [name, index] : servers) {
-    absl::StrAppend(&out, "  subgraph cluster_", index, " {\n    label=", DotQuote(name),
+    absl::StrAppend(&out, "  subgraph cluster_", index, " {\n    label=", DoubleQuoted(name),
                     "; style=rounded; color=\"#888888\";\n");
     for (const auto& [id, label] : server_services[index]) {
-      absl::StrAppend(&out, "    ", id,
-                      " [shape=box, style=filled, fillcolor=\"#e8eef7\", label=", DotQuote(label),
-                      "];\n");
+      absl::StrAppend(&out, "    ", id, " [shape=box, style=filled, fillcolor=\"#e8eef7\", label=",
+                      DoubleQuoted(label), "];\n");
     }
     out += "  }\n";
   }
   for (const auto& [name, id] : client_nodes) {
-    absl::StrAppend(&out, "  ", id, " [shape=ellipse, label=", DotQuote(name), "];\n");
+    absl::StrAppend(&out, "  ", id, " [shape=ellipse, label=", DoubleQuoted(name), "];\n");
   }
   std::set<std::string> remote_nodes;
   for (const Edge& e : edges) {

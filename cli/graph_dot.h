@@ -18,10 +18,6 @@ namespace synmap::cli {
 // graph. Every name is escaped, so any text a names file or sensor supplies is shown as text.
 std::string SummaryDot(const Table& summary, size_t max_edges, absl::string_view caption);
 
-// `text` as a DOT double-quoted string: quotes and backslashes escaped, control characters
-// replaced by spaces.
-std::string DotQuote(absl::string_view text);
-
 // Default of --max-edges.
 inline constexpr size_t kDefaultMaxEdges = 300;
 

@@ -172,4 +172,20 @@ std::string TimeCell(int64_t unix_ns, OutputFormat format, absl::TimeZone zone) 
 
 std::string PortCell(uint32_t port) { return port == 0 ? "" : absl::StrCat(port); }
 
+std::string DoubleQuoted(absl::string_view text) {
+  std::string out = "\"";
+  for (const char c : text) {
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      out.push_back(' ');
+    } else {
+      out.push_back(c);
+    }
+  }
+  out.push_back('"');
+  return out;
+}
+
 }  // namespace synmap::cli

@@ -63,4 +63,8 @@ std::string PortCell(uint32_t port);
 // JSON string literals, as every JSON synmap writes.
 using common::AppendJsonString;
 
+// `text` in double quotes with quotes and backslashes escaped by a backslash and control
+// characters replaced by spaces: a string Graphviz's DOT and YAML both read back as the text.
+std::string DoubleQuoted(absl::string_view text);
+
 }  // namespace synmap::cli

@@ -13,8 +13,8 @@
 
 #include "absl/time/time.h"
 #include "cli/capture_summarizer.h"
+#include "cli/summary_query.h"
 #include "cli/summary_rows.h"
-#include "cli/summary_table.h"
 #include "collector/query/names_holder.h"
 #include "collector/query/query_engine.h"
 #include "collector/store/sqlite_store.h"
@@ -230,23 +230,8 @@ TEST(OfflineMatchesCollectorTest, SameCaptureSameNamesSameRowsCellForCell) {
       request.set_count(count == common::CountKind::kPackets ? synmap::v1::COUNT_KIND_PACKETS
                                                              : synmap::v1::COUNT_KIND_CONNECTIONS);
       ASSERT_OK_AND_ASSIGN(synmap::v1::SummaryResponse response, engine.Summary(request));
-      cli::Table online;
-      for (const synmap::v1::SummaryRow& r : response.rows()) {
-        cli::AppendSummaryRow({.count = r.count(),
-                               .client = r.client(),
-                               .server = r.server(),
-                               .service = r.service(),
-                               .sensor = "",
-                               .server_port = r.server_port(),
-                               .server_ip = r.server_ip(),
-                               .client_ip = r.client_ip(),
-                               .packets = r.packets(),
-                               .connections = r.connections(),
-                               .first_seen_ns = r.first_seen_unix_ns(),
-                               .last_seen_ns = r.last_seen_unix_ns()},
-                              /*by_sensor=*/false, cli::OutputFormat::kJson, absl::UTCTimeZone(),
-                              &online);
-      }
+      const cli::Table online = cli::SummaryResponseTable(
+          response, /*by_sensor=*/false, cli::OutputFormat::kJson, absl::UTCTimeZone());
       ASSERT_GT(offline.rows.size(), 3u);
       EXPECT_EQ(offline.rows, online.rows);
       // The names file did merge something: some row covers several ports or addresses.

@@ -35,8 +35,8 @@ size_t Count(const std::string& text, const std::string& what) {
 }
 
 TEST(GraphDotTest, QuotesEscapeQuotesBackslashesAndControlCharacters) {
-  EXPECT_EQ(DotQuote("a\"b\\c\nd"), "\"a\\\"b\\\\c d\"");
-  EXPECT_EQ(DotQuote("<script>"), "\"<script>\"");
+  EXPECT_EQ(DoubleQuoted("a\"b\\c\nd"), "\"a\\\"b\\\\c d\"");
+  EXPECT_EQ(DoubleQuoted("<script>"), "\"<script>\"");
 }
 
 TEST(GraphDotTest, ServersAreClustersServicesNodesRowsEdges) {
