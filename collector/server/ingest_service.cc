@@ -110,6 +110,7 @@ class IngestReactor final : public grpc::ServerBidiReactor<SensorMessage, Collec
     std::optional<SensorMessage> store;
     std::optional<grpc::Status> finish;
     bool any() const { return start_read || start_write || store.has_value(); }
+    bool empty() const { return !any() && !finish.has_value(); }
   };
 
   // Takes one message read from the sensor: queues it for the store or fails the stream.
@@ -334,7 +335,12 @@ class IngestReactor final : public grpc::ServerBidiReactor<SensorMessage, Collec
       }
       next = DecideLocked();
     }
-    Run(std::move(next));
+    // With nothing to start, another thread may have finished the stream as soon as the lock
+    // was released, and OnDone may have deleted `this`: even calling a member function on it
+    // would be use after free (UBSan's vptr check reads the object).
+    if (!next.empty()) {
+      Run(std::move(next));
+    }
   }
 
   // What the sensor is told: store shutdown and storage failures are retryable.

@@ -329,9 +329,16 @@ class CliQueryTest : public ::testing::Test {
     return s.Close().ok();
   }
 
-  // A clean environment: no SYNMAP_* and a HOME without a config file.
+  // A clean environment: no SYNMAP_* and a HOME without a config file. The sanitizer
+  // stages' options (leak suppressions for system libraries) pass through.
   static std::vector<std::string> BaseEnv() {
-    return {"PATH=/usr/bin:/bin", "HOME=" + dir_->path()};
+    std::vector<std::string> env = {"PATH=/usr/bin:/bin", "HOME=" + dir_->path()};
+    for (const char* name : {"ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS", "TSAN_OPTIONS"}) {
+      if (const char* value = getenv(name); value != nullptr) {
+        env.push_back(absl::StrCat(name, "=", value));
+      }
+    }
+    return env;
   }
   static std::vector<std::string> ConnFlags(const std::string& as = "r1") {
     const common::TlsFiles f = pki_->Files(as);
