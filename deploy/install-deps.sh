@@ -13,6 +13,8 @@ PACKAGES=(
   libpq-dev postgresql-15
   # the service map: Graphviz layout and rendering (synmap graph, --format dot checks)
   libgraphviz-dev graphviz
+  # HTTP server for `synmap web` and the Prometheus metrics endpoints
+  libcpp-httplib-dev
   # tools used by tests and benchmarks
   openssl sqlite3 python3-yaml netbase tcpdump tcpreplay iproute2 procps time netcat-openbsd python3
   # export rules loaded into real firewalls (tests/integration/cli_query/export_firewall_test.sh)
@@ -20,6 +22,9 @@ PACKAGES=(
   # the independent dissector the decoder's tunnel counts are checked against
   # (tests/unit/common/packet/decoder_shared_pcaps_test.cc)
   tshark
+  # the web page's browser tests (headless Chromium driven by Selenium) and the metrics
+  # endpoints' parser (tests/integration/web, tests/integration/metrics)
+  chromium chromium-driver python3-selenium python3-prometheus-client
 )
 
 missing=()
