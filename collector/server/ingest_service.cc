@@ -6,10 +6,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "collector/server/access_control.h"
-#include "collector/server/internal/grpc_status.h"
 #include "collector/server/internal/worker_pool.h"
 #include "common/batch/batch_codec.h"
 #include "common/log/log.h"
+#include "common/status/grpc_status.h"
 #include "common/tls/peer_identity.h"
 
 namespace synmap::collector {

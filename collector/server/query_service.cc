@@ -4,8 +4,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "collector/server/access_control.h"
-#include "collector/server/internal/grpc_status.h"
 #include "common/log/log.h"
+#include "common/status/grpc_status.h"
 #include "common/tls/peer_identity.h"
 
 namespace synmap::collector {
@@ -18,7 +18,7 @@ grpc::ServerUnaryReactor* QueryService::Serve(grpc::CallbackServerContext* conte
   absl::StatusOr<common::PeerIdentity> identity =
       AuthorizePeer(*context, rpc, common::kRoleReader, refusals_);
   if (!identity.ok()) {
-    reactor->Finish(internal::ToGrpcStatus(identity.status()));
+    reactor->Finish(ToGrpcStatus(identity.status()));
     return reactor;
   }
   absl::StatusOr<Response> result = (engine_.*method)(*request);
@@ -28,7 +28,7 @@ grpc::ServerUnaryReactor* QueryService::Serve(grpc::CallbackServerContext* conte
     }
     SYNMAP_LOG(WARNING) << "query_failed rpc=" << rpc << " reader=" << identity->name
                         << " status=" << result.status();
-    reactor->Finish(internal::ToGrpcStatus(result.status()));
+    reactor->Finish(ToGrpcStatus(result.status()));
     return reactor;
   }
   if (const size_t bytes = result->ByteSizeLong(); bytes > kMaxAnswerBytes) {

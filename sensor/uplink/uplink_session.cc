@@ -16,6 +16,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
+#include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
 #include "sensor/uplink/internal/uplink_impl.h"
 #include "synmap/v1/ingest.grpc.pb.h"
@@ -28,10 +29,6 @@ constexpr int kKeepaliveTimeMs = 20'000;
 constexpr int kKeepaliveTimeoutMs = 10'000;
 // How long FinishStream waits for OnDone, on a call that has ended, before cancelling it.
 constexpr absl::Duration kEndedGrace = absl::Seconds(5);
-
-absl::Status FromGrpc(const grpc::Status& s) {
-  return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
-}
 
 // The seq named in a collector's refusal ("... seq=42 ..." or "seq 42"), if any.
 std::optional<uint64_t> SeqInMessage(absl::string_view message) {
@@ -273,7 +270,7 @@ absl::Status Uplink::Impl::AwaitHelloAck(internal::IngestStream& stream,
   }
   if (ended) {
     const grpc::Status end = FinishStream(stream, /*cancel=*/false);
-    return Annotate(FromGrpc(end), absl::StrCat("stream to ", target));
+    return Annotate(FromGrpcStatus(end), absl::StrCat("stream to ", target));
   }
   if (!first.has_hello_ack()) {
     return absl::UnavailableError(
@@ -343,7 +340,7 @@ absl::Status Uplink::Impl::ReconcileFreshSpool(uint64_t committed) {
 }
 
 absl::Status Uplink::Impl::HandleStreamEnd(const grpc::Status& end, const InFlight& in_flight) {
-  const absl::Status status = FromGrpc(end);
+  const absl::Status status = FromGrpcStatus(end);
   if (!absl::IsInvalidArgument(status)) {
     return status;
   }
