@@ -34,6 +34,10 @@ std::string FormatAgo(int64_t unix_ns, absl::Time now) {
 
 namespace {
 
+// How far a collector sharing its database may be behind the others before answers say so
+// (it follows them every second).
+constexpr absl::Duration kStoreSyncSlack = absl::Seconds(10);
+
 // "1m", "1h", "1d", else seconds ("90s").
 std::string ResolutionText(int64_t seconds) {
   if (seconds > 0 && seconds % 86400 == 0) {
@@ -66,6 +70,34 @@ std::string WidenedLine(const synmap::v1::Coverage& c, absl::TimeZone zone) {
       ResolutionText(c.resolution_seconds()), ")\n");
 }
 
+// The database line, when the collector's database was not answering or (shared by several
+// collectors) this collector is behind the others' commits.
+std::string StoreLine(const synmap::v1::Coverage& c, absl::Time now, absl::TimeZone zone) {
+  if (!c.has_store()) {
+    return "";
+  }
+  const synmap::v1::StoreStatus& s = c.store();
+  const bool shared = s.synced_unix_ns() != 0;
+  if (!s.available()) {
+    return absl::StrCat(
+        "store: the collector's ", s.backend(), " database is UNAVAILABLE since ",
+        FormatTextTime(s.unavailable_since_unix_ns(), zone), " (", s.problem(),
+        "); batches are refused and wait in the sensors' spools",
+        shared ? absl::StrCat("; batches committed at other collectors after ",
+                              FormatTextTime(s.synced_unix_ns(), zone),
+                              " are missing from this answer")
+               : std::string(),
+        "\n");
+  }
+  if (shared && now - absl::FromUnixNanos(s.synced_unix_ns()) > kStoreSyncSlack) {
+    return absl::StrCat("store: batches committed at other collectors after ",
+                        FormatTextTime(s.synced_unix_ns(), zone), " (",
+                        FormatAgo(s.synced_unix_ns(), now),
+                        ") are not yet in this collector's answer\n");
+  }
+  return "";
+}
+
 }  // namespace
 
 std::string SensorLosses(const synmap::v1::SensorCoverage& s) {
@@ -85,7 +117,7 @@ std::string SensorLosses(const synmap::v1::SensorCoverage& s) {
 }
 
 std::string CoverageFooter(const synmap::v1::Coverage& c, absl::Time now, absl::TimeZone zone) {
-  std::string out = WidenedLine(c, zone);
+  std::string out = StoreLine(c, now, zone) + WidenedLine(c, zone);
   if (c.sensors_size() == 0) {
     return out +
            "coverage: no sensor reported in this window; the answer is empty, not proof of "
@@ -130,7 +162,20 @@ void AppendCoverageJson(const synmap::v1::Coverage& c, std::string* out) {
       ", \"kernel_drops\": ", c.kernel_drops(), ", \"interface_drops\": ", c.interface_drops(),
       ", \"malformed\": ", c.malformed(), ", \"handshakes_evicted\": ", c.handshakes_evicted(),
       ", \"spool_batches_dropped\": ", c.spool_batches_dropped(),
-      ", \"spool_records_dropped\": ", c.spool_records_dropped(), ", \"sensors\": [");
+      ", \"spool_records_dropped\": ", c.spool_records_dropped(), ", \"store\": ");
+  const synmap::v1::StoreStatus& store = c.store();
+  out->append("{\"backend\": ");
+  AppendJsonString(store.backend(), out);
+  absl::StrAppend(out, ", \"available\": ", store.available() ? "true" : "false",
+                  ", \"unavailable_since\": ", time_or_null(store.unavailable_since_unix_ns()),
+                  ", \"problem\": ");
+  if (store.problem().empty()) {
+    out->append("null");
+  } else {
+    AppendJsonString(store.problem(), out);
+  }
+  absl::StrAppend(out, ", \"synced\": ", time_or_null(store.synced_unix_ns()),
+                  "}, \"sensors\": [");
   for (int i = 0; i < c.sensors_size(); ++i) {
     const synmap::v1::SensorCoverage& s = c.sensors(i);
     out->append(i == 0 ? "{\"sensor\": " : ", {\"sensor\": ");

@@ -156,6 +156,12 @@ void FillCoverage(const StoreSnapshot& snapshot, const synmap::v1::TimeRange& ra
   out->mutable_answered()->set_until_unix_ns(snapshot.answered_until_ns);
   out->set_bucket_ns(snapshot.resolution_ns);
   out->set_resolution_seconds((snapshot.resolution_ns + 999'999'999) / 1'000'000'000);
+  synmap::v1::StoreStatus* store = out->mutable_store();
+  store->set_backend(snapshot.store.backend);
+  store->set_available(snapshot.store.available);
+  store->set_unavailable_since_unix_ns(snapshot.store.unavailable_since_ns);
+  store->set_problem(snapshot.store.problem);
+  store->set_synced_unix_ns(snapshot.store.synced_ns);
   if (!snapshot.buckets.empty()) {
     const AggregateBucket& last = *snapshot.buckets.back();
     out->set_covered_since_unix_ns(snapshot.buckets.front()->start_ns);

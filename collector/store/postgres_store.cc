@@ -20,6 +20,7 @@
 #include "absl/time/clock.h"
 #include "collector/store/internal/aggregate_index.h"
 #include "collector/store/internal/pg_conn.h"
+#include "collector/store/internal/store_health.h"
 #include "collector/store/internal/sensor_ledger.h"
 #include "common/batch/batch_codec.h"
 #include "common/log/log.h"
@@ -242,6 +243,8 @@ class PostgresStore final : public Store {
   absl::flat_hash_map<int64_t, uint32_t> local_of_db_id_ ABSL_GUARDED_BY(state_mu_);
   int64_t last_rollup_ns_ ABSL_GUARDED_BY(apply_mu_) = 0;
 
+  StoreHealthTracker health_{"postgresql"};
+
   std::unique_ptr<PgConn> poll_conn_;  // Poller thread only (and Open).
   absl::Notification stop_;
   std::thread poller_;
@@ -263,7 +266,9 @@ absl::StatusOr<std::unique_ptr<Store>> PostgresStore::Open(const PostgresStoreOp
     }
   }
   const absl::Time begin = absl::Now();
+  const int64_t loaded_as_of_ns = store->NowNs();
   SYNMAP_RETURN_IF_ERROR(Annotate(store->Follow(*store->poll_conn_), "load the batch log"));
+  store->health_.Synced(loaded_as_of_ns);
   {
     absl::MutexLock lock(&store->state_mu_);
     store->index_.RollUp(store->NowNs());
@@ -469,11 +474,14 @@ absl::Status PostgresStore::Follow(PgConn& conn) {
 void PostgresStore::PollLoop() {
   int64_t last_retention_ns = 0;
   while (!stop_.WaitForNotificationWithTimeout(options_.poll_interval)) {
+    const int64_t round_start_ns = NowNs();
     absl::Status status = Follow(*poll_conn_);
     if (!status.ok()) {
+      health_.Failure(status, NowNs());
       SYNMAP_LOG_EVERY_N_SEC(WARNING, 30) << "store_follow_failed status=" << status;
       continue;
     }
+    health_.Synced(round_start_ns);
     if (options_.retention != absl::ZeroDuration() &&
         NowNs() - last_retention_ns >= int64_t{3600} * 1'000'000'000) {
       last_retention_ns = NowNs();
@@ -681,7 +689,11 @@ absl::StatusOr<CommitResult> PostgresStore::Commit(absl::string_view sensor,
   }
   Release(std::move(conn));
   if (!result.ok() && result.status().code() != absl::StatusCode::kDataLoss) {
+    health_.Failure(result.status(), NowNs());
     return Retryable(result.status(), absl::StrCat("commit batch seq ", batch.seq));
+  }
+  if (result.ok()) {
+    health_.Success();
   }
   return result;
 }
@@ -770,6 +782,7 @@ absl::StatusOr<uint64_t> PostgresStore::RecordHello(absl::string_view sensor,
   }
   Release(std::move(conn));
   if (!status.ok()) {
+    health_.Failure(status, NowNs());
     return Retryable(status, absl::StrCat("record hello of sensor ", sensor));
   }
   return last_seq;
@@ -789,6 +802,7 @@ absl::Status PostgresStore::RecordHeartbeat(absl::string_view sensor,
           .status();
   Release(std::move(conn));
   if (!status.ok()) {
+    health_.Failure(status, NowNs());
     return Retryable(status, absl::StrCat("record heartbeat of sensor ", sensor));
   }
   absl::MutexLock lock(&state_mu_);
@@ -834,6 +848,7 @@ std::shared_ptr<const StoreSnapshot> PostgresStore::Snapshot(int64_t since_ns, i
   snapshot->keys = index_.keys();
   snapshot->sensors = ledger_.States();
   snapshot->coverage = ledger_.Coverage(answered.since_ns, answered.until_ns);
+  snapshot->store = health_.Get();
   return snapshot;
 }
 

@@ -78,6 +78,19 @@ struct SensorWindowCoverage {
   uint64_t spool_records_dropped = 0;
 };
 
+// Whether the store's database is answering, as of a snapshot. While it is not, commits are
+// refused (sensors keep their batches) and, with a database shared by several collectors,
+// batches committed at the others since then are missing from this collector's answers.
+struct StoreHealth {
+  std::string backend;               // "sqlite" or "postgresql".
+  bool available = true;             // The latest database operation succeeded.
+  int64_t unavailable_since_ns = 0;  // First failure of the current outage; 0 when available.
+  std::string problem;               // The latest failure's message, while unavailable.
+  // Shared databases only: answers hold every batch committed at any collector before this
+  // collector time. 0 when the store has one writer (its answers are always current).
+  int64_t synced_ns = 0;
+};
+
 // A consistent, immutable view of the store at one instant: every batch committed before it
 // was taken, and nothing after. Queries read it without locks while commits continue.
 // Immutable, so thread-safe; shares bucket memory with the store (copy-on-write).
@@ -100,6 +113,8 @@ struct StoreSnapshot {
   std::vector<SensorState> sensors;
   // Sensors with a batch overlapping the answered window, in sensor id order.
   std::vector<SensorWindowCoverage> coverage;
+  // The database's state when the snapshot was taken.
+  StoreHealth store;
 };
 
 }  // namespace synmap::collector

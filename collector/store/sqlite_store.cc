@@ -344,12 +344,19 @@ int64_t SqliteStore::RetentionCutoffNs() const {
 }
 
 absl::Status SqliteStore::Submit(Op* op) {
-  absl::MutexLock lock(&queue_mu_);
-  if (closing_) {
-    return absl::CancelledError("store is closing");
+  {
+    absl::MutexLock lock(&queue_mu_);
+    if (closing_) {
+      return absl::CancelledError("store is closing");
+    }
+    queue_.push_back(op);
+    queue_mu_.Await(absl::Condition(&op->done));
   }
-  queue_.push_back(op);
-  queue_mu_.Await(absl::Condition(&op->done));
+  if (op->status.code() == absl::StatusCode::kUnavailable) {
+    health_.Failure(op->status, ToNs(clock_.Now()));
+  } else if (op->status.ok()) {
+    health_.Success();
+  }
   return op->status;
 }
 
@@ -432,6 +439,7 @@ std::shared_ptr<const StoreSnapshot> SqliteStore::Snapshot(int64_t since_ns, int
   snapshot->keys = index_.keys();
   snapshot->sensors = ledger_.States();
   snapshot->coverage = ledger_.Coverage(answered.since_ns, answered.until_ns);
+  snapshot->store = health_.Get();
   return snapshot;
 }
 

@@ -13,6 +13,7 @@
 #include "collector/store/internal/aggregate_index.h"
 #include "collector/store/internal/sensor_ledger.h"
 #include "collector/store/internal/sqlite_db.h"
+#include "collector/store/internal/store_health.h"
 #include "collector/store/sqlite_store.h"
 
 namespace synmap::collector::internal {
@@ -134,6 +135,7 @@ class SqliteStore final : public Store {
 
   const SqliteStoreOptions options_;
   Clock& clock_;
+  StoreHealthTracker health_{"sqlite"};
   std::unique_ptr<SqliteDb> db_;  // Used only by the writer thread (and Open/Close).
 
   absl::Mutex queue_mu_;

@@ -51,5 +51,48 @@ TEST(CoverageFormatTest, JsonCarriesAskedAnsweredAndResolution) {
   EXPECT_THAT(json, HasSubstr("\"resolution_seconds\": 60"));
 }
 
+TEST(CoverageFormatTest, AnUnavailableDatabaseIsSaidInTheFooterAndTheJson) {
+  synmap::v1::Coverage c = Widened();
+  synmap::v1::StoreStatus* store = c.mutable_store();
+  store->set_backend("postgresql");
+  store->set_available(false);
+  store->set_unavailable_since_unix_ns(kT0 + 60 * kSecond);
+  store->set_problem("connection refused");
+  store->set_synced_unix_ns(kT0 + 59 * kSecond);
+  const std::string footer =
+      CoverageFooter(c, absl::FromUnixNanos(kT0 + 120 * kSecond), absl::UTCTimeZone());
+  EXPECT_THAT(footer, HasSubstr("store: the collector's postgresql database is UNAVAILABLE since "
+                                "2025-12-02 13:01:00 (connection refused)"));
+  EXPECT_THAT(footer, HasSubstr("batches committed at other collectors after "
+                                "2025-12-02 13:00:59 are missing from this answer"));
+  std::string json;
+  AppendCoverageJson(c, &json);
+  EXPECT_THAT(json, HasSubstr("\"store\": {\"backend\": \"postgresql\", \"available\": false, "
+                              "\"unavailable_since\": \"2025-12-02T13:01:00Z\", "
+                              "\"problem\": \"connection refused\", "
+                              "\"synced\": \"2025-12-02T13:00:59Z\"}"));
+}
+
+TEST(CoverageFormatTest, ACollectorBehindTheSharedDatabaseSaysSoAndAFollowingOneIsSilent) {
+  synmap::v1::Coverage c = Widened();
+  c.mutable_store()->set_backend("postgresql");
+  c.mutable_store()->set_available(true);
+  c.mutable_store()->set_synced_unix_ns(kT0);
+  EXPECT_THAT(CoverageFooter(c, absl::FromUnixNanos(kT0 + 5 * kSecond), absl::UTCTimeZone()),
+              Not(HasSubstr("store:")));
+  EXPECT_THAT(CoverageFooter(c, absl::FromUnixNanos(kT0 + 60 * kSecond), absl::UTCTimeZone()),
+              HasSubstr("store: batches committed at other collectors after 2025-12-02 13:00:00 "
+                        "(60s ago) are not yet in this collector's answer"));
+  // One collector on its own database (synced 0) is always current.
+  c.mutable_store()->set_backend("sqlite");
+  c.mutable_store()->set_synced_unix_ns(0);
+  std::string json;
+  AppendCoverageJson(c, &json);
+  EXPECT_THAT(CoverageFooter(c, absl::FromUnixNanos(kT0 + 60 * kSecond), absl::UTCTimeZone()),
+              Not(HasSubstr("store:")));
+  EXPECT_THAT(json, HasSubstr("\"available\": true, \"unavailable_since\": null, "
+                              "\"problem\": null, \"synced\": null}"));
+}
+
 }  // namespace
 }  // namespace synmap::cli

@@ -232,6 +232,13 @@ TEST_F(PostgresStoreTest, DatabaseOutageRefusesCommitsThenResumesWithoutLoss) {
               StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_THAT(store->RecordHello("s1", "p", common::SensorInfo()),
               StatusIs(absl::StatusCode::kUnavailable));
+  // Answers meanwhile say the database is down, since when and why.
+  const StoreHealth down = store->Snapshot(0, 0, SnapshotBuckets::kNone)->store;
+  EXPECT_EQ(down.backend, "postgresql");
+  EXPECT_FALSE(down.available);
+  EXPECT_EQ(down.unavailable_since_ns, absl::ToUnixNanos(clock_.Now()));
+  EXPECT_FALSE(down.problem.empty());
+  EXPECT_NE(down.synced_ns, 0) << "the log was followed at open";
   server_->Start();
   ASSERT_TRUE(server_->ok()) << server_->error();
   // Connections come back with backoff; the refused batch is sent again, as a sensor does.
@@ -240,6 +247,10 @@ TEST_F(PostgresStoreTest, DatabaseOutageRefusesCommitsThenResumesWithoutLoss) {
   ASSERT_OK_AND_ASSIGN(CommitResult again, store->Commit("s1", Plain(OneRecordBatch(2, kT0, 3))));
   EXPECT_TRUE(again.duplicate);
   EXPECT_EQ(TotalConnections(*store->Snapshot(0, 0, SnapshotBuckets::kAll)), 5u);
+  const StoreHealth up = store->Snapshot(0, 0, SnapshotBuckets::kNone)->store;
+  EXPECT_TRUE(up.available);
+  EXPECT_EQ(up.unavailable_since_ns, 0);
+  EXPECT_TRUE(up.problem.empty());
   auto fresh = Open();
   ASSERT_NE(fresh, nullptr);
   EXPECT_EQ(TotalConnections(*fresh->Snapshot(0, 0, SnapshotBuckets::kAll)), 5u);

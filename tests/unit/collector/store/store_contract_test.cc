@@ -155,6 +155,23 @@ TEST_P(StoreContractTest, CommitAppliesOnceAndDuplicateIsAckedWithoutApplying) {
   EXPECT_EQ(store->stats().duplicates, 1u);
 }
 
+TEST_P(StoreContractTest, SnapshotsNameTheBackendAndSayTheDatabaseAnswers) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  ASSERT_OK(store->Commit("s1", Plain(OneRecordBatch(1, kT0, 3))));
+  const StoreHealth health = store->Snapshot(0, 0, SnapshotBuckets::kNone)->store;
+  EXPECT_TRUE(health.available);
+  EXPECT_EQ(health.unavailable_since_ns, 0);
+  EXPECT_TRUE(health.problem.empty());
+  if (GetParam() == Backend::kSqlite) {
+    EXPECT_EQ(health.backend, "sqlite");
+    EXPECT_EQ(health.synced_ns, 0) << "one writer: always current";
+  } else {
+    EXPECT_EQ(health.backend, "postgresql");
+    EXPECT_EQ(health.synced_ns, absl::ToUnixNanos(clock_.Now())) << "followed at open";
+  }
+}
+
 TEST_P(StoreContractTest, OtherContentUnderAUsedSeqOrAnUnusedLowerSeqIsAConflict) {
   auto store = Open();
   ASSERT_NE(store, nullptr);
