@@ -146,4 +146,13 @@ absl::Status CheckCertificateValidity(absl::string_view what, absl::string_view 
   return absl::OkStatus();
 }
 
+absl::StatusOr<absl::Time> CertificateNotAfter(absl::string_view cert_pem) {
+  internal::X509Handle cert = internal::ParseFirstCertificate(cert_pem);
+  if (cert == nullptr) {
+    internal::TakeOpenSslError();
+    return absl::InvalidArgumentError("not a PEM X.509 certificate");
+  }
+  return internal::ToAbslTime(X509_get0_notAfter(cert.get()));
+}
+
 }  // namespace synmap::common

@@ -41,4 +41,8 @@ struct TlsMaterial {
 [[nodiscard]] absl::Status CheckCertificateValidity(absl::string_view what,
                                                     absl::string_view cert_pem, absl::Time now);
 
+// The notAfter of the first certificate in `cert_pem` (for the certificate expiry metric).
+// InvalidArgument when it does not parse.
+[[nodiscard]] absl::StatusOr<absl::Time> CertificateNotAfter(absl::string_view cert_pem);
+
 }  // namespace synmap::common
