@@ -27,6 +27,8 @@
 #include "absl/time/time.h"
 #include "common/config/options.h"
 #include "common/log/log.h"
+#include "common/metrics/metrics.h"
+#include "common/metrics/metrics_endpoint.h"
 #include "common/status/status_macros.h"
 #include "common/time/clock.h"
 #include "common/tls/credentials.h"
@@ -37,6 +39,7 @@
 #include "sensor/capture/pcap_live_source.h"
 #include "sensor/capture/privileges.h"
 #include "sensor/pipeline/pipeline.h"
+#include "sensor/sensor_metrics.h"
 #include "sensor/uplink/uplink.h"
 
 namespace synmap::sensor {
@@ -71,6 +74,8 @@ const std::vector<common::OptionSpec>& Specs() {
       {"spool-max-bytes", "BYTES", "merge, then drop oldest, past this spool size (1 GiB)"},
       {"drain-timeout", "DURATION", "at exit, wait this long for acks (default 60s)"},
       {"log-file", "FILE", "log here instead of stderr; reopened on SIGHUP"},
+      {"metrics-listen", "ADDR:PORT",
+       "serve Prometheus metrics over HTTP at http://ADDR:PORT/metrics (default: off)"},
       {"help", "", "show this help and exit", false, false},
       {"version", "", "show the version and exit", false, false},
   };
@@ -98,6 +103,7 @@ struct SensorConfig {
   std::string tls_server_name;
   std::string user;
   std::string log_file;
+  std::string metrics_listen;  // --metrics-listen; empty: no metrics endpoint.
   bool replay_paced = false;
   bool promiscuous = false;
   bool decapsulate = true;  // Enter tunnels (GRE, VXLAN, ...); --no-decapsulate turns it off.
@@ -161,6 +167,12 @@ absl::StatusOr<SensorConfig> BuildConfig(const common::OptionMap& o) {
   SYNMAP_ASSIGN_OR_RETURN(c.tls_server_name, common::GetString(o, "tls-server-name"));
   SYNMAP_ASSIGN_OR_RETURN(c.user, common::GetString(o, "user"));
   SYNMAP_ASSIGN_OR_RETURN(c.log_file, common::GetString(o, "log-file"));
+  SYNMAP_ASSIGN_OR_RETURN(c.metrics_listen, common::GetString(o, "metrics-listen"));
+  if (!c.metrics_listen.empty()) {
+    std::string host;
+    int port = 0;
+    SYNMAP_RETURN_IF_ERROR(common::SplitListenAddress(c.metrics_listen, &host, &port));
+  }
   SYNMAP_ASSIGN_OR_RETURN(c.replay_paced, common::GetBool(o, "replay-speed", false));
   SYNMAP_ASSIGN_OR_RETURN(c.promiscuous, common::GetBool(o, "promiscuous", false));
   SYNMAP_ASSIGN_OR_RETURN(const bool no_decapsulate, common::GetBool(o, "no-decapsulate", false));
@@ -418,6 +430,19 @@ int Run(const SensorConfig& c) {
     SYNMAP_LOG(ERROR) << "capture_open_failed status=" << sources.status();
     return 1;
   }
+  // Bound before privileges go (a port below 1024 works as root), served once the pipeline
+  // and uplink it reads exist, stopped before they go away.
+  common::MetricsRegistry metrics_registry;
+  std::unique_ptr<common::MetricsEndpoint> metrics;
+  if (!c.metrics_listen.empty()) {
+    absl::StatusOr<std::unique_ptr<common::MetricsEndpoint>> bound =
+        common::MetricsEndpoint::Bind(c.metrics_listen, metrics_registry);
+    if (!bound.ok()) {
+      SYNMAP_LOG(ERROR) << "metrics_listen_failed status=" << bound.status();
+      return 1;
+    }
+    metrics = *std::move(bound);
+  }
   if (absl::Status dropped = GiveUpPrivileges(c); !dropped.ok()) {
     SYNMAP_LOG(ERROR) << "privilege_drop_failed status=" << dropped;
     return 1;
@@ -433,7 +458,18 @@ int Run(const SensorConfig& c) {
     SYNMAP_LOG(ERROR) << "pipeline_failed status=" << pipeline.status();
     return 1;
   }
-  return RunUntilDone(c, **pipeline, **uplink);
+  if (metrics != nullptr) {
+    AddSensorMetrics(**pipeline, **uplink, material->cert_pem, kVersion, metrics_registry);
+    if (absl::Status started = metrics->Start(); !started.ok()) {
+      SYNMAP_LOG(ERROR) << "metrics_start_failed status=" << started;
+      return 1;
+    }
+  }
+  const int exit_code = RunUntilDone(c, **pipeline, **uplink);
+  if (metrics != nullptr) {
+    metrics->Stop();  // Its families read the pipeline and the uplink, destroyed next.
+  }
+  return exit_code;
 }
 
 int Main(int argc, char** argv) {

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -25,12 +26,15 @@
 #include "collector/query/new_service_alerts.h"
 #include "collector/query/query_engine.h"
 #include "collector/server/accept_probe.h"
+#include "collector/server/collector_metrics.h"
 #include "collector/server/collector_server.h"
 #include "collector/store/migrate.h"
 #include "collector/store/postgres_store.h"
 #include "collector/store/sqlite_store.h"
 #include "common/config/options.h"
 #include "common/log/log.h"
+#include "common/metrics/metrics.h"
+#include "common/metrics/metrics_endpoint.h"
 #include "common/naming/name_table.h"
 #include "common/status/status_macros.h"
 #include "common/time/clock.h"
@@ -89,6 +93,9 @@ const std::vector<OptionSpec>& Specs() {
       {.name = "port-file",
        .value_name = "FILE",
        .help = "write the bound port here once listening"},
+      {.name = "metrics-listen",
+       .value_name = "ADDR:PORT",
+       .help = "serve Prometheus metrics over HTTP at http://ADDR:PORT/metrics (default: off)"},
       {.name = "insecure-for-testing",
        .value_name = "",
        .help = "plaintext, refuses every call; testing only"},
@@ -132,6 +139,7 @@ struct MainOptions {
   std::optional<PostgresStoreOptions> postgres;
   std::string names_path;
   std::string port_file;
+  std::string metrics_listen;  // --metrics-listen; empty: no metrics endpoint.
   common::TlsFiles tls_files;
   absl::Duration probe_interval = absl::Seconds(10);
   int probe_failures = 3;
@@ -161,6 +169,12 @@ absl::StatusOr<MainOptions> ResolveOptions(const OptionMap& o) {
   SYNMAP_ASSIGN_OR_RETURN(m.store.path, common::GetString(o, "db"));
   SYNMAP_ASSIGN_OR_RETURN(m.names_path, common::GetString(o, "names"));
   SYNMAP_ASSIGN_OR_RETURN(m.port_file, common::GetString(o, "port-file"));
+  SYNMAP_ASSIGN_OR_RETURN(m.metrics_listen, common::GetString(o, "metrics-listen"));
+  if (!m.metrics_listen.empty()) {
+    std::string host;
+    int port = 0;
+    SYNMAP_RETURN_IF_ERROR(common::SplitListenAddress(m.metrics_listen, &host, &port));
+  }
   SYNMAP_ASSIGN_OR_RETURN(m.tls_files.ca_path, common::GetString(o, "ca"));
   SYNMAP_ASSIGN_OR_RETURN(m.tls_files.cert_path, common::GetString(o, "cert"));
   SYNMAP_ASSIGN_OR_RETURN(m.tls_files.key_path, common::GetString(o, "key"));
@@ -303,6 +317,14 @@ void ReloadNames(const std::string& path, NamesHolder& holder) {
 absl::Status Serve(MainOptions& m, const sigset_t& signals) {
   RaiseFileLimit();
   SYNMAP_RETURN_IF_ERROR(LoadTls(m));
+  // Bound before the store opens so that a port in use fails fast; served once the server
+  // whose counters it reads exists, and stopped before that server goes away.
+  common::MetricsRegistry metrics_registry;
+  std::unique_ptr<common::MetricsEndpoint> metrics;
+  if (!m.metrics_listen.empty()) {
+    SYNMAP_ASSIGN_OR_RETURN(metrics,
+                            common::MetricsEndpoint::Bind(m.metrics_listen, metrics_registry));
+  }
   SYNMAP_ASSIGN_OR_RETURN(std::shared_ptr<const common::NameTable> names, LoadNames(m.names_path));
   NamesHolder holder(std::move(names));
   SYNMAP_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, m.postgres.has_value()
@@ -319,6 +341,16 @@ absl::Status Serve(MainOptions& m, const sigset_t& signals) {
                    << (*server)->port()
                    << " db=" << (m.postgres.has_value() ? "postgresql" : m.store.path)
                    << " names=" << (m.names_path.empty() ? "(none)" : m.names_path);
+  if (metrics != nullptr) {
+    AddCollectorMetrics(**server, m.server.tls.cert_pem, SYNMAP_VERSION, metrics_registry);
+    SYNMAP_RETURN_IF_ERROR(metrics->Start());
+  }
+  // On every return from here the endpoint stops before the server it reads goes away.
+  absl::Cleanup stop_metrics = [&metrics] {
+    if (metrics != nullptr) {
+      metrics->Stop();
+    }
+  };
   if (!m.port_file.empty()) {
     SYNMAP_RETURN_IF_ERROR(WritePortFile(m.port_file, (*server)->port()));
   }
@@ -364,6 +396,9 @@ absl::Status Serve(MainOptions& m, const sigset_t& signals) {
     alerts->Stop();
   }
   (*server)->Shutdown(absl::Seconds(5));
+  if (metrics != nullptr) {
+    metrics->Stop();  // Its families read the server, reset below.
+  }
   for (const auto& [reason, count] : (*server)->refusals().Snapshot()) {
     SYNMAP_LOG(INFO) << "refusals reason=" << reason << " count=" << count;
   }

@@ -59,6 +59,8 @@ class CollectorServer {
   void Shutdown(absl::Duration grace);
 
   IngestStats ingest_stats() const { return ingest_->stats(); }
+  // Time each store commit took (see IngestService::commit_seconds).
+  const common::Histogram& commit_seconds() const { return ingest_->commit_seconds(); }
   const RefusalCounters& refusals() const { return *refusals_; }
   // TLS handshakes refused (before any call), by reason: "client_certificate_expired",
   // "client_certificate_not_yet_valid", "client_certificate_unknown_ca",

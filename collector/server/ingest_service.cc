@@ -274,9 +274,14 @@ class IngestReactor final : public grpc::ServerBidiReactor<SensorMessage, Collec
       absl::StatusOr<common::SequencedBatch> batch =
           common::BatchFromProto(msg.batch(), absl::ToUnixNanos(service_.clock_.Now()),
                                  ToBatchLimits(service_.options_.limits), nullptr);
+      const absl::Time commit_start = service_.clock_.Now();
       absl::StatusOr<CommitResult> result = batch.ok()
                                                 ? store.Commit(identity_.name, *std::move(batch))
                                                 : absl::StatusOr<CommitResult>(batch.status());
+      if (batch.ok()) {
+        service_.commit_seconds_.Observe(
+            absl::ToDoubleSeconds(service_.clock_.Now() - commit_start));
+      }
       status = result.status();
       if (result.ok() && result->conflict) {
         service_.conflicts_.fetch_add(1, std::memory_order_relaxed);
@@ -306,6 +311,7 @@ class IngestReactor final : public grpc::ServerBidiReactor<SensorMessage, Collec
         if (result->duplicate) {
           service_.duplicates_.fetch_add(1, std::memory_order_relaxed);
         } else {
+          service_.batches_committed_.fetch_add(1, std::memory_order_relaxed);
           service_.records_committed_.fetch_add(records, std::memory_order_relaxed);
         }
       }
@@ -420,6 +426,7 @@ IngestStats IngestService::stats() const {
   s.batches_acked = batches_acked_.load(std::memory_order_relaxed);
   s.duplicates = duplicates_.load(std::memory_order_relaxed);
   s.conflicts = conflicts_.load(std::memory_order_relaxed);
+  s.batches_committed = batches_committed_.load(std::memory_order_relaxed);
   s.records_committed = records_committed_.load(std::memory_order_relaxed);
   absl::MutexLock lock(&mu_);
   s.streams_open = streams_open_;

@@ -10,6 +10,7 @@
 #include "collector/server/batch_limits.h"
 #include "collector/server/refusal_counters.h"
 #include "collector/store/store.h"
+#include "common/metrics/metrics.h"
 #include "common/time/clock.h"
 #include "synmap/v1/ingest.grpc.pb.h"
 
@@ -42,6 +43,7 @@ struct IngestStats {
   uint64_t batches_acked = 0;      // Acks written (duplicates included).
   uint64_t duplicates = 0;         // Acks with duplicate = true.
   uint64_t conflicts = 0;          // Batches answered CONFLICT (seq used by other content).
+  uint64_t batches_committed = 0;  // Non-duplicate batches committed (acked, not duplicates).
   uint64_t records_committed = 0;  // Records of non-duplicate committed batches.
 };
 
@@ -73,6 +75,9 @@ class IngestService final : public synmap::v1::Ingest::CallbackService {
       grpc::CallbackServerContext* context) override;
 
   IngestStats stats() const;
+  // Time each Store::Commit call took (seconds, by the injected clock), duplicates and
+  // conflicts included. Lock-free to observe and to read.
+  const common::Histogram& commit_seconds() const { return commit_seconds_; }
 
  private:
   friend class internal::IngestReactor;
@@ -105,7 +110,9 @@ class IngestService final : public synmap::v1::Ingest::CallbackService {
   std::atomic<uint64_t> batches_acked_{0};
   std::atomic<uint64_t> duplicates_{0};
   std::atomic<uint64_t> conflicts_{0};
+  std::atomic<uint64_t> batches_committed_{0};
   std::atomic<uint64_t> records_committed_{0};
+  common::Histogram commit_seconds_{common::DurationBucketsSeconds()};
 
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, int> open_streams_ ABSL_GUARDED_BY(mu_);

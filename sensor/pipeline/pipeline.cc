@@ -213,6 +213,12 @@ void Pipeline::CloseLocked(int64_t end_ns) {
     return;
   }
   stats_.capture.MergeFrom(batch.stats);
+  const common::CaptureStats& total = stats_.capture;
+  published_capture_.packets_received.store(total.packets_received, std::memory_order_relaxed);
+  published_capture_.kernel_drops.store(total.kernel_drops, std::memory_order_relaxed);
+  published_capture_.interface_drops.store(total.interface_drops, std::memory_order_relaxed);
+  published_capture_.synacks.store(total.synacks, std::memory_order_relaxed);
+  published_capture_.malformed.store(total.malformed, std::memory_order_relaxed);
   queue_.push_back(std::move(batch));
 }
 
@@ -302,6 +308,16 @@ void Pipeline::Stop() {
 PipelineStats Pipeline::stats() const {
   absl::MutexLock lock(&mu_);
   return stats_;
+}
+
+common::CaptureStats Pipeline::capture_totals() const {
+  common::CaptureStats c;
+  c.packets_received = published_capture_.packets_received.load(std::memory_order_relaxed);
+  c.kernel_drops = published_capture_.kernel_drops.load(std::memory_order_relaxed);
+  c.interface_drops = published_capture_.interface_drops.load(std::memory_order_relaxed);
+  c.synacks = published_capture_.synacks.load(std::memory_order_relaxed);
+  c.malformed = published_capture_.malformed.load(std::memory_order_relaxed);
+  return c;
 }
 
 }  // namespace synmap::sensor

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -97,6 +98,11 @@ class Pipeline {
 
   PipelineStats stats() const ABSL_LOCKS_EXCLUDED(mu_);
 
+  // stats().capture without taking the lock the capture threads count under: totals
+  // republished (relaxed atomics) each time a window closes, for metrics scrapes. Each field
+  // is the total of the windows closed so far; the fields are not read as one snapshot.
+  common::CaptureStats capture_totals() const;
+
  private:
   Pipeline(const PipelineOptions& options, std::vector<std::unique_ptr<PacketSource>> sources,
            Clock& clock, BatchSink sink);
@@ -137,6 +143,15 @@ class Pipeline {
   std::deque<common::Batch> queue_ ABSL_GUARDED_BY(mu_);
   bool delivery_done_ ABSL_GUARDED_BY(mu_) = false;  // Set once no batch can be queued.
   PipelineStats stats_ ABSL_GUARDED_BY(mu_);
+  // stats_.capture, copied at each close for capture_totals(). Relaxed: statistics only.
+  struct PublishedCapture {
+    std::atomic<uint64_t> packets_received{0};
+    std::atomic<uint64_t> kernel_drops{0};
+    std::atomic<uint64_t> interface_drops{0};
+    std::atomic<uint64_t> synacks{0};
+    std::atomic<uint64_t> malformed{0};
+  };
+  PublishedCapture published_capture_;
 
   std::vector<std::thread> capture_threads_;
   std::thread delivery_thread_;
