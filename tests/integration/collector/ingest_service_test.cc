@@ -115,6 +115,10 @@ TEST_F(IngestServiceTest, BatchesAreCommittedUnderCertNameAndAckedInOrder) {
     EXPECT_EQ(c.batch.batch.records.size(), 3u);
   }
   EXPECT_EQ(service_->stats().records_committed, 15u);
+  EXPECT_EQ(service_->stats().batches_committed, 5u);
+  // Every commit is timed, into cumulative buckets (the metrics endpoint's histogram).
+  const common::HistogramSnapshot times = service_->commit_seconds().snapshot();
+  EXPECT_EQ(times.cumulative_counts.back(), 5u);
 }
 
 TEST_F(IngestServiceTest, LastCommittedSeqIsReportedOnReconnect) {
@@ -143,6 +147,7 @@ TEST_F(IngestServiceTest, RepeatedSeqIsAckedDuplicateAndStoredOnce) {
   EXPECT_TRUE(s->Close().ok());
   EXPECT_EQ(store_.commits().size(), 1u);
   EXPECT_EQ(service_->stats().duplicates, 1u);
+  EXPECT_EQ(service_->stats().batches_committed, 1u);  // The duplicate is not committed again.
 }
 
 TEST_F(IngestServiceTest, FirstMessageMustBeHello) {

@@ -289,6 +289,36 @@ TEST(PipelineTest, DropCounterDeltasGoIntoBatches) {
   EXPECT_EQ(h.pipeline->stats().capture.kernel_drops, 10u);
 }
 
+// capture_totals() (read by metrics scrapes without the pipeline's lock) follows stats().capture
+// window by window: the open window is not in either until it closes.
+TEST(PipelineTest, CaptureTotalsFollowClosedWindowsWithoutTheLock) {
+  Harness h;
+  h.Make(PipelineOptions{}, {false});
+  ASSERT_OK(h.pipeline->Start());
+  h.sources[0]->SetDrops(DropCounters{3, 2});
+  h.sources[0]->PushFrames({SynAck(kT0 + 1 * kSecond, 1, 80, 2, 1), Arp(kT0 + 2 * kSecond),
+                            SynAck(kT0 + 11 * kSecond, 1, 80, 2, 2)});
+  ASSERT_TRUE(h.sources[0]->WaitIdle());
+  ASSERT_EQ(h.collector.WaitFor(1).size(), 1u);
+  common::CaptureStats totals = h.pipeline->capture_totals();
+  EXPECT_EQ(totals.packets_received, 2u);
+  EXPECT_EQ(totals.synacks, 1u);
+  h.sources[0]->PushEnd();
+  ASSERT_TRUE(h.pipeline->WaitForSourcesDone(absl::Seconds(30)));
+  h.pipeline->Stop();
+  totals = h.pipeline->capture_totals();
+  const common::CaptureStats locked = h.pipeline->stats().capture;
+  EXPECT_EQ(totals.packets_received, 3u);
+  EXPECT_EQ(totals.synacks, 2u);
+  EXPECT_EQ(totals.packets_received, locked.packets_received);
+  EXPECT_EQ(totals.synacks, locked.synacks);
+  EXPECT_EQ(totals.kernel_drops, locked.kernel_drops);
+  EXPECT_EQ(totals.interface_drops, locked.interface_drops);
+  EXPECT_EQ(totals.kernel_drops, 3u);
+  EXPECT_EQ(totals.interface_drops, 2u);
+  EXPECT_EQ(totals.malformed, locked.malformed);
+}
+
 // A packet slightly older than the open window (out of order across threads) is counted in
 // it, and the batch widens to cover it.
 TEST(PipelineTest, LatePacketWidensTheBatch) {
