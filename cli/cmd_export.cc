@@ -17,6 +17,7 @@
 #include "cli/export_rules.h"
 #include "cli/query_command.h"
 #include "cli/query_commands.h"
+#include "cli/query_tables.h"
 #include "cli/table_format.h"
 
 namespace synmap::cli {
@@ -42,6 +43,70 @@ std::vector<std::string> JoinNftTableArgs(absl::Span<const std::string> args) {
 }
 
 }  // namespace
+
+absl::StatusOr<std::string> ExportText(const v1::ExportResponse& resp, const std::string& format,
+                                       const NftTable& nft_table, uint64_t min_connections,
+                                       bool allow_empty, size_t* omitted) {
+  if (!allow_empty && resp.coverage().sensors_size() == 0) {
+    return absl::FailedPreconditionError(
+        "no sensor reported in this window, so there is nothing to allow; an empty allow-list "
+        "would block every service (choose a window with data, or --allow-empty)");
+  }
+  const size_t rules = RuleCount(resp, format, nft_table);
+  if (!allow_empty && rules == 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "no service qualifies (", resp.rows_size(), " row(s) in the window, none for ", format,
+        format == "nftables" ? absl::StrCat(" table ", nft_table.family, " ", nft_table.name)
+                             : "",
+        "); an empty allow-list would block every service (lower --min-connections, widen the "
+        "window, or --allow-empty)"));
+  }
+  std::string out;
+  *omitted = 0;
+  if (format == "nftables") {
+    out = RenderNftables(resp, nft_table, min_connections, omitted);
+  } else if (format == "iptables" || format == "ip6tables") {
+    out = RenderIptables(resp, format == "ip6tables", min_connections, omitted);
+  } else if (format == "expect") {
+    std::vector<ExpectedService> services;
+    std::set<std::pair<std::string, std::string>> pairs;
+    for (const v1::ExportRow& r : resp.rows()) {
+      if (r.connections() >= min_connections && pairs.emplace(r.server(), r.service()).second) {
+        ExpectedService service;
+        service.server = r.server();
+        service.service = r.service();
+        services.push_back(std::move(service));
+      }
+    }
+    std::vector<std::string> comment = {
+        "synmap expected services (synmap check --expect FILE): inbound services of local",
+        "servers seen with at least " + absl::StrCat(min_connections) +
+            " connection(s). Review it: it lists what was seen,",
+        "including what should not have been there. Add 'clients: [a, b]' to a service to",
+        "allow only those clients."};
+    // The window and the sensors that reported in it, from the rules' header (its first line
+    // and its closing lines are about rules).
+    const std::vector<std::string> header = absl::StrSplit(
+        ExportHeader(resp, min_connections, services.size()), '\n', absl::SkipEmpty());
+    for (size_t i = 1; i < header.size(); ++i) {
+      if (absl::StrContains(header[i], " rule(s), each seen")) break;
+      comment.push_back(std::string(absl::StripPrefix(absl::StripPrefix(header[i], "#"), " ")));
+    }
+    out = RenderExpectFile(services, comment);
+  } else {
+    Table table;
+    table.columns = {{.name = "server_ip"},   {.name = "server_port"}, {.name = "protocol"},
+                     {.name = "connections"}, {.name = "clients"},     {.name = "server"},
+                     {.name = "service"}};
+    for (const v1::ExportRow& r : resp.rows()) {
+      table.rows.push_back({r.server_ip(), absl::StrCat(r.port()), r.protocol(),
+                            absl::StrCat(r.connections()), absl::StrCat(r.clients()), r.server(),
+                            r.service()});
+    }
+    AppendCsv(table, &out);
+  }
+  return out;
+}
 
 int RunExport(absl::Span<const std::string> args) {
   QueryCommand cmd(
@@ -92,65 +157,11 @@ int RunExport(absl::Span<const std::string> args) {
     return stub.Export(ctx, req, &resp);
   });
   if (rc != kExitOk) return rc;
-  if (!allow_empty && resp.coverage().sensors_size() == 0) {
-    return cmd.Fail(
-        "no sensor reported in this window, so there is nothing to allow; an empty allow-list "
-        "would block every service (choose a window with data, or --allow-empty)");
-  }
-  const size_t rules = RuleCount(resp, format, *nft_table);
-  if (!allow_empty && rules == 0) {
-    return cmd.Fail(absl::StrCat(
-        "no service qualifies (", resp.rows_size(), " row(s) in the window, none for ", format,
-        format == "nftables" ? absl::StrCat(" table ", nft_table->family, " ", nft_table->name)
-                             : "",
-        "); an empty allow-list would block every service (lower --min-connections, widen the "
-        "window, or --allow-empty)"));
-  }
-  std::string out;
   size_t omitted = 0;
-  if (format == "nftables") {
-    out = RenderNftables(resp, *nft_table, min_connections, &omitted);
-  } else if (format == "iptables" || format == "ip6tables") {
-    out = RenderIptables(resp, format == "ip6tables", min_connections, &omitted);
-  } else if (format == "expect") {
-    std::vector<ExpectedService> services;
-    std::set<std::pair<std::string, std::string>> pairs;
-    for (const v1::ExportRow& r : resp.rows()) {
-      if (r.connections() >= min_connections && pairs.emplace(r.server(), r.service()).second) {
-        ExpectedService service;
-        service.server = r.server();
-        service.service = r.service();
-        services.push_back(std::move(service));
-      }
-    }
-    std::vector<std::string> comment = {
-        "synmap expected services (synmap check --expect FILE): inbound services of local",
-        "servers seen with at least " + absl::StrCat(min_connections) +
-            " connection(s). Review it: it lists what was seen,",
-        "including what should not have been there. Add 'clients: [a, b]' to a service to",
-        "allow only those clients."};
-    // The window and the sensors that reported in it, from the rules' header (its first line
-    // and its closing lines are about rules).
-    const std::vector<std::string> header = absl::StrSplit(
-        ExportHeader(resp, min_connections, services.size()), '\n', absl::SkipEmpty());
-    for (size_t i = 1; i < header.size(); ++i) {
-      if (absl::StrContains(header[i], " rule(s), each seen")) break;
-      comment.push_back(std::string(absl::StripPrefix(absl::StripPrefix(header[i], "#"), " ")));
-    }
-    out = RenderExpectFile(services, comment);
-  } else {
-    Table table;
-    table.columns = {{.name = "server_ip"},   {.name = "server_port"}, {.name = "protocol"},
-                     {.name = "connections"}, {.name = "clients"},     {.name = "server"},
-                     {.name = "service"}};
-    for (const v1::ExportRow& r : resp.rows()) {
-      table.rows.push_back({r.server_ip(), absl::StrCat(r.port()), r.protocol(),
-                            absl::StrCat(r.connections()), absl::StrCat(r.clients()), r.server(),
-                            r.service()});
-    }
-    AppendCsv(table, &out);
-  }
-  WriteAll(stdout, out);
+  absl::StatusOr<std::string> out =
+      ExportText(resp, format, *nft_table, min_connections, allow_empty, &omitted);
+  if (!out.ok()) return cmd.Fail(out.status().message());
+  WriteAll(stdout, *out);
   std::fflush(stdout);
   WriteAll(stderr, CoverageFooter(resp.coverage(), absl::Now(), cmd.zone()));
   if (omitted > 0) {

@@ -7,11 +7,38 @@
 #include "absl/strings/str_cat.h"
 #include "cli/query_command.h"
 #include "cli/query_commands.h"
+#include "cli/query_tables.h"
 #include "cli/table_format.h"
 
 namespace synmap::cli {
 
 namespace v1 = ::synmap::v1;
+
+Table SightingsTable(const google::protobuf::RepeatedPtrField<v1::ServiceSighting>& rows,
+                     uint64_t total_rows, bool gone, OutputFormat out_format, absl::TimeZone zone) {
+  Table table;
+  table.total_rows = total_rows;
+  table.columns = {
+      {.name = gone ? "last_seen" : "first_seen", .nullable = true},
+      {.name = "server", .min_width = 15},
+      {.name = "service", .min_width = 10},
+      {.name = "connections", .numeric = true, .right_align = true},
+      {.name = "clients", .numeric = true, .right_align = true},
+      {.name = gone ? "first_seen" : "last_seen", .nullable = true, .in_text = false},
+      {.name = "server_port", .numeric = true, .in_text = false},
+      {.name = "server_ip", .in_text = false},
+      {.name = "packets", .numeric = true, .in_text = false},
+  };
+  for (const v1::ServiceSighting& r : rows) {
+    const int64_t shown = gone ? r.last_seen_unix_ns() : r.first_seen_unix_ns();
+    const int64_t other = gone ? r.first_seen_unix_ns() : r.last_seen_unix_ns();
+    table.rows.push_back({TimeCell(shown, out_format, zone), r.server(), r.service(),
+                          absl::StrCat(r.connections()), absl::StrCat(r.clients()),
+                          TimeCell(other, out_format, zone), PortCell(r.server_port()),
+                          r.server_ip(), absl::StrCat(r.packets())});
+  }
+  return table;
+}
 
 namespace {
 
@@ -26,7 +53,7 @@ int RunSightings(absl::Span<const std::string> args, bool gone) {
                    "                  [--service X] [--show-remote] [--top N] [--format ..]\n\n"
                    "Services (server, service) whose first SYN/ACK ever stored is inside the "
                    "window.\n");
-  std::string since = gone ? "30d" : "24h", until, top, format = "text";
+  std::string since = gone ? kGoneDefaultSince : kNewDefaultSince, until, top, format = "text";
   bool show_remote = false;
   FilterFlags filters;
   FlagParser& p = cmd.parser();
@@ -77,27 +104,7 @@ int RunSightings(absl::Span<const std::string> args, bool gone) {
     total_rows = resp.total_rows();
   }
   if (rc != kExitOk) return rc;
-  Table table;
-  table.total_rows = total_rows;
-  table.columns = {
-      {.name = gone ? "last_seen" : "first_seen", .nullable = true},
-      {.name = "server", .min_width = 15},
-      {.name = "service", .min_width = 10},
-      {.name = "connections", .numeric = true, .right_align = true},
-      {.name = "clients", .numeric = true, .right_align = true},
-      {.name = gone ? "first_seen" : "last_seen", .nullable = true, .in_text = false},
-      {.name = "server_port", .numeric = true, .in_text = false},
-      {.name = "server_ip", .in_text = false},
-      {.name = "packets", .numeric = true, .in_text = false},
-  };
-  for (const v1::ServiceSighting& r : rows) {
-    const int64_t shown = gone ? r.last_seen_unix_ns() : r.first_seen_unix_ns();
-    const int64_t other = gone ? r.first_seen_unix_ns() : r.last_seen_unix_ns();
-    table.rows.push_back({TimeCell(shown, out_format, cmd.zone()), r.server(), r.service(),
-                          absl::StrCat(r.connections()), absl::StrCat(r.clients()),
-                          TimeCell(other, out_format, cmd.zone()), PortCell(r.server_port()),
-                          r.server_ip(), absl::StrCat(r.packets())});
-  }
+  const Table table = SightingsTable(rows, total_rows, gone, out_format, cmd.zone());
   PrintTable(table, out_format, coverage, cmd.zone(),
              format == "text" ? absl::StrCat(gone ? "# last_seen" : "# first_seen",
                                              "  server  service  connections  clients\n")

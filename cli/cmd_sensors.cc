@@ -9,6 +9,7 @@
 #include "cli/coverage_format.h"
 #include "cli/query_command.h"
 #include "cli/query_commands.h"
+#include "cli/query_tables.h"
 #include "cli/table_format.h"
 #include "cli/time_text.h"
 
@@ -16,22 +17,8 @@ namespace synmap::cli {
 
 namespace v1 = ::synmap::v1;
 
-int RunSensors(absl::Span<const std::string> args) {
-  QueryCommand cmd("sensors",
-                   "usage: synmap sensors [--format text|tsv|csv|json]\n\n"
-                   "Health of every sensor the collector knows: connected now, last batch, totals\n"
-                   "of packets and SYN/ACKs, kernel and interface drops, malformed packets, spool\n"
-                   "backlog and spool losses. A sensor with drops or losses is marked.\n");
-  std::string format = "text";
-  cmd.parser().AddChoice("format", {"text", "tsv", "csv", "json"}, &format, kTableFormatsHelp);
-  if (auto exit = cmd.Parse(args)) return *exit;
-  v1::SensorsResponse resp;
-  int rc = cmd.Run([&](v1::Query::Stub& stub, grpc::ClientContext* ctx) {
-    return stub.Sensors(ctx, v1::SensorsRequest(), &resp);
-  });
-  if (rc != kExitOk) return rc;
-  const absl::Time now = absl::Now();
-  const OutputFormat out_format = *ParseOutputFormat(format);
+Table SensorsTable(const v1::SensorsResponse& resp, OutputFormat out_format, absl::TimeZone zone,
+                   absl::Time now) {
   const bool text = out_format == OutputFormat::kText;
   Table table;
   table.columns = {
@@ -91,13 +78,32 @@ int RunSensors(absl::Span<const std::string> args) {
                           s.peer_address(),
                           absl::StrJoin(s.hello().interfaces(), ","),
                           s.hello().software_version(),
-                          TimeCell(s.last_batch_end_unix_ns(), out_format, cmd.zone()),
-                          TimeCell(s.last_heartbeat_unix_ns(), out_format, cmd.zone()),
+                          TimeCell(s.last_batch_end_unix_ns(), out_format, zone),
+                          TimeCell(s.last_heartbeat_unix_ns(), out_format, zone),
                           absl::StrCat(s.health().batches_quarantined()),
                           absl::StrCat(s.health().batches_merged()),
                           absl::StrCat(h.batches_lost_write_failed()),
                           absl::StrCat(h.records_dropped() + h.records_lost_write_failed())});
   }
+  return table;
+}
+
+int RunSensors(absl::Span<const std::string> args) {
+  QueryCommand cmd("sensors",
+                   "usage: synmap sensors [--format text|tsv|csv|json]\n\n"
+                   "Health of every sensor the collector knows: connected now, last batch, totals\n"
+                   "of packets and SYN/ACKs, kernel and interface drops, malformed packets, spool\n"
+                   "backlog and spool losses. A sensor with drops or losses is marked.\n");
+  std::string format = "text";
+  cmd.parser().AddChoice("format", {"text", "tsv", "csv", "json"}, &format, kTableFormatsHelp);
+  if (auto exit = cmd.Parse(args)) return *exit;
+  v1::SensorsResponse resp;
+  int rc = cmd.Run([&](v1::Query::Stub& stub, grpc::ClientContext* ctx) {
+    return stub.Sensors(ctx, v1::SensorsRequest(), &resp);
+  });
+  if (rc != kExitOk) return rc;
+  const OutputFormat out_format = *ParseOutputFormat(format);
+  const Table table = SensorsTable(resp, out_format, cmd.zone(), absl::Now());
   PrintTable(table, out_format, resp.coverage(), cmd.zone());
   return kExitOk;
 }

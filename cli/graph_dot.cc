@@ -18,9 +18,15 @@ namespace {
 
 constexpr size_t kCount = 0, kClient = 1, kServer = 2, kService = 3;
 
+// ", URL=\"...\"" for a node or cluster with a link, else "".
+std::string UrlAttribute(const std::string& url) {
+  return url.empty() ? "" : absl::StrCat(", URL=", DoubleQuoted(url), ", target=\"_top\"");
+}
+
 }  // namespace
 
-std::string SummaryDot(const Table& summary, size_t max_edges, absl::string_view caption) {
+std::string SummaryDot(const Table& summary, size_t max_edges, absl::string_view caption,
+                       const GraphLinks* links) {
   struct Edge {
     uint64_t count;
     const std::string* client;
@@ -75,15 +81,20 @@ std::string SummaryDot(const Table& summary, size_t max_edges, absl::string_view
                   "  edge [fontname=\"Helvetica\", fontsize=9, color=\"#4a6fa5\"];\n");
   for (const auto& [name, index] : servers) {
     absl::StrAppend(&out, "  subgraph cluster_", index, " {\n    label=", DoubleQuoted(name),
-                    "; style=rounded; color=\"#888888\";\n");
+                    "; style=rounded; color=\"#888888\"",
+                    links != nullptr ? absl::StrCat("; URL=", DoubleQuoted(links->server(name)))
+                                     : "",
+                    ";\n");
     for (const auto& [id, label] : server_services[index]) {
       absl::StrAppend(&out, "    ", id, " [shape=box, style=filled, fillcolor=\"#e8eef7\", label=",
-                      DoubleQuoted(label), "];\n");
+                      DoubleQuoted(label),
+                      links != nullptr ? UrlAttribute(links->service(name, label)) : "", "];\n");
     }
     out += "  }\n";
   }
   for (const auto& [name, id] : client_nodes) {
-    absl::StrAppend(&out, "  ", id, " [shape=ellipse, label=", DoubleQuoted(name), "];\n");
+    absl::StrAppend(&out, "  ", id, " [shape=ellipse, label=", DoubleQuoted(name),
+                    links != nullptr ? UrlAttribute(links->client(name)) : "", "];\n");
   }
   std::set<std::string> remote_nodes;
   for (const Edge& e : edges) {

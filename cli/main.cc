@@ -38,6 +38,7 @@ constexpr Command kCommands[] = {
     {"graph", &RunGraph, kGraphSummary},
     {"diff", &RunDiff, kDiffSummary},
     {"check", &RunCheck, kCheckSummary},
+    {"web", &RunWeb, kWebSummary},
 };
 
 std::string Usage() {

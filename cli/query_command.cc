@@ -47,21 +47,28 @@ int QueryCommand::Fail(absl::string_view message) const {
 
 std::optional<int> QueryCommand::FillRange(const std::string& since, const std::string& until,
                                            v1::TimeRange* range) const {
-  const absl::Time now = absl::Now();
-  absl::StatusOr<int64_t> s = ParseTimeText("since", since, now, zone());
-  if (!s.ok()) {
-    return UsageError(s.status().message());
+  if (absl::Status s = ParseTimeRange(since, until, absl::Now(), zone(), range); !s.ok()) {
+    return UsageError(s.message());
   }
-  absl::StatusOr<int64_t> u = ParseTimeText("until", until, now, zone());
+  return std::nullopt;
+}
+
+absl::Status ParseTimeRange(const std::string& since, const std::string& until, absl::Time now,
+                            absl::TimeZone zone, v1::TimeRange* range) {
+  absl::StatusOr<int64_t> s = ParseTimeText("since", since, now, zone);
+  if (!s.ok()) {
+    return s.status();
+  }
+  absl::StatusOr<int64_t> u = ParseTimeText("until", until, now, zone);
   if (!u.ok()) {
-    return UsageError(u.status().message());
+    return u.status();
   }
   if (*s != 0 && *u != 0 && *u <= *s) {
-    return UsageError("--until must be later than --since");
+    return absl::InvalidArgumentError("--until must be later than --since");
   }
   range->set_since_unix_ns(*s);
   range->set_until_unix_ns(*u);
-  return std::nullopt;
+  return absl::OkStatus();
 }
 
 void AddFilterFlags(FlagParser& parser, FilterFlags* filters, bool with_client) {
@@ -81,13 +88,18 @@ void FillFilters(const FilterFlags& filters, v1::Filters* out) {
 }
 
 std::optional<int> ParseTop(const QueryCommand& cmd, const std::string& text, uint32_t* out) {
-  if (text.empty()) {
-    return std::nullopt;
-  }
-  if (!absl::SimpleAtoi(text, out)) {
-    return cmd.UsageError(absl::StrCat("--top: '", text, "' is not a whole number (0 = all)"));
+  if (absl::Status s = ParseTopText(text, out); !s.ok()) {
+    return cmd.UsageError(s.message());
   }
   return std::nullopt;
+}
+
+absl::Status ParseTopText(const std::string& text, uint32_t* out) {
+  if (!text.empty() && !absl::SimpleAtoi(text, out)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--top: '", text, "' is not a whole number (0 = all)"));
+  }
+  return absl::OkStatus();
 }
 
 void PrintTable(const Table& table, OutputFormat format, const v1::Coverage& coverage,

@@ -61,6 +61,9 @@ class QueryCommand {
     return kExitOk;
   }
 
+  // The connection settings Parse() read (for a command that keeps one connection open).
+  const ConnectionFlags& connection_flags() const { return conn_; }
+
   // Resolves --since/--until into `range`; returns an exit code on a bad value.
   std::optional<int> FillRange(const std::string& since, const std::string& until,
                                synmap::v1::TimeRange* range) const;
@@ -72,6 +75,16 @@ class QueryCommand {
   ConnectionFlags conn_;
   bool utc_ = false;
 };
+
+// --since/--until text (ParseTimeText, in `zone`, durations back from `now`) into `range`.
+// InvalidArgument naming the flag, or when until is not later than since.
+[[nodiscard]] absl::Status ParseTimeRange(const std::string& since, const std::string& until,
+                                          absl::Time now, absl::TimeZone zone,
+                                          synmap::v1::TimeRange* range);
+
+// --top text into `out`, left unchanged when `text` is empty (0 = every row); InvalidArgument
+// when it is not a whole number.
+[[nodiscard]] absl::Status ParseTopText(const std::string& text, uint32_t* out);
 
 // The filter flags: --sensor, --server, --client (when `with_client`), --service.
 struct FilterFlags {

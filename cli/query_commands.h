@@ -21,6 +21,8 @@ int RunExport(absl::Span<const std::string> args);
 int RunGraph(absl::Span<const std::string> args);
 int RunDiff(absl::Span<const std::string> args);
 int RunCheck(absl::Span<const std::string> args);
+// `synmap web` serves these answers as a web page until SIGINT/SIGTERM (cmd_web.cc).
+int RunWeb(absl::Span<const std::string> args);
 
 inline constexpr char kSummarySummary[] = "connections per client, server and service (collector)";
 inline constexpr char kNewSummary[] = "services first seen inside a window";
@@ -33,6 +35,8 @@ inline constexpr char kDiffSummary[] =
     "rows that appeared, disappeared or changed between two windows";
 inline constexpr char kCheckSummary[] =
     "compare live services with a baseline file (exit 1 if they differ)";
+inline constexpr char kWebSummary[] =
+    "the map, summary, new/gone services and sensors as a web page";
 inline constexpr char kExportSummary[] =
     "allow-list of observed inbound services (nftables|iptables|csv|expect)";
 

@@ -5,6 +5,7 @@
 #include "cli/graph_dot.h"
 #include "cli/summary_table.h"
 #include "cli/time_text.h"
+#include "common/status/status_macros.h"
 
 namespace synmap::cli {
 
@@ -39,15 +40,24 @@ std::optional<int> ParseMaxEdges(const QueryCommand& cmd, const std::string& tex
 
 std::optional<int> BuildSummaryRequest(const QueryCommand& cmd, const SummaryQueryFlags& flags,
                                        uint32_t default_top, v1::SummaryRequest* req) {
-  if (auto exit = cmd.FillRange(flags.since, flags.until, req->mutable_range())) return exit;
+  if (absl::Status s = FillSummaryRequest(flags, default_top, absl::Now(), cmd.zone(), req);
+      !s.ok()) {
+    return cmd.UsageError(s.message());
+  }
+  return std::nullopt;
+}
+
+absl::Status FillSummaryRequest(const SummaryQueryFlags& flags, uint32_t default_top,
+                                absl::Time now, absl::TimeZone zone, v1::SummaryRequest* req) {
+  SYNMAP_RETURN_IF_ERROR(ParseTimeRange(flags.since, flags.until, now, zone, req->mutable_range()));
   uint32_t top_n = default_top;
-  if (auto exit = ParseTop(cmd, flags.top, &top_n)) return exit;
+  SYNMAP_RETURN_IF_ERROR(ParseTopText(flags.top, &top_n));
   req->set_top_n(top_n);
   FillFilters(flags.filters, req->mutable_filters());
   req->set_show_remote(flags.show_remote);
   req->set_by_sensor(flags.by_sensor);
   req->set_count(flags.count == "packets" ? v1::COUNT_KIND_PACKETS : v1::COUNT_KIND_CONNECTIONS);
-  return std::nullopt;
+  return absl::OkStatus();
 }
 
 Table SummaryResponseTable(const v1::SummaryResponse& resp, bool by_sensor, OutputFormat format,

@@ -29,6 +29,12 @@ void AddSummaryQueryFlags(FlagParser& parser, SummaryQueryFlags* flags, bool wit
 std::optional<int> BuildSummaryRequest(const QueryCommand& cmd, const SummaryQueryFlags& flags,
                                        uint32_t default_top, synmap::v1::SummaryRequest* request);
 
+// BuildSummaryRequest's rules as a Status (for callers that are not a command line, such as
+// synmap web): times read in `zone`, durations back from `now`. InvalidArgument naming the flag.
+[[nodiscard]] absl::Status FillSummaryRequest(const SummaryQueryFlags& flags, uint32_t default_top,
+                                              absl::Time now, absl::TimeZone zone,
+                                              synmap::v1::SummaryRequest* request);
+
 // --max-edges (default kDefaultMaxEdges); an exit code on a bad value.
 std::optional<int> ParseMaxEdges(const QueryCommand& cmd, const std::string& text, size_t* out);
 
