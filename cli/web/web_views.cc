@@ -131,7 +131,17 @@ std::optional<WebResponse> WebViews::Ask(Call call) const {
   if (status.ok()) {
     return std::nullopt;
   }
-  return ErrorPage(502, "Collector unavailable", DescribeCallError(conn_, status));
+  // A query the collector refused (a filter it cannot read, an answer too large) is the
+  // asker's to change; anything else means the collector could not answer.
+  switch (status.error_code()) {
+    case grpc::StatusCode::INVALID_ARGUMENT:
+    case grpc::StatusCode::FAILED_PRECONDITION:
+    case grpc::StatusCode::OUT_OF_RANGE:
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return ErrorPage(400, "Query refused", DescribeCallError(conn_, status));
+    default:
+      return ErrorPage(502, "Collector unavailable", DescribeCallError(conn_, status));
+  }
 }
 
 WebResponse WebViews::Map(const RequestParams& params) const {
