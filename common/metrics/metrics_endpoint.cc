@@ -77,9 +77,12 @@ absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Bind(
     response.set_content(registry.Render(), kContentType);
   });
   errno = 0;
-  const int bound = port == 0                          ? server->bind_to_any_port(host)
-                    : server->bind_to_port(host, port) ? port
-                                                       : -1;
+  int bound = -1;
+  if (port == 0) {
+    bound = server->bind_to_any_port(host);
+  } else if (server->bind_to_port(host, port)) {
+    bound = port;
+  }
   if (bound < 0) {
     const int error = errno;
     if (error == EADDRINUSE) {
