@@ -56,8 +56,7 @@ absl::StatusOr<std::string> ExportText(const v1::ExportResponse& resp, const std
   if (!allow_empty && rules == 0) {
     return absl::FailedPreconditionError(absl::StrCat(
         "no service qualifies (", resp.rows_size(), " row(s) in the window, none for ", format,
-        format == "nftables" ? absl::StrCat(" table ", nft_table.family, " ", nft_table.name)
-                             : "",
+        format == "nftables" ? absl::StrCat(" table ", nft_table.family, " ", nft_table.name) : "",
         "); an empty allow-list would block every service (lower --min-connections, widen the "
         "window, or --allow-empty)"));
   }

@@ -40,6 +40,28 @@ Table SightingsTable(const google::protobuf::RepeatedPtrField<v1::ServiceSightin
   return table;
 }
 
+grpc::Status AskSightings(v1::Query::Stub& stub, grpc::ClientContext* context, bool gone,
+                          const v1::TimeRange& range, const FilterFlags& filters, bool show_remote,
+                          uint32_t top_n, SightingsAnswer* answer) {
+  // The two requests and answers have the same fields.
+  auto ask = [&](auto request, auto response, auto rpc) {
+    *request.mutable_range() = range;
+    FillFilters(filters, request.mutable_filters());
+    request.set_show_remote(show_remote);
+    request.set_top_n(top_n);
+    const grpc::Status status = (stub.*rpc)(context, request, &response);
+    answer->rows = response.rows();
+    answer->coverage = response.coverage();
+    answer->total_rows = response.total_rows();
+    return status;
+  };
+  if (gone) {
+    return ask(v1::GoneServicesRequest(), v1::GoneServicesResponse(),
+               &v1::Query::Stub::GoneServices);
+  }
+  return ask(v1::NewServicesRequest(), v1::NewServicesResponse(), &v1::Query::Stub::NewServices);
+}
+
 namespace {
 
 // new and gone share flags and output: a list of (server, service) sightings.
@@ -72,40 +94,13 @@ int RunSightings(absl::Span<const std::string> args, bool gone) {
   uint32_t top_n = 0;
   if (auto exit = ParseTop(cmd, top, &top_n)) return *exit;
 
-  google::protobuf::RepeatedPtrField<v1::ServiceSighting> rows;
-  v1::Coverage coverage;
-  uint64_t total_rows = 0;
-  int rc;
-  if (gone) {
-    v1::GoneServicesRequest req;
-    *req.mutable_range() = range;
-    FillFilters(filters, req.mutable_filters());
-    req.set_show_remote(show_remote);
-    req.set_top_n(top_n);
-    v1::GoneServicesResponse resp;
-    rc = cmd.Run([&](v1::Query::Stub& stub, grpc::ClientContext* ctx) {
-      return stub.GoneServices(ctx, req, &resp);
-    });
-    rows = resp.rows();
-    coverage = resp.coverage();
-    total_rows = resp.total_rows();
-  } else {
-    v1::NewServicesRequest req;
-    *req.mutable_range() = range;
-    FillFilters(filters, req.mutable_filters());
-    req.set_show_remote(show_remote);
-    req.set_top_n(top_n);
-    v1::NewServicesResponse resp;
-    rc = cmd.Run([&](v1::Query::Stub& stub, grpc::ClientContext* ctx) {
-      return stub.NewServices(ctx, req, &resp);
-    });
-    rows = resp.rows();
-    coverage = resp.coverage();
-    total_rows = resp.total_rows();
-  }
+  SightingsAnswer answer;
+  const int rc = cmd.Run([&](v1::Query::Stub& stub, grpc::ClientContext* ctx) {
+    return AskSightings(stub, ctx, gone, range, filters, show_remote, top_n, &answer);
+  });
   if (rc != kExitOk) return rc;
-  const Table table = SightingsTable(rows, total_rows, gone, out_format, cmd.zone());
-  PrintTable(table, out_format, coverage, cmd.zone(),
+  const Table table = SightingsTable(answer.rows, answer.total_rows, gone, out_format, cmd.zone());
+  PrintTable(table, out_format, answer.coverage, cmd.zone(),
              format == "text" ? absl::StrCat(gone ? "# last_seen" : "# first_seen",
                                              "  server  service  connections  clients\n")
                               : "");

@@ -53,8 +53,8 @@ int RunWeb(absl::Span<const std::string> args) {
   const web::WebViews views(*std::move(conn), cmd.zone());
   absl::StatusOr<std::unique_ptr<web::WebServer>> server = web::WebServer::Start(options, views);
   if (!server.ok()) return cmd.Fail(server.status().message());
-  WriteAll(stderr, absl::StrCat("synmap web: serving ", (*server)->url(), " (collector ", target,
-                                ")\n"));
+  WriteAll(stderr,
+           absl::StrCat("synmap web: serving ", (*server)->url(), " (collector ", target, ")\n"));
   int signal = 0;
   sigwait(&stop_signals, &signal);
   (*server)->Stop();

@@ -80,11 +80,10 @@ std::string SummaryDot(const Table& summary, size_t max_edges, absl::string_view
                   DoubleQuoted(caption), "];\n", "  node [fontname=\"Helvetica\", fontsize=10];\n",
                   "  edge [fontname=\"Helvetica\", fontsize=9, color=\"#4a6fa5\"];\n");
   for (const auto& [name, index] : servers) {
-    absl::StrAppend(&out, "  subgraph cluster_", index, " {\n    label=", DoubleQuoted(name),
-                    "; style=rounded; color=\"#888888\"",
-                    links != nullptr ? absl::StrCat("; URL=", DoubleQuoted(links->server(name)))
-                                     : "",
-                    ";\n");
+    absl::StrAppend(
+        &out, "  subgraph cluster_", index, " {\n    label=", DoubleQuoted(name),
+        "; style=rounded; color=\"#888888\"",
+        links != nullptr ? absl::StrCat("; URL=", DoubleQuoted(links->server(name))) : "", ";\n");
     for (const auto& [id, label] : server_services[index]) {
       absl::StrAppend(&out, "    ", id, " [shape=box, style=filled, fillcolor=\"#e8eef7\", label=",
                       DoubleQuoted(label),

@@ -45,7 +45,7 @@ document.addEventListener('DOMContentLoaded', function () {
 constexpr char kFavicon[] =
     R"svg(<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><circle cx="4" cy="8" r="3" fill="#4a6fa5"/><circle cx="12" cy="4" r="3" fill="#23395d"/><circle cx="12" cy="12" r="3" fill="#23395d"/><path d="M4 8L12 4M4 8L12 12" stroke="#4a6fa5"/></svg>)svg";
 
-constexpr Asset kAssets[] = {
+const Asset kAssets[] = {
     {kStylePath, "text/css; charset=utf-8", kStyle},
     {kScriptPath, "text/javascript; charset=utf-8", kScript},
     {kFaviconPath, "image/svg+xml", kFavicon},

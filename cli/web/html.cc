@@ -14,8 +14,12 @@ struct NavItem {
   const char* label;
 };
 constexpr NavItem kNav[] = {
-    {"/", "Map"},         {"/summary", "Summary"}, {"/new", "New services"},
-    {"/gone", "Gone services"}, {"/sensors", "Sensors"}, {"/downloads", "Downloads"},
+    {"/", "Map"},
+    {"/summary", "Summary"},
+    {"/new", "New services"},
+    {"/gone", "Gone services"},
+    {"/sensors", "Sensors"},
+    {"/downloads", "Downloads"},
 };
 
 }  // namespace
@@ -97,8 +101,7 @@ std::string TableHtml(const Table& table, size_t first, size_t count, const Tabl
     params.emplace_back("order", descending ? "desc" : "asc");
     absl::StrAppend(&out, "<a href=\"", HtmlEscape(Url(links->path, params)), "\">",
                     HtmlEscape(column.name),
-                    links->sort == column.name ? (links->descending ? " &#9660;" : " &#9650;")
-                                               : "",
+                    links->sort == column.name ? (links->descending ? " &#9660;" : " &#9650;") : "",
                     "</a></th>");
   }
   out += "</tr></thead>\n<tbody>\n";

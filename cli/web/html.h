@@ -34,7 +34,7 @@ struct TableLinks {
   UrlParams filters{};  // The filters the page was asked with, kept by every link.
   std::string sort{};   // Current sort column ("" = as the collector answered).
   bool descending = false;
-  size_t page = 1;      // 1-based.
+  size_t page = 1;  // 1-based.
   size_t page_size = 100;
 };
 

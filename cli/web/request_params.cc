@@ -34,12 +34,12 @@ absl::Status ReadParams(const RequestParams& params, const std::vector<std::stri
   }
   for (const auto& [name, value] : params) {
     const bool is_flag = std::find(flag_names.begin(), flag_names.end(), name) != flag_names.end();
-    const bool is_order = std::find(std::begin(kOrderNames), std::end(kOrderNames), name) !=
-                          std::end(kOrderNames);
+    const bool is_order =
+        std::find(std::begin(kOrderNames), std::end(kOrderNames), name) != std::end(kOrderNames);
     if (!is_flag && !is_order) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "unknown parameter '", name, "' (known: ", absl::StrJoin(flag_names, ", "),
-          ", sort, order, page)"));
+      return absl::InvalidArgumentError(absl::StrCat("unknown parameter '", name,
+                                                     "' (known: ", absl::StrJoin(flag_names, ", "),
+                                                     ", sort, order, page)"));
     }
     if (is_order && !seen_order.insert(name).second) {
       return absl::InvalidArgumentError(absl::StrCat("parameter '", name, "' given twice"));
@@ -69,9 +69,9 @@ absl::StatusOr<SummaryParams> ParseSummaryParams(const RequestParams& params) {
   SummaryParams out;
   FlagParser parser;
   AddSummaryQueryFlags(parser, &out.flags, /*with_by_sensor=*/false);
-  SYNMAP_RETURN_IF_ERROR(ReadParams(
-      params, {"since", "until", "sensor", "server", "client", "service", "count"}, parser,
-      &out.order, &out.filters));
+  SYNMAP_RETURN_IF_ERROR(
+      ReadParams(params, {"since", "until", "sensor", "server", "client", "service", "count"},
+                 parser, &out.order, &out.filters));
   return out;
 }
 

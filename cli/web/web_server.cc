@@ -43,8 +43,7 @@ absl::StatusOr<ListenAddress> ParseListenAddress(absl::string_view text) {
   if (absl::StartsWith(text, "[")) {
     const size_t close = text.find("]:");
     if (close == absl::string_view::npos) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--listen: '", text, "' is not [IPV6]:PORT"));
+      return absl::InvalidArgumentError(absl::StrCat("--listen: '", text, "' is not [IPV6]:PORT"));
     }
     address.host = std::string(text.substr(1, close - 1));
     port_text = text.substr(close + 2);
@@ -135,8 +134,8 @@ void WebServer::Stop() {
 
 std::string WebServer::url() const {
   const bool v6 = address_.host.find(':') != std::string::npos;
-  return absl::StrCat(tls_ ? "https" : "http", "://", v6 ? "[" : "", address_.host,
-                      v6 ? "]" : "", ":", port_, "/");
+  return absl::StrCat(tls_ ? "https" : "http", "://", v6 ? "[" : "", address_.host, v6 ? "]" : "",
+                      ":", port_, "/");
 }
 
 void WebServer::AddRoutes() {
@@ -152,8 +151,7 @@ void WebServer::AddRoutes() {
   http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     if (passwords_.has_value() && !passwords_->Allows(req.get_header_value("Authorization"))) {
       res.set_header("WWW-Authenticate", "Basic realm=\"synmap\", charset=\"UTF-8\"");
-      Send(WebViews::ErrorPage(401, "Unauthorized", "a user name and password are required"),
-           res);
+      Send(WebViews::ErrorPage(401, "Unauthorized", "a user name and password are required"), res);
       return httplib::Server::HandlerResponse::Handled;
     }
     if (req.method != "GET" && req.method != "HEAD") {
@@ -166,14 +164,14 @@ void WebServer::AddRoutes() {
     return httplib::Server::HandlerResponse::Unhandled;
   });
   // Unrouted paths get a page; answers of the views keep their own.
-  http.set_error_handler(httplib::Server::HandlerWithResponse(
-      [](const httplib::Request& req, httplib::Response& res) {
-    if (!res.body.empty() || res.status != 404) {
-      return httplib::Server::HandlerResponse::Unhandled;
-    }
-    Send(WebViews::ErrorPage(404, "Not found", absl::StrCat("no page at ", req.path)), res);
-    return httplib::Server::HandlerResponse::Handled;
-  }));
+  http.set_error_handler(
+      httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
+        if (!res.body.empty() || res.status != 404) {
+          return httplib::Server::HandlerResponse::Unhandled;
+        }
+        Send(WebViews::ErrorPage(404, "Not found", absl::StrCat("no page at ", req.path)), res);
+        return httplib::Server::HandlerResponse::Handled;
+      }));
   auto view = [&http](const char* path, auto render) {
     http.Get(path, [render](const httplib::Request& req, httplib::Response& res) {
       Send(render(req), res);

@@ -19,8 +19,8 @@ namespace synmap::cli::web {
 
 // Where `synmap web` listens: "HOST:PORT" or "[V6]:PORT".
 struct ListenAddress {
-  std::string host{};  // Without brackets.
-  int port = 0;      // 0: any free port.
+  std::string host{};     // Without brackets.
+  int port = 0;           // 0: any free port.
   bool loopback = false;  // 127.0.0.0/8, ::1 or "localhost".
 };
 // InvalidArgument for a missing host or port, or a port outside 0-65535.
@@ -28,8 +28,8 @@ struct ListenAddress {
 
 struct WebServerOptions {
   std::string listen = "127.0.0.1:8080";  // --listen; port 0 picks a free port.
-  std::string tls_cert{};     // PEM certificate chain; with tls_key, serve HTTPS.
-  std::string tls_key{};      // PEM private key of tls_cert.
+  std::string tls_cert{};                 // PEM certificate chain; with tls_key, serve HTTPS.
+  std::string tls_key{};                  // PEM private key of tls_cert.
   std::string password_file{};  // Require HTTP basic auth by these accounts (PasswordFile).
   std::string client_ca{};      // PEM CA bundle: require client certificates it signed (TLS).
 

@@ -28,9 +28,9 @@ WebResponse BadRequest(const absl::Status& status) {
 
 // `params` with `name` set to `value` (replaced when present).
 UrlParams With(UrlParams params, const std::string& name, absl::string_view value) {
-  params.erase(std::remove_if(params.begin(), params.end(),
-                              [&](const auto& p) { return p.first == name; }),
-               params.end());
+  params.erase(
+      std::remove_if(params.begin(), params.end(), [&](const auto& p) { return p.first == name; }),
+      params.end());
   params.emplace_back(name, std::string(value));
   return params;
 }
@@ -48,8 +48,8 @@ std::string Given(const UrlParams& params, absl::string_view name) {
 // when `with_count`.
 std::string FilterForm(absl::string_view path, const std::vector<std::string>& names,
                        const UrlParams& given, bool with_count) {
-  std::string out = absl::StrCat("<form class=\"filters\" method=\"get\" action=\"",
-                                 HtmlEscape(path), "\">\n");
+  std::string out =
+      absl::StrCat("<form class=\"filters\" method=\"get\" action=\"", HtmlEscape(path), "\">\n");
   for (const std::string& name : names) {
     absl::StrAppend(&out, "<label>", name, "<input type=\"text\" name=\"", name, "\" value=\"",
                     HtmlEscape(Given(given, name)), "\"></label>\n");
@@ -82,8 +82,8 @@ std::string PagedTableHtml(const Table& table, absl::string_view path, const Url
   const size_t rows = table.rows.size();
   const size_t first = std::min(rows, (order.page - 1) * kPageSize);
   const size_t last = std::min(rows, first + kPageSize);
-  std::string out = absl::StrCat("<p class=\"pager\">rows ", rows == 0 ? 0 : first + 1, "-", last,
-                                 " of ", rows);
+  std::string out =
+      absl::StrCat("<p class=\"pager\">rows ", rows == 0 ? 0 : first + 1, "-", last, " of ", rows);
   if (order.page > 1) {
     absl::StrAppend(&out, "<a href=\"",
                     HtmlEscape(Url(path, With(keep, "page", absl::StrCat(order.page - 1)))),
@@ -187,8 +187,8 @@ WebResponse WebViews::Map(const RequestParams& params) const {
       "Service map", "/",
       absl::StrCat(FilterForm("/", kSummaryFilters, p->filters, true),
                    "<p>Click a server, service or client to see its rows in the summary.</p>\n",
-                   "<div class=\"map\">", InlineSvg(*svg), "</div>\n",
-                   "<p>", std::min(table.rows.size(), max_edges), " of ", table.TotalRows(),
+                   "<div class=\"map\">", InlineSvg(*svg), "</div>\n", "<p>",
+                   std::min(table.rows.size(), max_edges), " of ", table.TotalRows(),
                    " rows drawn.</p>\n",
                    CoverageHtml(CoverageFooter(resp.coverage(), absl::Now(), zone_))));
   return response;
@@ -209,11 +209,11 @@ WebResponse WebViews::Summary(const RequestParams& params) const {
   Table table = SummaryResponseTable(resp, false, OutputFormat::kTsv, zone_);
   if (absl::Status s = SortTable(p->order, &table); !s.ok()) return BadRequest(s);
   WebResponse response;
-  response.body = PageHtml(
-      "Summary", "/summary",
-      absl::StrCat(FilterForm("/summary", kSummaryFilters, p->filters, true),
-                   CoverageHtml(CoverageFooter(resp.coverage(), absl::Now(), zone_)),
-                   PagedTableHtml(table, "/summary", p->filters, p->order)));
+  response.body =
+      PageHtml("Summary", "/summary",
+               absl::StrCat(FilterForm("/summary", kSummaryFilters, p->filters, true),
+                            CoverageHtml(CoverageFooter(resp.coverage(), absl::Now(), zone_)),
+                            PagedTableHtml(table, "/summary", p->filters, p->order)));
   return response;
 }
 
@@ -223,47 +223,25 @@ WebResponse WebViews::Sightings(const RequestParams& params, bool gone) const {
   v1::TimeRange range;
   const absl::Status parsed = ParseTimeRange(p->since, p->until, absl::Now(), zone_, &range);
   if (!parsed.ok()) return BadRequest(parsed);
-  google::protobuf::RepeatedPtrField<v1::ServiceSighting> rows;
-  v1::Coverage coverage;
-  uint64_t total_rows = 0;
-  std::optional<WebResponse> error;
-  if (gone) {
-    v1::GoneServicesRequest req;
-    *req.mutable_range() = range;
-    FillFilters(p->filters, req.mutable_filters());
-    v1::GoneServicesResponse resp;
-    error = Ask([&](v1::Query::Stub& stub, grpc::ClientContext* ctx) {
-      return stub.GoneServices(ctx, req, &resp);
-    });
-    rows = resp.rows();
-    coverage = resp.coverage();
-    total_rows = resp.total_rows();
-  } else {
-    v1::NewServicesRequest req;
-    *req.mutable_range() = range;
-    FillFilters(p->filters, req.mutable_filters());
-    v1::NewServicesResponse resp;
-    error = Ask([&](v1::Query::Stub& stub, grpc::ClientContext* ctx) {
-      return stub.NewServices(ctx, req, &resp);
-    });
-    rows = resp.rows();
-    coverage = resp.coverage();
-    total_rows = resp.total_rows();
+  SightingsAnswer answer;
+  if (auto error = Ask([&](v1::Query::Stub& stub, grpc::ClientContext* ctx) {
+        return AskSightings(stub, ctx, gone, range, p->filters, false, 0, &answer);
+      })) {
+    return *error;
   }
-  if (error) return *error;
-  Table table = SightingsTable(rows, total_rows, gone, OutputFormat::kCsv, zone_);
+  Table table = SightingsTable(answer.rows, answer.total_rows, gone, OutputFormat::kCsv, zone_);
   if (absl::Status s = SortTable(p->order, &table); !s.ok()) return BadRequest(s);
   const char* path = gone ? "/gone" : "/new";
   WebResponse response;
-  response.body = PageHtml(
-      gone ? "Gone services" : "New services", path,
-      absl::StrCat(
-          "<p>", gone ? "Services seen before the window and silent inside it"
-                      : "Services whose first SYN/ACK ever stored is inside the window",
-          " (since ", HtmlEscape(p->since), ").</p>\n",
-          FilterForm(path, kSightingsFilters, p->given, false),
-          CoverageHtml(CoverageFooter(coverage, absl::Now(), zone_)),
-          PagedTableHtml(table, path, p->given, p->order)));
+  response.body =
+      PageHtml(gone ? "Gone services" : "New services", path,
+               absl::StrCat("<p>",
+                            gone ? "Services seen before the window and silent inside it"
+                                 : "Services whose first SYN/ACK ever stored is inside the window",
+                            " (since ", HtmlEscape(p->since), ").</p>\n",
+                            FilterForm(path, kSightingsFilters, p->given, false),
+                            CoverageHtml(CoverageFooter(answer.coverage, absl::Now(), zone_)),
+                            PagedTableHtml(table, path, p->given, p->order)));
   return response;
 }
 
@@ -364,8 +342,8 @@ WebResponse WebViews::Download(absl::string_view name, const RequestParams& para
     return BadRequest(absl::InvalidArgumentError("client: exports take no client filter"));
   }
   v1::ExportRequest req;
-  const absl::Status parsed = ParseTimeRange(p->flags.since, p->flags.until, absl::Now(), zone_,
-                                             req.mutable_range());
+  const absl::Status parsed =
+      ParseTimeRange(p->flags.since, p->flags.until, absl::Now(), zone_, req.mutable_range());
   if (!parsed.ok()) return BadRequest(parsed);
   FillFilters(p->flags.filters, req.mutable_filters());
   req.set_min_connections(1);

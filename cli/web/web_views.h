@@ -27,7 +27,8 @@ struct WebResponse {
 //   /downloads  links to the files below; /download/NAME: summary.csv, summary.json,
 //               export.csv, rules.nft, rules.iptables, rules.ip6tables -- synmap summary/export
 // A bad parameter, or a query the collector refuses, gives 400 with the CLI's message; an
-// unreachable or failing collector 502 with DescribeCallError's message. Thread-safe (the gRPC stub is; the rest is immutable).
+// unreachable or failing collector 502 with DescribeCallError's message. Thread-safe (the gRPC stub
+// is; the rest is immutable).
 class WebViews {
  public:
   // `zone` reads and prints times (local, or UTC as with the CLI's --utc).

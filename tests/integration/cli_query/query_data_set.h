@@ -211,8 +211,7 @@ inline synmap::v1::Batch MakeSlotBatch(const Times& times, int slot) {
 }
 
 // Sends `sensor`'s slots to the collector on `port` as that sensor; true when each was acked.
-inline bool SendSlots(const TestPki& pki, int port, const std::string& sensor,
-                      const Times& times) {
+inline bool SendSlots(const TestPki& pki, int port, const std::string& sensor, const Times& times) {
   SensorStream s(pki.Channel(port, sensor));
   if (!s.SendHello()) return false;
   std::optional<synmap::v1::CollectorMessage> hello = s.Receive();
@@ -242,8 +241,8 @@ class FilledCollector {
                                  "--names", dir.File("names.yaml"), "--ca", col.ca_path, "--cert",
                                  col.cert_path, "--key", col.key_path});
     port_ = process_->WaitForPort();
-    filled_ = port_ != 0 && SendSlots(pki, port_, "s1", times_) &&
-              SendSlots(pki, port_, "s2", times_);
+    filled_ =
+        port_ != 0 && SendSlots(pki, port_, "s1", times_) && SendSlots(pki, port_, "s2", times_);
   }
   int port() const { return port_; }
   bool filled() const { return filled_; }

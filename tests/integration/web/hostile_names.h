@@ -7,7 +7,8 @@
 
 namespace synmap::testing {
 
-// A host name (names files allow no whitespace) meant to break out of HTML, an attribute, XML or CDATA if written unescaped.
+// A host name (names files allow no whitespace) meant to break out of HTML, an attribute, XML or
+// CDATA if written unescaped.
 inline constexpr char kHostileName[] = R"(<script>alert("x")</script>&'q']]>)";
 // The unnamed local server of the query data set that gets it.
 inline constexpr char kHostileAddress[] = "10.1.0.40";
@@ -17,9 +18,8 @@ inline constexpr char kHostileAddress[] = "10.1.0.40";
 inline std::string NamesWithHostileHost() {
   const std::string yaml_name =
       absl::StrCat("'", absl::StrReplaceAll(kHostileName, {{"'", "''"}}), "'");
-  return absl::StrReplaceAll(kNames,
-                             {{"hosts:\n", absl::StrCat("hosts:\n  ", yaml_name, ": [",
-                                                         kHostileAddress, "]\n")}});
+  return absl::StrReplaceAll(
+      kNames, {{"hosts:\n", absl::StrCat("hosts:\n  ", yaml_name, ": [", kHostileAddress, "]\n")}});
 }
 
 }  // namespace synmap::testing

@@ -2,6 +2,8 @@
 // synmap-collector filled with the query data set (one server named with a hostile name), the
 // web views and server in this process on a loopback port, and pages fetched with httplib.
 
+#include "cli/web/web_server.h"
+
 #include <httplib.h>
 
 #include <fstream>
@@ -15,22 +17,15 @@
 #include "absl/strings/str_split.h"
 #include "cli/collector_client.h"
 #include "cli/web/html.h"
-#include "cli/web/web_server.h"
 #include "cli/web/web_views.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/integration/web/hostile_names.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/unit/cli/web/status_has.h"
 
 namespace synmap::testing {
 namespace {
-
-// A Status or StatusOr with `code` and a message containing `text`.
-MATCHER_P2(StatusHas, code, text, "") {
-  const absl::Status& s = ::synmap::testing::GetStatus(arg);
-  *result_listener << "status is " << s;
-  return s.code() == code && s.message().find(text) != absl::string_view::npos;
-}
 
 using ::synmap::cli::web::WebServer;
 using ::synmap::cli::web::WebServerOptions;
@@ -51,11 +46,9 @@ std::vector<std::vector<std::string>> TableRows(const std::string& html) {
     for (absl::string_view td : absl::StrSplit(tr, "</td>")) {
       const size_t open = td.find('>', td.find("<td"));
       if (td.find("<td") == absl::string_view::npos) continue;
-      cells.push_back(absl::StrReplaceAll(td.substr(open + 1), {{"&lt;", "<"},
-                                                                  {"&gt;", ">"},
-                                                                  {"&quot;", "\""},
-                                                                  {"&#39;", "'"},
-                                                                  {"&amp;", "&"}}));
+      cells.push_back(absl::StrReplaceAll(
+          td.substr(open + 1),
+          {{"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&#39;", "'"}, {"&amp;", "&"}}));
     }
     rows.push_back(cells);
   }
@@ -165,9 +158,9 @@ TEST_F(WebServerTest, SortingAndPagingReorderTheSameRows) {
 }
 
 TEST_F(WebServerTest, EveryViewAnswersWithTheSecurityHeaders) {
-  for (const char* path : {"/", "/summary", "/new", "/gone", "/sensors", "/downloads",
-                           "/assets/synmap.css", "/assets/synmap.js", "/assets/favicon.svg",
-                           "/download/summary.csv"}) {
+  for (const char* path :
+       {"/", "/summary", "/new", "/gone", "/sensors", "/downloads", "/assets/synmap.css",
+        "/assets/synmap.js", "/assets/favicon.svg", "/download/summary.csv"}) {
     httplib::Client client = Client();
     httplib::Result res = client.Get(path);
     ASSERT_TRUE(res) << path;

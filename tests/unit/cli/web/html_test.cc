@@ -18,9 +18,7 @@ TEST(HtmlEscapeTest, LeavesOrdinaryTextAndUtf8Alone) {
   EXPECT_EQ(HtmlEscape("www 10.1.0.30 up:8443 caf\xc3\xa9"), "www 10.1.0.30 up:8443 caf\xc3\xa9");
 }
 
-TEST(HtmlEscapeTest, EscapesAnAmpersandOnceOnly) {
-  EXPECT_EQ(HtmlEscape("&amp;"), "&amp;amp;");
-}
+TEST(HtmlEscapeTest, EscapesAnAmpersandOnceOnly) { EXPECT_EQ(HtmlEscape("&amp;"), "&amp;amp;"); }
 
 TEST(UrlTest, PercentEncodesNamesAndValuesAndSkipsEmptyValues) {
   EXPECT_EQ(Url("/summary", {{"server", "a b&c=<d>"}, {"client", ""}, {"service", "up:80"}}),

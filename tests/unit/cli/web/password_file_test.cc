@@ -4,17 +4,12 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/unit/cli/web/status_has.h"
 
 namespace synmap::cli::web {
 namespace {
 
-// A Status or StatusOr with `code` and a message containing `text`.
-MATCHER_P2(StatusHas, code, text, "") {
-  const absl::Status& s = ::synmap::testing::GetStatus(arg);
-  *result_listener << "status is " << s;
-  return s.code() == code && s.message().find(text) != absl::string_view::npos;
-}
-
+using ::synmap::testing::StatusHas;
 using ::synmap::testing::StatusIs;
 using ::testing::HasSubstr;
 
@@ -52,8 +47,7 @@ TEST(PasswordFileTest, NamesTheBadLine) {
 }
 
 TEST(PasswordFileTest, RefusesAFileWithoutAccounts) {
-  EXPECT_THAT(PasswordFile::Parse("# nobody\n", "f"),
-              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(PasswordFile::Parse("# nobody\n", "f"), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST(PasswordFileTest, MissingFileIsNotFound) {

@@ -3,31 +3,25 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/unit/cli/web/status_has.h"
 
 namespace synmap::cli::web {
 namespace {
 
-// A Status or StatusOr with `code` and a message containing `text`.
-MATCHER_P2(StatusHas, code, text, "") {
-  const absl::Status& s = ::synmap::testing::GetStatus(arg);
-  *result_listener << "status is " << s;
-  return s.code() == code && s.message().find(text) != absl::string_view::npos;
-}
-
+using ::synmap::testing::StatusHas;
 using ::synmap::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Pair;
 
 TEST(ParseSummaryParamsTest, ReadsTheCliFiltersByName) {
-  ASSERT_OK_AND_ASSIGN(SummaryParams p,
-                       ParseSummaryParams({{"since", "24h"},
-                                           {"until", "2026-12-02"},
-                                           {"sensor", "s1"},
-                                           {"server", "www"},
-                                           {"client", "_"},
-                                           {"service", "https"},
-                                           {"count", "packets"}}));
+  ASSERT_OK_AND_ASSIGN(SummaryParams p, ParseSummaryParams({{"since", "24h"},
+                                                            {"until", "2026-12-02"},
+                                                            {"sensor", "s1"},
+                                                            {"server", "www"},
+                                                            {"client", "_"},
+                                                            {"service", "https"},
+                                                            {"count", "packets"}}));
   EXPECT_EQ(p.flags.since, "24h");
   EXPECT_EQ(p.flags.until, "2026-12-02");
   EXPECT_EQ(p.flags.filters.sensor, "s1");
@@ -35,10 +29,10 @@ TEST(ParseSummaryParamsTest, ReadsTheCliFiltersByName) {
   EXPECT_EQ(p.flags.filters.client, "_");
   EXPECT_EQ(p.flags.filters.service, "https");
   EXPECT_EQ(p.flags.count, "packets");
-  EXPECT_THAT(p.filters, ElementsAre(Pair("since", "24h"), Pair("until", "2026-12-02"),
-                                     Pair("sensor", "s1"), Pair("server", "www"),
-                                     Pair("client", "_"), Pair("service", "https"),
-                                     Pair("count", "packets")));
+  EXPECT_THAT(p.filters,
+              ElementsAre(Pair("since", "24h"), Pair("until", "2026-12-02"), Pair("sensor", "s1"),
+                          Pair("server", "www"), Pair("client", "_"), Pair("service", "https"),
+                          Pair("count", "packets")));
 }
 
 TEST(ParseSummaryParamsTest, EmptyValuesCountAsAbsent) {
@@ -110,8 +104,8 @@ TEST(SortTableTest, SortsNumbersAsNumbersAndKeepsTiesInOrder) {
   table.columns = {{.name = "count", .numeric = true}, {.name = "client"}};
   table.rows = {{"9", "b"}, {"10", "a"}, {"9", "a"}};
   ASSERT_OK(SortTable({.sort = "count", .descending = true}, &table));
-  EXPECT_THAT(table.rows, ElementsAre(ElementsAre("10", "a"), ElementsAre("9", "b"),
-                                      ElementsAre("9", "a")));
+  EXPECT_THAT(table.rows,
+              ElementsAre(ElementsAre("10", "a"), ElementsAre("9", "b"), ElementsAre("9", "a")));
   ASSERT_OK(SortTable({.sort = "client"}, &table));
   EXPECT_EQ(table.rows[0][1], "a");
   EXPECT_EQ(table.rows[2][1], "b");

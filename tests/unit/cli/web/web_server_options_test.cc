@@ -1,18 +1,13 @@
+#include "cli/web/web_server.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "cli/web/web_server.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/unit/cli/web/status_has.h"
 
 namespace synmap::cli::web {
 namespace {
 
-// A Status or StatusOr with `code` and a message containing `text`.
-MATCHER_P2(StatusHas, code, text, "") {
-  const absl::Status& s = ::synmap::testing::GetStatus(arg);
-  *result_listener << "status is " << s;
-  return s.code() == code && s.message().find(text) != absl::string_view::npos;
-}
-
+using ::synmap::testing::StatusHas;
 using ::synmap::testing::StatusIs;
 using ::testing::HasSubstr;
 
@@ -33,8 +28,8 @@ TEST(ParseListenAddressTest, ReadsHostsPortsAndLoopback) {
 }
 
 TEST(ParseListenAddressTest, RefusesMalformedAddresses) {
-  for (const char* bad : {"8080", ":8080", "127.0.0.1:", "127.0.0.1:70000", "::1:8080",
-                          "[::1]8080", "127.0.0.1:x"}) {
+  for (const char* bad :
+       {"8080", ":8080", "127.0.0.1:", "127.0.0.1:70000", "::1:8080", "[::1]8080", "127.0.0.1:x"}) {
     EXPECT_THAT(ParseListenAddress(bad), StatusIs(absl::StatusCode::kInvalidArgument)) << bad;
   }
 }
