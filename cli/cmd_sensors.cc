@@ -10,6 +10,7 @@
 #include "cli/query_command.h"
 #include "cli/query_commands.h"
 #include "cli/query_tables.h"
+#include "cli/sensor_overlap.h"
 #include "cli/table_format.h"
 #include "cli/time_text.h"
 
@@ -35,6 +36,7 @@ Table SensorsTable(const v1::SensorsResponse& resp, OutputFormat out_format, abs
       {.name = "spool_backlog", .numeric = true, .right_align = true},
       {.name = "spool_dropped", .numeric = true, .right_align = true},
       {.name = "status"},
+      {.name = "overlap"},
       {.name = "peer", .in_text = false},
       {.name = "interfaces", .in_text = false},
       {.name = "software", .in_text = false},
@@ -46,10 +48,11 @@ Table SensorsTable(const v1::SensorsResponse& resp, OutputFormat out_format, abs
       {.name = "records_lost", .numeric = true, .in_text = false},
   };
   if (text) {
-    table.rows.push_back({"SENSOR",  "STATE",  "LAST BATCH", "SEQ",       "BATCHES", "PACKETS",
-                          "SYNACKS", "KDROPS", "IFDROPS",    "MALFORMED", "BACKLOG", "LOST",
-                          "STATUS",  "",       "",           "",          "",        "",
-                          "",        "",       "",           ""});
+    table.rows.push_back(
+        {"SENSOR", "STATE",   "LAST BATCH", "SEQ",     "BATCHES", "PACKETS", "SYNACKS",
+         "KDROPS", "IFDROPS", "MALFORMED",  "BACKLOG", "LOST",    "STATUS",  "OVERLAP (SKEW)",
+         "",       "",        "",           "",        "",        "",        "",
+         "",       ""});
   }
   for (const v1::SensorStatus& s : resp.sensors()) {
     std::vector<std::string> problems;
@@ -75,6 +78,7 @@ Table SensorsTable(const v1::SensorsResponse& resp, OutputFormat out_format, abs
                           absl::StrCat(s.health().spool_batches()),
                           absl::StrCat(text ? lost : h.batches_dropped()),
                           problems.empty() ? "ok" : absl::StrJoin(problems, ","),
+                          SensorOverlapCell(s, text),
                           s.peer_address(),
                           absl::StrJoin(s.hello().interfaces(), ","),
                           s.hello().software_version(),

@@ -69,6 +69,9 @@ const std::vector<common::OptionSpec>& Specs() {
       {"snaplen", "N", "bytes captured per frame (default 256)"},
       {"promiscuous", "", "put the interfaces in promiscuous mode (mirror ports)"},
       {"no-decapsulate", "", "count only TCP right after the outermost IP header (no tunnels)"},
+      {"no-fingerprints", "",
+       "send no handshake fingerprints: the collector then counts this sensor's connections "
+       "without deduplicating them against other sensors'"},
       {"replay-speed", "", "with --read: replay at the speed the packets were captured"},
       {"max-keys", "N", "close a window early at this many keys (default 200000)"},
       {"spool-max-bytes", "BYTES", "merge, then drop oldest, past this spool size (1 GiB)"},
@@ -106,7 +109,8 @@ struct SensorConfig {
   std::string metrics_listen;  // --metrics-listen; empty: no metrics endpoint.
   bool replay_paced = false;
   bool promiscuous = false;
-  bool decapsulate = true;  // Enter tunnels (GRE, VXLAN, ...); --no-decapsulate turns it off.
+  bool decapsulate = true;   // Enter tunnels (GRE, VXLAN, ...); --no-decapsulate turns it off.
+  bool fingerprints = true;  // Send handshake fingerprints; --no-fingerprints turns it off.
   int64_t buffer_size_bytes = 8 << 20;
   int64_t snaplen_bytes = 256;
   int64_t max_keys = 200'000;
@@ -177,6 +181,8 @@ absl::StatusOr<SensorConfig> BuildConfig(const common::OptionMap& o) {
   SYNMAP_ASSIGN_OR_RETURN(c.promiscuous, common::GetBool(o, "promiscuous", false));
   SYNMAP_ASSIGN_OR_RETURN(const bool no_decapsulate, common::GetBool(o, "no-decapsulate", false));
   c.decapsulate = !no_decapsulate;
+  SYNMAP_ASSIGN_OR_RETURN(const bool no_fingerprints, common::GetBool(o, "no-fingerprints", false));
+  c.fingerprints = !no_fingerprints;
   SYNMAP_ASSIGN_OR_RETURN(c.buffer_size_bytes,
                           common::GetInt(o, "buffer-size", c.buffer_size_bytes));
   SYNMAP_ASSIGN_OR_RETURN(c.snaplen_bytes, common::GetInt(o, "snaplen", c.snaplen_bytes));
@@ -377,6 +383,7 @@ absl::StatusOr<std::unique_ptr<Pipeline>> StartPipeline(
   options.max_keys = static_cast<size_t>(c.max_keys);
   options.close_delay = std::min(absl::Seconds(1), c.flush_interval);
   options.decode.decapsulate = c.decapsulate;
+  options.handshake_fingerprints = c.fingerprints;
   SYNMAP_ASSIGN_OR_RETURN(
       std::unique_ptr<Pipeline> pipeline,
       Pipeline::Create(options, std::move(sources), clock,

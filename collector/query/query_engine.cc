@@ -218,7 +218,10 @@ absl::StatusOr<synmap::v1::SummaryResponse> QueryEngine::Summary(
 
   // The grouping rule shared with offline summaries (common::SummaryGrouper).
   common::SummaryGrouper grouper(naming);
-  const std::vector<KeyTotals> totals = SumByKey(*snapshot, since, until);
+  // Merged answers count a handshake several sensors saw once; one sensor's view (by sensor,
+  // or filtered to one) counts all it saw.
+  const bool merged = !request.by_sensor() && request.filters().sensor().empty();
+  const std::vector<KeyTotals> totals = SumByKey(*snapshot, since, until, merged);
   ForEachKey(*snapshot, totals, filter, naming,
              [&](uint32_t id, const AggregateKey& k, const KeyTotals&) {
                grouper.Add(id, k.client, k.server, k.port,
@@ -327,6 +330,33 @@ absl::StatusOr<synmap::v1::GoneServicesResponse> QueryEngine::GoneServices(
   return response;
 }
 
+namespace {
+
+// The sensor `id`'s overlap peers, by peer name.
+void FillOverlap(const StoreSnapshot& snapshot, size_t id, synmap::v1::SensorStatus* out) {
+  if (id >= snapshot.overlap.size()) {
+    return;
+  }
+  std::vector<const OverlapPeer*> peers;
+  for (const OverlapPeer& p : snapshot.overlap[id]) {
+    if (p.peer < snapshot.sensors.size()) {
+      peers.push_back(&p);
+    }
+  }
+  std::sort(peers.begin(), peers.end(), [&](const OverlapPeer* a, const OverlapPeer* b) {
+    return snapshot.sensors[a->peer].name < snapshot.sensors[b->peer].name;
+  });
+  for (const OverlapPeer* p : peers) {
+    synmap::v1::SensorOverlap* o = out->add_overlap();
+    o->set_peer(snapshot.sensors[p->peer].name);
+    o->set_matches(p->matches);
+    o->set_median_offset_ns(p->median_offset_ns);
+    o->set_max_abs_offset_ns(p->max_abs_offset_ns);
+  }
+}
+
+}  // namespace
+
 absl::StatusOr<synmap::v1::SensorsResponse> QueryEngine::Sensors(
     const synmap::v1::SensorsRequest& /*request*/) const {
   const auto snapshot = store_.Snapshot(0, 0, SnapshotBuckets::kNone);
@@ -364,7 +394,10 @@ absl::StatusOr<synmap::v1::SensorsResponse> QueryEngine::Sensors(
       out->mutable_health()->set_spool_batches(s->health.spool_batches - 1);
     }
     out->set_last_heartbeat_unix_ns(s->last_heartbeat_ns);
+    FillOverlap(*snapshot, static_cast<size_t>(s - snapshot->sensors.data()), out);
   }
+  response.set_overlap_dedup(snapshot->overlap_enabled);
+  response.set_overlap_tolerance_ns(snapshot->overlap_tolerance_ns);
   internal::FillCoverage(*snapshot, synmap::v1::TimeRange(), RowFilter(),
                          response.mutable_coverage());
   return response;

@@ -75,7 +75,9 @@ absl::StatusOr<synmap::v1::HostsResponse> QueryEngine::Hosts(
     h.first_ns = std::min(h.first_ns, t.first_ns);
     h.last_ns = std::max(h.last_ns, t.last_ns);
   };
-  const std::vector<KeyTotals> totals = SumByKey(*snapshot, since, until);
+  // Merged over sensors (a handshake several saw counts once) unless one sensor is asked for.
+  const std::vector<KeyTotals> totals =
+      SumByKey(*snapshot, since, until, request.filters().sensor().empty());
   ForEachKey(*snapshot, totals, filter, naming,
              [&](uint32_t, const AggregateKey& k, const KeyTotals& t) {
                if (naming.IsLocal(k.server)) {
@@ -148,7 +150,9 @@ absl::StatusOr<synmap::v1::ServicesResponse> QueryEngine::Services(
     absl::flat_hash_set<uint32_t> clients;
   };
   absl::flat_hash_map<uint32_t, Service> services;
-  const std::vector<KeyTotals> totals = SumByKey(*snapshot, since, until);
+  // Merged over sensors (a handshake several saw counts once) unless one sensor is asked for.
+  const std::vector<KeyTotals> totals =
+      SumByKey(*snapshot, since, until, request.filters().sensor().empty());
   ForEachKey(*snapshot, totals, filter, naming,
              [&](uint32_t, const AggregateKey& k, const KeyTotals& t) {
                if (request.local_servers_only() && !naming.IsLocal(k.server)) {
@@ -208,7 +212,9 @@ absl::StatusOr<synmap::v1::ExportResponse> QueryEngine::Export(
     absl::flat_hash_set<uint32_t> clients;
   };
   absl::flat_hash_map<uint64_t, Inbound> inbound;
-  const std::vector<KeyTotals> totals = SumByKey(*snapshot, since, until);
+  // Merged over sensors (a handshake several saw counts once) unless one sensor is asked for.
+  const std::vector<KeyTotals> totals =
+      SumByKey(*snapshot, since, until, request.filters().sensor().empty());
   ForEachKey(*snapshot, totals, filter, naming,
              [&](uint32_t, const AggregateKey& k, const KeyTotals& t) {
                if (!naming.IsLocal(k.server)) {

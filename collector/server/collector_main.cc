@@ -75,6 +75,18 @@ const std::vector<OptionSpec>& Specs() {
        .value_name = "TIERS",
        .help = "aggregate buckets by age, WIDTH:AGE,...,WIDTH (default 1m:48h,1h:90d,1d)"},
       {.name = "sync-full", .value_name = "BOOL", .help = "fsync every commit (default true)"},
+      {.name = "overlap-dedup",
+       .value_name = "BOOL",
+       .help = "count a handshake several sensors saw once in merged answers (default true)"},
+      {.name = "overlap-skew-tolerance",
+       .value_name = "DURATION",
+       .help = "clock skew tolerated between sensors when matching handshakes (default 5s)"},
+      {.name = "overlap-window",
+       .value_name = "DURATION",
+       .help = "sensors' retransmission window, added to the tolerance (default 60s)"},
+      {.name = "overlap-horizon",
+       .value_name = "DURATION",
+       .help = "remember handshakes this far behind the newest batch (default 6h)"},
       {.name = "store-threads",
        .value_name = "N",
        .help = "threads making store calls (default 16)"},
@@ -187,11 +199,19 @@ absl::StatusOr<MainOptions> ResolveOptions(const OptionMap& o) {
     SYNMAP_ASSIGN_OR_RETURN(m.store.tiers, ParseStoreTiers(tiers));
   }
   SYNMAP_ASSIGN_OR_RETURN(m.store.sync_full, common::GetBool(o, "sync-full", true));
+  OverlapOptions& overlap = m.store.overlap;
+  SYNMAP_ASSIGN_OR_RETURN(overlap.enabled, common::GetBool(o, "overlap-dedup", true));
+  SYNMAP_ASSIGN_OR_RETURN(overlap.skew_tolerance,
+                          common::GetDuration(o, "overlap-skew-tolerance", overlap.skew_tolerance));
+  SYNMAP_ASSIGN_OR_RETURN(overlap.window, common::GetDuration(o, "overlap-window", overlap.window));
+  SYNMAP_ASSIGN_OR_RETURN(overlap.horizon,
+                          common::GetDuration(o, "overlap-horizon", overlap.horizon));
   if (IsPostgresDatabase(m.store.path)) {
     PostgresStoreOptions& pg = m.postgres.emplace();
     pg.uri = m.store.path;
     pg.tiers = m.store.tiers;
     pg.retention = m.store.retention;
+    pg.overlap = m.store.overlap;
     SYNMAP_RETURN_IF_ERROR(pg.Validate());
   }
   SYNMAP_ASSIGN_OR_RETURN(int64_t threads, common::GetInt(o, "store-threads", 16));

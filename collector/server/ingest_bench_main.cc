@@ -51,6 +51,10 @@ struct BenchOptions {
   // run (the caller empties it between runs).
   std::string db;
   int collectors = 1;  // Collectors per run; streams are spread over them round-robin.
+  // Each record carries its two connections' handshake fingerprints (what sensors send).
+  bool fingerprints = false;
+  // Streams 2k and 2k+1 send the same keys and fingerprints: two sensors on one path.
+  bool overlap = false;
   std::string collector_binary;
   std::string make_certs = std::string(SYNMAP_SOURCE_DIR) + "/deploy/make-certs.sh";
   std::string work_dir;
@@ -164,13 +168,14 @@ class Collector {
   std::thread drain_;
 };
 
-synmap::v1::Batch MakeBatch(int stream, int records, int64_t end_ns) {
+synmap::v1::Batch MakeBatch(const BenchOptions& o, int stream, int records, int64_t end_ns) {
   synmap::v1::Batch b;
   b.set_start_unix_ns(end_ns - 10'000'000'000);
   b.set_end_unix_ns(end_ns);
+  const int site = o.overlap ? stream / 2 : stream;
   for (int i = 0; i < records; ++i) {
     synmap::v1::Record* r = b.add_records();
-    const char client[4] = {10, static_cast<char>(stream), static_cast<char>(i >> 8),
+    const char client[4] = {10, static_cast<char>(site), static_cast<char>(i >> 8),
                             static_cast<char>(i)};
     const char server[4] = {10, static_cast<char>(200), 0, static_cast<char>(i % 50)};
     r->set_client_ip(std::string(client, 4));
@@ -180,8 +185,25 @@ synmap::v1::Batch MakeBatch(int stream, int records, int64_t end_ns) {
     r->set_connections(2);
     r->set_first_seen_unix_ns(end_ns - 9'000'000'000);
     r->set_last_seen_unix_ns(end_ns - 1'000'000'000);
+    if (o.fingerprints) {
+      b.add_handshake_fingerprints(0);  // Set per send (SetFingerprints).
+      b.add_handshake_offsets_ms(1'000);
+      b.add_handshake_fingerprints(0);
+      b.add_handshake_offsets_ms(9'000);
+    }
   }
   return b;
+}
+
+// New handshakes for each send of the batch: the same for the same seq at every stream.
+void SetFingerprints(int seq, synmap::v1::Batch* b) {
+  for (int i = 0; i < b->handshake_fingerprints_size(); ++i) {
+    b->set_handshake_fingerprints(
+        i, static_cast<uint32_t>(
+               (uint64_t{static_cast<uint32_t>(seq)} << 32 | static_cast<uint32_t>(i)) *
+                   0x9e3779b97f4a7c15ULL >>
+               32));
+  }
 }
 
 // One sensor stream: a writer keeping `window` batches unacked, and a reader of acks.
@@ -206,7 +228,7 @@ absl::Status RunStream(const BenchOptions& o, int port, int stream, int batches,
   }
   synmap::v1::SensorMessage msg;
   *msg.mutable_batch() =
-      MakeBatch(stream, o.records_per_batch, absl::ToUnixNanos(absl::Now()) - 60'000'000'000);
+      MakeBatch(o, stream, o.records_per_batch, absl::ToUnixNanos(absl::Now()) - 60'000'000'000);
   absl::Mutex mu;
   int acked = 0;
   std::thread reader([&] {
@@ -223,6 +245,11 @@ absl::Status RunStream(const BenchOptions& o, int port, int stream, int batches,
       mu.Await(absl::Condition(&room));
     }
     msg.mutable_batch()->set_seq(static_cast<uint64_t>(seq));
+    SetFingerprints(seq, msg.mutable_batch());
+    if (stream == 0 && seq == 1) {
+      std::fprintf(stderr, "batch_bytes=%zu records=%d\n", msg.batch().ByteSizeLong(),
+                   o.records_per_batch);
+    }
     if (!rw->Write(msg)) {
       break;
     }
@@ -315,6 +342,12 @@ const std::vector<common::OptionSpec>& Specs() {
        .value_name = "PATH",
        .help = "synmap-collector binary (beside this one)"},
       {.name = "make-certs", .value_name = "PATH", .help = "deploy/make-certs.sh"},
+      {.name = "fingerprints",
+       .value_name = "BOOL",
+       .help = "send two handshake fingerprints per record (false)"},
+      {.name = "overlap",
+       .value_name = "BOOL",
+       .help = "streams 2k and 2k+1 send the same keys: two sensors on one path (false)"},
       {.name = "help", .value_name = "", .help = "show this help"},
   };
   return *specs;
@@ -341,6 +374,8 @@ absl::StatusOr<BenchOptions> Resolve(const common::OptionMap& m, const std::stri
     return absl::InvalidArgumentError("--collectors must be 1..8; more than 1 needs --db");
   }
   o.collectors = static_cast<int>(collectors);
+  SYNMAP_ASSIGN_OR_RETURN(o.fingerprints, common::GetBool(m, "fingerprints", false));
+  SYNMAP_ASSIGN_OR_RETURN(o.overlap, common::GetBool(m, "overlap", false));
   if (rpb < 1 || rpb > 200'000 || window < 1 || window > 64) {
     return absl::InvalidArgumentError("--records-per-batch must be 1..200000, --window 1..64");
   }

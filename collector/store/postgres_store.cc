@@ -20,8 +20,8 @@
 #include "absl/time/clock.h"
 #include "collector/store/internal/aggregate_index.h"
 #include "collector/store/internal/pg_conn.h"
-#include "collector/store/internal/store_health.h"
 #include "collector/store/internal/sensor_ledger.h"
+#include "collector/store/internal/store_health.h"
 #include "common/batch/batch_codec.h"
 #include "common/log/log.h"
 #include "common/status/status_macros.h"
@@ -40,6 +40,7 @@ absl::Status PostgresStoreOptions::Validate() const {
   tier_check.tiers = tiers;
   tier_check.retention = retention;
   SYNMAP_RETURN_IF_ERROR(tier_check.Validate());
+  SYNMAP_RETURN_IF_ERROR(overlap.Validate());
   if (poll_interval < absl::Milliseconds(10) || poll_interval > absl::Minutes(1)) {
     return absl::InvalidArgumentError("postgres store poll interval must be 10ms..1m");
   }
@@ -173,7 +174,7 @@ class PostgresStore final : public Store {
   explicit PostgresStore(const PostgresStoreOptions& options)
       : options_(options),
         clock_(options.clock != nullptr ? *options.clock : RealClock::Get()),
-        index_(IndexTiers(options.tiers)) {}
+        index_(IndexTiers(options.tiers), options.overlap) {}
 
   static std::vector<BucketTier> IndexTiers(const std::vector<StoreTier>& tiers) {
     std::vector<BucketTier> out;
@@ -434,7 +435,7 @@ absl::Status PostgresStore::CatchUp(PgConn& conn, int64_t db_id) {
       }
       AccountBatch(*batch, info, state);
       ledger_.AppendBatch(local, info);
-      index_.ApplyBatch(local, batch->batch, cutoff, now_ns);
+      index_.ApplyBatch(local, state.name, batch->batch, cutoff, now_ns);
       stats_.records += info.records;
       ++stats_.replayed_batches;
     }
@@ -622,7 +623,7 @@ absl::StatusOr<CommitResult> PostgresStore::CommitOnce(PgConn& conn, absl::strin
     if (state.last_seq == last_before) {
       AccountBatch(batch, info, state);
       ledger_.AppendBatch(local, info);
-      index_.ApplyBatch(local, batch.batch, RetentionCutoffNs(), NowNs());
+      index_.ApplyBatch(local, state.name, batch.batch, RetentionCutoffNs(), NowNs());
       stats_.records += info.records;
     }
   }
@@ -848,6 +849,9 @@ std::shared_ptr<const StoreSnapshot> PostgresStore::Snapshot(int64_t since_ns, i
   snapshot->keys = index_.keys();
   snapshot->sensors = ledger_.States();
   snapshot->coverage = ledger_.Coverage(answered.since_ns, answered.until_ns);
+  snapshot->overlap = index_.OverlapReport();
+  snapshot->overlap_enabled = index_.overlap_enabled();
+  snapshot->overlap_tolerance_ns = index_.overlap_tolerance_ns();
   snapshot->store = health_.Get();
   return snapshot;
 }

@@ -30,6 +30,8 @@ struct PostgresStoreOptions {
   absl::Duration poll_interval = absl::Seconds(1);
   // Connections used for commits (one commit per connection at a time).
   int commit_connections = 4;
+  // Counting a handshake several sensors saw once (store.h); the same on every collector.
+  OverlapOptions overlap;
   Clock* clock = nullptr;  // Collector time; nullptr = RealClock. Must outlive.
 
   [[nodiscard]] absl::Status Validate() const;

@@ -39,6 +39,10 @@ struct AggregateBucket {
   std::vector<uint32_t> key;  // Index into *StoreSnapshot::keys.
   std::vector<uint64_t> packets;
   std::vector<uint64_t> connections;
+  // Of `connections`, those another sensor saw first (the same handshake fingerprint within the
+  // overlap tolerance): merged answers count connections - duplicates; per-sensor answers
+  // count connections. Always <= connections.
+  std::vector<uint64_t> duplicates;
   std::vector<int64_t> first_seen_ns;
   std::vector<int64_t> last_seen_ns;
   // Key id -> row, for merging; used by the store only.
@@ -63,6 +67,17 @@ struct SensorState {
   common::SensorHealth health;        // Latest health, from a batch, heartbeat or hello.
   common::SensorHealth batch_health;  // Health carried by the last committed batch.
   int64_t last_heartbeat_ns = 0;      // Collector time of the last heartbeat; 0 if none.
+};
+
+// Another sensor whose handshakes a sensor also saw, and the clock offset between the two
+// measured from those handshakes (docs/counting.md, "Overlapping sensors").
+struct OverlapPeer {
+  uint32_t peer = 0;              // Index into StoreSnapshot::sensors.
+  uint64_t matches = 0;           // Handshakes both saw (since the collector started).
+  int64_t median_offset_ns = 0;   // Median of (this sensor's capture time - the peer's) over
+                                  // the last 255 matches: the skew of this sensor's clock.
+  int64_t max_abs_offset_ns = 0;  // Largest |offset| over those matches.
+  friend bool operator==(const OverlapPeer&, const OverlapPeer&) = default;
 };
 
 // Coverage facts of one sensor over a time window: sums over its batches that overlap it.
@@ -113,6 +128,13 @@ struct StoreSnapshot {
   std::vector<SensorState> sensors;
   // Sensors with a batch overlapping the answered window, in sensor id order.
   std::vector<SensorWindowCoverage> coverage;
+  // Per sensor (index = sensor id, may be shorter than `sensors`): the other sensors whose
+  // handshakes it also saw, with the measured clock offsets.
+  std::vector<std::vector<OverlapPeer>> overlap;
+  // Whether merged answers deduplicate handshakes across sensors, and the tolerance (window
+  // plus skew tolerance) within which two sightings are one handshake.
+  bool overlap_enabled = false;
+  int64_t overlap_tolerance_ns = 0;
   // The database's state when the snapshot was taken.
   StoreHealth store;
 };

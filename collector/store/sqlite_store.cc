@@ -85,7 +85,7 @@ absl::Status SqliteStoreOptions::Validate() const {
       checkpoint_interval <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("store checkpoint and group limits must be positive");
   }
-  return absl::OkStatus();
+  return overlap.Validate();
 }
 
 namespace internal {
@@ -298,28 +298,24 @@ absl::Status SqliteStore::RebuildFromLog(const absl::Status& why) {
   return absl::OkStatus();
 }
 
-absl::Status SqliteStore::ReplayLog() {
-  SYNMAP_ASSIGN_OR_RETURN(applied_log_id_,
-                          db_->QueryInt64("SELECT log_id FROM checkpoint WHERE id = 1"));
-  SYNMAP_ASSIGN_OR_RETURN(
-      Statement log,
-      db_->Prepare("SELECT log_id, sensor_id, format, body FROM batch_log WHERE log_id > ? "
-                   "ORDER BY log_id"));
-  log.BindInt64(1, applied_log_id_);
-  const int64_t cutoff = RetentionCutoffNs();
-  const int64_t now_ns = ToNs(clock_.Now());
+namespace {
+
+// Steps `log` (rows: log_id, sensor_id, format, body) and calls fn(log_id, sensor index,
+// batch) for each row. DataLoss for a row that is not a well-formed batch of one of the first
+// `sensors` sensors.
+template <typename Fn>
+absl::Status ForEachLoggedBatch(Statement& log, size_t sensors, Fn&& fn) {
   synmap::v1::Batch proto;
-  absl::MutexLock lock(&state_mu_);
   while (true) {
     SYNMAP_ASSIGN_OR_RETURN(bool row, log.Step());
     if (!row) {
-      break;
+      return absl::OkStatus();
     }
     const int64_t log_id = log.ColumnInt64(0);
     const int64_t sensor_id = log.ColumnInt64(1);
     const absl::string_view body = log.ColumnBlob(3);
     if (log.ColumnInt64(2) != kBodyFormatBatchProto || sensor_id < 1 ||
-        sensor_id > static_cast<int64_t>(ledger_.size()) ||
+        sensor_id > static_cast<int64_t>(sensors) ||
         !proto.ParseFromArray(body.data(), static_cast<int>(body.size()))) {
       return absl::DataLossError(absl::StrCat("batch log row ", log_id, " is corrupt"));
     }
@@ -328,12 +324,52 @@ absl::Status SqliteStore::ReplayLog() {
       return absl::DataLossError(
           absl::StrCat("batch log row ", log_id, " is corrupt: ", batch.status().message()));
     }
-    records_since_checkpoint_ +=
-        index_.ApplyBatch(static_cast<uint32_t>(sensor_id - 1), batch->batch, cutoff, now_ns);
-    applied_log_id_ = log_id;
-    ++stats_.replayed_batches;
+    fn(log_id, static_cast<uint32_t>(sensor_id - 1), batch->batch);
   }
-  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status SqliteStore::SeedOverlap() {
+  // The checkpointed batches' duplicates are in the chunks; their fingerprints (within the
+  // horizon) go back into the overlap index so later batches are matched against them.
+  SYNMAP_ASSIGN_OR_RETURN(
+      Statement log,
+      db_->Prepare("SELECT l.log_id, l.sensor_id, l.format, l.body FROM batch_log l JOIN batches b "
+                   "ON b.sensor_id = l.sensor_id AND b.seq = l.seq WHERE l.log_id <= ? AND "
+                   "b.end_ns >= (SELECT MAX(end_ns) FROM batches) - ? ORDER BY l.log_id"));
+  log.BindInt64(1, applied_log_id_);
+  log.BindInt64(2, absl::ToInt64Nanoseconds(options_.overlap.horizon));
+  absl::MutexLock lock(&state_mu_);
+  return ForEachLoggedBatch(log, ledger_.size(),
+                            [&](int64_t, uint32_t sensor, const common::Batch& batch)
+                                ABSL_EXCLUSIVE_LOCKS_REQUIRED(state_mu_) {
+                                  index_.NoteSightings(sensor, ledger_.state(sensor).name, batch);
+                                });
+}
+
+absl::Status SqliteStore::ReplayLog() {
+  SYNMAP_ASSIGN_OR_RETURN(applied_log_id_,
+                          db_->QueryInt64("SELECT log_id FROM checkpoint WHERE id = 1"));
+  if (options_.overlap.enabled) {
+    SYNMAP_RETURN_IF_ERROR(SeedOverlap());
+  }
+  SYNMAP_ASSIGN_OR_RETURN(
+      Statement log,
+      db_->Prepare("SELECT log_id, sensor_id, format, body FROM batch_log WHERE log_id > ? "
+                   "ORDER BY log_id"));
+  log.BindInt64(1, applied_log_id_);
+  const int64_t cutoff = RetentionCutoffNs();
+  const int64_t now_ns = ToNs(clock_.Now());
+  absl::MutexLock lock(&state_mu_);
+  return ForEachLoggedBatch(log, ledger_.size(),
+                            [&](int64_t log_id, uint32_t sensor, const common::Batch& batch)
+                                ABSL_EXCLUSIVE_LOCKS_REQUIRED(state_mu_) {
+                                  records_since_checkpoint_ += index_.ApplyBatch(
+                                      sensor, ledger_.state(sensor).name, batch, cutoff, now_ns);
+                                  applied_log_id_ = log_id;
+                                  ++stats_.replayed_batches;
+                                });
 }
 
 int64_t SqliteStore::RetentionCutoffNs() const {
@@ -439,6 +475,9 @@ std::shared_ptr<const StoreSnapshot> SqliteStore::Snapshot(int64_t since_ns, int
   snapshot->keys = index_.keys();
   snapshot->sensors = ledger_.States();
   snapshot->coverage = ledger_.Coverage(answered.since_ns, answered.until_ns);
+  snapshot->overlap = index_.OverlapReport();
+  snapshot->overlap_enabled = index_.overlap_enabled();
+  snapshot->overlap_tolerance_ns = index_.overlap_tolerance_ns();
   snapshot->store = health_.Get();
   return snapshot;
 }

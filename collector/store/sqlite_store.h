@@ -55,6 +55,8 @@ struct SqliteStoreOptions {
   uint64_t max_group_records = 1'000'000;
   // Write a final checkpoint in Close(). Tests turn it off to exercise log replay.
   bool checkpoint_on_close = true;
+  // Counting a handshake several sensors saw once (store.h).
+  OverlapOptions overlap;
   Clock* clock = nullptr;  // Collector time; nullptr = RealClock. Must outlive.
   // Tests only: called by the writer thread at named steps of a checkpoint ("rolled_up",
   // "chunks_written") and of retention ("log_trimmed"), to inject a crash between steps.

@@ -319,7 +319,8 @@ void SqliteStore::ApplyGroup(std::vector<Applied>& applied) {
     } else {
       AccountBatch(a.batch, a.info, state);
       ledger_.AppendBatch(a.sensor_id, a.info);
-      records_since_checkpoint_ += index_.ApplyBatch(a.sensor_id, a.batch.batch, cutoff, now_ns);
+      records_since_checkpoint_ +=
+          index_.ApplyBatch(a.sensor_id, state.name, a.batch.batch, cutoff, now_ns);
       stats_.commits += 1;
       stats_.records += a.info.records;
     }

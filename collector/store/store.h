@@ -6,10 +6,33 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "collector/store/snapshot.h"
 #include "common/batch/batch.h"
 
 namespace synmap::collector {
+
+// Counting a handshake several sensors saw once (docs/counting.md, "Overlapping sensors"). Every
+// collector sharing a database must use the same values. Plain data.
+struct OverlapOptions {
+  // Deduplicate fingerprinted handshakes across sensors in merged answers. Off: every sensor's
+  // connections are summed, as before fingerprints. Applies to batches applied while set.
+  bool enabled = true;
+  // Two sensors' sightings of one handshake (same key and fingerprint) match when their first
+  // SYN/ACKs lie at most window + skew_tolerance apart in capture time: the sensors'
+  // retransmission window (one may miss the first copy) plus the clock skew tolerated between
+  // sensors. Defaults 60 s and 5 s.
+  absl::Duration window = absl::Seconds(60);
+  absl::Duration skew_tolerance = absl::Seconds(5);
+  // How far behind the newest batch end (capture time) sightings are remembered, about 60
+  // bytes each. A handshake earlier than that (plus twice window + skew_tolerance) arriving
+  // late is counted without deduplication. Default 6 h.
+  absl::Duration horizon = absl::Hours(6);
+
+  // InvalidArgument for a negative window or tolerance, or a horizon shorter than four times
+  // window + skew_tolerance.
+  [[nodiscard]] absl::Status Validate() const;
+};
 
 // Which aggregate buckets a Snapshot carries.
 enum class SnapshotBuckets {

@@ -63,12 +63,24 @@ struct CaptureStats {
   friend bool operator==(const CaptureStats&, const CaptureStats&) = default;
 };
 
+// One connection counted in a batch, for counting a handshake seen by several sensors once
+// (common/batch/handshake.h): a fingerprint of its client port and server ISN, and the capture
+// time of its first SYN/ACK in whole milliseconds after the batch's start.
+struct Handshake {
+  uint32_t fingerprint = 0;
+  uint32_t offset_ms = 0;
+  friend bool operator==(const Handshake&, const Handshake&) = default;
+};
+
 // One closed aggregation window: [start_ns, end_ns) of capture time, records sorted by key.
 struct Batch {
   int64_t start_ns = 0;
   int64_t end_ns = 0;
   std::vector<Record> records;
   CaptureStats stats;
+  // Empty (not sent, or lost in a merge), or one per connection of `records`, in record order:
+  // the first records[0].connections belong to records[0], and so on.
+  std::vector<Handshake> handshakes;
 
   friend bool operator==(const Batch&, const Batch&) = default;
 };

@@ -21,6 +21,10 @@ inline constexpr uint64_t kMaxSeq = (uint64_t{1} << 63) - 1;
 // Highest packets (and connections) of one record: 2^40, about 10^12. A sum of 2^23 such
 // records still fits a uint64; sums saturate anyway (common/aggregate/saturating.h).
 inline constexpr uint64_t kMaxRecordCount = uint64_t{1} << 40;
+// Most handshake fingerprints in one batch (one per connection; 8 bytes or fewer each on the
+// wire, so they fit kMaxBatchBytes beside the records). A window with more connections is sent
+// without fingerprints (counted, not deduplicated across sensors).
+inline constexpr size_t kMaxHandshakesPerBatch = 1'000'000;
 
 // The tunable part of the limits (collector options). Plain data; the defaults are the contract.
 struct BatchLimits {

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/aggregate/saturating.h"
 #include "common/status/status_macros.h"
 
 namespace synmap::common {
@@ -100,6 +101,37 @@ absl::Status CheckRecord(uint64_t seq, int64_t start_ns, int64_t end_ns, size_t 
   return absl::OkStatus();
 }
 
+// The handshake fingerprints' rules, shared by both forms: none, or exactly one per connection
+// (`connections`, summed over the records, saturating) with as many offsets, each no later
+// than the window's end. `offset_ms(i)` reads offset i.
+template <typename OffsetAt>
+absl::Status CheckHandshakes(uint64_t seq, int64_t start_ns, int64_t end_ns, size_t fingerprints,
+                             size_t offsets, uint64_t connections, OffsetAt offset_ms,
+                             std::string* limit) {
+  if (fingerprints == 0 && offsets == 0) {
+    return absl::OkStatus();
+  }
+  if (fingerprints != offsets || fingerprints > kMaxHandshakesPerBatch ||
+      fingerprints != connections) {
+    return Refuse(seq, "handshakes",
+                  absl::StrCat(fingerprints, " handshake fingerprints and ", offsets,
+                               " offsets for ", connections,
+                               " connections (need none, or one of each per connection, at most ",
+                               kMaxHandshakesPerBatch, ")"),
+                  limit);
+  }
+  const int64_t window_ms = (end_ns - start_ns) / 1'000'000;
+  for (size_t i = 0; i < offsets; ++i) {
+    if (static_cast<int64_t>(offset_ms(i)) > window_ms) {
+      return Refuse(seq, "handshakes",
+                    absl::StrCat("handshake ", i, ": offset ", offset_ms(i),
+                                 " ms is past the batch window of ", window_ms, " ms"),
+                    limit);
+    }
+  }
+  return absl::OkStatus();
+}
+
 std::optional<uint64_t> ReadVarint(absl::string_view data, size_t& pos) {
   uint64_t value = 0;
   for (int shift = 0; shift < 64 && pos < data.size(); shift += 7) {
@@ -155,7 +187,15 @@ absl::Status CheckBatch(const synmap::v1::Batch& batch, int64_t now_ns, const Ba
                      r.connections(), r.first_seen_unix_ns(), r.last_seen_unix_ns()},
                     limit));
   }
-  return absl::OkStatus();
+  uint64_t connections = 0;
+  for (const synmap::v1::Record& r : batch.records()) {
+    connections = SaturatingAdd(connections, r.connections());
+  }
+  return CheckHandshakes(
+      batch.seq(), batch.start_unix_ns(), batch.end_unix_ns(),
+      static_cast<size_t>(batch.handshake_fingerprints_size()),
+      static_cast<size_t>(batch.handshake_offsets_ms_size()), connections,
+      [&](size_t i) { return batch.handshake_offsets_ms(static_cast<int>(i)); }, limit);
 }
 
 absl::Status CheckBatch(const SequencedBatch& batch, int64_t now_ns, const BatchLimits& limits,
@@ -170,7 +210,13 @@ absl::Status CheckBatch(const SequencedBatch& batch, int64_t now_ns, const Batch
                                         r.packets, r.connections, r.first_seen_ns, r.last_seen_ns},
                                        limit));
   }
-  return absl::OkStatus();
+  uint64_t connections = 0;
+  for (const Record& r : b.records) {
+    connections = SaturatingAdd(connections, r.connections);
+  }
+  return CheckHandshakes(
+      batch.seq, b.start_ns, b.end_ns, b.handshakes.size(), b.handshakes.size(), connections,
+      [&](size_t i) { return b.handshakes[i].offset_ms; }, limit);
 }
 
 absl::Status ValidateSensorName(absl::string_view sensor) {
@@ -211,6 +257,16 @@ absl::StatusOr<SequencedBatch> DecodeBatch(const synmap::v1::Batch& proto) {
     r.last_seen_ns = rec.last_seen_unix_ns();
     out.batch.records.push_back(r);
   }
+  if (proto.handshake_fingerprints_size() != proto.handshake_offsets_ms_size()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "batch seq ", proto.seq(), ": ", proto.handshake_fingerprints_size(),
+        " handshake fingerprints but ", proto.handshake_offsets_ms_size(), " offsets"));
+  }
+  out.batch.handshakes.resize(static_cast<size_t>(proto.handshake_fingerprints_size()));
+  for (int i = 0; i < proto.handshake_fingerprints_size(); ++i) {
+    out.batch.handshakes[static_cast<size_t>(i)] =
+        Handshake{proto.handshake_fingerprints(i), proto.handshake_offsets_ms(i)};
+  }
   return out;
 }
 
@@ -237,7 +293,17 @@ synmap::v1::Batch BatchToProto(const SequencedBatch& batch) {
     *out.mutable_health() = HealthToProto(batch.health);
   }
   out.set_merged_from(batch.merged_from);
+  HandshakesToProto(batch.batch.handshakes, &out);
   return out;
+}
+
+void HandshakesToProto(const std::vector<Handshake>& handshakes, synmap::v1::Batch* out) {
+  out->mutable_handshake_fingerprints()->Reserve(static_cast<int>(handshakes.size()));
+  out->mutable_handshake_offsets_ms()->Reserve(static_cast<int>(handshakes.size()));
+  for (const Handshake& h : handshakes) {
+    out->add_handshake_fingerprints(h.fingerprint);
+    out->add_handshake_offsets_ms(h.offset_ms);
+  }
 }
 
 absl::StatusOr<std::string> EncodeBatch(const SequencedBatch& batch) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -21,7 +22,10 @@ namespace synmap::common {
 // and connections <= packets, 0 < first_seen <= last_seen, both inside [start, end]. Returns
 // InvalidArgument naming the seq, the record index, the limit and the offending value, and sets
 // `*limit` (if not null) to the limit's short name ("seq", "window", "future",
-// "records_per_batch", "ip_length", "ip_family", "port", "counts", "timestamps") for counters.
+// "records_per_batch", "ip_length", "ip_family", "port", "counts", "timestamps",
+// "handshakes") for counters. Handshake fingerprints: none, or exactly one per connection
+// (summed over the records) and at most kMaxHandshakesPerBatch, with as many offsets, each at
+// most the window's length in whole milliseconds.
 // Does not look at any store (duplicates, seq order).
 [[nodiscard]] absl::Status CheckBatch(const synmap::v1::Batch& batch, int64_t now_ns,
                                       const BatchLimits& limits, std::string* limit);
@@ -38,10 +42,13 @@ namespace synmap::common {
                                                             const BatchLimits& limits,
                                                             std::string* limit);
 // The plain form of `proto` without the limits (for batches read back from a store or a
-// spool). InvalidArgument only if an address is not 4 or 16 bytes or a port exceeds 65535.
+// spool). InvalidArgument only if an address is not 4 or 16 bytes, a port exceeds 65535 or the
+// two handshake arrays differ in length.
 [[nodiscard]] absl::StatusOr<SequencedBatch> DecodeBatch(const synmap::v1::Batch& proto);
 // The wire form; DecodeBatch(BatchToProto(b)) == b for every b.
 synmap::v1::Batch BatchToProto(const SequencedBatch& batch);
+// Appends `handshakes` to `out`'s two handshake arrays (BatchToProto's part for them).
+void HandshakesToProto(const std::vector<Handshake>& handshakes, synmap::v1::Batch* out);
 // BatchToProto(batch) serialized (the form stores keep and digests are taken over).
 // InvalidArgument if it exceeds kMaxBatchBytes ("limit bytes").
 [[nodiscard]] absl::StatusOr<std::string> EncodeBatch(const SequencedBatch& batch);

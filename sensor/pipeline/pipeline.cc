@@ -140,7 +140,9 @@ void Pipeline::HandlePacket(const CapturedPacket& packet) {
   if (result != common::DecodeResult::kSynAck) {
     return;
   }
-  table_.Add(event);
+  if (table_.Add(event) && options_.handshake_fingerprints) {
+    handshakes_.Add(event);
+  }
   if (table_.key_count() >= options_.max_keys) {
     // Cut just after this packet; the rest of the window goes on in a fresh table.
     const int64_t cut = packet.timestamp_ns + 1;
@@ -206,6 +208,9 @@ void Pipeline::CloseLocked(int64_t end_ns) {
   // so every record's first/last seen lies inside [start, end].
   batch.start_ns = std::min(cut_start_ns_, earliest_ns_.value_or(cut_start_ns_));
   batch.end_ns = std::max(end_ns, earliest_ns_.has_value() ? latest_ns_ + 1 : end_ns);
+  if (options_.handshake_fingerprints) {
+    batch.handshakes = handshakes_.Take(batch.records, batch.start_ns);
+  }
   window_stats_ = common::CaptureStats{};
   earliest_ns_.reset();
   latest_ns_ = 0;

@@ -7,7 +7,8 @@
 
 namespace synmap::collector::internal {
 
-std::vector<KeyTotals> SumByKey(const StoreSnapshot& snapshot, int64_t since_ns, int64_t until_ns) {
+std::vector<KeyTotals> SumByKey(const StoreSnapshot& snapshot, int64_t since_ns, int64_t until_ns,
+                                bool merged) {
   std::vector<KeyTotals> totals(snapshot.keys != nullptr ? snapshot.keys->size() : 0);
   for (const auto& bucket : snapshot.buckets) {
     const AggregateBucket& b = *bucket;
@@ -18,6 +19,7 @@ std::vector<KeyTotals> SumByKey(const StoreSnapshot& snapshot, int64_t since_ns,
       continue;
     }
     const size_t n = b.size();
+    const bool dedup = merged && b.duplicates.size() == n;
     // Rows reach their keys in random order and `totals` is larger than the caches:
     // prefetching a few rows ahead overlaps the misses.
     constexpr size_t kPrefetchDistance = 16;
@@ -28,7 +30,8 @@ std::vector<KeyTotals> SumByKey(const StoreSnapshot& snapshot, int64_t since_ns,
       const int64_t first = b.first_seen_ns[r];
       KeyTotals& t = totals[b.key[r]];
       t.packets = common::SaturatingAdd(t.packets, b.packets[r]);
-      t.connections = common::SaturatingAdd(t.connections, b.connections[r]);
+      t.connections = common::SaturatingAdd(
+          t.connections, dedup ? b.connections[r] - b.duplicates[r] : b.connections[r]);
       if (t.first_ns == 0 || first < t.first_ns) {
         t.first_ns = first;
       }

@@ -18,8 +18,11 @@ using common::KeyTotals;
 // Sums, saturating at UINT64_MAX, every row of `snapshot`'s buckets that overlap
 // [since_ns, until_ns) (0 = open) into its key's slot; indexed by key id. Buckets count whole,
 // so the range is in effect widened to bucket edges (StoreSnapshot::answered_*). One
-// sequential pass with one dense-array write per row: the cheap half of every query.
-std::vector<KeyTotals> SumByKey(const StoreSnapshot& snapshot, int64_t since_ns, int64_t until_ns);
+// sequential pass with one dense-array write per row: the cheap half of every query. With
+// `merged`, a row's connections exclude its duplicates (handshakes another sensor saw first),
+// so summing over sensors counts each handshake once.
+std::vector<KeyTotals> SumByKey(const StoreSnapshot& snapshot, int64_t since_ns, int64_t until_ns,
+                                bool merged = false);
 
 // Sets server_port, server_ip, client_ip, packets, connections, first/last seen of `row`.
 void FillFacts(const GroupTotals& totals, const QueryNaming& naming, synmap::v1::SummaryRow* row);

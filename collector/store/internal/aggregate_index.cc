@@ -10,21 +10,25 @@
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
+#include "common/aggregate/saturating.h"
 
 namespace synmap::collector::internal {
 namespace {
 
-// Checkpoint chunk format 2: "SMA2", u32 row count, i64 bucket start, i64 bucket width,
-// i64 overhang, then rows of kRowBytes, then a u32 CRC-32 (zlib) of every byte before it;
+// Checkpoint chunk format 3: "SMA3", u32 row count, i64 bucket start, i64 bucket width,
+// i64 overhang, then rows of kRowBytes3, then a u32 CRC-32 (zlib) of every byte before it;
 // little-endian. A row: u32 sensor, u8 client length, 16 client bytes, u8 server length,
-// 16 server bytes, u16 port, u64 packets, u64 connections, i64 first_seen_ns, i64 last_seen_ns.
+// 16 server bytes, u16 port, u64 packets, u64 connections, i64 first_seen_ns, i64 last_seen_ns,
+// u64 duplicates. Format 2: "SMA2", the same without duplicates (kRowBytes a row).
 // Format 1 (older stores): "SMA1", u32 row count, rows; no checksum, width from the checkpoint.
+constexpr char kChunkMagic3[4] = {'S', 'M', 'A', '3'};
 constexpr char kChunkMagic2[4] = {'S', 'M', 'A', '2'};
 constexpr char kChunkMagic1[4] = {'S', 'M', 'A', '1'};
 constexpr size_t kHeaderBytes2 = 4 + 4 + 8 * 3;
 constexpr size_t kHeaderBytes1 = 8;
 constexpr size_t kCrcBytes = 4;
 constexpr size_t kRowBytes = 4 + 1 + 16 + 1 + 16 + 2 + 8 * 4;
+constexpr size_t kRowBytes3 = kRowBytes + 8;
 
 template <typename T>
 void Put(std::string& out, T value) {
@@ -83,6 +87,14 @@ bool IsUnique(const std::shared_ptr<T>& p) {
 }
 
 }  // namespace
+
+AggregateIndex::AggregateIndex(std::vector<BucketTier> tiers, const OverlapOptions& overlap)
+    : tiers_(std::move(tiers)) {
+  if (overlap.enabled) {
+    overlap_.emplace(absl::ToInt64Nanoseconds(overlap.window + overlap.skew_tolerance),
+                     absl::ToInt64Nanoseconds(overlap.horizon));
+  }
+}
 
 int64_t AggregateIndex::FloorTo(int64_t t_ns, int64_t width_ns) {
   int64_t q = t_ns / width_ns;
@@ -183,12 +195,14 @@ uint64_t AggregateIndex::SaturatingAdd(uint64_t a, uint64_t b) {
 }
 
 void AggregateIndex::AddKeyRow(AggregateBucket* bucket, uint32_t key, uint64_t packets,
-                               uint64_t connections, int64_t first_ns, int64_t last_ns) {
+                               uint64_t connections, uint64_t duplicates, int64_t first_ns,
+                               int64_t last_ns) {
   auto [it, inserted] = bucket->index.try_emplace(key, static_cast<uint32_t>(bucket->size()));
   if (inserted) {
     bucket->key.push_back(key);
     bucket->packets.push_back(packets);
     bucket->connections.push_back(connections);
+    bucket->duplicates.push_back(std::min(duplicates, connections));
     bucket->first_seen_ns.push_back(first_ns);
     bucket->last_seen_ns.push_back(last_ns);
     ++rows_;
@@ -197,21 +211,23 @@ void AggregateIndex::AddKeyRow(AggregateBucket* bucket, uint32_t key, uint64_t p
   const uint32_t row = it->second;
   bucket->packets[row] = SaturatingAdd(bucket->packets[row], packets);
   bucket->connections[row] = SaturatingAdd(bucket->connections[row], connections);
+  bucket->duplicates[row] = std::min(bucket->connections[row],
+                                     common::SaturatingAdd(bucket->duplicates[row], duplicates));
   bucket->first_seen_ns[row] = std::min(bucket->first_seen_ns[row], first_ns);
   bucket->last_seen_ns[row] = std::max(bucket->last_seen_ns[row], last_ns);
 }
 
 void AggregateIndex::MergeInto(AggregateBucket* into, const AggregateBucket& from) {
   for (size_t r = 0; r < from.size(); ++r) {
-    AddKeyRow(into, from.key[r], from.packets[r], from.connections[r], from.first_seen_ns[r],
-              from.last_seen_ns[r]);
+    AddKeyRow(into, from.key[r], from.packets[r], from.connections[r], from.duplicates[r],
+              from.first_seen_ns[r], from.last_seen_ns[r]);
   }
   const int64_t end = from.start_ns + from.width_ns + from.overhang_ns;
   into->overhang_ns = std::max(into->overhang_ns, end - (into->start_ns + into->width_ns));
 }
 
-uint64_t AggregateIndex::ApplyBatch(uint32_t sensor, const common::Batch& batch, int64_t cutoff_ns,
-                                    int64_t now_ns) {
+uint64_t AggregateIndex::ApplyBatch(uint32_t sensor, absl::string_view sensor_name,
+                                    const common::Batch& batch, int64_t cutoff_ns, int64_t now_ns) {
   BeginMutation();
   mark_dirty_ = true;
   const int64_t t = batch.start_ns;
@@ -272,9 +288,74 @@ uint64_t AggregateIndex::ApplyBatch(uint32_t sensor, const common::Batch& batch,
       bucket->index.prefetch(pending[i + kAhead].key_id);
     }
     const common::Record& r = batch.records[pending[i].record];
-    AddKeyRow(bucket, pending[i].key_id, r.packets, r.connections, r.first_seen_ns, r.last_seen_ns);
+    AddKeyRow(bucket, pending[i].key_id, r.packets, r.connections, 0, r.first_seen_ns,
+              r.last_seen_ns);
+  }
+  if (overlap_.has_value() && !batch.handshakes.empty()) {
+    std::vector<OverlapIndex::RecordIds> ids(batch.records.size(),
+                                             OverlapIndex::RecordIds{OverlapIndex::kSkipped});
+    for (const Pending& p : pending) {
+      ids[p.record] = OverlapIndex::RecordIds{p.key_id, p.key.client, p.key.server};
+    }
+    ApplySightings(sensor, sensor_name, batch, ids, /*apply=*/true);
   }
   return n;
+}
+
+std::vector<OverlapIndex::RecordIds> AggregateIndex::InternRecords(uint32_t sensor,
+                                                                   const common::Batch& batch) {
+  std::vector<OverlapIndex::RecordIds> ids(batch.records.size(),
+                                           OverlapIndex::RecordIds{OverlapIndex::kSkipped});
+  for (size_t i = 0; i < batch.records.size(); ++i) {
+    const common::RecordKey& k = batch.records[i].key;
+    if ((k.client.length != 4 && k.client.length != 16) || k.server.length != k.client.length) {
+      continue;
+    }
+    const AggregateKey key{sensor, InternIp(k.client), InternIp(k.server), k.server_port};
+    ids[i] = OverlapIndex::RecordIds{InternKey(key), key.client, key.server};
+  }
+  return ids;
+}
+
+void AggregateIndex::NoteSightings(uint32_t sensor, absl::string_view sensor_name,
+                                   const common::Batch& batch) {
+  if (!overlap_.has_value() || batch.handshakes.empty()) {
+    return;
+  }
+  BeginMutation();
+  const std::vector<OverlapIndex::RecordIds> ids = InternRecords(sensor, batch);
+  ApplySightings(sensor, sensor_name, batch, ids, /*apply=*/false);
+}
+
+void AggregateIndex::ApplySightings(uint32_t sensor, absl::string_view sensor_name,
+                                    const common::Batch& batch,
+                                    absl::Span<const OverlapIndex::RecordIds> ids, bool apply) {
+  std::vector<OverlapIndex::Uncounted> uncounted;
+  overlap_->Add(sensor, sensor_name, batch, ids, &uncounted);
+  if (!apply) {
+    return;
+  }
+  for (const OverlapIndex::Uncounted& u : uncounted) {
+    const AggregateBucket* holding = Holding(u.batch_start_ns);
+    if (holding == nullptr) {
+      continue;  // Dropped by retention.
+    }
+    AggregateBucket* bucket = MutableBucket(holding->start_ns, holding->width_ns);
+    auto row = bucket->index.find(u.key_id);
+    if (row == bucket->index.end()) {
+      continue;
+    }
+    uint64_t& duplicates = bucket->duplicates[row->second];
+    if (u.delta > 0 && duplicates < bucket->connections[row->second]) {
+      ++duplicates;
+    } else if (u.delta < 0 && duplicates > 0) {
+      --duplicates;
+    }
+  }
+}
+
+std::vector<std::vector<OverlapPeer>> AggregateIndex::OverlapReport() const {
+  return overlap_.has_value() ? overlap_->Report() : std::vector<std::vector<OverlapPeer>>();
 }
 
 absl::Status AggregateIndex::LoadChunk(int64_t start_ns, int64_t format, absl::string_view body,
@@ -283,8 +364,10 @@ absl::Status AggregateIndex::LoadChunk(int64_t start_ns, int64_t format, absl::s
   uint32_t count = 0;
   int64_t width_ns = legacy_width_ns;
   int64_t overhang_ns = 0;
-  if (format == 2) {
-    if (body.size() < kHeaderBytes2 + kCrcBytes || std::memcmp(p, kChunkMagic2, 4) != 0) {
+  const size_t row_bytes = format == 3 ? kRowBytes3 : kRowBytes;
+  if (format == 2 || format == 3) {
+    if (body.size() < kHeaderBytes2 + kCrcBytes ||
+        std::memcmp(p, format == 3 ? kChunkMagic3 : kChunkMagic2, 4) != 0) {
       return absl::DataLossError("aggregate chunk: bad header");
     }
     const char* crc_at = body.data() + body.size() - kCrcBytes;
@@ -296,7 +379,7 @@ absl::Status AggregateIndex::LoadChunk(int64_t start_ns, int64_t format, absl::s
     const int64_t stored_start = Get<int64_t>(p);
     width_ns = Get<int64_t>(p);
     overhang_ns = Get<int64_t>(p);
-    if (body.size() != kHeaderBytes2 + size_t{count} * kRowBytes + kCrcBytes ||
+    if (body.size() != kHeaderBytes2 + size_t{count} * row_bytes + kCrcBytes ||
         stored_start != start_ns || width_ns <= 0 || FloorTo(start_ns, width_ns) != start_ns ||
         overhang_ns < 0) {
       return absl::DataLossError("aggregate chunk: inconsistent header");
@@ -336,12 +419,13 @@ absl::Status AggregateIndex::LoadChunk(int64_t start_ns, int64_t format, absl::s
     const uint64_t connections = Get<uint64_t>(p);
     const int64_t first_ns = Get<int64_t>(p);
     const int64_t last_ns = Get<int64_t>(p);
-    if (!ips_ok || sensor >= sensor_count || first_ns > last_ns) {
+    const uint64_t duplicates = format == 3 ? Get<uint64_t>(p) : 0;
+    if (!ips_ok || sensor >= sensor_count || first_ns > last_ns || duplicates > connections) {
       mark_dirty_ = true;
       return absl::DataLossError(absl::StrCat("aggregate chunk: bad row ", i));
     }
     const uint32_t key = InternKey(AggregateKey{sensor, InternIp(client), InternIp(server), port});
-    AddKeyRow(bucket, key, packets, connections, first_ns, last_ns);
+    AddKeyRow(bucket, key, packets, connections, duplicates, first_ns, last_ns);
   }
   mark_dirty_ = true;
   return absl::OkStatus();
@@ -392,8 +476,8 @@ std::vector<std::string> AggregateIndex::EncodeBucket(int64_t start_ns,
   for (size_t begin = 0; begin < order.size(); begin += rows_per_chunk) {
     const size_t end = std::min(order.size(), begin + rows_per_chunk);
     std::string out;
-    out.reserve(kHeaderBytes2 + (end - begin) * kRowBytes + kCrcBytes);
-    out.append(kChunkMagic2, 4);
+    out.reserve(kHeaderBytes2 + (end - begin) * kRowBytes3 + kCrcBytes);
+    out.append(kChunkMagic3, 4);
     Put<uint32_t>(out, static_cast<uint32_t>(end - begin));
     Put<int64_t>(out, b.start_ns);
     Put<int64_t>(out, b.width_ns);
@@ -409,6 +493,7 @@ std::vector<std::string> AggregateIndex::EncodeBucket(int64_t start_ns,
       Put<uint64_t>(out, b.connections[row]);
       Put<int64_t>(out, b.first_seen_ns[row]);
       Put<int64_t>(out, b.last_seen_ns[row]);
+      Put<uint64_t>(out, b.duplicates[row]);
     }
     Put<uint32_t>(out, Crc32(out));
     chunks.push_back(std::move(out));

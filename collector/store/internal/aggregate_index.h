@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -10,7 +11,9 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "collector/store/internal/overlap_index.h"
 #include "collector/store/snapshot.h"
+#include "collector/store/store.h"
 #include "common/aggregate/record.h"
 #include "common/packet/ip_address.h"
 
@@ -45,8 +48,8 @@ struct AnsweredWindow {
 // Thread-compatible: the store serialises mutations and snapshot copies under its lock.
 class AggregateIndex {
  public:
-  // `tiers` must be valid (see SqliteStoreOptions::Validate).
-  explicit AggregateIndex(std::vector<BucketTier> tiers) : tiers_(std::move(tiers)) {}
+  // `tiers` must be valid (see SqliteStoreOptions::Validate), `overlap` too (Validate()).
+  explicit AggregateIndex(std::vector<BucketTier> tiers, const OverlapOptions& overlap = {});
 
   // Floor of `t_ns` to a multiple of `width_ns` (also for negative times).
   static int64_t FloorTo(int64_t t_ns, int64_t width_ns);
@@ -57,14 +60,28 @@ class AggregateIndex {
   // Adds every record of `batch` (validated) under sensor index `sensor`, all into the bucket
   // holding the batch's start (an existing bucket holding it, else one of the tier width at
   // `now_ns`). A batch whose bucket ends at or before `cutoff_ns` is skipped (retention).
-  // Returns the number of records applied.
-  uint64_t ApplyBatch(uint32_t sensor, const common::Batch& batch, int64_t cutoff_ns,
-                      int64_t now_ns);
+  // With overlap deduplication on, the batch's handshake fingerprints are matched against
+  // other sensors' (OverlapIndex; `sensor_name` orders equal times) and every sighting that is
+  // not counted in merged answers adds one to its row's `duplicates`. Returns the number of
+  // records applied.
+  uint64_t ApplyBatch(uint32_t sensor, absl::string_view sensor_name, const common::Batch& batch,
+                      int64_t cutoff_ns, int64_t now_ns);
 
-  // Decodes one checkpoint chunk of bucket `start_ns` and adds its rows; format 2 carries its
-  // bucket's width and a CRC-32 of its bytes; format 1 (no checksum) has buckets of
-  // `legacy_width_ns`. Does not mark buckets dirty. Errors: DataLoss when the chunk is
-  // malformed, fails its checksum or overlaps another bucket.
+  // Adds the fingerprints of `batch` to the overlap index without changing any bucket: for a
+  // batch whose records are already in loaded checkpoint chunks (their duplicates included).
+  void NoteSightings(uint32_t sensor, absl::string_view sensor_name, const common::Batch& batch);
+
+  // The overlap report of snapshots (empty when deduplication is off).
+  std::vector<std::vector<OverlapPeer>> OverlapReport() const;
+  bool overlap_enabled() const { return overlap_.has_value(); }
+  int64_t overlap_tolerance_ns() const { return overlap_ ? overlap_->tolerance_ns() : 0; }
+  uint64_t overlap_late() const { return overlap_ ? overlap_->late() : 0; }
+
+  // Decodes one checkpoint chunk of bucket `start_ns` and adds its rows; format 3 carries its
+  // bucket's width, each row's duplicates and a CRC-32 of its bytes; format 2 the same without
+  // duplicates; format 1 (no checksum) has buckets of `legacy_width_ns`. Does not mark buckets
+  // dirty. Errors: DataLoss when the chunk is malformed, fails its checksum or overlaps another
+  // bucket.
   [[nodiscard]] absl::Status LoadChunk(int64_t start_ns, int64_t format, absl::string_view body,
                                        int64_t legacy_width_ns, uint32_t sensor_count);
 
@@ -75,7 +92,7 @@ class AggregateIndex {
   [[nodiscard]] static absl::Status DecodeManifest(absl::string_view body, int64_t* log_id,
                                                    int64_t* chunks);
 
-  // Encodes bucket `start_ns` as format-2 chunks of at most `rows_per_chunk` rows sorted by
+  // Encodes bucket `start_ns` as format-3 chunks of at most `rows_per_chunk` rows sorted by
   // key. Returns no chunks for an absent or empty bucket.
   std::vector<std::string> EncodeBucket(int64_t start_ns, size_t rows_per_chunk) const;
 
@@ -129,7 +146,13 @@ class AggregateIndex {
   // span) if absent; copied first if a snapshot holds it.
   AggregateBucket* MutableBucket(int64_t start_ns, int64_t width_ns);
   void AddKeyRow(AggregateBucket* bucket, uint32_t key, uint64_t packets, uint64_t connections,
-                 int64_t first_ns, int64_t last_ns);
+                 uint64_t duplicates, int64_t first_ns, int64_t last_ns);
+  // Matches the fingerprints of `batch` (records with `ids`) and applies what stops counting.
+  void ApplySightings(uint32_t sensor, absl::string_view sensor_name, const common::Batch& batch,
+                      absl::Span<const OverlapIndex::RecordIds> ids, bool apply);
+  // The ids of each record of `batch` under `sensor`, interning them (kSkipped for a record
+  // with impossible addresses).
+  std::vector<OverlapIndex::RecordIds> InternRecords(uint32_t sensor, const common::Batch& batch);
   void MergeInto(AggregateBucket* into, const AggregateBucket& from);
   uint64_t SaturatingAdd(uint64_t a, uint64_t b);
   // Forgets per-call caches; called at the start of every mutating call, because a snapshot
@@ -137,6 +160,7 @@ class AggregateIndex {
   void BeginMutation();
 
   std::vector<BucketTier> tiers_;
+  std::optional<OverlapIndex> overlap_;  // Set when deduplication is on.
   std::map<int64_t, std::shared_ptr<AggregateBucket>> buckets_;
   std::shared_ptr<std::vector<common::IpAddress>> ips_ =
       std::make_shared<std::vector<common::IpAddress>>();

@@ -20,7 +20,7 @@ namespace synmap::collector::internal {
 
 // batch_log.body: a serialized synmap.v1.Batch.
 inline constexpr int64_t kBodyFormatBatchProto = 1;
-inline constexpr int64_t kChunkFormat = 2;  // aggregate_chunks.body: AggregateIndex format 2.
+inline constexpr int64_t kChunkFormat = 3;  // aggregate_chunks.body: AggregateIndex format 3.
 inline constexpr size_t kRowsPerChunk = 65'536;
 // The checkpoint manifest's row in aggregate_chunks (no bucket starts there).
 inline constexpr int64_t kManifestBucket = std::numeric_limits<int64_t>::min();
@@ -91,7 +91,7 @@ class SqliteStore final : public Store {
       : options_(options),
         clock_(options.clock != nullptr ? *options.clock : RealClock::Get()),
         db_(std::move(db)),
-        index_(IndexTiers(options.tiers)) {}
+        index_(IndexTiers(options.tiers), options.overlap) {}
 
   static std::vector<BucketTier> IndexTiers(const std::vector<StoreTier>& tiers) {
     std::vector<BucketTier> out;
@@ -110,6 +110,9 @@ class SqliteStore final : public Store {
   // fails with DataLoss naming the file when the log no longer holds every batch needed.
   absl::Status RebuildFromLog(const absl::Status& why);
   absl::Status ReplayLog();
+  // Puts the fingerprints of checkpointed batches within the overlap horizon back into the
+  // overlap index (their duplicates are in the loaded chunks).
+  absl::Status SeedOverlap();
   absl::Status Submit(Op* op) ABSL_LOCKS_EXCLUDED(queue_mu_);
   void WriterLoop();
   // Writes the group's transaction, wakes its callers, then applies it. Marks ops done.

@@ -7,41 +7,17 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/batch/batch_codec.h"
 #include "common/status/status_macros.h"
 
 namespace synmap::sensor::internal {
-namespace {
-
-void StatsToProto(const common::CaptureStats& s, v1::CaptureStats* out) {
-  out->set_packets_received(s.packets_received);
-  out->set_kernel_drops(s.kernel_drops);
-  out->set_interface_drops(s.interface_drops);
-  out->set_synacks(s.synacks);
-  out->set_retransmissions(s.retransmissions);
-  out->set_malformed(s.malformed);
-  out->set_handshakes_evicted(s.handshakes_evicted);
-}
-
-common::CaptureStats StatsFromProto(const v1::CaptureStats& p) {
-  common::CaptureStats s;
-  s.packets_received = p.packets_received();
-  s.kernel_drops = p.kernel_drops();
-  s.interface_drops = p.interface_drops();
-  s.synacks = p.synacks();
-  s.retransmissions = p.retransmissions();
-  s.malformed = p.malformed();
-  s.handshakes_evicted = p.handshakes_evicted();
-  return s;
-}
-
-}  // namespace
 
 v1::Batch BatchToProto(const common::Batch& batch, uint64_t seq) {
   v1::Batch out;
   out.set_seq(seq);
   out.set_start_unix_ns(batch.start_ns);
   out.set_end_unix_ns(batch.end_ns);
-  StatsToProto(batch.stats, out.mutable_stats());
+  common::StatsToProto(batch.stats, out.mutable_stats());
   out.mutable_records()->Reserve(static_cast<int>(batch.records.size()));
   for (const common::Record& r : batch.records) {
     v1::Record* rec = out.add_records();
@@ -56,6 +32,7 @@ v1::Batch BatchToProto(const common::Batch& batch, uint64_t seq) {
     rec->set_last_seen_unix_ns(r.last_seen_ns);
   }
   out.set_merged_from(1);
+  common::HandshakesToProto(batch.handshakes, &out);
   return out;
 }
 
@@ -63,7 +40,7 @@ absl::StatusOr<common::Batch> BatchFromProto(const v1::Batch& proto) {
   common::Batch batch;
   batch.start_ns = proto.start_unix_ns();
   batch.end_ns = proto.end_unix_ns();
-  batch.stats = StatsFromProto(proto.stats());
+  batch.stats = common::StatsFromProto(proto.stats());
   batch.records.reserve(static_cast<size_t>(proto.records_size()));
   for (const v1::Record& rec : proto.records()) {
     common::Record r;

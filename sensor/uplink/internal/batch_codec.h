@@ -20,13 +20,16 @@ inline constexpr uint64_t kMaxRecordsPerBatch = common::kMaxRecordsPerBatch;
 // filled in when the batch is sent).
 v1::Batch BatchToProto(const common::Batch& batch, uint64_t seq);
 
-// The domain form of `proto` (seq, health and merged_from are dropped). InvalidArgument if
-// an address is not 4 or 16 bytes or a port is outside 0..65535.
+// The domain form of `proto` (seq, health, merged_from and handshake fingerprints are dropped:
+// a merged batch goes without fingerprints). InvalidArgument if an address is not 4 or 16
+// bytes or a port is outside 0..65535.
 [[nodiscard]] absl::StatusOr<common::Batch> BatchFromProto(const v1::Batch& proto);
 
 // Accumulates wire batches into one: records summed per key (sorted by key on output),
 // capture stats summed, window = union of the parts' windows, merged_from = sum of the
-// parts' merged_from (0 counts as 1), seq = the highest part seq. Thread-compatible.
+// parts' merged_from (0 counts as 1), seq = the highest part seq, no handshake fingerprints
+// (the collector counts a merged batch's records without deduplicating them across sensors).
+// Thread-compatible.
 class BatchMerger {
  public:
   // Adds one part. InvalidArgument (nothing added) if the part does not decode.

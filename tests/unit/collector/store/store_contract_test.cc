@@ -433,6 +433,90 @@ TEST_P(StoreContractTest, CallsAfterCloseAreCancelled) {
               StatusIs(absl::StatusCode::kCancelled));
 }
 
+// A batch [start, start + 10 s) of one record 10.0.0.2 -> 10.0.0.1:22 with one connection per
+// (fingerprint, offset ms) handshake, as a sensor with fingerprints sends it.
+synmap::v1::Batch FingerprintedBatch(uint64_t seq, int64_t start_ns,
+                                     const std::vector<std::pair<uint32_t, uint32_t>>& handshakes) {
+  synmap::v1::Batch batch = MakeBatch(seq, start_ns);
+  uint32_t first = handshakes.front().second;
+  uint32_t last = first;
+  for (const auto& [fingerprint, offset_ms] : handshakes) {
+    batch.add_handshake_fingerprints(fingerprint);
+    batch.add_handshake_offsets_ms(offset_ms);
+    first = std::min(first, offset_ms);
+    last = std::max(last, offset_ms);
+  }
+  AddRecord(batch, "10.0.0.2", "10.0.0.1", 22, handshakes.size(), start_ns + first * 1'000'000);
+  batch.mutable_records(0)->set_last_seen_unix_ns(start_ns + last * 1'000'000);
+  return batch;
+}
+
+// Connections in merged answers: each row's connections minus its duplicates.
+uint64_t MergedConnections(const StoreSnapshot& s) {
+  uint64_t total = 0;
+  for (const auto& b : s.buckets) {
+    for (size_t r = 0; r < b->size(); ++r) {
+      total += b->connections[r] - b->duplicates[r];
+    }
+  }
+  return total;
+}
+
+TEST_P(StoreContractTest, OverlappingSensorsCountOnceMergedAcrossResendsRestartsAndOldSensors) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  ASSERT_OK(store->Commit("edge",
+                          Plain(FingerprintedBatch(1, kT0, {{1, 0}, {2, 0}, {3, 0}, {5, 9000}}))));
+  const synmap::v1::Batch core = FingerprintedBatch(1, kT0, {{2, 0}, {3, 0}, {4, 0}});
+  ASSERT_OK(store->Commit("core", Plain(core)));
+  EXPECT_EQ(MergedConnections(*All(*store)), 5u);
+  EXPECT_EQ(TotalConnections(*All(*store)), 7u) << "each sensor's view stays whole";
+  ASSERT_OK_AND_ASSIGN(CommitResult again, store->Commit("core", Plain(core)));
+  EXPECT_TRUE(again.duplicate);
+  EXPECT_EQ(MergedConnections(*All(*store)), 5u) << "a resend never subtracts twice";
+  ASSERT_OK(store->Close());
+  store = Open();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(MergedConnections(*All(*store)), 5u);
+  // After the restart core sees fingerprint 5 1 s after edge did, in its next window: it is
+  // matched against edge's batch from before the restart.
+  ASSERT_OK(store->Commit("core", Plain(FingerprintedBatch(2, kT0 + 10 * kSecond, {{5, 0}}))));
+  EXPECT_EQ(MergedConnections(*All(*store)), 5u);
+  // A sensor without fingerprints (an older one) is counted whole.
+  ASSERT_OK(store->Commit("old", Plain(OneRecordBatch(1, kT0, 2))));
+  EXPECT_EQ(MergedConnections(*All(*store)), 7u);
+  const auto snapshot = store->Snapshot(0, 0, SnapshotBuckets::kNone);
+  EXPECT_TRUE(snapshot->overlap_enabled);
+  EXPECT_EQ(snapshot->overlap_tolerance_ns, 65 * kSecond);
+}
+
+TEST_P(StoreContractTest, BatchWithFingerprintsNotMatchingItsConnectionsIsRefused) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  synmap::v1::Batch batch = FingerprintedBatch(1, kT0, {{1, 0}, {2, 0}});
+  batch.add_handshake_fingerprints(3);
+  batch.add_handshake_offsets_ms(0);
+  EXPECT_THAT(store->Commit("edge", Plain(batch)), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(TotalConnections(*All(*store)), 0u);
+}
+
+TEST_P(StoreContractTest, TwoCollectorsOnOneDatabaseDeduplicateTheSame) {
+  if (GetParam() != Backend::kPostgres) {
+    GTEST_SKIP() << "one SQLite file has one collector";
+  }
+  auto a = Open();
+  auto b = Open();
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  // Each collector commits one sensor's batch; neither saw the other's when it committed.
+  ASSERT_OK(a->Commit("edge", Plain(FingerprintedBatch(1, kT0, {{1, 0}, {2, 0}}))));
+  ASSERT_OK(b->Commit("core", Plain(FingerprintedBatch(1, kT0, {{2, 0}, {3, 0}}))));
+  ASSERT_OK(a->Checkpoint());  // Follows the other's commits now.
+  ASSERT_OK(b->Checkpoint());
+  EXPECT_EQ(MergedConnections(*All(*a)), 3u);
+  EXPECT_EQ(MergedConnections(*All(*b)), 3u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreContractTest,
                          ::testing::Values(Backend::kSqlite, Backend::kPostgres), BackendName);
 

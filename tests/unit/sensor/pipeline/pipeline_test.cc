@@ -11,6 +11,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "common/aggregate/record.h"
+#include "common/batch/handshake.h"
 #include "common/packet/ip_address.h"
 #include "common/time/clock.h"
 #include "tests/testing/status_matchers.h"
@@ -153,6 +154,33 @@ TEST(PipelineTest, WindowsAlignToMultiplesOfFlushInterval) {
 
 // A replayed file is flushed by its own timestamps: windows close while it is read, with the
 // wall clock never moving.
+TEST(PipelineTest, BatchesCarryOneHandshakeFingerprintPerConnectionUnlessSwitchedOff) {
+  for (const bool fingerprints : {true, false}) {
+    Harness h;
+    PipelineOptions options;
+    options.handshake_fingerprints = fingerprints;
+    h.Make(options, {false});
+    ASSERT_OK(h.pipeline->Start());
+    h.sources[0]->PushFrames({SynAck(kT0 + 3 * kSecond + 7, 1, 443, 2, 100),
+                              SynAck(kT0 + 4 * kSecond, 1, 443, 2, 100),  // Retransmission.
+                              SynAck(kT0 + 5 * kSecond, 1, 443, 3, 101)});
+    h.sources[0]->PushEnd();
+    ASSERT_TRUE(h.pipeline->WaitForSourcesDone(absl::Seconds(30)));
+    h.pipeline->Stop();
+    const std::vector<common::Batch> batches = h.collector.All();
+    ASSERT_EQ(batches.size(), 1u);
+    if (!fingerprints) {
+      EXPECT_TRUE(batches[0].handshakes.empty());
+      continue;
+    }
+    ASSERT_EQ(batches[0].handshakes.size(), Connections(batches[0]));
+    EXPECT_EQ(batches[0].handshakes[0],
+              (common::Handshake{common::HandshakeFingerprint(40000, 100), 3000}));
+    EXPECT_EQ(batches[0].handshakes[1],
+              (common::Handshake{common::HandshakeFingerprint(40000, 101), 5000}));
+  }
+}
+
 TEST(PipelineTest, ReplayedFileFlushesByCaptureTime) {
   Harness h;
   h.Make(PipelineOptions{}, {false});

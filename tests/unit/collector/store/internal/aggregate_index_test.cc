@@ -1,5 +1,7 @@
 #include "collector/store/internal/aggregate_index.h"
 
+#include <zlib.h>
+
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -44,7 +46,7 @@ TEST(AggregateIndexTest, SumsSaturateAtTheMaximumInsteadOfWrappingAndAreCounted)
   for (uint64_t seq = 1; seq <= 2; ++seq) {
     synmap::v1::Batch batch = MakeBatch(seq, kT0 + static_cast<int64_t>(seq) * kSecond);
     AddRecord(batch, "10.0.0.2", "10.0.0.1", 22, uint64_t{1} << 63, kT0 + 5 * kSecond, kMax - 1);
-    index.ApplyBatch(0, Plain(batch).batch, std::numeric_limits<int64_t>::min(), kT0);
+    index.ApplyBatch(0, "s0", Plain(batch).batch, std::numeric_limits<int64_t>::min(), kT0);
   }
   EXPECT_EQ(Sum(index, /*packets=*/true), kMax);
   EXPECT_EQ(Sum(index, /*packets=*/false), kMax);
@@ -55,20 +57,44 @@ TEST(AggregateIndexTest, ChunksRoundTripAndAFlippedByteFailsTheChecksum) {
   AggregateIndex index = Tiered();
   synmap::v1::Batch batch = MakeBatch(1, kT0);
   AddRecord(batch, "10.0.0.2", "10.0.0.1", 22, 5, kT0 + kSecond);
-  index.ApplyBatch(0, Plain(batch).batch, std::numeric_limits<int64_t>::min(), kT0);
+  index.ApplyBatch(0, "s0", Plain(batch).batch, std::numeric_limits<int64_t>::min(), kT0);
   std::vector<std::string> chunks = index.EncodeBucket(kT0, 100);
   ASSERT_EQ(chunks.size(), 1u);
   AggregateIndex loaded = Tiered();
-  EXPECT_OK(loaded.LoadChunk(kT0, 2, chunks[0], 0, 1));
+  EXPECT_OK(loaded.LoadChunk(kT0, 3, chunks[0], 0, 1));
   EXPECT_EQ(Sum(loaded, false), 5u);
   for (size_t i = 0; i < chunks[0].size(); ++i) {
     std::string bad = chunks[0];
     bad[i] = static_cast<char>(bad[i] ^ 0x01);
     AggregateIndex fresh = Tiered();
-    EXPECT_THAT(fresh.LoadChunk(kT0, 2, bad, 0, 1),
+    EXPECT_THAT(fresh.LoadChunk(kT0, 3, bad, 0, 1),
                 synmap::testing::StatusIs(absl::StatusCode::kDataLoss))
         << "byte " << i;
   }
+}
+
+// Stores written before handshake deduplication hold format-2 chunks: rows without the
+// duplicates column. They load with no duplicates.
+TEST(AggregateIndexTest, FormatTwoChunksOfOlderStoresLoadWithoutDuplicates) {
+  AggregateIndex index = Tiered();
+  synmap::v1::Batch batch = MakeBatch(1, kT0);
+  AddRecord(batch, "10.0.0.2", "10.0.0.1", 22, 5, kT0 + kSecond);
+  AddRecord(batch, "10.0.0.3", "10.0.0.1", 22, 2, kT0 + kSecond);
+  index.ApplyBatch(0, "s0", Plain(batch).batch, std::numeric_limits<int64_t>::min(), kT0);
+  const std::string v3 = index.EncodeBucket(kT0, 100).at(0);
+  constexpr size_t kHeader = 4 + 4 + 8 * 3;
+  constexpr size_t kRow2 = 4 + 1 + 16 + 1 + 16 + 2 + 8 * 4;
+  std::string v2 = "SMA2" + v3.substr(4, kHeader - 4);
+  for (size_t at = kHeader; at + kRow2 + 8 + 4 <= v3.size(); at += kRow2 + 8) {
+    v2 += v3.substr(at, kRow2);
+  }
+  uint32_t crc =
+      static_cast<uint32_t>(crc32(crc32(0L, Z_NULL, 0), reinterpret_cast<const Bytef*>(v2.data()),
+                                  static_cast<uInt>(v2.size())));
+  v2.append(reinterpret_cast<const char*>(&crc), 4);
+  AggregateIndex loaded = Tiered();
+  ASSERT_OK(loaded.LoadChunk(kT0, 2, v2, 0, 1));
+  EXPECT_EQ(Sum(loaded, false), 7u);
 }
 
 TEST(AggregateIndexTest, RollUpMergesAgedMinutesIntoTheirHourOnly) {
@@ -76,7 +102,8 @@ TEST(AggregateIndexTest, RollUpMergesAgedMinutesIntoTheirHourOnly) {
   for (int m = 0; m < 120; ++m) {
     synmap::v1::Batch batch = MakeBatch(1, kT0 + m * kMinute);
     AddRecord(batch, "10.0.0.2", "10.0.0.1", 22, 1, kT0 + m * kMinute + kSecond);
-    index.ApplyBatch(0, Plain(batch).batch, std::numeric_limits<int64_t>::min(), kT0 + 2 * kHour);
+    index.ApplyBatch(0, "s0", Plain(batch).batch, std::numeric_limits<int64_t>::min(),
+                     kT0 + 2 * kHour);
   }
   ASSERT_EQ(index.bucket_count(), 120u);
   // 48 h after the first hour ends, only the first hour is old enough.
@@ -86,7 +113,8 @@ TEST(AggregateIndexTest, RollUpMergesAgedMinutesIntoTheirHourOnly) {
   // A late batch for a rolled-up hour lands in the hour bucket.
   synmap::v1::Batch late = MakeBatch(2, kT0 + 30 * kMinute + 5 * kSecond);
   AddRecord(late, "10.0.0.2", "10.0.0.1", 22, 1, kT0 + 30 * kMinute + 6 * kSecond);
-  index.ApplyBatch(0, Plain(late).batch, std::numeric_limits<int64_t>::min(), kT0 + 50 * kHour);
+  index.ApplyBatch(0, "s0", Plain(late).batch, std::numeric_limits<int64_t>::min(),
+                   kT0 + 50 * kHour);
   EXPECT_EQ(index.bucket_count(), 61u);
   EXPECT_EQ(Sum(index, false), 121u);
 }
@@ -125,7 +153,7 @@ TEST(AggregateIndexTest, FormatOneChunksLoadAsBucketsOfTheStoredWidthAndTakeNewD
   ASSERT_OK(index.LoadChunk(kT0, 1, FormatOneChunk(), kHour, 1));
   synmap::v1::Batch batch = MakeBatch(1, kT0 + 20 * kMinute);
   AddRecord(batch, "10.0.0.2", "10.0.0.1", 22, 1, kT0 + 20 * kMinute + kSecond);
-  index.ApplyBatch(0, Plain(batch).batch, std::numeric_limits<int64_t>::min(), kT0 + kHour);
+  index.ApplyBatch(0, "s0", Plain(batch).batch, std::numeric_limits<int64_t>::min(), kT0 + kHour);
   ASSERT_EQ(index.bucket_count(), 1u);  // Into the old hour bucket, not a new minute one.
   EXPECT_EQ(Sum(index, false), 8u);
   EXPECT_EQ(index.Widen(kT0 + 20 * kMinute, 0, kT0 + kHour).since_ns, kT0);

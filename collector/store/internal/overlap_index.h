@@ -1,0 +1,130 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+#include "collector/store/snapshot.h"
+#include "common/aggregate/record.h"
+
+namespace synmap::collector::internal {
+
+// Sightings of fingerprinted handshakes by every sensor, to count a handshake several sensors
+// saw once (docs/counting.md, "Overlapping sensors").
+//
+// Rule: a sighting is (sensor, key (client, server, port), fingerprint, capture time of the
+// handshake's first SYN/ACK there). A sensor's own sightings are distinct handshakes (its
+// retransmission window told them apart). Sightings s (sensor S) and m (sensor P) of the same
+// key and fingerprint are partners when m is P's sighting nearest in time to s, s is S's
+// nearest to m, and they lie at most `tolerance_ns` apart (ties: the earlier). A sighting is
+// counted in merged answers unless it has a partner that comes before it, ordered by (time,
+// sensor name). So which sightings count is a function of the set of committed sightings
+// alone, not of the order they arrive in, of batch boundaries or of restarts: every collector
+// replaying the same log, in any order, gets the same counts. Adding a sighting can change only
+// the status of sightings with the same key and fingerprint, so Add() recomputes those and
+// returns the changes for the caller to apply.
+//
+// Memory: about 60 bytes per sighting, kept while its time is within `horizon_ns` of the
+// newest batch end seen; older ones are forgotten. A sighting earlier than newest - horizon +
+// 2 x tolerance (so that all it could match, and all those could match, are still kept) is
+// late: neither matched nor kept, so counted whole (late()). Thread-compatible.
+class OverlapIndex {
+ public:
+  OverlapIndex(int64_t tolerance_ns, int64_t horizon_ns)
+      : tolerance_ns_(tolerance_ns), horizon_ns_(horizon_ns) {}
+
+  // The ids the aggregates gave one record of a batch: its row key (with the sensor) and its
+  // addresses. key_id = kSkipped for a record the aggregates did not take.
+  struct RecordIds {
+    uint32_t key_id = 0;
+    uint32_t client = 0;
+    uint32_t server = 0;
+  };
+  static constexpr uint32_t kSkipped = 0xffffffff;
+
+  // A sighting whose status changed: one connection of the row `key_id` in the bucket holding
+  // `batch_start_ns` becomes a duplicate (delta +1: no longer counted in merged answers) or
+  // stops being one (delta -1).
+  struct Uncounted {
+    uint32_t key_id = 0;
+    int64_t batch_start_ns = 0;
+    int delta = 1;
+  };
+
+  // Adds the sightings of `batch` (batch.handshakes, one per connection in record order; `ids`
+  // one per record) of sensor `sensor` named `sensor_name`, and appends to `out` every
+  // sighting whose status changed (new ones only when not counted). Returns the number of
+  // sightings added.
+  uint64_t Add(uint32_t sensor, absl::string_view sensor_name, const common::Batch& batch,
+               absl::Span<const RecordIds> ids, std::vector<Uncounted>* out);
+
+  // Per sensor id (sized to the highest id seen + 1): the peers it shares handshakes with.
+  std::vector<std::vector<OverlapPeer>> Report() const;
+
+  size_t sightings() const { return sightings_count_; }
+  // Sightings not matched because they were older than the horizon allows (counted whole).
+  uint64_t late() const { return late_; }
+  int64_t tolerance_ns() const { return tolerance_ns_; }
+
+ private:
+  struct SightingKey {
+    uint32_t client = 0;
+    uint32_t server = 0;
+    uint32_t fingerprint = 0;
+    uint16_t port = 0;
+    friend bool operator==(const SightingKey&, const SightingKey&) = default;
+    template <typename H>
+    friend H AbslHashValue(H h, const SightingKey& k) {
+      return H::combine(std::move(h), k.client, k.server, k.fingerprint, k.port);
+    }
+  };
+  struct Sighting {
+    int64_t time_ns = 0;
+    int64_t batch_start_ns = 0;
+    uint32_t sensor = 0;
+    uint32_t key_id = 0;
+  };
+  using Sightings = absl::InlinedVector<Sighting, 2>;
+  // Clock offsets of one ordered pair of sensors.
+  struct PairStats {
+    uint64_t matches = 0;
+    std::vector<int64_t> recent;  // Ring of the last kRecent offsets.
+    size_t next = 0;
+    int64_t max_abs = 0;
+  };
+  static constexpr size_t kRecent = 255;
+  // Most sightings kept for one key and fingerprint (several sensors, a few resends each).
+  static constexpr size_t kMaxGroup = 32;
+
+  // a before b: earlier, or at the same time the smaller sensor name.
+  bool Before(const Sighting& a, const Sighting& b) const;
+  // The sighting of `sensor` in `all` nearest in time to `s` and at most the tolerance away
+  // (of two equally near, the earlier), or nullptr.
+  const Sighting* Nearest(const Sighting& s, uint32_t sensor, const Sightings& all) const;
+  // Nearest(s, peer) if s is also nearest to it among s's sensor's sightings, else nullptr.
+  const Sighting* Partner(const Sighting& s, uint32_t peer, const Sightings& all) const;
+  // False if some other sensor's partner of `s` comes before it.
+  bool Counted(const Sighting& s, const Sightings& all) const;
+  void NoteOffset(uint32_t sensor, uint32_t peer, int64_t offset_ns);
+  // Forgets sightings older than the horizon.
+  void Prune();
+
+  const int64_t tolerance_ns_;
+  const int64_t horizon_ns_;
+  std::vector<std::string> names_;  // By sensor id.
+  absl::flat_hash_map<SightingKey, Sightings> sightings_;
+  // Keys with sightings, by the minute of their time, for pruning.
+  std::map<int64_t, std::vector<SightingKey>> by_minute_;
+  absl::flat_hash_map<std::pair<uint32_t, uint32_t>, PairStats> pairs_;
+  int64_t newest_ns_ = 0;
+  size_t sightings_count_ = 0;
+  uint64_t late_ = 0;
+};
+
+}  // namespace synmap::collector::internal
