@@ -39,16 +39,17 @@ int RunWeb(absl::Span<const std::string> args) {
               "require TLS client certificates signed by this PEM CA");
   if (auto exit = cmd.Parse(args)) return *exit;
   if (absl::Status s = options.Validate(); !s.ok()) return cmd.UsageError(s.message());
-  absl::StatusOr<CollectorConnection> conn = ConnectToCollector(cmd.connection_flags());
-  if (!conn.ok()) return cmd.Fail(conn.status().message());
-  const std::string target = conn->target;
-
-  // Blocked before any thread starts, so only sigwait below receives them.
+  // Blocked before any thread starts (gRPC starts some with the channel), so only the sigwait
+  // below receives them.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  absl::StatusOr<CollectorConnection> conn = ConnectToCollector(cmd.connection_flags());
+  if (!conn.ok()) return cmd.Fail(conn.status().message());
+  const std::string target = conn->target;
 
   const web::WebViews views(*std::move(conn), cmd.zone());
   absl::StatusOr<std::unique_ptr<web::WebServer>> server = web::WebServer::Start(options, views);
