@@ -120,8 +120,4 @@ void PrintTable(const Table& table, OutputFormat format, const v1::Coverage& cov
   WriteAll(stderr, err);
 }
 
-void WriteAll(FILE* stream, const std::string& text) {
-  std::fwrite(text.data(), 1, text.size(), stream);
-}
-
 }  // namespace synmap::cli

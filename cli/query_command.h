@@ -103,9 +103,6 @@ std::optional<int> ParseTop(const QueryCommand& cmd, const std::string& text, ui
 void PrintTable(const Table& table, OutputFormat format, const synmap::v1::Coverage& coverage,
                 absl::TimeZone zone, const std::string& text_header = "");
 
-// Writes all of `text` to `stream` (one write, no iostreams).
-void WriteAll(FILE* stream, const std::string& text);
-
 // Help of the --format choice of the table commands.
 inline constexpr char kTableFormatsHelp[] = "output format: text (default), tsv, csv or json";
 

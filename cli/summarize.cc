@@ -18,6 +18,7 @@
 #include "cli/flag_parser.h"
 #include "cli/graph_dot.h"
 #include "cli/summary_rows.h"
+#include "cli/summary_table.h"
 #include "cli/table_format.h"
 #include "cli/time_text.h"
 #include "common/naming/name_table.h"
@@ -68,10 +69,6 @@ struct SummarizeFlags {
   bool utc = false;
   std::vector<std::string> files;
 };
-
-void WriteAll(FILE* stream, const std::string& text) {
-  std::fwrite(text.data(), 1, text.size(), stream);
-}
 
 // Writes "\r<line>" on a terminal at most every half second, starting only once the run has
 // taken half a second (so small inputs never show it).
@@ -335,24 +332,30 @@ int RunSummarize(absl::Span<const std::string> args) {
   }
   progress.Clear();
 
-  const Table table = SummarizeRecords(
-      summarizer.TakeRecords(), *names, flags.show_remote, count,
-      flags.sort == "name" ? common::RowOrder::kName : common::RowOrder::kCount, format, zone);
   const SummaryCoverage& coverage = summarizer.coverage();
-  std::string out;
+  const common::RowOrder order =
+      flags.sort == "name" ? common::RowOrder::kName : common::RowOrder::kCount;
   if (dot) {
-    out = SummaryDot(
-        table, max_edges,
-        absl::StrCat(count == common::CountKind::kPackets ? "SYN/ACK packets" : "connections",
-                     " per client and service, ", flags.files.size(), " capture file(s)"));
+    const Table table =
+        SummarizeRecords(summarizer.TakeRecords(), *names, flags.show_remote, count, order,
+                         format, zone);
+    WriteAll(stdout, SummaryDot(table, max_edges,
+                                absl::StrCat(count == common::CountKind::kPackets
+                                                 ? "SYN/ACK packets"
+                                                 : "connections",
+                                             " per client and service, ", flags.files.size(),
+                                             " capture file(s)")));
+    std::fflush(stdout);
   } else {
-    AppendTable(
-        table, format,
-        [&](std::string* o) { AppendCoverageJson(coverage, flags.files.size(), error, window, o); },
-        &out);
+    // Rows go out as they are formatted: memory does not grow with a second copy of them.
+    TableWriter writer(SummaryTableColumns(/*by_sensor=*/false), format, stdout);
+    SummarizeRecordsTo(summarizer.TakeRecords(), *names, flags.show_remote, count, order, format,
+                       zone,
+                       [&](std::vector<std::string> cells) { writer.Add(std::move(cells)); });
+    writer.Finish(std::nullopt, [&](std::string* o) {
+      AppendCoverageJson(coverage, flags.files.size(), error, window, o);
+    });
   }
-  WriteAll(stdout, out);
-  std::fflush(stdout);
   if (format != OutputFormat::kJson) {  // json carries it; tsv/csv keep stdout clean for scripts.
     WriteAll(stderr, Footer(coverage, flags.files.size()));
   }

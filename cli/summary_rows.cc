@@ -2,6 +2,8 @@
 
 #include <cstdint>
 #include <limits>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -10,9 +12,10 @@
 
 namespace synmap::cli {
 
-Table SummarizeRecords(absl::Span<const common::Record> records, const common::NameTable& names,
-                       bool show_remote, common::CountKind count, common::RowOrder order,
-                       OutputFormat format, absl::TimeZone zone) {
+void SummarizeRecordsTo(std::vector<common::Record> records, const common::NameTable& names,
+                        bool show_remote, common::CountKind count, common::RowOrder order,
+                        OutputFormat format, absl::TimeZone zone,
+                        absl::FunctionRef<void(std::vector<std::string> cells)> row) {
   // The address dictionary the Labeler names by id, as the collector's store keeps one.
   std::vector<common::IpAddress> ips;
   absl::flat_hash_map<common::IpAddress, uint32_t> ip_ids;
@@ -44,20 +47,20 @@ Table SummarizeRecords(absl::Span<const common::Record> records, const common::N
         totals.Add(ids[i].client, ids[i].server, r.key.server_port,
                    {r.packets, r.connections, r.first_seen_ns, r.last_seen_ns});
       });
+  records = {};  // Summed into the groups: free them before sorting and output.
+  ids = {};
   static const std::string kNoName;
   const std::vector<const common::SummaryGroup*> rows =
       common::SortGroups(groups, count, order, std::numeric_limits<size_t>::max(), labeler,
                          [](uint32_t) -> const std::string& { return kNoName; });
 
-  Table table;
-  table.columns = SummaryTableColumns(/*by_sensor=*/false);
-  table.rows.reserve(rows.size());
+  const bool json = format == OutputFormat::kJson;  // The only format with the addresses.
   for (const common::SummaryGroup* g : rows) {
     const common::GroupTotals& t = g->totals;
     auto ip_text = [&](int64_t id) {
-      return id >= 0 ? labeler.Ip(static_cast<uint32_t>(id)).ToString() : std::string();
+      return json && id >= 0 ? labeler.Ip(static_cast<uint32_t>(id)).ToString() : std::string();
     };
-    AppendSummaryRow({.count = g->Count(count),
+    row(SummaryCells({.count = g->Count(count),
                       .client = labeler.Label(g->client),
                       .server = labeler.Label(g->server),
                       .service = labeler.Label(g->service),
@@ -69,8 +72,17 @@ Table SummarizeRecords(absl::Span<const common::Record> records, const common::N
                       .connections = t.connections,
                       .first_seen_ns = t.first_ns,
                       .last_seen_ns = t.last_ns},
-                     /*by_sensor=*/false, format, zone, &table);
+                     /*by_sensor=*/false, format, zone));
   }
+}
+
+Table SummarizeRecords(std::vector<common::Record> records, const common::NameTable& names,
+                       bool show_remote, common::CountKind count, common::RowOrder order,
+                       OutputFormat format, absl::TimeZone zone) {
+  Table table;
+  table.columns = SummaryTableColumns(/*by_sensor=*/false);
+  SummarizeRecordsTo(std::move(records), names, show_remote, count, order, format, zone,
+                     [&](std::vector<std::string> cells) { table.rows.push_back(std::move(cells)); });
   return table;
 }
 

@@ -26,8 +26,8 @@ std::vector<TableColumn> SummaryTableColumns(bool by_sensor) {
   return columns;
 }
 
-void AppendSummaryRow(SummaryRowCells row, bool by_sensor, OutputFormat format, absl::TimeZone zone,
-                      Table* table) {
+std::vector<std::string> SummaryCells(SummaryRowCells row, bool by_sensor, OutputFormat format,
+                                      absl::TimeZone zone) {
   std::vector<std::string> cells;
   cells.reserve(by_sensor ? 12 : 11);
   cells.push_back(absl::StrCat(row.count));
@@ -37,6 +37,11 @@ void AppendSummaryRow(SummaryRowCells row, bool by_sensor, OutputFormat format, 
   if (by_sensor) {
     cells.push_back(std::move(row.sensor));
   }
+  if (format != OutputFormat::kJson) {
+    // Only json shows the rest: no time formatting or copies for cells nobody prints.
+    cells.resize(by_sensor ? 12 : 11);
+    return cells;
+  }
   cells.push_back(PortCell(row.server_port));
   cells.push_back(std::move(row.server_ip));
   cells.push_back(std::move(row.client_ip));
@@ -44,7 +49,12 @@ void AppendSummaryRow(SummaryRowCells row, bool by_sensor, OutputFormat format, 
   cells.push_back(absl::StrCat(row.connections));
   cells.push_back(TimeCell(row.first_seen_ns, format, zone));
   cells.push_back(TimeCell(row.last_seen_ns, format, zone));
-  table->rows.push_back(std::move(cells));
+  return cells;
+}
+
+void AppendSummaryRow(SummaryRowCells row, bool by_sensor, OutputFormat format, absl::TimeZone zone,
+                      Table* table) {
+  table->rows.push_back(SummaryCells(std::move(row), by_sensor, format, zone));
 }
 
 }  // namespace synmap::cli

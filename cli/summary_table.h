@@ -32,6 +32,11 @@ struct SummaryRowCells {
 // last_seen (RFC 3339; null when unknown), and sensor only with `by_sensor`.
 std::vector<TableColumn> SummaryTableColumns(bool by_sensor);
 
+// The cells of `row` in SummaryTableColumns(by_sensor) order. Columns that only json shows are
+// left empty in the other formats.
+std::vector<std::string> SummaryCells(SummaryRowCells row, bool by_sensor, OutputFormat format,
+                                      absl::TimeZone zone);
+
 // Appends `row` to `table` (whose columns are SummaryTableColumns(by_sensor)).
 void AppendSummaryRow(SummaryRowCells row, bool by_sensor, OutputFormat format, absl::TimeZone zone,
                       Table* table);

@@ -37,46 +37,90 @@ std::vector<size_t> TextColumns(const Table& table) {
   return shown;
 }
 
-void AppendDelimited(const Table& table, bool csv, std::string* out) {
-  const std::vector<size_t> shown = TextColumns(table);
-  const char* separator = csv ? "," : "\t";
-  const char* line_end = csv ? "\r\n" : "\n";
-  auto cell = [&](absl::string_view text) {
-    if (!csv) {
-      for (char ch : text) {
-        out->push_back(ch == '\t' || ch == '\n' || ch == '\r' ? ' ' : ch);
-      }
-      return;
-    }
-    if (text.find_first_of(",\"\r\n") == absl::string_view::npos) {
-      out->append(text.data(), text.size());
-      return;
-    }
-    out->push_back('"');
+// One tsv (csv = false) or csv cell.
+void AppendDelimitedCell(absl::string_view text, bool csv, std::string* out) {
+  if (!csv) {
     for (char ch : text) {
-      if (ch == '"') {
-        out->push_back('"');
-      }
-      out->push_back(ch);
+      out->push_back(ch == '\t' || ch == '\n' || ch == '\r' ? ' ' : ch);
     }
-    out->push_back('"');
-  };
+    return;
+  }
+  if (text.find_first_of(",\"\r\n") == absl::string_view::npos) {
+    out->append(text.data(), text.size());
+    return;
+  }
+  out->push_back('"');
+  for (char ch : text) {
+    if (ch == '"') {
+      out->push_back('"');
+    }
+    out->push_back(ch);
+  }
+  out->push_back('"');
+}
+
+// One tsv or csv line of the `shown` cells of `row` (a cell per column).
+template <typename Cells>
+void AppendDelimitedLine(const std::vector<size_t>& shown, const Cells& row, bool csv,
+                         std::string* out) {
   for (size_t i = 0; i < shown.size(); ++i) {
     if (i > 0) {
-      out->append(separator);
+      out->push_back(csv ? ',' : '\t');
     }
-    cell(table.columns[shown[i]].name);
+    AppendDelimitedCell(row[shown[i]], csv, out);
   }
-  out->append(line_end);
+  out->append(csv ? "\r\n" : "\n");
+}
+
+void AppendDelimitedHeader(const std::vector<TableColumn>& columns,
+                           const std::vector<size_t>& shown, bool csv, std::string* out) {
+  std::vector<absl::string_view> names;
+  names.reserve(columns.size());
+  for (const TableColumn& c : columns) {
+    names.push_back(c.name);
+  }
+  AppendDelimitedLine(shown, names, csv, out);
+}
+
+void AppendDelimited(const Table& table, bool csv, std::string* out) {
+  const std::vector<size_t> shown = TextColumns(table);
+  AppendDelimitedHeader(table.columns, shown, csv, out);
   for (const auto& row : table.rows) {
-    for (size_t i = 0; i < shown.size(); ++i) {
-      if (i > 0) {
-        out->append(separator);
-      }
-      cell(row[shown[i]]);
-    }
-    out->append(line_end);
+    AppendDelimitedLine(shown, row, csv, out);
   }
+}
+
+// One JSON row object, preceded by the separator of row number `index`.
+void AppendJsonRow(const std::vector<TableColumn>& columns, const std::vector<std::string>& row,
+                   uint64_t index, std::string* out) {
+  out->append(index == 0 ? "\n  {" : ",\n  {");
+  for (size_t c = 0; c < columns.size(); ++c) {
+    if (c > 0) {
+      out->append(", ");
+    }
+    AppendJsonString(columns[c].name, out);
+    out->append(": ");
+    if (row[c].empty() && (columns[c].nullable || columns[c].numeric)) {
+      out->append("null");
+    } else if (columns[c].numeric) {
+      out->append(row[c]);
+    } else {
+      AppendJsonString(row[c], out);
+    }
+  }
+  out->push_back('}');
+}
+
+// The JSON answer object's parts around the rows array.
+constexpr char kJsonHead[] = "{\n  \"rows\": [";
+void AppendJsonTail(uint64_t rows, uint64_t total_rows,
+                    absl::FunctionRef<void(std::string*)> append_coverage_json, std::string* out) {
+  out->append(rows == 0 ? "]" : "\n]");
+  absl::StrAppend(out, ",\n  \"total_rows\": ", total_rows,
+                  ", \"truncated\": ", total_rows > rows ? "true" : "false");
+  out->append(",\n  \"coverage\": ");
+  append_coverage_json(out);
+  out->append("\n}\n");
 }
 
 }  // namespace
@@ -119,22 +163,7 @@ void AppendCsv(const Table& table, std::string* out) { AppendDelimited(table, tr
 void AppendJsonRows(const Table& table, std::string* out) {
   out->push_back('[');
   for (size_t r = 0; r < table.rows.size(); ++r) {
-    out->append(r == 0 ? "\n  {" : ",\n  {");
-    for (size_t c = 0; c < table.columns.size(); ++c) {
-      if (c > 0) {
-        out->append(", ");
-      }
-      AppendJsonString(table.columns[c].name, out);
-      out->append(": ");
-      if (table.rows[r][c].empty() && (table.columns[c].nullable || table.columns[c].numeric)) {
-        out->append("null");
-      } else if (table.columns[c].numeric) {
-        out->append(table.rows[r][c]);
-      } else {
-        AppendJsonString(table.rows[r][c], out);
-      }
-    }
-    out->push_back('}');
+    AppendJsonRow(table.columns, table.rows[r], r, out);
   }
   out->append(table.rows.empty() ? "]" : "\n]");
 }
@@ -152,15 +181,61 @@ void AppendTable(const Table& table, OutputFormat format,
       AppendCsv(table, out);
       break;
     case OutputFormat::kJson:
-      out->append("{\n  \"rows\": ");
-      AppendJsonRows(table, out);
-      absl::StrAppend(out, ",\n  \"total_rows\": ", table.TotalRows(),
-                      ", \"truncated\": ", table.Truncated() ? "true" : "false");
-      out->append(",\n  \"coverage\": ");
-      append_coverage_json(out);
-      out->append("\n}\n");
+      out->append(kJsonHead);
+      for (size_t r = 0; r < table.rows.size(); ++r) {
+        AppendJsonRow(table.columns, table.rows[r], r, out);
+      }
+      AppendJsonTail(table.rows.size(), table.TotalRows(), append_coverage_json, out);
       break;
   }
+}
+
+TableWriter::TableWriter(std::vector<TableColumn> columns, OutputFormat format, FILE* stream)
+    : format_(format), stream_(stream) {
+  table_.columns = std::move(columns);
+  shown_ = TextColumns(table_);
+  if (format_ == OutputFormat::kTsv || format_ == OutputFormat::kCsv) {
+    AppendDelimitedHeader(table_.columns, shown_, format_ == OutputFormat::kCsv, &buffer_);
+  } else if (format_ == OutputFormat::kJson) {
+    buffer_.append(kJsonHead);
+  }
+}
+
+void TableWriter::Add(std::vector<std::string> cells) {
+  switch (format_) {
+    case OutputFormat::kText:
+      table_.rows.push_back(std::move(cells));  // Padding needs every row first.
+      break;
+    case OutputFormat::kTsv:
+    case OutputFormat::kCsv:
+      AppendDelimitedLine(shown_, cells, format_ == OutputFormat::kCsv, &buffer_);
+      break;
+    case OutputFormat::kJson:
+      AppendJsonRow(table_.columns, cells, rows_, &buffer_);
+      break;
+  }
+  ++rows_;
+  if (buffer_.size() >= kFlushBytes) {
+    WriteAll(stream_, buffer_);
+    buffer_.clear();
+  }
+}
+
+void TableWriter::Finish(std::optional<uint64_t> total_rows,
+                         absl::FunctionRef<void(std::string*)> append_coverage_json) {
+  if (format_ == OutputFormat::kText) {
+    AppendText(table_, &buffer_);
+    table_.rows = {};
+  } else if (format_ == OutputFormat::kJson) {
+    AppendJsonTail(rows_, total_rows.value_or(rows_), append_coverage_json, &buffer_);
+  }
+  WriteAll(stream_, buffer_);
+  buffer_ = {};
+  std::fflush(stream_);
+}
+
+void WriteAll(FILE* stream, absl::string_view text) {
+  std::fwrite(text.data(), 1, text.size(), stream);
 }
 
 std::string TimeCell(int64_t unix_ns, OutputFormat format, absl::TimeZone zone) {

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <optional>
 #include <string>
 #include <vector>
@@ -55,6 +56,35 @@ void AppendJsonRows(const Table& table, std::string* out);
 // `append_coverage_json` appends.
 void AppendTable(const Table& table, OutputFormat format,
                  absl::FunctionRef<void(std::string*)> append_coverage_json, std::string* out);
+// Writes a table to a stream as its rows arrive, with AppendTable's output: tsv, csv and json
+// rows go out in blocks, so memory does not grow with the rows; text keeps them until Finish
+// to pad its columns. Thread-compatible.
+class TableWriter {
+ public:
+  TableWriter(std::vector<TableColumn> columns, OutputFormat format, FILE* stream);
+  TableWriter(const TableWriter&) = delete;
+  TableWriter& operator=(const TableWriter&) = delete;
+
+  // One row: a cell per column.
+  void Add(std::vector<std::string> cells);
+  // Ends the table and flushes the stream: json's total_rows (unset = the rows added),
+  // truncated and coverage (appended by `append_coverage_json`).
+  void Finish(std::optional<uint64_t> total_rows,
+              absl::FunctionRef<void(std::string*)> append_coverage_json);
+
+ private:
+  static constexpr size_t kFlushBytes = 1 << 16;
+  Table table_;                // Columns; rows only in text.
+  std::vector<size_t> shown_;  // Columns shown in tsv/csv.
+  OutputFormat format_;
+  FILE* stream_;
+  std::string buffer_;
+  uint64_t rows_ = 0;
+};
+
+// Writes `text` to `stream` (stdio-buffered).
+void WriteAll(FILE* stream, absl::string_view text);
+
 // A time cell: "2026-12-02 13:13:28" in text, RFC 3339 in machine formats ("" = null).
 std::string TimeCell(int64_t unix_ns, OutputFormat format, absl::TimeZone zone);
 // A port cell: "" (null) for 0.
