@@ -108,5 +108,15 @@ TEST_F(TlsFilesTest, ExpiredCertificateFailsValidityCheck) {
   EXPECT_THAT(std::string(s.message()), HasSubstr("expired"));
 }
 
+TEST_F(TlsFilesTest, NotAfterIsTheBoundTheValidityCheckUses) {
+  ASSERT_OK_AND_ASSIGN(TlsMaterial m, LoadTlsMaterial(Files("s1")));
+  ASSERT_OK_AND_ASSIGN(absl::Time not_after, CertificateNotAfter(m.cert_pem));
+  EXPECT_OK(CheckCertificateValidity("s1", m.cert_pem, not_after));
+  EXPECT_THAT(CheckCertificateValidity("s1", m.cert_pem, not_after + absl::Seconds(1)),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(CertificateNotAfter("not a certificate"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
 }  // namespace
 }  // namespace synmap::common
