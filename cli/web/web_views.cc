@@ -144,19 +144,22 @@ std::optional<WebResponse> WebViews::Ask(Call call) const {
   }
 }
 
+std::optional<WebResponse> WebViews::AskSummary(const SummaryQueryFlags& flags, uint32_t top,
+                                                v1::SummaryResponse* resp) const {
+  v1::SummaryRequest req;
+  const absl::Status built = FillSummaryRequest(flags, top, absl::Now(), zone_, &req);
+  if (!built.ok()) return BadRequest(built);
+  return Ask([&](v1::Query::Stub& stub, grpc::ClientContext* ctx) {
+    return stub.Summary(ctx, req, resp);
+  });
+}
+
 WebResponse WebViews::Map(const RequestParams& params) const {
   absl::StatusOr<SummaryParams> p = ParseSummaryParams(params);
   if (!p.ok()) return BadRequest(p.status());
   const size_t max_edges = kDefaultMaxEdges;
-  v1::SummaryRequest req;
-  const absl::Status built = FillSummaryRequest(p->flags, max_edges, absl::Now(), zone_, &req);
-  if (!built.ok()) return BadRequest(built);
   v1::SummaryResponse resp;
-  if (auto error = Ask([&](v1::Query::Stub& stub, grpc::ClientContext* ctx) {
-        return stub.Summary(ctx, req, &resp);
-      })) {
-    return *error;
-  }
+  if (auto error = AskSummary(p->flags, static_cast<uint32_t>(max_edges), &resp)) return *error;
   const Table table = SummaryResponseTable(resp, false, OutputFormat::kText, zone_);
   // Graphviz copies a URL into the SVG's href as it is, and the SVG sits in HTML: escaped here.
   const UrlParams& base = p->filters;
@@ -197,15 +200,8 @@ WebResponse WebViews::Map(const RequestParams& params) const {
 WebResponse WebViews::Summary(const RequestParams& params) const {
   absl::StatusOr<SummaryParams> p = ParseSummaryParams(params);
   if (!p.ok()) return BadRequest(p.status());
-  v1::SummaryRequest req;
-  const absl::Status built = FillSummaryRequest(p->flags, 0, absl::Now(), zone_, &req);
-  if (!built.ok()) return BadRequest(built);
   v1::SummaryResponse resp;
-  if (auto error = Ask([&](v1::Query::Stub& stub, grpc::ClientContext* ctx) {
-        return stub.Summary(ctx, req, &resp);
-      })) {
-    return *error;
-  }
+  if (auto error = AskSummary(p->flags, 0, &resp)) return *error;
   Table table = SummaryResponseTable(resp, false, OutputFormat::kTsv, zone_);
   if (absl::Status s = SortTable(p->order, &table); !s.ok()) return BadRequest(s);
   WebResponse response;
@@ -323,15 +319,8 @@ WebResponse WebViews::Download(absl::string_view name, const RequestParams& para
   response.content_type = file->content_type;
   response.download_name = file->name;
   if (file->export_format == nullptr) {
-    v1::SummaryRequest req;
-    const absl::Status built = FillSummaryRequest(p->flags, 0, absl::Now(), zone_, &req);
-    if (!built.ok()) return BadRequest(built);
     v1::SummaryResponse resp;
-    if (auto error = Ask([&](v1::Query::Stub& stub, grpc::ClientContext* ctx) {
-          return stub.Summary(ctx, req, &resp);
-        })) {
-      return *error;
-    }
+    if (auto error = AskSummary(p->flags, 0, &resp)) return *error;
     const OutputFormat format = name == "summary.json" ? OutputFormat::kJson : OutputFormat::kCsv;
     AppendTable(
         SummaryResponseTable(resp, false, format, zone_), format,

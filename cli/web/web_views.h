@@ -1,10 +1,12 @@
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "cli/collector_client.h"
+#include "cli/summary_query.h"
 #include "cli/web/request_params.h"
 
 namespace synmap::cli::web {
@@ -51,6 +53,11 @@ class WebViews {
   // Runs `call(stub, context)` with the connection's deadline; an error page when it fails.
   template <typename Call>
   std::optional<WebResponse> Ask(Call call) const;
+
+  // The collector's summary for `flags` (at most `top` rows; 0: all) into `resp`, or the page
+  // saying why there is none (400 bad flag, 400/502 as Ask).
+  std::optional<WebResponse> AskSummary(const SummaryQueryFlags& flags, uint32_t top,
+                                        synmap::v1::SummaryResponse* resp) const;
 
   CollectorConnection conn_;
   absl::TimeZone zone_;
