@@ -23,6 +23,8 @@ install(FILES deploy/systemd/synmap-collector.service DESTINATION lib/systemd/sy
 install(FILES deploy/config/collector.yaml deploy/config/names.yaml deploy/config/synmap-cli.yaml
         DESTINATION share/synmap/examples COMPONENT collector)
 install(PROGRAMS deploy/make-certs.sh DESTINATION share/synmap COMPONENT collector)
+install(FILES deploy/prometheus/alerts.yml DESTINATION share/synmap/examples/prometheus
+        COMPONENT collector)
 install(FILES ${SYNMAP_DOCS} DESTINATION ${CMAKE_INSTALL_DOCDIR}/../synmap-collector
         COMPONENT collector)
 
