@@ -86,7 +86,7 @@ const std::vector<OptionSpec>& Specs() {
        .help = "sensors' retransmission window, added to the tolerance (default 60s)"},
       {.name = "overlap-horizon",
        .value_name = "DURATION",
-       .help = "remember handshakes this far behind the newest batch (default 6h)"},
+       .help = "remember handshakes this far behind the newest batch (default 30m)"},
       {.name = "store-threads",
        .value_name = "N",
        .help = "threads making store calls (default 16)"},

@@ -31,14 +31,6 @@ namespace {
 constexpr int64_t kMinuteNs = 60'000'000'000;
 constexpr int64_t kMsNs = 1'000'000;
 
-int64_t MinuteOf(int64_t t_ns) {
-  int64_t q = t_ns / kMinuteNs;
-  if (t_ns % kMinuteNs < 0) {
-    --q;
-  }
-  return q * kMinuteNs;
-}
-
 }  // namespace
 
 bool OverlapIndex::Before(const Sighting& a, const Sighting& b) const {
@@ -113,7 +105,15 @@ uint64_t OverlapIndex::Add(uint32_t sensor, absl::string_view sensor_name,
   // two tolerances before it (its matches and theirs). Older ones are late: not matched.
   const int64_t earliest_ns = newest_ns_ == 0 ? std::numeric_limits<int64_t>::min()
                                               : newest_ns_ - horizon_ns_ + 2 * tolerance_ns_;
-  uint64_t added = 0;
+  // The batch's sightings first, so that each one's map slot can be fetched a few sightings
+  // ahead: the map is far larger than the caches, and overlapping its misses is what keeps
+  // matching cheap.
+  struct Pending {
+    SightingKey key;
+    Sighting sighting;
+  };
+  std::vector<Pending> pending;
+  pending.reserve(batch.handshakes.size());
   size_t next = 0;
   for (size_t i = 0; i < batch.records.size() && i < ids.size(); ++i) {
     const common::Record& r = batch.records[i];
@@ -126,68 +126,78 @@ uint64_t OverlapIndex::Add(uint32_t sensor, absl::string_view sensor_name,
         continue;
       }
       const common::Handshake& h = batch.handshakes[next];
-      const Sighting n{batch.start_ns + int64_t{h.offset_ms} * kMsNs, batch.start_ns, sensor,
-                       ids[i].key_id};
+      const Sighting n{batch.start_ns + int64_t{h.offset_ms} * kMsNs, sensor, ids[i].key_id,
+                       h.offset_ms};
       if (n.time_ns < earliest_ns) {
         ++late_;
         continue;
       }
-      const SightingKey key{ids[i].client, ids[i].server, h.fingerprint, r.key.server_port};
-      Sightings& all = sightings_[key];
-      if (all.size() >= kMaxGroup) {
-        ++late_;  // Implausibly many sightings of one handshake: counted, not matched.
-        continue;
-      }
-      // Only the sightings of this key and fingerprint can change status: compare each one's
-      // status without and with n, and pass on the changes.
-      std::vector<bool> before(all.size());
-      for (size_t j = 0; j < all.size(); ++j) {
-        before[j] = Counted(all[j], all);
-      }
-      all.push_back(n);
-      const Sighting& added_n = all.back();
-      for (size_t j = 0; j + 1 < all.size(); ++j) {
-        const bool after = Counted(all[j], all);
-        if (after != before[j]) {
-          out->push_back(Uncounted{all[j].key_id, all[j].batch_start_ns, after ? -1 : 1});
-        }
-        if (Partner(added_n, all[j].sensor, all) == &all[j]) {
-          NoteOffset(sensor, all[j].sensor, added_n.time_ns - all[j].time_ns);
-          NoteOffset(all[j].sensor, sensor, all[j].time_ns - added_n.time_ns);
-        }
-      }
-      if (!Counted(added_n, all)) {
-        out->push_back(Uncounted{n.key_id, n.batch_start_ns, 1});
-      }
-      by_minute_[MinuteOf(n.time_ns)].push_back(key);
-      ++sightings_count_;
-      ++added;
+      pending.push_back(
+          Pending{SightingKey{ids[i].client, ids[i].server, h.fingerprint, r.key.server_port}, n});
     }
+  }
+  sightings_.reserve(sightings_.size() + pending.size());
+  constexpr size_t kAhead = 8;
+  for (size_t k = 0; k < pending.size(); ++k) {
+    if (k + kAhead < pending.size()) {
+      sightings_.prefetch(pending[k + kAhead].key);
+    }
+    AddSighting(pending[k].key, pending[k].sighting, out);
   }
   newest_ns_ = std::max(newest_ns_, batch.end_ns);
   Prune();
-  return added;
+  return pending.size();
+}
+
+void OverlapIndex::AddSighting(const SightingKey& key, const Sighting& n,
+                               std::vector<Uncounted>* out) {
+  Sightings& all = sightings_[key];
+  if (all.size() >= kMaxGroup) {
+    ++late_;  // Implausibly many sightings of one handshake: counted, not matched.
+    return;
+  }
+  // Only the sightings of this key and fingerprint can change status: compare each one's
+  // status without and with n, and pass on the changes.
+  uint32_t before = 0;  // Bit j: all[j] counted (kMaxGroup <= 32).
+  for (size_t j = 0; j < all.size(); ++j) {
+    before |= Counted(all[j], all) ? uint32_t{1} << j : 0;
+  }
+  all.push_back(n);
+  const Sighting& added_n = all.back();
+  for (size_t j = 0; j + 1 < all.size(); ++j) {
+    const bool after = Counted(all[j], all);
+    if (after != ((before >> j) & 1)) {
+      out->push_back(Uncounted{all[j].key_id, all[j].batch_start_ns(), after ? -1 : 1});
+    }
+    if (Partner(added_n, all[j].sensor, all) == &all[j]) {
+      NoteOffset(n.sensor, all[j].sensor, added_n.time_ns - all[j].time_ns);
+      NoteOffset(all[j].sensor, n.sensor, all[j].time_ns - added_n.time_ns);
+    }
+  }
+  if (!Counted(added_n, all)) {
+    out->push_back(Uncounted{n.key_id, n.batch_start_ns(), 1});
+  }
+  ++sightings_count_;
 }
 
 void OverlapIndex::Prune() {
+  if (newest_ns_ - pruned_ns_ < kMinuteNs) {
+    return;
+  }
+  pruned_ns_ = newest_ns_;
   const int64_t limit = newest_ns_ - horizon_ns_;
-  while (!by_minute_.empty() && by_minute_.begin()->first + kMinuteNs <= limit) {
-    for (const SightingKey& key : by_minute_.begin()->second) {
-      auto found = sightings_.find(key);
-      if (found == sightings_.end()) {
-        continue;
-      }
-      Sightings& all = found->second;
-      const size_t before = all.size();
-      all.erase(std::remove_if(all.begin(), all.end(),
-                               [&](const Sighting& s) { return s.time_ns < limit; }),
-                all.end());
-      sightings_count_ -= before - all.size();
-      if (all.empty()) {
-        sightings_.erase(found);
-      }
+  for (auto it = sightings_.begin(); it != sightings_.end();) {
+    Sightings& all = it->second;
+    const size_t before = all.size();
+    all.erase(std::remove_if(all.begin(), all.end(),
+                             [&](const Sighting& s) { return s.time_ns < limit; }),
+              all.end());
+    sightings_count_ -= before - all.size();
+    if (all.empty()) {
+      sightings_.erase(it++);
+    } else {
+      ++it;
     }
-    by_minute_.erase(by_minute_.begin());
   }
 }
 

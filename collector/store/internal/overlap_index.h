@@ -1,7 +1,6 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -30,7 +29,7 @@ namespace synmap::collector::internal {
 // the status of sightings with the same key and fingerprint, so Add() recomputes those and
 // returns the changes for the caller to apply.
 //
-// Memory: about 60 bytes per sighting, kept while its time is within `horizon_ns` of the
+// Memory: about 100 bytes per sighting, kept while its time is within `horizon_ns` of the
 // newest batch end seen; older ones are forgotten. A sighting earlier than newest - horizon +
 // 2 x tolerance (so that all it could match, and all those could match, are still kept) is
 // late: neither matched nor kept, so counted whole (late()). Thread-compatible.
@@ -86,11 +85,12 @@ class OverlapIndex {
   };
   struct Sighting {
     int64_t time_ns = 0;
-    int64_t batch_start_ns = 0;
     uint32_t sensor = 0;
     uint32_t key_id = 0;
+    uint32_t start_offset_ms = 0;  // time_ns - the batch's start, in whole ms.
+    int64_t batch_start_ns() const { return time_ns - int64_t{start_offset_ms} * 1'000'000; }
   };
-  using Sightings = absl::InlinedVector<Sighting, 2>;
+  using Sightings = absl::InlinedVector<Sighting, 1>;
   // Clock offsets of one ordered pair of sensors.
   struct PairStats {
     uint64_t matches = 0;
@@ -102,6 +102,8 @@ class OverlapIndex {
   // Most sightings kept for one key and fingerprint (several sensors, a few resends each).
   static constexpr size_t kMaxGroup = 32;
 
+  // Adds one sighting under `key`, appending status changes to `out`.
+  void AddSighting(const SightingKey& key, const Sighting& n, std::vector<Uncounted>* out);
   // a before b: earlier, or at the same time the smaller sensor name.
   bool Before(const Sighting& a, const Sighting& b) const;
   // The sighting of `sensor` in `all` nearest in time to `s` and at most the tolerance away
@@ -112,15 +114,15 @@ class OverlapIndex {
   // False if some other sensor's partner of `s` comes before it.
   bool Counted(const Sighting& s, const Sightings& all) const;
   void NoteOffset(uint32_t sensor, uint32_t peer, int64_t offset_ns);
-  // Forgets sightings older than the horizon.
+  // Forgets sightings older than the horizon (a pass over all of them once newest_ns_ has
+  // moved on by a minute).
   void Prune();
 
   const int64_t tolerance_ns_;
   const int64_t horizon_ns_;
   std::vector<std::string> names_;  // By sensor id.
   absl::flat_hash_map<SightingKey, Sightings> sightings_;
-  // Keys with sightings, by the minute of their time, for pruning.
-  std::map<int64_t, std::vector<SightingKey>> by_minute_;
+  int64_t pruned_ns_ = 0;  // newest_ns_ at the last Prune().
   absl::flat_hash_map<std::pair<uint32_t, uint32_t>, PairStats> pairs_;
   int64_t newest_ns_ = 0;
   size_t sightings_count_ = 0;
