@@ -59,7 +59,7 @@ class OverlapIndex {
   // Adds the sightings of `batch` (batch.handshakes, one per connection in record order; `ids`
   // one per record) of sensor `sensor` named `sensor_name`, and appends to `out` every
   // sighting whose status changed (new ones only when not counted). Returns the number of
-  // sightings added.
+  // sightings matched (those not late).
   uint64_t Add(uint32_t sensor, absl::string_view sensor_name, const common::Batch& batch,
                absl::Span<const RecordIds> ids, std::vector<Uncounted>* out);
 
@@ -67,7 +67,8 @@ class OverlapIndex {
   std::vector<std::vector<OverlapPeer>> Report() const;
 
   size_t sightings() const { return sightings_count_; }
-  // Sightings not matched because they were older than the horizon allows (counted whole).
+  // Sightings not matched, so counted whole: older than the horizon allows, or beyond
+  // kMaxGroup sightings of one key and fingerprint.
   uint64_t late() const { return late_; }
   int64_t tolerance_ns() const { return tolerance_ns_; }
 
