@@ -42,17 +42,17 @@ stop_collector() {
 
 # flip_byte: flips byte 61 of the earliest stored chunk; prints "bucket chunk".
 flip_byte() {
-  sqlite3 "$DB" "SELECT bucket_ns, chunk FROM aggregate_chunks WHERE format = 2
+  sqlite3 "$DB" "SELECT bucket_ns, chunk FROM aggregate_chunks WHERE format >= 2
                  ORDER BY bucket_ns LIMIT 1" | tr '|' ' '
   sqlite3 "$DB" "UPDATE aggregate_chunks SET body = substr(body, 1, 60) ||
                    CASE WHEN substr(body, 61, 1) = x'5A' THEN x'A5' ELSE x'5A' END ||
                    substr(body, 62)
                  WHERE (bucket_ns, chunk) = (SELECT bucket_ns, chunk FROM aggregate_chunks
-                                             WHERE format = 2 ORDER BY bucket_ns LIMIT 1)"
+                                             WHERE format >= 2 ORDER BY bucket_ns LIMIT 1)"
 }
 
 stop_collector
-CHUNKS=$(sqlite3 "$DB" "SELECT COUNT(*) FROM aggregate_chunks WHERE format = 2")
+CHUNKS=$(sqlite3 "$DB" "SELECT COUNT(*) FROM aggregate_chunks WHERE format >= 2")
 FLIPPED=$(flip_byte)
 say "flipped byte 61 of chunk '$FLIPPED' (of $CHUNKS chunks)"
 start_collector "$ADDR"
