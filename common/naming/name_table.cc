@@ -1,8 +1,9 @@
 #include "common/naming/name_table.h"
 
+#include <algorithm>
 #include <utility>
+#include <vector>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
@@ -38,17 +39,19 @@ absl::StatusOr<NameTable> NameTable::FromYaml(absl::string_view yaml_text,
   for (const Cidr& cidr : file.local_networks) {
     table.local_networks_.Insert(cidr);
   }
-  table.host_names_ = std::move(file.host_names);
+  table.hosts_ = std::move(file.hosts);
+  table.host_of_ = std::move(file.host_of);
+  std::vector<bool> has_address(table.hosts_.size());
+  for (const auto& [ip, named] : table.host_of_) {
+    has_address[named.host] = true;
+  }
   table.service_overrides_ = std::move(file.services);
   table.declares_keys_ = file.has_keys;
-  absl::flat_hash_set<absl::string_view> names;
-  for (const auto& [ip, name] : table.host_names_) {
-    names.insert(name);
-  }
-  table.counts_ = NameCounts{.local_networks = file.local_networks.size(),
-                             .hosts = names.size(),
-                             .host_addresses = table.host_names_.size(),
-                             .services = table.service_overrides_.size()};
+  table.counts_ = NameCounts{
+      .local_networks = file.local_networks.size(),
+      .hosts = static_cast<size_t>(std::count(has_address.begin(), has_address.end(), true)),
+      .host_addresses = table.host_of_.size(),
+      .services = table.service_overrides_.size()};
   return table;
 }
 
@@ -79,8 +82,8 @@ std::optional<Cidr> NameTable::LocalNetworkOf(const IpAddress& ip) const {
 }
 
 const std::string* NameTable::HostName(const IpAddress& ip) const {
-  auto it = host_names_.find(ip);
-  return it == host_names_.end() ? nullptr : &it->second;
+  auto it = host_of_.find(ip);
+  return it == host_of_.end() ? nullptr : &hosts_[it->second.host];
 }
 
 std::string NameTable::HostLabel(const IpAddress& ip, bool show_remote) const {

@@ -3,12 +3,14 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "common/naming/cidr.h"
+#include "common/naming/internal/names_file.h"
 #include "common/naming/service_table.h"
 #include "common/packet/ip_address.h"
 
@@ -71,7 +73,8 @@ class NameTable {
 
  private:
   PrefixSet local_networks_;
-  absl::flat_hash_map<IpAddress, std::string> host_names_;
+  std::vector<std::string> hosts_;                     // Host names.
+  absl::flat_hash_map<IpAddress, internal::NamedIp> host_of_;  // Named IP -> its host.
   absl::flat_hash_map<uint16_t, std::string> service_overrides_;
   ServiceTable system_services_;
   NameCounts counts_;

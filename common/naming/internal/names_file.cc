@@ -1,245 +1,386 @@
 #include "common/naming/internal/names_file.h"
 
-#include <yaml-cpp/yaml.h>
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/exceptions.h>
+#include <yaml-cpp/mark.h>
+#include <yaml-cpp/parser.h>
 
 #include <algorithm>
 #include <exception>
+#include <istream>
+#include <streambuf>
+#include <utility>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/hash/hash.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "common/status/status_macros.h"
 
 namespace synmap::common::internal {
 namespace {
 
-// Builds "<file>:<line>: <where>: <what>" errors; yaml-cpp lines are 0-based.
-class ErrorReporter {
- public:
-  explicit ErrorReporter(absl::string_view filename) : filename_(filename) {}
+// What a YAML node is, as error messages name it.
+enum class Kind { kNull, kScalar, kList, kMap };
 
-  absl::Status At(const YAML::Mark& mark, absl::string_view where, absl::string_view what) const {
-    const std::string location =
-        mark.is_null() ? std::string(filename_) : absl::StrCat(filename_, ":", mark.line + 1);
-    return absl::InvalidArgumentError(where.empty()
-                                          ? absl::StrCat(location, ": ", what)
-                                          : absl::StrCat(location, ": ", where, ": ", what));
+const char* KindText(Kind kind) {
+  switch (kind) {
+    case Kind::kMap:
+      return "a map";
+    case Kind::kList:
+      return "a list";
+    case Kind::kScalar:
+      return "a scalar";
+    case Kind::kNull:
+      break;
   }
+  return "empty";
+}
+
+// A mistake in the file: thrown by a check and caught in the same event handler call
+// (NamesFileChecker::Guard), never across the parser.
+struct NamesFileError {
+  absl::Status status;
+};
+
+// Checks the names file's events as yaml-cpp's parser delivers them and fills a NamesFile.
+// Every node is either taken (a scalar where a value is expected, a list or map opening a
+// level) or refused at once, so no part of the document is ever held.
+class NamesFileChecker final : public YAML::EventHandler {
+ public:
+  explicit NamesFileChecker(absl::string_view filename) : filename_(filename) {}
+
+  // The file's content, or its first mistake.
+  absl::StatusOr<NamesFile> Take() && {
+    if (!error_.ok()) {
+      return error_;
+    }
+    return std::move(out_);
+  }
+
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { Node(Kind::kNull, mark, ""); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override {
+    Guard([&] {
+      Fail(mark, "", "aliases (*name) are not supported in a names file; write the value out");
+    });
+  }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                const std::string& value) override {
+    Node(Kind::kScalar, mark, value);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    Node(Kind::kList, mark, "");
+  }
+  void OnSequenceEnd() override { Close(); }
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    Node(Kind::kMap, mark, "");
+  }
+  void OnMapEnd() override { Close(); }
 
  private:
-  absl::string_view filename_;
-};
+  // The list or map being read, and where in it.
+  enum class Where { kRoot, kLocalNetworks, kHosts, kHostAddresses, kServices };
+  struct Level {
+    Where where = Where::kRoot;
+    bool want_key = true;  // Maps: the next node is a key (else its value).
+    size_t index = 0;      // Lists: the next item's index.
+    std::string key;       // Maps: the key whose value comes next.
+    YAML::Mark key_mark;   // And where it was.
+    uint32_t host = 0;     // kHostAddresses: the host's index in out_.hosts.
+    uint16_t port = 0;     // kServices: the port of the value that comes next.
+  };
 
-const char* NodeKind(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Map:
-      return "a map";
-    case YAML::NodeType::Sequence:
-      return "a list";
-    case YAML::NodeType::Scalar:
-      return "a scalar";
-    default:
-      return "empty";
+  [[noreturn]] void Fail(const YAML::Mark& mark, absl::string_view where,
+                         absl::string_view what) const {
+    // "<file>:<line>: <where>: <what>"; yaml-cpp lines are 0-based.
+    const std::string location =
+        mark.is_null() ? std::string(filename_) : absl::StrCat(filename_, ":", mark.line + 1);
+    throw NamesFileError{absl::InvalidArgumentError(
+        where.empty() ? absl::StrCat(location, ": ", what)
+                      : absl::StrCat(location, ": ", where, ": ", what))};
   }
-}
 
-// Host and service names end up in whitespace-separated text output: keep them one token.
-absl::Status CheckName(const ErrorReporter& errors, const YAML::Node& node,
-                       absl::string_view where) {
-  if (!node.IsScalar()) {
-    return errors.At(node.Mark(), where,
-                     absl::StrCat("a name must be a string, got ", NodeKind(node)));
-  }
-  const std::string& name = node.Scalar();
-  const bool bad_char = std::any_of(name.begin(), name.end(), [](char c) {
-    return absl::ascii_isspace(static_cast<unsigned char>(c)) ||
-           absl::ascii_iscntrl(static_cast<unsigned char>(c));
-  });
-  if (name.empty() || bad_char) {
-    return errors.At(node.Mark(), where,
-                     absl::StrCat("'", name, "' is not a valid name (empty or has whitespace)"));
-  }
-  return absl::OkStatus();
-}
-
-// A null node (key present, nothing after it) counts as an empty list.
-absl::Status ParseLocalNetworks(const ErrorReporter& errors, const YAML::Node& node,
-                                NamesFile& out) {
-  if (node.IsNull()) {
-    return absl::OkStatus();
-  }
-  if (!node.IsSequence()) {
-    return errors.At(node.Mark(), "local_networks",
-                     absl::StrCat("expected a list of CIDRs, got ", NodeKind(node)));
-  }
-  for (size_t i = 0; i < node.size(); ++i) {
-    const YAML::Node item = node[i];
-    const std::string where = absl::StrCat("local_networks[", i, "]");
-    if (!item.IsScalar()) {
-      return errors.At(item.Mark(), where, absl::StrCat("expected a CIDR, got ", NodeKind(item)));
+  // Host and service names end up in whitespace-separated text output: keep them one token.
+  void CheckName(Kind kind, const YAML::Mark& mark, const std::string& name,
+                 absl::string_view where) const {
+    if (kind != Kind::kScalar) {
+      Fail(mark, where, absl::StrCat("a name must be a string, got ", KindText(kind)));
     }
-    absl::StatusOr<Cidr> cidr = Cidr::Parse(item.Scalar());
+    const bool bad_char = std::any_of(name.begin(), name.end(), [](char c) {
+      return absl::ascii_isspace(static_cast<unsigned char>(c)) ||
+             absl::ascii_iscntrl(static_cast<unsigned char>(c));
+    });
+    if (name.empty() || bad_char) {
+      Fail(mark, where,
+           absl::StrCat("'", name, "' is not a valid name (empty or has whitespace)"));
+    }
+  }
+
+  // Opens a level for a list or map node (`host`: the host whose addresses a kHostAddresses
+  // list holds).
+  void Open(Where where, uint32_t host = 0) {
+    Level level;
+    level.where = where;
+    level.host = host;
+    levels_.push_back(std::move(level));
+  }
+
+  // Runs `check` unless a mistake was found already; the first mistake is kept and every later
+  // event ignored, while the parser reads on (a syntax error further on is reported instead,
+  // as it would be by a parser that reads the whole document first).
+  template <typename F>
+  void Guard(F check) {
+    if (!error_.ok()) {
+      return;
+    }
+    try {
+      check();
+    } catch (const NamesFileError& e) {
+      error_ = e.status;
+    }
+  }
+
+  void Close() {
+    if (error_.ok()) {
+      levels_.pop_back();
+    }
+  }
+
+  void Node(Kind kind, const YAML::Mark& mark, const std::string& value) {
+    Guard([&] { Check(kind, mark, value); });
+  }
+
+  void Check(Kind kind, const YAML::Mark& mark, const std::string& value) {
+    if (levels_.empty()) {
+      Root(kind, mark);
+      return;
+    }
+    Level& level = levels_.back();
+    switch (level.where) {
+      case Where::kRoot:
+        level.want_key ? RootKey(level, kind, mark, value) : RootValue(level, kind, mark);
+        return;
+      case Where::kLocalNetworks:
+        LocalNetwork(level, kind, mark, value);
+        return;
+      case Where::kHosts:
+        level.want_key ? HostName(level, kind, mark, value) : HostValue(level, kind, mark, value);
+        return;
+      case Where::kHostAddresses:
+        HostAddress(level.host, absl::StrCat("hosts.", out_.hosts[level.host], "[", level.index, "]"),
+                    kind, mark, value);
+        ++level.index;
+        return;
+      case Where::kServices:
+        level.want_key ? ServicePort(level, kind, mark, value)
+                       : ServiceName(level, kind, mark, value);
+        return;
+    }
+  }
+
+  void Root(Kind kind, const YAML::Mark& mark) {
+    if (kind == Kind::kNull) {
+      return;  // An empty document: an empty file.
+    }
+    if (kind != Kind::kMap) {
+      Fail(mark, "",
+           absl::StrCat("expected a map with local_networks, hosts, services; got ",
+                        KindText(kind)));
+    }
+    Open(Where::kRoot);
+  }
+
+  void RootKey(Level& level, Kind kind, const YAML::Mark& mark, const std::string& value) {
+    const std::string name = kind == Kind::kScalar ? value : std::string(KindText(kind));
+    if (name != "local_networks" && name != "hosts" && name != "services") {
+      Fail(mark, "",
+           absl::StrCat("unknown key '", name, "' (expected local_networks, hosts or services)"));
+    }
+    out_.has_keys = true;
+    auto [seen, inserted] = root_keys_.try_emplace(name, mark.line + 1);
+    if (!inserted) {
+      Fail(mark, "",
+           absl::StrCat("key '", name, "' appears twice (first on line ", seen->second, ")"));
+    }
+    level.key = name;
+    level.want_key = false;
+  }
+
+  // A null value (key present, nothing after it) counts as empty.
+  void RootValue(Level& level, Kind kind, const YAML::Mark& mark) {
+    level.want_key = true;
+    if (kind == Kind::kNull) {
+      return;
+    }
+    if (level.key == "local_networks") {
+      if (kind != Kind::kList) {
+        Fail(mark, "local_networks",
+             absl::StrCat("expected a list of CIDRs, got ", KindText(kind)));
+      }
+      Open(Where::kLocalNetworks);
+    } else if (level.key == "hosts") {
+      if (kind != Kind::kMap) {
+        Fail(mark, "hosts",
+             absl::StrCat("expected a map of name: [IP, ...], got ", KindText(kind)));
+      }
+      Open(Where::kHosts);
+    } else {
+      if (kind != Kind::kMap) {
+        Fail(mark, "services", absl::StrCat("expected a map of port: name, got ", KindText(kind)));
+      }
+      Open(Where::kServices);
+    }
+  }
+
+  void LocalNetwork(Level& level, Kind kind, const YAML::Mark& mark, const std::string& value) {
+    const std::string where = absl::StrCat("local_networks[", level.index++, "]");
+    if (kind != Kind::kScalar) {
+      Fail(mark, where, absl::StrCat("expected a CIDR, got ", KindText(kind)));
+    }
+    absl::StatusOr<Cidr> cidr = Cidr::Parse(value);
     if (!cidr.ok()) {
-      return errors.At(item.Mark(), where, cidr.status().message());
+      Fail(mark, where, cidr.status().message());
     }
-    out.local_networks.push_back(*cidr);
+    out_.local_networks.push_back(*cidr);
   }
-  return absl::OkStatus();
-}
 
-struct NamedAt {
-  std::string name;
-  int line = 0;  // 1-based.
-};
-
-absl::Status ParseHostAddresses(const ErrorReporter& errors, const std::string& name,
-                                const YAML::Node& value, NamesFile& out,
-                                absl::flat_hash_map<IpAddress, NamedAt>& seen) {
-  // One address may be written without the list brackets.
-  const bool single = value.IsScalar();
-  if (!single && !value.IsSequence()) {
-    return errors.At(value.Mark(), absl::StrCat("hosts.", name),
-                     absl::StrCat("expected a list of IP addresses, got ", NodeKind(value)));
-  }
-  const size_t count = single ? 1 : value.size();
-  for (size_t i = 0; i < count; ++i) {
-    const YAML::Node item = single ? value : value[i];
-    const std::string where =
-        single ? absl::StrCat("hosts.", name) : absl::StrCat("hosts.", name, "[", i, "]");
-    if (!item.IsScalar()) {
-      return errors.At(item.Mark(), where,
-                       absl::StrCat("expected an IP address, got ", NodeKind(item)));
-    }
-    absl::StatusOr<IpAddress> ip = IpAddress::Parse(item.Scalar());
-    if (!ip.ok()) {
-      return errors.At(item.Mark(), where,
-                       absl::StrCat("'", item.Scalar(), "' is not an IP address"));
-    }
-    auto [it, inserted] = seen.try_emplace(*ip, NamedAt{name, item.Mark().line + 1});
-    if (!inserted && it->second.name != name) {
-      return errors.At(item.Mark(), where,
-                       absl::StrCat(ip->ToString(), " is already named '", it->second.name,
-                                    "' (line ", it->second.line, "); an IP takes one name"));
-    }
-    out.host_names[*ip] = name;
-  }
-  return absl::OkStatus();
-}
-
-absl::Status ParseHosts(const ErrorReporter& errors, const YAML::Node& node, NamesFile& out) {
-  if (node.IsNull()) {
-    return absl::OkStatus();
-  }
-  if (!node.IsMap()) {
-    return errors.At(node.Mark(), "hosts",
-                     absl::StrCat("expected a map of name: [IP, ...], got ", NodeKind(node)));
-  }
-  absl::flat_hash_map<IpAddress, NamedAt> seen_ips;
-  absl::flat_hash_map<std::string, int> seen_names;
-  for (const auto& entry : node) {
-    SYNMAP_RETURN_IF_ERROR(CheckName(errors, entry.first, "hosts"));
-    const std::string& name = entry.first.Scalar();
+  void HostName(Level& level, Kind kind, const YAML::Mark& mark, const std::string& name) {
+    CheckName(kind, mark, name, "hosts");
     if (name == "_") {
-      return errors.At(entry.first.Mark(), "hosts", "'_' is reserved for remote hosts");
+      Fail(mark, "hosts", "'_' is reserved for remote hosts");
     }
     if (IpAddress::Parse(name).ok()) {
       // An unnamed host is shown as its address: a name that is one would merge with it.
-      return errors.At(entry.first.Mark(), "hosts",
-                       absl::StrCat("'", name,
-                                    "' is an IP address, which is how unnamed hosts are shown; "
-                                    "choose a name"));
+      Fail(mark, "hosts",
+           absl::StrCat("'", name,
+                        "' is an IP address, which is how unnamed hosts are shown; choose a name"));
     }
-    auto [seen, inserted] = seen_names.try_emplace(name, entry.first.Mark().line + 1);
-    if (!inserted) {
-      return errors.At(
-          entry.first.Mark(), "hosts",
-          absl::StrCat("'", name, "' is listed twice (first on line ", seen->second, ")"));
+    if (auto seen = host_index_.find(absl::string_view(name)); seen != host_index_.end()) {
+      Fail(mark, "hosts",
+           absl::StrCat("'", name, "' is listed twice (first on line ", host_lines_[*seen], ")"));
     }
-    SYNMAP_RETURN_IF_ERROR(ParseHostAddresses(errors, name, entry.second, out, seen_ips));
+    out_.hosts.push_back(name);
+    host_lines_.push_back(mark.line + 1);
+    host_index_.insert(static_cast<uint32_t>(out_.hosts.size() - 1));
+    level.key_mark = mark;
+    level.want_key = false;
   }
-  return absl::OkStatus();
-}
 
-absl::Status ParseServices(const ErrorReporter& errors, const YAML::Node& node, NamesFile& out) {
-  if (node.IsNull()) {
-    return absl::OkStatus();
+  // One address may be written without the list brackets.
+  void HostValue(Level& level, Kind kind, const YAML::Mark& mark, const std::string& value) {
+    level.want_key = true;
+    const uint32_t host = static_cast<uint32_t>(out_.hosts.size() - 1);
+    if (kind == Kind::kScalar) {
+      HostAddress(host, absl::StrCat("hosts.", out_.hosts[host]), kind, mark, value);
+      return;
+    }
+    if (kind != Kind::kList) {
+      Fail(mark, absl::StrCat("hosts.", out_.hosts[host]),
+           absl::StrCat("expected a list of IP addresses, got ", KindText(kind)));
+    }
+    Open(Where::kHostAddresses, host);
   }
-  if (!node.IsMap()) {
-    return errors.At(node.Mark(), "services",
-                     absl::StrCat("expected a map of port: name, got ", NodeKind(node)));
+
+  void HostAddress(uint32_t host, const std::string& where, Kind kind, const YAML::Mark& mark,
+                   const std::string& value) {
+    if (kind != Kind::kScalar) {
+      Fail(mark, where, absl::StrCat("expected an IP address, got ", KindText(kind)));
+    }
+    absl::StatusOr<IpAddress> ip = IpAddress::Parse(value);
+    if (!ip.ok()) {
+      Fail(mark, where, absl::StrCat("'", value, "' is not an IP address"));
+    }
+    auto [it, inserted] =
+        out_.host_of.try_emplace(*ip, NamedIp{.host = host, .line = mark.line + 1});
+    if (!inserted && it->second.host != host) {
+      Fail(mark, where,
+           absl::StrCat(ip->ToString(), " is already named '", out_.hosts[it->second.host],
+                        "' (line ", it->second.line, "); an IP takes one name"));
+    }
   }
-  for (const auto& entry : node) {
-    const YAML::Node& key = entry.first;
-    const std::string key_text = key.IsScalar() ? key.Scalar() : std::string(NodeKind(key));
+
+  void ServicePort(Level& level, Kind kind, const YAML::Mark& mark, const std::string& value) {
+    const std::string key_text = kind == Kind::kScalar ? value : std::string(KindText(kind));
     uint32_t port = 0;
-    const bool digits = key.IsScalar() && !key_text.empty() && key_text.size() <= 5 &&
+    const bool digits = kind == Kind::kScalar && !key_text.empty() && key_text.size() <= 5 &&
                         std::all_of(key_text.begin(), key_text.end(),
                                     [](char c) { return absl::ascii_isdigit(c); });
     if (!digits || !absl::SimpleAtoi(key_text, &port) || port == 0 || port > 65535) {
-      return errors.At(key.Mark(), "services",
-                       absl::StrCat("'", key_text, "' is not a port (1-65535)"));
+      Fail(mark, "services", absl::StrCat("'", key_text, "' is not a port (1-65535)"));
     }
-    const std::string where = absl::StrCat("services.", port);
-    SYNMAP_RETURN_IF_ERROR(CheckName(errors, entry.second, where));
-    if (!out.services.try_emplace(static_cast<uint16_t>(port), entry.second.Scalar()).second) {
-      return errors.At(key.Mark(), "services", absl::StrCat("port ", port, " is listed twice"));
-    }
+    level.port = static_cast<uint16_t>(port);
+    level.key_mark = mark;
+    level.want_key = false;
   }
-  return absl::OkStatus();
-}
 
-absl::StatusOr<NamesFile> ParseRoot(const ErrorReporter& errors, const YAML::Node& root) {
-  NamesFile out;
-  if (root.IsNull()) {
-    return out;
-  }
-  if (!root.IsMap()) {
-    return errors.At(
-        root.Mark(), "",
-        absl::StrCat("expected a map with local_networks, hosts, services; got ", NodeKind(root)));
-  }
-  absl::flat_hash_map<std::string, int> seen_keys;
-  for (const auto& entry : root) {
-    const YAML::Node& key = entry.first;
-    const std::string name = key.IsScalar() ? key.Scalar() : std::string(NodeKind(key));
-    if (name != "local_networks" && name != "hosts" && name != "services") {
-      return errors.At(
-          key.Mark(), "",
-          absl::StrCat("unknown key '", name, "' (expected local_networks, hosts or services)"));
-    }
-    out.has_keys = true;
-    auto [seen, inserted] = seen_keys.try_emplace(name, key.Mark().line + 1);
-    if (!inserted) {
-      return errors.At(
-          key.Mark(), "",
-          absl::StrCat("key '", name, "' appears twice (first on line ", seen->second, ")"));
-    }
-    if (name == "local_networks") {
-      SYNMAP_RETURN_IF_ERROR(ParseLocalNetworks(errors, entry.second, out));
-    } else if (name == "hosts") {
-      SYNMAP_RETURN_IF_ERROR(ParseHosts(errors, entry.second, out));
-    } else {
-      SYNMAP_RETURN_IF_ERROR(ParseServices(errors, entry.second, out));
+  void ServiceName(Level& level, Kind kind, const YAML::Mark& mark, const std::string& name) {
+    level.want_key = true;
+    CheckName(kind, mark, name, absl::StrCat("services.", level.port));
+    if (!out_.services.try_emplace(level.port, name).second) {
+      Fail(level.key_mark, "services", absl::StrCat("port ", level.port, " is listed twice"));
     }
   }
-  return out;
-}
+
+  absl::string_view filename_;
+  absl::Status error_;  // The first mistake.
+  NamesFile out_;
+  std::vector<Level> levels_;
+  absl::flat_hash_map<std::string, int> root_keys_;   // Key -> line.
+  // Host names seen, as indexes into out_.hosts looked up by the name (4 bytes a host).
+  struct HostNameHash {
+    using is_transparent = void;
+    const std::vector<std::string>* hosts;
+    size_t operator()(uint32_t i) const { return (*this)(absl::string_view((*hosts)[i])); }
+    size_t operator()(absl::string_view name) const { return absl::HashOf(name); }
+  };
+  struct HostNameEq {
+    using is_transparent = void;
+    const std::vector<std::string>* hosts;
+    absl::string_view Name(uint32_t i) const { return (*hosts)[i]; }
+    absl::string_view Name(absl::string_view name) const { return name; }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return Name(a) == Name(b);
+    }
+  };
+  absl::flat_hash_set<uint32_t, HostNameHash, HostNameEq> host_index_{
+      0, HostNameHash{&out_.hosts}, HostNameEq{&out_.hosts}};
+  std::vector<int> host_lines_;  // The line of each host name.
+};
+
+// An input stream buffer over text held elsewhere.
+class TextBuffer final : public std::streambuf {
+ public:
+  explicit TextBuffer(absl::string_view text) {
+    char* begin = const_cast<char*>(text.data());  // Only read: std::streambuf wants char*.
+    setg(begin, begin, begin + text.size());
+  }
+};
 
 }  // namespace
 
 absl::StatusOr<NamesFile> ParseNamesFile(absl::string_view text, absl::string_view filename) {
-  const ErrorReporter errors(filename);
-  // yaml-cpp reports syntax errors, and a few representation errors, by throwing; this is
-  // the boundary where they become a Status.
+  NamesFileChecker checker(filename);
+  // yaml-cpp reports syntax errors by throwing; this is the boundary where they become a
+  // Status.
   try {
-    const YAML::Node root = YAML::Load(std::string(text));
-    return ParseRoot(errors, root);
+    TextBuffer buffer(text);  // Read in place: no copy of a file that may be megabytes.
+    std::istream stream(&buffer);
+    YAML::Parser parser(stream);
+    parser.HandleNextDocument(checker);  // Only the first document, as YAML::Load reads.
   } catch (const YAML::Exception& e) {
-    return errors.At(e.mark, "", absl::StrCat("invalid YAML: ", e.msg));
+    return absl::InvalidArgumentError(absl::StrCat(
+        e.mark.is_null() ? std::string(filename) : absl::StrCat(filename, ":", e.mark.line + 1),
+        ": invalid YAML: ", e.msg));
   } catch (const std::exception& e) {
-    return errors.At(YAML::Mark::null_mark(), "", absl::StrCat("invalid YAML: ", e.what()));
+    return absl::InvalidArgumentError(absl::StrCat(filename, ": invalid YAML: ", e.what()));
   }
+  return std::move(checker).Take();
 }
 
 }  // namespace synmap::common::internal

@@ -6,6 +6,8 @@
 #include <fstream>
 #include <string>
 
+#include "absl/strings/str_cat.h"
+#include "common/packet/ip_address.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
@@ -207,6 +209,37 @@ TEST(NamesFileErrorTest, YamlSyntax) {
   EXPECT_THAT(ErrorFor("hosts:\n  a: [10.0.0.1]\n  b: [10.0.0.2]]\nservices: {}\n"),
               StartsWith("names.yaml:3: invalid YAML: "));
   EXPECT_THAT(ErrorFor("hosts: {}\nservices: @x\n"), StartsWith("names.yaml:2: invalid YAML"));
+}
+
+TEST(NamesFileErrorTest, ASyntaxErrorFurtherOnIsReportedBeforeAnEarlierMistake) {
+  // The file is read to its end: a broken file says so rather than pointing at a symptom.
+  EXPECT_THAT(ErrorFor("hosts:\n  a: [10.0.0.300]\n  b: [10.0.0.2]]\n"),
+              StartsWith("names.yaml:3: invalid YAML: "));
+  // Only the first mistake is reported.
+  EXPECT_EQ(ErrorFor("hosts:\n  a: [10.0.0.300]\n  b: [10.0.0.400]\n"),
+            "names.yaml:2: hosts.a[0]: '10.0.0.300' is not an IP address");
+}
+
+TEST(NamesFileErrorTest, AliasesAreRefused) {
+  EXPECT_EQ(ErrorFor("local_networks: &nets [10.0.0.0/8]\nhosts:\n  a: *nets\n"),
+            "names.yaml:3: aliases (*name) are not supported in a names file; write the value "
+            "out");
+}
+
+TEST(NameTableTest, ManyHostsAreAllNamedAndCounted) {
+  std::string yaml = "local_networks: [10.0.0.0/8]\nhosts:\n";
+  for (int i = 0; i < 5000; ++i) {
+    absl::StrAppend(&yaml, "  h", i, ": [10.0.", i / 256, ".", i % 256, ", \"2001:db8::", i,
+                    "\"]\n");
+  }
+  absl::StrAppend(&yaml, "  lonely: []\n");
+  const absl::StatusOr<NameTable> names = NameTable::FromYaml(yaml, "names.yaml");
+  ASSERT_TRUE(names.ok()) << names.status();
+  EXPECT_EQ(names->counts().hosts, 5000u) << "a name without addresses names nothing";
+  EXPECT_EQ(names->counts().host_addresses, 10000u);
+  EXPECT_EQ(names->HostLabel(*IpAddress::Parse("10.0.19.135"), false), "h4999");
+  EXPECT_EQ(names->HostLabel(*IpAddress::Parse("2001:db8::4999"), false), "h4999");
+  EXPECT_EQ(names->HostLabel(*IpAddress::Parse("10.0.0.0"), false), "h0");
 }
 
 TEST(NamesFileErrorTest, WrongShapes) {
