@@ -79,15 +79,14 @@ std::string StoreLine(const synmap::v1::Coverage& c, absl::Time now, absl::TimeZ
   const synmap::v1::StoreStatus& s = c.store();
   const bool shared = s.synced_unix_ns() != 0;
   if (!s.available()) {
-    return absl::StrCat(
-        "store: the collector's ", s.backend(), " database is UNAVAILABLE since ",
-        FormatTextTime(s.unavailable_since_unix_ns(), zone), " (", s.problem(),
-        "); batches are refused and wait in the sensors' spools",
-        shared ? absl::StrCat("; batches committed at other collectors after ",
-                              FormatTextTime(s.synced_unix_ns(), zone),
-                              " are missing from this answer")
-               : std::string(),
-        "\n");
+    return absl::StrCat("store: the collector's ", s.backend(), " database is UNAVAILABLE since ",
+                        FormatTextTime(s.unavailable_since_unix_ns(), zone), " (", s.problem(),
+                        "); batches are refused and wait in the sensors' spools",
+                        shared ? absl::StrCat("; batches committed at other collectors after ",
+                                              FormatTextTime(s.synced_unix_ns(), zone),
+                                              " are missing from this answer")
+                               : std::string(),
+                        "\n");
   }
   if (shared && now - absl::FromUnixNanos(s.synced_unix_ns()) > kStoreSyncSlack) {
     return absl::StrCat("store: batches committed at other collectors after ",
@@ -174,8 +173,7 @@ void AppendCoverageJson(const synmap::v1::Coverage& c, std::string* out) {
   } else {
     AppendJsonString(store.problem(), out);
   }
-  absl::StrAppend(out, ", \"synced\": ", time_or_null(store.synced_unix_ns()),
-                  "}, \"sensors\": [");
+  absl::StrAppend(out, ", \"synced\": ", time_or_null(store.synced_unix_ns()), "}, \"sensors\": [");
   for (int i = 0; i < c.sensors_size(); ++i) {
     const synmap::v1::SensorCoverage& s = c.sensors(i);
     out->append(i == 0 ? "{\"sensor\": " : ", {\"sensor\": ");

@@ -336,22 +336,20 @@ int RunSummarize(absl::Span<const std::string> args) {
   const common::RowOrder order =
       flags.sort == "name" ? common::RowOrder::kName : common::RowOrder::kCount;
   if (dot) {
-    const Table table =
-        SummarizeRecords(summarizer.TakeRecords(), *names, flags.show_remote, count, order,
-                         format, zone);
-    WriteAll(stdout, SummaryDot(table, max_edges,
-                                absl::StrCat(count == common::CountKind::kPackets
-                                                 ? "SYN/ACK packets"
-                                                 : "connections",
-                                             " per client and service, ", flags.files.size(),
-                                             " capture file(s)")));
+    const Table table = SummarizeRecords(summarizer.TakeRecords(), *names, flags.show_remote, count,
+                                         order, format, zone);
+    WriteAll(
+        stdout,
+        SummaryDot(
+            table, max_edges,
+            absl::StrCat(count == common::CountKind::kPackets ? "SYN/ACK packets" : "connections",
+                         " per client and service, ", flags.files.size(), " capture file(s)")));
     std::fflush(stdout);
   } else {
     // Rows go out as they are formatted: memory does not grow with a second copy of them.
     TableWriter writer(SummaryTableColumns(/*by_sensor=*/false), format, stdout);
     SummarizeRecordsTo(summarizer.TakeRecords(), *names, flags.show_remote, count, order, format,
-                       zone,
-                       [&](std::vector<std::string> cells) { writer.Add(std::move(cells)); });
+                       zone, [&](std::vector<std::string> cells) { writer.Add(std::move(cells)); });
     writer.Finish(std::nullopt, [&](std::string* o) {
       AppendCoverageJson(coverage, flags.files.size(), error, window, o);
     });

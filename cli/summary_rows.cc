@@ -81,8 +81,9 @@ Table SummarizeRecords(std::vector<common::Record> records, const common::NameTa
                        OutputFormat format, absl::TimeZone zone) {
   Table table;
   table.columns = SummaryTableColumns(/*by_sensor=*/false);
-  SummarizeRecordsTo(std::move(records), names, show_remote, count, order, format, zone,
-                     [&](std::vector<std::string> cells) { table.rows.push_back(std::move(cells)); });
+  SummarizeRecordsTo(
+      std::move(records), names, show_remote, count, order, format, zone,
+      [&](std::vector<std::string> cells) { table.rows.push_back(std::move(cells)); });
   return table;
 }
 

@@ -73,7 +73,7 @@ class NameTable {
 
  private:
   PrefixSet local_networks_;
-  std::vector<std::string> hosts_;                     // Host names.
+  std::vector<std::string> hosts_;                             // Host names.
   absl::flat_hash_map<IpAddress, internal::NamedIp> host_of_;  // Named IP -> its host.
   absl::flat_hash_map<uint16_t, std::string> service_overrides_;
   ServiceTable system_services_;

@@ -116,8 +116,7 @@ class NamesFileChecker final : public YAML::EventHandler {
              absl::ascii_iscntrl(static_cast<unsigned char>(c));
     });
     if (name.empty() || bad_char) {
-      Fail(mark, where,
-           absl::StrCat("'", name, "' is not a valid name (empty or has whitespace)"));
+      Fail(mark, where, absl::StrCat("'", name, "' is not a valid name (empty or has whitespace)"));
     }
   }
 
@@ -172,8 +171,9 @@ class NamesFileChecker final : public YAML::EventHandler {
         level.want_key ? HostName(level, kind, mark, value) : HostValue(level, kind, mark, value);
         return;
       case Where::kHostAddresses:
-        HostAddress(level.host, absl::StrCat("hosts.", out_.hosts[level.host], "[", level.index, "]"),
-                    kind, mark, value);
+        HostAddress(level.host,
+                    absl::StrCat("hosts.", out_.hosts[level.host], "[", level.index, "]"), kind,
+                    mark, value);
         ++level.index;
         return;
       case Where::kServices:
@@ -330,7 +330,7 @@ class NamesFileChecker final : public YAML::EventHandler {
   absl::Status error_;  // The first mistake.
   NamesFile out_;
   std::vector<Level> levels_;
-  absl::flat_hash_map<std::string, int> root_keys_;   // Key -> line.
+  absl::flat_hash_map<std::string, int> root_keys_;  // Key -> line.
   // Host names seen, as indexes into out_.hosts looked up by the name (4 bytes a host).
   struct HostNameHash {
     using is_transparent = void;
@@ -348,8 +348,8 @@ class NamesFileChecker final : public YAML::EventHandler {
       return Name(a) == Name(b);
     }
   };
-  absl::flat_hash_set<uint32_t, HostNameHash, HostNameEq> host_index_{
-      0, HostNameHash{&out_.hosts}, HostNameEq{&out_.hosts}};
+  absl::flat_hash_set<uint32_t, HostNameHash, HostNameEq> host_index_{0, HostNameHash{&out_.hosts},
+                                                                      HostNameEq{&out_.hosts}};
   std::vector<int> host_lines_;  // The line of each host name.
 };
 

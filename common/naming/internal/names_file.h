@@ -31,8 +31,8 @@ struct NamesFile {
 };
 
 // Parses and validates names-file YAML, streaming: yaml-cpp's parser events are checked as
-// they come, with no document tree (a 100,000-host file costs its result, not a node tree). Any mistake is InvalidArgument
-// "<filename>:<line>: <where>: <what>", e.g.
+// they come, with no document tree (a 100,000-host file costs its result, not a node tree).
+// Any mistake is InvalidArgument "<filename>:<line>: <where>: <what>", e.g.
 // "names.yaml:4: local_networks[1]: '10.0.0.0/33' is not a CIDR (prefix length 33 > 32)".
 // Checked: YAML syntax, top level a map, unknown keys, types, CIDRs, IPs, host and service
 // names (non-empty, no whitespace or control characters, host name not "_" nor an IP), an IP
