@@ -171,10 +171,7 @@ class NamesFileChecker final : public YAML::EventHandler {
         level.want_key ? HostName(level, kind, mark, value) : HostValue(level, kind, mark, value);
         return;
       case Where::kHostAddresses:
-        HostAddress(level.host,
-                    absl::StrCat("hosts.", out_.hosts[level.host], "[", level.index, "]"), kind,
-                    mark, value);
-        ++level.index;
+        HostAddress(level.host, static_cast<int64_t>(level.index++), kind, mark, value);
         return;
       case Where::kServices:
         level.want_key ? ServicePort(level, kind, mark, value)
@@ -276,7 +273,7 @@ class NamesFileChecker final : public YAML::EventHandler {
     level.want_key = true;
     const uint32_t host = static_cast<uint32_t>(out_.hosts.size() - 1);
     if (kind == Kind::kScalar) {
-      HostAddress(host, absl::StrCat("hosts.", out_.hosts[host]), kind, mark, value);
+      HostAddress(host, /*index=*/-1, kind, mark, value);
       return;
     }
     if (kind != Kind::kList) {
@@ -286,19 +283,25 @@ class NamesFileChecker final : public YAML::EventHandler {
     Open(Where::kHostAddresses, host);
   }
 
-  void HostAddress(uint32_t host, const std::string& where, Kind kind, const YAML::Mark& mark,
+  // Address number `index` of `host`'s list, or its only address written bare (index -1).
+  void HostAddress(uint32_t host, int64_t index, Kind kind, const YAML::Mark& mark,
                    const std::string& value) {
+    // Named only for an error: this runs once per address of the file.
+    auto where = [&] {
+      return index < 0 ? absl::StrCat("hosts.", out_.hosts[host])
+                       : absl::StrCat("hosts.", out_.hosts[host], "[", index, "]");
+    };
     if (kind != Kind::kScalar) {
-      Fail(mark, where, absl::StrCat("expected an IP address, got ", KindText(kind)));
+      Fail(mark, where(), absl::StrCat("expected an IP address, got ", KindText(kind)));
     }
     absl::StatusOr<IpAddress> ip = IpAddress::Parse(value);
     if (!ip.ok()) {
-      Fail(mark, where, absl::StrCat("'", value, "' is not an IP address"));
+      Fail(mark, where(), absl::StrCat("'", value, "' is not an IP address"));
     }
     auto [it, inserted] =
         out_.host_of.try_emplace(*ip, NamedIp{.host = host, .line = mark.line + 1});
     if (!inserted && it->second.host != host) {
-      Fail(mark, where,
+      Fail(mark, where(),
            absl::StrCat(ip->ToString(), " is already named '", out_.hosts[it->second.host],
                         "' (line ", it->second.line, "); an IP takes one name"));
     }
