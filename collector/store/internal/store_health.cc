@@ -18,6 +18,10 @@ void StoreHealthTracker::Failure(const absl::Status& status, int64_t now_ns) {
 
 void StoreHealthTracker::Success() {
   absl::MutexLock lock(&mu_);
+  SuccessLocked();
+}
+
+void StoreHealthTracker::SuccessLocked() {
   health_.available = true;
   health_.unavailable_since_ns = 0;
   health_.problem.clear();
@@ -25,9 +29,7 @@ void StoreHealthTracker::Success() {
 
 void StoreHealthTracker::Synced(int64_t as_of_ns) {
   absl::MutexLock lock(&mu_);
-  health_.available = true;
-  health_.unavailable_since_ns = 0;
-  health_.problem.clear();
+  SuccessLocked();
   if (as_of_ns > health_.synced_ns) {
     health_.synced_ns = as_of_ns;
   }

@@ -29,6 +29,8 @@ class StoreHealthTracker {
   StoreHealth Get() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
+  void SuccessLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   mutable absl::Mutex mu_;
   StoreHealth health_ ABSL_GUARDED_BY(mu_);
 };
