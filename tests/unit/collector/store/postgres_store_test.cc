@@ -301,6 +301,18 @@ TEST_F(PostgresStoreTest, APartitionDroppedByRetentionElsewhereIsMadeAgainForALa
   EXPECT_EQ(TotalConnections(*a->Snapshot(0, 0, SnapshotBuckets::kAll)), before + 5);
 }
 
+TEST_F(PostgresStoreTest, ASchemaNewerThanThisProgramIsRefusedAtOpen) {
+  { ASSERT_NE(Open(), nullptr); }
+  internal::PgConn conn(server_->uri(), "test");
+  ASSERT_OK(conn.ExecScript("UPDATE synmap_schema SET version = version + 1 WHERE id = 1"));
+  const absl::StatusOr<std::unique_ptr<Store>> store = OpenPostgresStore(Options());
+  EXPECT_THAT(store, StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(std::string(store.status().message()),
+              ::testing::HasSubstr("newer than this program's"));
+  EXPECT_THAT(std::string(store.status().message()),
+              ::testing::HasSubstr("upgrade synmap-collector"));
+}
+
 TEST_F(PostgresStoreTest, UnreachableDatabaseFailsOpenWithUnavailableNamingIt) {
   PostgresStoreOptions options = Options();
   options.uri = "postgresql://postgres@/synmap?host=/nonexistent-dir";
