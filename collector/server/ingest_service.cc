@@ -126,7 +126,7 @@ class IngestReactor final : public grpc::ServerBidiReactor<SensorMessage, Collec
       FailLocked(absl::ResourceExhaustedError(absl::StrCat(
                      "message of ", bytes, " bytes exceeds the limit of ",
                      service_.options_.limits.max_message_bytes, " bytes (max_message_bytes)")),
-                 "message_too_large");
+                 "message_too_large", msg.has_batch() ? msg.batch().seq() : 0);
       return;
     }
     if (!hello_seen_) {
@@ -145,7 +145,7 @@ class IngestReactor final : public grpc::ServerBidiReactor<SensorMessage, Collec
       absl::Status valid = ValidateBatch(msg.batch(), absl::ToUnixNanos(service_.clock_.Now()),
                                          service_.options_.limits, &limit);
       if (!valid.ok()) {
-        FailLocked(valid, limit);
+        FailLocked(valid, limit, msg.batch().seq());
         return;
       }
     } else if (!msg.has_heartbeat()) {
@@ -157,12 +157,15 @@ class IngestReactor final : public grpc::ServerBidiReactor<SensorMessage, Collec
   }
 
   // Records the first error; the stream ends with it once acks already due are written.
-  void FailLocked(const absl::Status& status, absl::string_view reason)
+  // `refused_seq` (0: none) names the batch that caused it, sent to the sensor in the trailing
+  // metadata (common::kRefusedSeqMetadataKey) so that it quarantines exactly that batch.
+  void FailLocked(const absl::Status& status, absl::string_view reason, uint64_t refused_seq = 0)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (!status_.ok()) {
       return;
     }
     status_ = status;
+    refused_seq_ = refused_seq;
     pending_.clear();
     if (!reason.empty()) {
       service_.refusals_.Add(reason);
@@ -210,6 +213,10 @@ class IngestReactor final : public grpc::ServerBidiReactor<SensorMessage, Collec
     }
     if (a.finish.has_value()) {
       finishing_ = true;
+      if (refused_seq_ != 0 && !write_failed_) {
+        // Before Finish, which is started right after unlocking; nothing else touches it now.
+        context_.AddTrailingMetadata(common::kRefusedSeqMetadataKey, absl::StrCat(refused_seq_));
+      }
       end_status_ = status_.ok() && cancelled_ ? absl::CancelledError("cancelled") : status_;
     }
     return a;
@@ -332,7 +339,8 @@ class IngestReactor final : public grpc::ServerBidiReactor<SensorMessage, Collec
           reason = status.code() == absl::StatusCode::kInvalidArgument ? "store_refused"
                                                                        : "store_unavailable";
         }
-        FailLocked(status, reason);
+        const bool refused = msg.has_batch() && absl::IsInvalidArgument(status);
+        FailLocked(status, reason, refused ? msg.batch().seq() : 0);
       } else if (reply.has_value()) {
         if (reply->has_ack()) {
           ++acked_;
@@ -373,6 +381,7 @@ class IngestReactor final : public grpc::ServerBidiReactor<SensorMessage, Collec
   std::deque<SensorMessage> pending_ ABSL_GUARDED_BY(mu_);  // Accepted, not yet stored.
   std::deque<CollectorMessage> out_ ABSL_GUARDED_BY(mu_);   // Replies waiting to be written.
   absl::Status status_ ABSL_GUARDED_BY(mu_);                // First error; ends the stream.
+  uint64_t refused_seq_ ABSL_GUARDED_BY(mu_) = 0;           // The batch that caused it, or 0.
   absl::Status end_status_ ABSL_GUARDED_BY(mu_);            // For the closing log line.
   bool hello_seen_ ABSL_GUARDED_BY(mu_) = false;
   uint32_t protocol_version_ ABSL_GUARDED_BY(mu_) = 0;

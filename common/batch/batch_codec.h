@@ -16,6 +16,12 @@
 
 namespace synmap::common {
 
+// The trailing-metadata key with which the collector names the batch that ended an
+// Ingest.Stream (INVALID_ARGUMENT: refused by a limit or by the store; RESOURCE_EXHAUSTED: too
+// large): that batch's seq in decimal. The sensor quarantines exactly that batch; it never
+// reads a seq out of the status text.
+inline constexpr char kRefusedSeqMetadataKey[] = "synmap-refused-seq";
+
 // Checks `batch` at collector time `now_ns`: 1 <= seq <= kMaxSeq; 0 < start <= end <= now +
 // max_future_ns; at most max_records_per_batch records; each record with client and server IPs
 // of 4 or 16 bytes and the same length, server_port 1..65535, 1 <= packets <= kMaxRecordCount

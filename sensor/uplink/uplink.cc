@@ -51,7 +51,7 @@ absl::Status UplinkOptions::Validate() const {
       return absl::InvalidArgumentError("uplink: empty collector address");
     }
   }
-  if (credentials == nullptr) {
+  if (credentials == nullptr && !stub_factory) {
     return absl::InvalidArgumentError("uplink: credentials are required (mTLS)");
   }
   if (spool_dir.empty()) {

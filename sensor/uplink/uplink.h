@@ -27,6 +27,7 @@
 #include "absl/time/time.h"
 #include "common/aggregate/record.h"
 #include "common/time/clock.h"
+#include "synmap/v1/ingest.grpc.pb.h"
 
 namespace synmap::sensor {
 
@@ -34,8 +35,13 @@ struct UplinkOptions {
   // Collector addresses "HOST:PORT", tried in order, round-robin on failure. Required.
   std::vector<std::string> collectors;
   // Client channel credentials (mTLS with the sensor certificate), built by common/tls.
-  // Required, never insecure.
+  // Required (never insecure) unless stub_factory is set.
   std::shared_ptr<grpc::ChannelCredentials> credentials;
+  // Makes the Ingest stub for one attempt to `target`, on the uplink thread. Empty (the
+  // binaries): a mutual-TLS channel to `target` with `credentials` and tls_server_name, one
+  // private subchannel per attempt. Tests set it to reach a collector without a network
+  // (tests/testing/fake_collector.h serves one in-process).
+  std::function<std::unique_ptr<v1::Ingest::StubInterface>(const std::string& target)> stub_factory;
   // If non-empty, the name checked against the collector's certificate instead of the host
   // part of the address (GRPC_SSL_TARGET_NAME_OVERRIDE_ARG). Empty by default.
   std::string tls_server_name;

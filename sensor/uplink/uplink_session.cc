@@ -4,7 +4,6 @@
 #include <grpcpp/support/channel_arguments.h>
 
 #include <algorithm>
-#include <cctype>
 #include <deque>
 #include <iterator>
 #include <map>
@@ -29,26 +28,6 @@ constexpr int kKeepaliveTimeMs = 20'000;
 constexpr int kKeepaliveTimeoutMs = 10'000;
 // How long FinishStream waits for OnDone, on a call that has ended, before cancelling it.
 constexpr absl::Duration kEndedGrace = absl::Seconds(5);
-
-// The seq named in a collector's refusal ("... seq=42 ..." or "seq 42"), if any.
-std::optional<uint64_t> SeqInMessage(absl::string_view message) {
-  for (size_t pos = message.find("seq"); pos != absl::string_view::npos;
-       pos = message.find("seq", pos + 3)) {
-    size_t i = pos + 3;
-    while (i < message.size() && (message[i] == '=' || message[i] == ':' || message[i] == ' ')) {
-      ++i;
-    }
-    size_t j = i;
-    while (j < message.size() && std::isdigit(static_cast<unsigned char>(message[j]))) {
-      ++j;
-    }
-    uint64_t seq = 0;
-    if (j > i && absl::SimpleAtoi(message.substr(i, j - i), &seq)) {
-      return seq;
-    }
-  }
-  return std::nullopt;
-}
 
 }  // namespace
 
@@ -185,9 +164,10 @@ absl::Status Uplink::Impl::RunSession(const std::string& target, bool* got_hello
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
-  std::shared_ptr<grpc::Channel> channel =
-      grpc::CreateCustomChannel(target, options_.credentials, args);
-  std::unique_ptr<v1::Ingest::Stub> stub = v1::Ingest::NewStub(channel);
+  std::unique_ptr<v1::Ingest::StubInterface> stub =
+      options_.stub_factory
+          ? options_.stub_factory(target)
+          : v1::Ingest::NewStub(grpc::CreateCustomChannel(target, options_.credentials, args));
   {
     absl::MutexLock lock(&mu_);
     events_ = internal::StreamEvents();
@@ -344,17 +324,21 @@ absl::Status Uplink::Impl::HandleStreamEnd(const grpc::Status& end, const InFlig
   if (!absl::IsInvalidArgument(status)) {
     return status;
   }
-  // The collector refused a batch: keep it for inspection, never resend it.
-  std::optional<uint64_t> seq = SeqInMessage(status.message());
-  if (!seq.has_value() || spool_->entries().count(*seq) == 0) {
-    seq = in_flight.empty() ? std::nullopt : std::optional<uint64_t>(in_flight.begin()->first);
+  // The collector refused a batch: keep it for inspection, never resend it. Only the batch
+  // the collector names (trailing metadata) is set aside: guessing (say, the oldest in flight)
+  // could quarantine a good batch, which the map would then miss.
+  std::optional<uint64_t> seq;
+  {
+    absl::MutexLock lock(&mu_);
+    seq = events_.refused_seq;
   }
-  if (seq.has_value()) {
+  if (seq.has_value() && in_flight.count(*seq) != 0 && spool_->entries().count(*seq) != 0) {
     spool_->Quarantine(*seq, absl::StrCat("refused by collector: ", status.message()));
     absl::MutexLock lock(&mu_);
     PublishLocked();
   } else {
-    SYNMAP_LOG(ERROR) << "uplink_refused_unknown_batch status=" << status;
+    SYNMAP_LOG(ERROR) << "uplink_refused_unknown_batch status=" << status << " named_seq="
+                      << (seq.has_value() ? absl::StrCat(*seq) : std::string("none"));
   }
   return status;
 }

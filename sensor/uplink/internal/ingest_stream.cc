@@ -2,6 +2,10 @@
 
 #include <utility>
 
+#include "absl/strings/numbers.h"
+#include "absl/strings/string_view.h"
+#include "common/batch/batch_codec.h"
+
 namespace synmap::sensor::internal {
 
 void IngestStream::Start(v1::Ingest::StubInterface& stub) {
@@ -59,7 +63,17 @@ void IngestStream::OnReadDone(bool ok) {
 void IngestStream::OnDone(const grpc::Status& status) {
   // gRPC has already freed the call; this is the last use of the reactor by gRPC, and the
   // owner may destroy it as soon as `done` is seen.
+  std::optional<uint64_t> refused_seq;
+  const auto& trailers = context_.GetServerTrailingMetadata();
+  if (auto it = trailers.find(common::kRefusedSeqMetadataKey); it != trailers.end()) {
+    uint64_t seq = 0;
+    if (absl::SimpleAtoi(absl::string_view(it->second.data(), it->second.size()), &seq) &&
+        seq != 0) {
+      refused_seq = seq;
+    }
+  }
   absl::MutexLock lock(mu_);
+  events_->refused_seq = refused_seq;
   events_->status = status;
   events_->ended = true;
   events_->done = true;

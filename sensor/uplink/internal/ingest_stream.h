@@ -3,7 +3,9 @@
 #include <grpcpp/client_context.h>
 #include <grpcpp/support/client_callback.h>
 
+#include <cstdint>
 #include <deque>
+#include <optional>
 
 #include "absl/synchronization/mutex.h"
 #include "synmap/v1/ingest.grpc.pb.h"
@@ -12,10 +14,13 @@ namespace synmap::sensor::internal {
 
 // What one stream has reported so far. Owned by the uplink, guarded by its mutex.
 struct StreamEvents {
-  bool write_pending = false;              // A Write() has not completed yet.
-  bool ended = false;                      // A read or a write failed: the call is over.
-  bool done = false;                       // OnDone ran: the reactor may be destroyed.
-  grpc::Status status;                     // Final status once done.
+  bool write_pending = false;  // A Write() has not completed yet.
+  bool ended = false;          // A read or a write failed: the call is over.
+  bool done = false;           // OnDone ran: the reactor may be destroyed.
+  grpc::Status status;         // Final status once done.
+  // Once done: the batch the collector named as the cause of the end (its trailing metadata
+  // common::kRefusedSeqMetadataKey), if it named one.
+  std::optional<uint64_t> refused_seq;
   std::deque<v1::CollectorMessage> inbox;  // Messages read and not yet taken.
 };
 

@@ -8,6 +8,8 @@
 #include <memory>
 #include <string>
 
+#include "absl/strings/str_cat.h"
+#include "common/batch/batch_codec.h"
 #include "common/tls/credentials.h"
 #include "tests/integration/collector/fake_store.h"
 #include "tests/integration/collector/ingest_test_util.h"
@@ -368,6 +370,9 @@ TEST_P(BadBatchTest, RefusedWithInvalidArgumentAndNotStored) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), HasSubstr(absl::StrCat("batch seq ", bad.seq(), ":")));
   EXPECT_THAT(status.error_message(), HasSubstr("limit " + GetParam().limit));
+  // The refused batch is named for the sensor in a structured field, not only in the text.
+  EXPECT_EQ(s->Trailer(common::kRefusedSeqMetadataKey),
+            bad.seq() == 0 ? "" : absl::StrCat(bad.seq()));
   std::vector<FakeStore::CommitCall> commits = store_.commits();
   ASSERT_EQ(commits.size(), 1u);
   EXPECT_EQ(commits[0].batch.seq, 1u);

@@ -107,6 +107,12 @@ class SensorStream {
     }
     return stream_->Finish();
   }
+  // After Drain/Finish: the value of trailing metadata `key`, or "" when the collector sent none.
+  std::string Trailer(const std::string& key) const {
+    const auto& trailers = context_.GetServerTrailingMetadata();
+    auto it = trailers.find(key);
+    return it == trailers.end() ? "" : std::string(it->second.data(), it->second.size());
+  }
 
  private:
   std::unique_ptr<synmap::v1::Ingest::Stub> stub_;

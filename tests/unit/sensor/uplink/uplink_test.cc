@@ -1,5 +1,6 @@
-// The uplink against a small in-test Ingest collector: a real gRPC server over mutual TLS on
-// 127.0.0.1, with certificates made by deploy/make-certs.sh.
+// The uplink against a scripted fake collector (tests/testing/fake_collector.h): a real gRPC
+// server over mutual TLS on 127.0.0.1 with certificates made by deploy/make-certs.sh, or
+// in-process through the uplink's stub factory.
 
 #include "sensor/uplink/uplink.h"
 
@@ -32,6 +33,7 @@
 #include "sensor/uplink/internal/ingest_stream.h"
 #include "sensor/uplink/internal/spool_file.h"
 #include "synmap/v1/ingest.grpc.pb.h"
+#include "tests/testing/fake_collector.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
@@ -45,266 +47,8 @@ using ::testing::ElementsAre;
 
 constexpr absl::Duration kWait = absl::Seconds(20);
 
-// What the test collector has seen and committed. Shared by successive server instances so a
-// "restarted collector" keeps its database. Thread-safe.
-class CollectorState {
- public:
-  // Behaviour knobs (set before the sensor connects, or under the lock via the setters).
-  void set_send_acks(bool v) {
-    absl::MutexLock l(&mu_);
-    send_acks_ = v;
-  }
-  void set_commit(bool v) {
-    absl::MutexLock l(&mu_);
-    commit_ = v;
-  }
-  void set_refuse_seq(uint64_t v) {
-    absl::MutexLock l(&mu_);
-    refuse_seq_ = v;
-  }
-  void set_report_zero_committed(bool v) {
-    absl::MutexLock l(&mu_);
-    report_zero_committed_ = v;
-  }
-  void set_silent(bool v) {
-    absl::MutexLock l(&mu_);
-    silent_ = v;
-  }
-  // Every stream is ended with PERMISSION_DENIED right after its Hello (a role not allowed).
-  void set_deny_role(bool v) {
-    absl::MutexLock l(&mu_);
-    deny_role_ = v;
-  }
-  // Marks `seq` committed with unknown content (any resend is a duplicate).
-  void PreCommit(uint64_t seq) {
-    absl::MutexLock l(&mu_);
-    committed_.insert(seq);
-  }
-  // Marks `seq` committed with content no sensor batch has (a forged batch, a clone's).
-  void PreCommitOther(uint64_t seq) {
-    absl::MutexLock l(&mu_);
-    committed_.insert(seq);
-    contents_[seq] = "other";
-  }
-
-  // Commits and acks every batch received while acks were held, then acks as they come.
-  void ReleaseAcks() {
-    absl::MutexLock l(&mu_);
-    send_acks_ = true;
-    commit_ = true;
-    if (stream_ == nullptr) return;
-    for (const uint64_t seq : held_) {
-      v1::CollectorMessage ack;
-      ack.mutable_ack()->set_seq(seq);
-      ack.mutable_ack()->set_duplicate(!committed_.insert(seq).second);
-      stream_->Write(ack);
-    }
-    held_.clear();
-  }
-
-  bool WaitUntil(const std::function<bool()>& pred) {
-    absl::MutexLock l(&mu_);
-    auto holds = [&pred]() { return pred(); };
-    return mu_.AwaitWithTimeout(absl::Condition(&holds), kWait);
-  }
-  // Unlocked accessors for use inside WaitUntil predicates only.
-  const std::vector<v1::Batch>& received_locked() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    return received_;
-  }
-  const std::set<uint64_t>& committed_locked() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    return committed_;
-  }
-
-  std::vector<v1::Batch> received() const {
-    absl::MutexLock l(&mu_);
-    return received_;
-  }
-  std::vector<uint64_t> received_seqs() const {
-    absl::MutexLock l(&mu_);
-    std::vector<uint64_t> seqs;
-    for (const v1::Batch& b : received_) seqs.push_back(b.seq());
-    return seqs;
-  }
-  std::set<uint64_t> committed() const {
-    absl::MutexLock l(&mu_);
-    return committed_;
-  }
-  // Server port of the first record of each batch this collector committed, by seq.
-  std::map<uint64_t, uint32_t> committed_ports() const {
-    absl::MutexLock l(&mu_);
-    return committed_ports_;
-  }
-  int conflicts() const {
-    absl::MutexLock l(&mu_);
-    return conflicts_;
-  }
-  std::vector<v1::Hello> hellos() const {
-    absl::MutexLock l(&mu_);
-    return hellos_;
-  }
-  std::vector<std::string> peer_names() const {
-    absl::MutexLock l(&mu_);
-    return peer_names_;
-  }
-  int heartbeats_locked() const ABSL_NO_THREAD_SAFETY_ANALYSIS { return heartbeats_; }
-  // The health of the last heartbeat received, if any.
-  std::optional<v1::SensorHealth> last_heartbeat_health_locked() const
-      ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    return last_heartbeat_health_;
-  }
-  void ClearReceived() {
-    absl::MutexLock l(&mu_);
-    received_.clear();
-  }
-
-  // The body of Ingest.Stream.
-  grpc::Status Serve(grpc::ServerContext* context,
-                     grpc::ServerReaderWriter<v1::CollectorMessage, v1::SensorMessage>* stream) {
-    v1::SensorMessage msg;
-    if (!stream->Read(&msg) || !msg.has_hello()) {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "hello first");
-    }
-    v1::CollectorMessage hello_ack;
-    {
-      absl::MutexLock l(&mu_);
-      hellos_.push_back(msg.hello());
-      if (deny_role_) {
-        return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
-                            "Ingest.Stream requires a certificate with OU=sensor");
-      }
-      if (silent_) {
-        mu_.Unlock();
-        while (stream->Read(&msg)) {  // Never answers; ends when the client cancels.
-        }
-        mu_.Lock();
-        return grpc::Status::CANCELLED;
-      }
-      for (const auto& cn : context->auth_context()->FindPropertyValues("x509_common_name")) {
-        peer_names_.emplace_back(cn.data(), cn.size());
-      }
-      hello_ack.mutable_hello_ack()->set_sensor_name("sensor-1");
-      const uint64_t last = committed_.empty() ? 0 : *committed_.rbegin();
-      hello_ack.mutable_hello_ack()->set_last_committed_seq(report_zero_committed_ ? 0 : last);
-      stream_ = stream;
-      held_.clear();
-    }
-    stream->Write(hello_ack);
-    grpc::Status result = grpc::Status::OK;
-    while (stream->Read(&msg)) {
-      absl::MutexLock l(&mu_);
-      if (msg.has_heartbeat()) {
-        ++heartbeats_;
-        last_heartbeat_health_ = msg.heartbeat().health();
-        continue;
-      }
-      if (!msg.has_batch()) continue;
-      const uint64_t seq = msg.batch().seq();
-      if (seq == refuse_seq_) {
-        result = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                              absl::StrCat("batch seq=", seq, ": records exceed limit"));
-        break;
-      }
-      received_.push_back(msg.batch());
-      if (!commit_) {
-        held_.push_back(seq);
-        continue;
-      }
-      // Content identity as the real collector keeps it: the batch without seq and health.
-      v1::Batch content = msg.batch();
-      content.clear_seq();
-      content.clear_health();
-      const std::string digest = content.SerializeAsString();
-      const uint64_t last = committed_.empty() ? 0 : *committed_.rbegin();
-      const bool known = committed_.count(seq) > 0;
-      const bool conflict =
-          known ? !contents_[seq].empty() && contents_[seq] != digest : seq <= last;
-      v1::CollectorMessage ack;
-      ack.mutable_ack()->set_seq(seq);
-      if (conflict) {
-        ++conflicts_;
-        ack.mutable_ack()->set_status(v1::ACK_STATUS_CONFLICT);
-        ack.mutable_ack()->set_last_committed_seq(last);
-      } else {
-        ack.mutable_ack()->set_duplicate(known);
-        if (!known) {
-          committed_.insert(seq);
-          contents_[seq] = digest;
-          committed_ports_[seq] =
-              msg.batch().records_size() > 0 ? msg.batch().records(0).server_port() : 0;
-        }
-      }
-      if (send_acks_) {
-        stream->Write(ack);
-      }
-    }
-    absl::MutexLock l(&mu_);
-    stream_ = nullptr;
-    return result;
-  }
-
- private:
-  mutable absl::Mutex mu_;
-  bool send_acks_ ABSL_GUARDED_BY(mu_) = true;
-  bool commit_ ABSL_GUARDED_BY(mu_) = true;
-  uint64_t refuse_seq_ ABSL_GUARDED_BY(mu_) = 0;
-  bool report_zero_committed_ ABSL_GUARDED_BY(mu_) = false;
-  bool silent_ ABSL_GUARDED_BY(mu_) = false;
-  bool deny_role_ ABSL_GUARDED_BY(mu_) = false;
-  std::set<uint64_t> committed_ ABSL_GUARDED_BY(mu_);
-  std::map<uint64_t, std::string> contents_ ABSL_GUARDED_BY(mu_);  // "" = unknown content.
-  std::map<uint64_t, uint32_t> committed_ports_ ABSL_GUARDED_BY(mu_);
-  int conflicts_ ABSL_GUARDED_BY(mu_) = 0;
-  std::vector<v1::Batch> received_ ABSL_GUARDED_BY(mu_);
-  std::vector<uint64_t> held_ ABSL_GUARDED_BY(mu_);
-  std::vector<v1::Hello> hellos_ ABSL_GUARDED_BY(mu_);
-  std::vector<std::string> peer_names_ ABSL_GUARDED_BY(mu_);
-  int heartbeats_ ABSL_GUARDED_BY(mu_) = 0;
-  std::optional<v1::SensorHealth> last_heartbeat_health_ ABSL_GUARDED_BY(mu_);
-  grpc::ServerReaderWriter<v1::CollectorMessage, v1::SensorMessage>* stream_ ABSL_GUARDED_BY(mu_) =
-      nullptr;
-};
-
-class TestIngestService final : public v1::Ingest::Service {
- public:
-  explicit TestIngestService(CollectorState& state) : state_(state) {}
-  grpc::Status Stream(
-      grpc::ServerContext* context,
-      grpc::ServerReaderWriter<v1::CollectorMessage, v1::SensorMessage>* stream) override {
-    return state_.Serve(context, stream);
-  }
-
- private:
-  CollectorState& state_;
-};
-
-// One running collector on 127.0.0.1 (port 0 = pick one).
-class TestCollector {
- public:
-  TestCollector(CollectorState& state, const common::TlsMaterial& tls, int port = 0)
-      : service_(state) {
-    grpc::ServerBuilder builder;
-    builder.AddListeningPort(absl::StrCat("127.0.0.1:", port), common::MakeServerCredentials(tls),
-                             &port_);
-    builder.RegisterService(&service_);
-    server_ = builder.BuildAndStart();
-  }
-  ~TestCollector() { Shutdown(); }
-  bool ok() const { return server_ != nullptr && port_ > 0; }
-  int port() const { return port_; }
-  std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
-  void Shutdown() {
-    if (server_ != nullptr) {
-      server_->Shutdown(std::chrono::system_clock::now());  // Cancels open streams now.
-      server_->Wait();
-      server_.reset();
-    }
-  }
-
- private:
-  TestIngestService service_;
-  int port_ = 0;
-  std::unique_ptr<grpc::Server> server_;
-};
+using CollectorState = ::synmap::testing::FakeCollectorState;
+using TestCollector = ::synmap::testing::FakeCollector;
 
 class UplinkTest : public ::testing::Test {
  protected:
@@ -831,6 +575,51 @@ TEST_F(UplinkTest, RefusedBatchIsQuarantinedAndTheRestDelivered) {
   EXPECT_EQ(uplink->stats().batches_quarantined, 1u);
   EXPECT_TRUE(fs::exists(spool_.File("quarantine/" + internal::SpoolFileName(2))));
   EXPECT_TRUE(SpoolBatchFiles().empty());
+}
+
+// Without a network: the stub factory reaches an in-process collector. The refused batch is
+// the one the collector names in its trailing metadata (the status text names none), not the
+// oldest batch in flight: batch 1 is committed but not yet acked when batch 2 is refused.
+TEST_F(UplinkTest, InProcessCollectorNamesTheRefusedBatchInAStructuredField) {
+  TestCollector collector(state_);
+  ASSERT_TRUE(collector.ok());
+  state_.set_send_acks(false);
+  state_.set_refuse_seq(2);
+  UplinkOptions options = Options({"in-process"});
+  options.credentials = nullptr;  // Not needed: the factory makes every stub.
+  options.stub_factory = collector.StubFactory();
+  auto uplink = Started(options);
+  ASSERT_NE(uplink, nullptr);
+  for (uint16_t i = 0; i < 3; ++i) {
+    ASSERT_OK(uplink->Submit(MakeBatch(1, static_cast<uint16_t>(80 + i))));
+  }
+  ASSERT_TRUE(state_.WaitUntil([&] { return uplink->stats().batches_quarantined == 1; }));
+  state_.set_send_acks(true);
+  ASSERT_OK(uplink->Drain(kWait));
+  EXPECT_EQ(state_.committed(), (std::set<uint64_t>{1, 3}));
+  EXPECT_TRUE(fs::exists(spool_.File("quarantine/" + internal::SpoolFileName(2))));
+  EXPECT_FALSE(fs::exists(spool_.File("quarantine/" + internal::SpoolFileName(1))));
+  EXPECT_TRUE(SpoolBatchFiles().empty());
+  EXPECT_EQ(uplink->stats().current_collector, "in-process");
+}
+
+// A collector that ends the stream with INVALID_ARGUMENT without naming a batch (a bug, or
+// an older collector) makes the sensor set nothing aside: every batch is kept and delivered.
+TEST_F(UplinkTest, RefusalNamingNoBatchQuarantinesNothing) {
+  TestCollector collector(state_);
+  ASSERT_TRUE(collector.ok());
+  state_.set_refuse_seq(1);
+  state_.set_name_refused_seq(false);
+  UplinkOptions options = Options({"in-process"});
+  options.stub_factory = collector.StubFactory();
+  auto uplink = Started(options);
+  ASSERT_NE(uplink, nullptr);
+  ASSERT_OK(uplink->Submit(MakeBatch(1, 80)));
+  ASSERT_TRUE(state_.WaitUntil([&] { return uplink->stats().reconnects >= 2; }));
+  state_.set_refuse_seq(0);
+  ASSERT_OK(uplink->Drain(kWait));
+  EXPECT_EQ(state_.committed(), (std::set<uint64_t>{1}));
+  EXPECT_EQ(uplink->stats().batches_quarantined, 0u);
 }
 
 TEST_F(UplinkTest, CorruptSpoolFileIsQuarantinedAtStartup) {
