@@ -24,7 +24,7 @@ struct OverlapOptions {
   // sensors. Defaults 60 s and 5 s.
   absl::Duration window = absl::Seconds(60);
   absl::Duration skew_tolerance = absl::Seconds(5);
-  // How far behind the newest batch end (capture time) sightings are remembered, about 100
+  // How far behind the newest batch end (capture time) sightings are remembered, 32 to 64
   // bytes each. A handshake earlier than that (plus twice window + skew_tolerance) arriving
   // late is counted without deduplication. Default 30 min.
   absl::Duration horizon = absl::Minutes(30);

@@ -1,5 +1,7 @@
 #include "collector/store/internal/overlap_index.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <limits>
@@ -7,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "collector/store/store.h"
+#include "common/log/log.h"
 
 namespace synmap::collector {
 
@@ -30,6 +33,7 @@ namespace {
 
 constexpr int64_t kMinuteNs = 60'000'000'000;
 constexpr int64_t kMsNs = 1'000'000;
+constexpr size_t kHugePageBytes = size_t{2} << 20;
 
 }  // namespace
 
@@ -94,9 +98,22 @@ void OverlapIndex::NoteOffset(uint32_t sensor, uint32_t peer, int64_t offset_ns)
   p.max_abs = std::max(p.max_abs, offset_ns < 0 ? -offset_ns : offset_ns);
 }
 
+uint32_t OverlapIndex::Hash(const KeyInfo& key, uint32_t fingerprint) {
+  // MurmurHash3's 64-bit finaliser over the two words: the fingerprint is already well mixed,
+  // the address ids, port and site are small counters.
+  uint64_t h = ((uint64_t{key.client} << 32) | key.server) * 0x9e3779b97f4a7c15ULL;
+  h ^= (uint64_t{fingerprint} << 32) | (uint64_t{key.site} << 16) | key.port;
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  h ^= h >> 33;
+  return static_cast<uint32_t>(h);
+}
+
 uint64_t OverlapIndex::Add(uint32_t sensor, absl::string_view sensor_name,
                            const common::Batch& batch, absl::Span<const RecordIds> ids,
-                           std::vector<Uncounted>* out) {
+                           std::vector<Uncounted>* out, uint16_t site) {
   if (names_.size() <= sensor) {
     names_.resize(sensor + 1);
   }
@@ -105,15 +122,13 @@ uint64_t OverlapIndex::Add(uint32_t sensor, absl::string_view sensor_name,
   // two tolerances before it (its matches and theirs). Older ones are late: not matched.
   const int64_t earliest_ns = newest_ns_ == 0 ? std::numeric_limits<int64_t>::min()
                                               : newest_ns_ - horizon_ns_ + 2 * tolerance_ns_;
-  // The batch's sightings first, so that each one's map slot can be fetched a few sightings
-  // ahead: the map is far larger than the caches, and overlapping its misses is what keeps
-  // matching cheap.
-  struct Pending {
-    SightingKey key;
-    Sighting sighting;
-  };
-  std::vector<Pending> pending;
-  pending.reserve(batch.handshakes.size());
+  // The batch's sightings first, so that each one's slot can be fetched a few sightings ahead:
+  // the table is far larger than the caches, and overlapping its misses is what keeps matching
+  // cheap.
+  // Kept between calls: a batch's buffer is large enough that freeing it would make malloc
+  // consolidate its free lists every time.
+  std::vector<Slot>& pending = pending_;
+  pending.clear();
   size_t next = 0;
   for (size_t i = 0; i < batch.records.size() && i < ids.size(); ++i) {
     const common::Record& r = batch.records[i];
@@ -121,63 +136,164 @@ uint64_t OverlapIndex::Add(uint32_t sensor, absl::string_view sensor_name,
     if (end > batch.handshakes.size()) {
       break;  // Validated before commit: cannot happen.
     }
+    const RecordIds& id = ids[i];
+    if (id.key_id == kSkipped) {
+      next = end;
+      continue;
+    }
+    if (keys_.size() <= id.key_id) {
+      keys_.resize(size_t{id.key_id} + 1);
+    }
+    const KeyInfo& key = keys_[id.key_id] =
+        KeyInfo{id.client, id.server, sensor, r.key.server_port, site};
     for (; next < end; ++next) {
-      if (ids[i].key_id == kSkipped) {
-        continue;
-      }
       const common::Handshake& h = batch.handshakes[next];
-      const Sighting n{batch.start_ns + int64_t{h.offset_ms} * kMsNs, sensor, ids[i].key_id,
-                       h.offset_ms};
-      if (n.time_ns < earliest_ns) {
+      const int64_t time_ns = batch.start_ns + int64_t{h.offset_ms} * kMsNs;
+      if (time_ns < earliest_ns) {
         ++late_;
         continue;
       }
       pending.push_back(
-          Pending{SightingKey{ids[i].client, ids[i].server, h.fingerprint, r.key.server_port}, n});
+          Slot{time_ns, id.key_id + 1, Hash(key, h.fingerprint), h.fingerprint, h.offset_ms});
     }
   }
-  sightings_.reserve(sightings_.size() + pending.size());
-  constexpr size_t kAhead = 8;
+  Reserve(pending.size());
+  constexpr size_t kAhead = 16;
+  const size_t mask = capacity_ - 1;
   for (size_t k = 0; k < pending.size(); ++k) {
     if (k + kAhead < pending.size()) {
-      sightings_.prefetch(pending[k + kAhead].key);
+      // The run goes on past the home slot more often than not: fetch the next line too.
+      const char* home = reinterpret_cast<const char*>(&slots_[pending[k + kAhead].hash & mask]);
+      __builtin_prefetch(home);
+      __builtin_prefetch(home + 64);
     }
-    AddSighting(pending[k].key, pending[k].sighting, out);
+    AddSighting(pending[k], out);
   }
   newest_ns_ = std::max(newest_ns_, batch.end_ns);
   Prune();
   return pending.size();
 }
 
-void OverlapIndex::AddSighting(const SightingKey& key, const Sighting& n,
-                               std::vector<Uncounted>* out) {
-  Sightings& all = sightings_[key];
-  if (all.size() >= kMaxGroup) {
+void OverlapIndex::AddSighting(const Slot& n, std::vector<Uncounted>* out) {
+  const size_t mask = capacity_ - 1;
+  const KeyInfo& key = keys_[n.key_id_plus1 - 1];
+  // The group: every sighting of this handshake in n's run (the run ends at an empty slot).
+  Sightings group;
+  size_t i = n.hash & mask;
+  for (; slots_[i].key_id_plus1 != 0; i = (i + 1) & mask) {
+    const Slot& s = slots_[i];
+    if (s.hash != n.hash || s.fingerprint != n.fingerprint) {
+      continue;
+    }
+    const KeyInfo& other = keys_[s.key_id_plus1 - 1];
+    if (other.client == key.client && other.server == key.server && other.port == key.port &&
+        other.site == key.site) {
+      group.push_back(Sighting{s.time_ns, other.sensor, s.key_id_plus1 - 1, s.start_offset_ms});
+    }
+  }
+  if (group.size() >= kMaxGroup) {
     ++late_;  // Implausibly many sightings of one handshake: counted, not matched.
     return;
   }
+  if (!group.empty()) {
+    Decide(group, Sighting{n.time_ns, key.sensor, n.key_id_plus1 - 1, n.start_offset_ms}, out);
+  }  // Else n is alone: counted, and nothing else changes.
+  slots_[i] = n;
+  ++sightings_count_;
+}
+
+void OverlapIndex::Decide(Sightings& group, const Sighting& n, std::vector<Uncounted>* out) {
+  // The run holds a group in no particular order (erasing and growing move sightings): sort
+  // it, so that ties are broken the same way whatever the table's history.
+  std::sort(group.begin(), group.end(), [](const Sighting& a, const Sighting& b) {
+    return std::tie(a.time_ns, a.sensor, a.key_id, a.start_offset_ms) <
+           std::tie(b.time_ns, b.sensor, b.key_id, b.start_offset_ms);
+  });
   // Only the sightings of this key and fingerprint can change status: compare each one's
   // status without and with n, and pass on the changes.
-  uint32_t before = 0;  // Bit j: all[j] counted (kMaxGroup <= 32).
-  for (size_t j = 0; j < all.size(); ++j) {
-    before |= Counted(all[j], all) ? uint32_t{1} << j : 0;
+  uint32_t before = 0;  // Bit j: group[j] counted (kMaxGroup <= 32).
+  for (size_t j = 0; j < group.size(); ++j) {
+    before |= Counted(group[j], group) ? uint32_t{1} << j : 0;
   }
-  all.push_back(n);
-  const Sighting& added_n = all.back();
-  for (size_t j = 0; j + 1 < all.size(); ++j) {
-    const bool after = Counted(all[j], all);
+  group.push_back(n);
+  const Sighting& added_n = group.back();
+  for (size_t j = 0; j + 1 < group.size(); ++j) {
+    const bool after = Counted(group[j], group);
     if (after != ((before >> j) & 1)) {
-      out->push_back(Uncounted{all[j].key_id, all[j].batch_start_ns(), after ? -1 : 1});
+      out->push_back(Uncounted{group[j].key_id, group[j].batch_start_ns(), after ? -1 : 1});
     }
-    if (Partner(added_n, all[j].sensor, all) == &all[j]) {
-      NoteOffset(n.sensor, all[j].sensor, added_n.time_ns - all[j].time_ns);
-      NoteOffset(all[j].sensor, n.sensor, all[j].time_ns - added_n.time_ns);
+    if (Partner(added_n, group[j].sensor, group) == &group[j]) {
+      NoteOffset(n.sensor, group[j].sensor, added_n.time_ns - group[j].time_ns);
+      NoteOffset(group[j].sensor, n.sensor, group[j].time_ns - added_n.time_ns);
     }
   }
-  if (!Counted(added_n, all)) {
+  if (!Counted(added_n, group)) {
     out->push_back(Uncounted{n.key_id, n.batch_start_ns(), 1});
   }
-  ++sightings_count_;
+}
+
+void OverlapIndex::SlotsUnmap::operator()(Slot* slots) const { munmap(slots, bytes); }
+
+OverlapIndex::SlotMemory OverlapIndex::AllocateSlots(size_t capacity) {
+  const size_t bytes =
+      (capacity * sizeof(Slot) + kHugePageBytes - 1) / kHugePageBytes * kHugePageBytes;
+  // Map a huge page more than needed and trim both ends, so that the table starts on a huge
+  // page boundary.
+  void* mapped = mmap(nullptr, bytes + kHugePageBytes, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  SYNMAP_CHECK(mapped != MAP_FAILED) << "out of memory for " << capacity << " overlap slots";
+  const uintptr_t start = reinterpret_cast<uintptr_t>(mapped);
+  const uintptr_t aligned = (start + kHugePageBytes - 1) / kHugePageBytes * kHugePageBytes;
+  if (aligned > start) {
+    munmap(mapped, aligned - start);
+  }
+  if (start + kHugePageBytes > aligned) {
+    munmap(reinterpret_cast<void*>(aligned + bytes), start + kHugePageBytes - aligned);
+  }
+  madvise(reinterpret_cast<void*>(aligned), bytes, MADV_HUGEPAGE);  // Advice: may be refused.
+  return SlotMemory(reinterpret_cast<Slot*>(aligned), SlotsUnmap{bytes});
+}
+
+void OverlapIndex::Reserve(size_t more) {
+  const size_t want = sightings_count_ + more;
+  size_t capacity = capacity_ == 0 ? 1024 : capacity_;
+  while (want > capacity / 4 * 3) {
+    capacity *= 2;
+  }
+  if (capacity == capacity_) {
+    return;
+  }
+  SlotMemory old = AllocateSlots(capacity);
+  std::swap(old, slots_);
+  const size_t old_capacity = capacity_;
+  capacity_ = capacity;
+  const size_t mask = capacity - 1;
+  for (size_t k = 0; k < old_capacity; ++k) {
+    const Slot& s = old[k];
+    if (s.key_id_plus1 == 0) {
+      continue;
+    }
+    size_t i = s.hash & mask;
+    while (slots_[i].key_id_plus1 != 0) {
+      i = (i + 1) & mask;
+    }
+    slots_[i] = s;
+  }
+}
+
+void OverlapIndex::EraseAt(size_t i) {
+  const size_t mask = capacity_ - 1;
+  size_t hole = i;
+  for (size_t j = (i + 1) & mask; slots_[j].key_id_plus1 != 0; j = (j + 1) & mask) {
+    // A sighting may fill the hole if the hole is not before its home (cyclically): its home
+    // is at least as far back from j as the hole is.
+    const size_t home = slots_[j].hash & mask;
+    if (((j - home) & mask) >= ((j - hole) & mask)) {
+      slots_[hole] = slots_[j];
+      hole = j;
+    }
+  }
+  slots_[hole] = Slot{};
 }
 
 void OverlapIndex::Prune() {
@@ -186,17 +302,14 @@ void OverlapIndex::Prune() {
   }
   pruned_ns_ = newest_ns_;
   const int64_t limit = newest_ns_ - horizon_ns_;
-  for (auto it = sightings_.begin(); it != sightings_.end();) {
-    Sightings& all = it->second;
-    const size_t before = all.size();
-    all.erase(std::remove_if(all.begin(), all.end(),
-                             [&](const Sighting& s) { return s.time_ns < limit; }),
-              all.end());
-    sightings_count_ -= before - all.size();
-    if (all.empty()) {
-      sightings_.erase(it++);
+  // Erasing moves later sightings of the run back into slot i, so i is looked at again; a
+  // sighting moved across the table's end may be looked at twice, which is harmless.
+  for (size_t i = 0; i < capacity_;) {
+    if (slots_[i].key_id_plus1 != 0 && slots_[i].time_ns < limit) {
+      EraseAt(i);
+      --sightings_count_;
     } else {
-      ++it;
+      ++i;
     }
   }
 }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -29,10 +30,12 @@ namespace synmap::collector::internal {
 // the status of sightings with the same key and fingerprint, so Add() recomputes those and
 // returns the changes for the caller to apply.
 //
-// Memory: about 100 bytes per sighting, kept while its time is within `horizon_ns` of the
-// newest batch end seen; older ones are forgotten. A sighting earlier than newest - horizon +
-// 2 x tolerance (so that all it could match, and all those could match, are still kept) is
-// late: neither matched nor kept, so counted whole (late()). Thread-compatible.
+// Memory: a 24-byte slot per sighting in an open-addressing table filled to between 3/8 and
+// 3/4 (32-64 bytes a sighting), plus 16 bytes per key id seen; a sighting is kept while its
+// time is within `horizon_ns` of the newest batch end seen; older ones are forgotten. A sighting
+// earlier than newest - horizon + 2 x tolerance (so that all it could match, and all those could
+// match, are still kept) is late: neither matched nor kept, so counted whole (late()).
+// Thread-compatible.
 class OverlapIndex {
  public:
   OverlapIndex(int64_t tolerance_ns, int64_t horizon_ns)
@@ -57,11 +60,12 @@ class OverlapIndex {
   };
 
   // Adds the sightings of `batch` (batch.handshakes, one per connection in record order; `ids`
-  // one per record) of sensor `sensor` named `sensor_name`, and appends to `out` every
-  // sighting whose status changed (new ones only when not counted). Returns the number of
+  // one per record) of sensor `sensor` named `sensor_name` at site `site` (a small id, 0 = no
+  // site: sightings pair only within one site, whose addresses they share), and appends to `out`
+  // every sighting whose status changed (new ones only when not counted). Returns the number of
   // sightings matched (those not late).
   uint64_t Add(uint32_t sensor, absl::string_view sensor_name, const common::Batch& batch,
-               absl::Span<const RecordIds> ids, std::vector<Uncounted>* out);
+               absl::Span<const RecordIds> ids, std::vector<Uncounted>* out, uint16_t site = 0);
 
   // Per sensor id (sized to the highest id seen + 1): the peers it shares handshakes with.
   std::vector<std::vector<OverlapPeer>> Report() const;
@@ -73,25 +77,35 @@ class OverlapIndex {
   int64_t tolerance_ns() const { return tolerance_ns_; }
 
  private:
-  struct SightingKey {
+  // What a key id stands for: its sensor and the key without the sensor (with the site).
+  struct KeyInfo {
     uint32_t client = 0;
     uint32_t server = 0;
-    uint32_t fingerprint = 0;
+    uint32_t sensor = 0;
     uint16_t port = 0;
-    friend bool operator==(const SightingKey&, const SightingKey&) = default;
-    template <typename H>
-    friend H AbslHashValue(H h, const SightingKey& k) {
-      return H::combine(std::move(h), k.client, k.server, k.fingerprint, k.port);
-    }
+    uint16_t site = 0;
   };
+  // One slot of the sighting table: a sighting, or empty (key_id_plus1 == 0, so that fresh
+  // zeroed memory is an empty table). `hash` covers
+  // (site, client, server, port, fingerprint), the handshake without the sensor; its low bits
+  // are the slot's home.
+  struct Slot {
+    int64_t time_ns = 0;
+    uint32_t key_id_plus1 = 0;
+    uint32_t hash = 0;
+    uint32_t fingerprint = 0;
+    uint32_t start_offset_ms = 0;  // time_ns - the batch's start, in whole ms.
+  };
+  // A sighting of one group (one handshake: key without sensor, and fingerprint) while it is
+  // decided.
   struct Sighting {
     int64_t time_ns = 0;
     uint32_t sensor = 0;
     uint32_t key_id = 0;
-    uint32_t start_offset_ms = 0;  // time_ns - the batch's start, in whole ms.
+    uint32_t start_offset_ms = 0;
     int64_t batch_start_ns() const { return time_ns - int64_t{start_offset_ms} * 1'000'000; }
   };
-  using Sightings = absl::InlinedVector<Sighting, 1>;
+  using Sightings = absl::InlinedVector<Sighting, 4>;
   // Clock offsets of one ordered pair of sensors.
   struct PairStats {
     uint64_t matches = 0;
@@ -103,8 +117,11 @@ class OverlapIndex {
   // Most sightings kept for one key and fingerprint (several sensors, a few resends each).
   static constexpr size_t kMaxGroup = 32;
 
-  // Adds one sighting under `key`, appending status changes to `out`.
-  void AddSighting(const SightingKey& key, const Sighting& n, std::vector<Uncounted>* out);
+  static uint32_t Hash(const KeyInfo& key, uint32_t fingerprint);
+  // Adds sighting `n` (already in no slot), appending status changes to `out`.
+  void AddSighting(const Slot& n, std::vector<Uncounted>* out);
+  // The status changes that adding `n` to `group` (its other sightings) makes, to `out`.
+  void Decide(Sightings& group, const Sighting& n, std::vector<Uncounted>* out);
   // a before b: earlier, or at the same time the smaller sensor name.
   bool Before(const Sighting& a, const Sighting& b) const;
   // The sighting of `sensor` in `all` nearest in time to `s` and at most the tolerance away
@@ -115,6 +132,19 @@ class OverlapIndex {
   // False if some other sensor's partner of `s` comes before it.
   bool Counted(const Sighting& s, const Sightings& all) const;
   void NoteOffset(uint32_t sensor, uint32_t peer, int64_t offset_ns);
+  // Zeroed memory for `capacity` slots, in transparent huge pages where the kernel allows: the
+  // table is far larger than what the TLB covers in 4 KiB pages.
+  struct SlotsUnmap {
+    size_t bytes;
+    void operator()(Slot* slots) const;
+  };
+  using SlotMemory = std::unique_ptr<Slot[], SlotsUnmap>;
+  static SlotMemory AllocateSlots(size_t capacity);
+  // Makes room for `more` sightings within the table's load limit (doubling it as needed).
+  void Reserve(size_t more);
+  // Empties slot `i`, moving later sightings of its run back so that every sighting stays
+  // reachable from its home without a gap.
+  void EraseAt(size_t i);
   // Forgets sightings older than the horizon (a pass over all of them once newest_ns_ has
   // moved on by a minute).
   void Prune();
@@ -122,8 +152,12 @@ class OverlapIndex {
   const int64_t tolerance_ns_;
   const int64_t horizon_ns_;
   std::vector<std::string> names_;  // By sensor id.
-  absl::flat_hash_map<SightingKey, Sightings> sightings_;
-  int64_t pruned_ns_ = 0;  // newest_ns_ at the last Prune().
+  std::vector<KeyInfo> keys_;       // By key id.
+  // Linear probing; several sightings of one group lie in one run, not necessarily together.
+  SlotMemory slots_{nullptr, SlotsUnmap{0}};
+  size_t capacity_ = 0;        // Of slots_: 0 or a power of two.
+  std::vector<Slot> pending_;  // Add()'s sightings before they go in.
+  int64_t pruned_ns_ = 0;      // newest_ns_ at the last Prune().
   absl::flat_hash_map<std::pair<uint32_t, uint32_t>, PairStats> pairs_;
   int64_t newest_ns_ = 0;
   size_t sightings_count_ = 0;

@@ -307,6 +307,40 @@ TEST(OverlapIndexTest, SightingsOlderThanTheHorizonAreCountedWholeAndCounted) {
   EXPECT_EQ(index.overlap_late(), 1u);
 }
 
+TEST(OverlapIndexTest, ThousandsOfSightingsThroughGrowthAndPruningStillMatch) {
+  // Two hours of edge's handshakes, 100 a minute: the sighting table grows several times and
+  // forgets a minute's sightings at every minute past the horizon (moving the runs it empties
+  // back). Core then sends the last 30 minutes again, 5 ms later, and the first 10 minutes.
+  OverlapOptions options;
+  options.horizon = absl::Hours(1);
+  AggregateIndex index = Index(options);
+  auto minute_of = [](const std::string& sensor, int64_t m, int64_t delay_ns) {
+    std::vector<Seen> seen;
+    for (uint32_t j = 0; j < 100; ++j) {
+      seen.push_back({sensor, 443, static_cast<uint32_t>(m * 1000 + j),
+                      kT0 + m * kMinute + j * 100 * kMs + delay_ns});
+    }
+    return MakeBatch(kT0 + m * kMinute, kMinute, seen);
+  };
+  for (int64_t m = 0; m < 120; ++m) {
+    index.ApplyBatch(1, "edge", minute_of("edge", m, 0), kNoCutoff, kT0 + 3 * kHour);
+  }
+  for (int64_t m = 90; m < 120; ++m) {
+    index.ApplyBatch(0, "core", minute_of("core", m, 5 * kMs), kNoCutoff, kT0 + 3 * kHour);
+  }
+  for (int64_t m = 0; m < 10; ++m) {
+    index.ApplyBatch(0, "core", minute_of("core", m, 5 * kMs), kNoCutoff, kT0 + 3 * kHour);
+  }
+  // Every recent core sighting is edge's handshake again; the old ones are late, so counted.
+  EXPECT_EQ(Merged(index), 12'000u + 1'000u);
+  EXPECT_EQ(index.overlap_late(), 1'000u);
+  const Rows rows = RowsOf(index);
+  for (int64_t m = 90; m < 120; ++m) {
+    EXPECT_EQ((rows.at({kT0 + m * kMinute, 0, 443})), (std::pair<uint64_t, uint64_t>{100, 100}))
+        << "minute " << m;
+  }
+}
+
 TEST(OverlapIndexTest, SkewIsTheMedianOffsetPerPairOfSensors) {
   AggregateIndex index = Index();
   std::vector<Seen> seen;
