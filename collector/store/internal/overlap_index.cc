@@ -7,6 +7,7 @@
 #include <limits>
 #include <tuple>
 
+#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "collector/store/store.h"
 #include "common/log/log.h"
@@ -99,16 +100,9 @@ void OverlapIndex::NoteOffset(uint32_t sensor, uint32_t peer, int64_t offset_ns)
 }
 
 uint32_t OverlapIndex::Hash(const KeyInfo& key, uint32_t fingerprint) {
-  // MurmurHash3's 64-bit finaliser over the two words: the fingerprint is already well mixed,
-  // the address ids, port and site are small counters.
-  uint64_t h = ((uint64_t{key.client} << 32) | key.server) * 0x9e3779b97f4a7c15ULL;
-  h ^= (uint64_t{fingerprint} << 32) | (uint64_t{key.site} << 16) | key.port;
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdULL;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ULL;
-  h ^= h >> 33;
-  return static_cast<uint32_t>(h);
+  const size_t h = absl::Hash<std::tuple<uint32_t, uint32_t, uint32_t, uint16_t, uint16_t>>()(
+      std::make_tuple(key.client, key.server, fingerprint, key.port, key.site));
+  return static_cast<uint32_t>(h ^ (uint64_t{h} >> 32));
 }
 
 uint64_t OverlapIndex::Add(uint32_t sensor, absl::string_view sensor_name,
