@@ -41,7 +41,7 @@ std::string Pairs(const std::vector<CheckFinding>& findings, CheckFinding::Kind 
 int RunCheck(absl::Span<const std::string> args) {
   QueryCommand cmd(
       "check",
-      "usage: synmap check --expect FILE [--since T] [--until T] [--sensor N]\n"
+      "usage: synmap check --expect FILE [--since T] [--until T] [--sensor N] [--site S]\n"
       "                    [--brief] [--format text|tsv|csv|json]\n\n"
       "Compares the inbound services of local servers seen in the window (default: the\n"
       "last 24h) with the baseline FILE (YAML; `synmap export --format expect` writes one):\n"
@@ -56,7 +56,7 @@ int RunCheck(absl::Span<const std::string> args) {
   p.AddString("expect", "FILE", &expect_path, "the baseline: services that should be live");
   p.AddString("since", "TIME", &since, "start of the window (default 24h)");
   p.AddString("until", "TIME", &until, "end of the window");
-  p.AddString("sensor", "NAME", &filters.sensor, "only data from this sensor");
+  AddSensorFilterFlags(p, &filters);
   p.AddBool("brief", &brief, "one line: OK or CRITICAL with the differences (for monitoring)");
   p.AddChoice("format", {"text", "tsv", "csv", "json"}, &format, kTableFormatsHelp);
   if (auto exit = cmd.Parse(args)) return *exit;

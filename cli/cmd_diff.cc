@@ -100,7 +100,7 @@ int RunDiff(absl::Span<const std::string> args) {
   std::vector<CountedRow> rows[2];
   for (int w = 0; w < 2; ++w) {
     for (const v1::SummaryRow& r : resp[w].rows()) {
-      rows[w].push_back({r.client(), r.server(), r.service(), r.count()});
+      rows[w].push_back({r.client(), r.server(), r.service(), r.count(), r.site()});
     }
   }
   const std::vector<DiffRow> diff = DiffSummaries(rows[0], rows[1], factor);
@@ -116,6 +116,7 @@ int RunDiff(absl::Span<const std::string> args) {
       {.name = "count_b", .numeric = true, .right_align = true},
       {.name = "factor", .numeric = true, .right_align = true},
   };
+  std::vector<std::string> sites;
   for (const DiffRow& d : diff) {
     std::string ratio;
     if (d.count_a > 0 && d.count_b > 0) {
@@ -124,7 +125,9 @@ int RunDiff(absl::Span<const std::string> args) {
     }
     table.rows.push_back({RowChangeName(d.change), d.client, d.server, d.service,
                           absl::StrCat(d.count_a), absl::StrCat(d.count_b), ratio});
+    sites.push_back(d.site);
   }
+  InsertSiteColumn(&table, 1, sites);
   std::string out = format == "text"
                         ? "# change     client          server                service      a  b  "
                           "b/a\n"

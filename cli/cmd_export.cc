@@ -97,11 +97,15 @@ absl::StatusOr<std::string> ExportText(const v1::ExportResponse& resp, const std
     table.columns = {{.name = "server_ip"},   {.name = "server_port"}, {.name = "protocol"},
                      {.name = "connections"}, {.name = "clients"},     {.name = "server"},
                      {.name = "service"}};
+    std::vector<std::string> sites;
     for (const v1::ExportRow& r : resp.rows()) {
       table.rows.push_back({r.server_ip(), absl::StrCat(r.port()), r.protocol(),
                             absl::StrCat(r.connections()), absl::StrCat(r.clients()), r.server(),
                             r.service()});
+      sites.push_back(r.site());
     }
+    // Rules of two sites are for two networks: keep them told apart.
+    InsertSiteColumn(&table, 0, sites);
     AppendCsv(table, &out);
   }
   return out;

@@ -51,15 +51,21 @@ int RunHosts(absl::Span<const std::string> args) {
       {.name = "first_seen", .nullable = true, .in_text = false},
       {.name = "last_seen", .nullable = true, .in_text = false},
   };
+  std::vector<std::string> sites;
   for (const v1::HostRow& r : resp.rows()) {
     table.rows.push_back({r.name(), r.ip(), absl::StrCat(r.connections_as_server()),
                           absl::StrCat(r.connections_as_client()), absl::StrJoin(r.services(), ","),
                           TimeCell(r.first_seen_unix_ns(), out_format, cmd.zone()),
                           TimeCell(r.last_seen_unix_ns(), out_format, cmd.zone())});
+    sites.push_back(r.site());
   }
-  PrintTable(
-      table, out_format, resp.coverage(), cmd.zone(),
-      format == "text" ? "# host  host_ip  connections_served  connections_made  services\n" : "");
+  // One row per site and address: the same address at two sites is two hosts.
+  const bool with_site = InsertSiteColumn(&table, 0, sites);
+  PrintTable(table, out_format, resp.coverage(), cmd.zone(),
+             format == "text" ? absl::StrCat("# ", with_site ? "site  " : "",
+                                             "host  host_ip  connections_served  connections_made  "
+                                             "services\n")
+                              : "");
   return kExitOk;
 }
 

@@ -29,6 +29,7 @@ Table SightingsTable(const google::protobuf::RepeatedPtrField<v1::ServiceSightin
       {.name = "server_ip", .in_text = false},
       {.name = "packets", .numeric = true, .in_text = false},
   };
+  std::vector<std::string> sites;
   for (const v1::ServiceSighting& r : rows) {
     const int64_t shown = gone ? r.last_seen_unix_ns() : r.first_seen_unix_ns();
     const int64_t other = gone ? r.first_seen_unix_ns() : r.last_seen_unix_ns();
@@ -36,7 +37,9 @@ Table SightingsTable(const google::protobuf::RepeatedPtrField<v1::ServiceSightin
                           absl::StrCat(r.connections()), absl::StrCat(r.clients()),
                           TimeCell(other, out_format, zone), PortCell(r.server_port()),
                           r.server_ip(), absl::StrCat(r.packets())});
+    sites.push_back(r.site());
   }
+  InsertSiteColumn(&table, 1, sites);
   return table;
 }
 

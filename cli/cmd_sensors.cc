@@ -89,6 +89,18 @@ Table SensorsTable(const v1::SensorsResponse& resp, OutputFormat out_format, abs
                           absl::StrCat(h.batches_lost_write_failed()),
                           absl::StrCat(h.records_dropped() + h.records_lost_write_failed())});
   }
+  // Each sensor's site, after its name ("-" in text for a sensor without one).
+  std::vector<std::string> sites;
+  for (const v1::SensorStatus& s : resp.sensors()) {
+    sites.push_back(s.site());
+  }
+  if (InsertSiteColumn(&table, 1, sites, text ? 1 : 0) && text) {
+    for (size_t r = 1; r < table.rows.size(); ++r) {
+      if (table.rows[r][1].empty()) {
+        table.rows[r][1] = "-";
+      }
+    }
+  }
   return table;
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <set>
 #include <tuple>
@@ -35,12 +36,24 @@ std::string SummaryDot(const Table& summary, size_t max_edges, absl::string_view
   };
   std::vector<Edge> edges;
   edges.reserve(summary.rows.size());
+  // With sites (a site column after count) hosts are drawn as SITE/HOST: the same address at
+  // two sites is two nodes.
+  const bool sites = summary.columns.size() > 1 && summary.columns[1].name == "site";
+  const size_t shift = sites ? 1 : 0;
+  std::deque<std::string> site_labels;  // Never moves its elements.
+  auto host = [&](const std::vector<std::string>& row, size_t column) -> const std::string* {
+    const std::string& label = row[column + shift];
+    if (!sites || row[1].empty()) {
+      return &label;
+    }
+    return &site_labels.emplace_back(absl::StrCat(row[1], "/", label));
+  };
   for (const std::vector<std::string>& row : summary.rows) {
     uint64_t count = 0;
     if (!absl::SimpleAtoi(row[kCount], &count)) {
       continue;
     }
-    edges.push_back({count, &row[kClient], &row[kServer], &row[kService]});
+    edges.push_back({count, host(row, kClient), host(row, kServer), &row[kService + shift]});
   }
   // Largest first, then by names, so the same answer always gives the same graph.
   std::stable_sort(edges.begin(), edges.end(), [](const Edge& a, const Edge& b) {

@@ -1,5 +1,6 @@
 #include "cli/query_command.h"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -71,8 +72,13 @@ absl::Status ParseTimeRange(const std::string& since, const std::string& until, 
   return absl::OkStatus();
 }
 
-void AddFilterFlags(FlagParser& parser, FilterFlags* filters, bool with_client) {
+void AddSensorFilterFlags(FlagParser& parser, FilterFlags* filters) {
   parser.AddString("sensor", "NAME", &filters->sensor, "only data from this sensor");
+  parser.AddString("site", "NAME", &filters->site, "only data from the sensors of this site");
+}
+
+void AddFilterFlags(FlagParser& parser, FilterFlags* filters, bool with_client) {
+  AddSensorFilterFlags(parser, filters);
   parser.AddString("server", "X", &filters->server, "server name, IP, CIDR or _ (any non-local)");
   if (with_client) {
     parser.AddString("client", "X", &filters->client, "client name, IP, CIDR or _ (any non-local)");
@@ -82,9 +88,25 @@ void AddFilterFlags(FlagParser& parser, FilterFlags* filters, bool with_client) 
 
 void FillFilters(const FilterFlags& filters, v1::Filters* out) {
   out->set_sensor(filters.sensor);
+  out->set_site(filters.site);
   out->set_server(filters.server);
   out->set_client(filters.client);
   out->set_service(filters.service);
+}
+
+bool InsertSiteColumn(Table* table, size_t column, const std::vector<std::string>& sites,
+                      size_t header_rows) {
+  if (std::all_of(sites.begin(), sites.end(), [](const std::string& s) { return s.empty(); })) {
+    return false;
+  }
+  table->columns.insert(table->columns.begin() + static_cast<std::ptrdiff_t>(column),
+                        TableColumn{.name = "site"});
+  for (size_t r = 0; r < table->rows.size(); ++r) {
+    std::vector<std::string>& cells = table->rows[r];
+    cells.insert(cells.begin() + static_cast<std::ptrdiff_t>(column),
+                 r < header_rows ? std::string("SITE") : sites[r - header_rows]);
+  }
+  return true;
 }
 
 std::optional<int> ParseTop(const QueryCommand& cmd, const std::string& text, uint32_t* out) {

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -86,12 +87,20 @@ class QueryCommand {
 // when it is not a whole number.
 [[nodiscard]] absl::Status ParseTopText(const std::string& text, uint32_t* out);
 
-// The filter flags: --sensor, --server, --client (when `with_client`), --service.
+// The filter flags: --sensor, --site, --server, --client (when `with_client`), --service.
 struct FilterFlags {
-  std::string sensor, server, client, service;
+  std::string sensor, site, server, client, service;
 };
 void AddFilterFlags(FlagParser& parser, FilterFlags* filters, bool with_client);
+// Only --sensor and --site (for commands without host filters).
+void AddSensorFilterFlags(FlagParser& parser, FilterFlags* filters);
 void FillFilters(const FilterFlags& filters, synmap::v1::Filters* out);
+
+// Inserts a "site" column at index `column` of `table`, holding `sites` (one per data row, in
+// order; the first `header_rows` rows are a text header and get "SITE"), when some site is not
+// empty: answers without sites keep the columns they always had. Returns whether it did.
+bool InsertSiteColumn(Table* table, size_t column, const std::vector<std::string>& sites,
+                      size_t header_rows = 0);
 
 // --top N into `out`, left unchanged when `text` is empty (0 = every row); returns an exit
 // code when `text` is not a whole number.

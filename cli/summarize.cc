@@ -12,6 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "cli/capture_summarizer.h"
 #include "cli/exit_codes.h"
@@ -27,7 +28,7 @@ namespace synmap::cli {
 namespace {
 
 constexpr char kUsageHead[] =
-    "usage: synmap summarize [--names FILE] [--count connections|packets]\n"
+    "usage: synmap summarize [--names FILE [--site NAME]] [--count connections|packets]\n"
     "                        [--format text|tsv|csv|json|dot] [--show-remote] [--sort count|name]\n"
     "                        [--since TIME] [--until TIME] [--bucket DURATION] [--utc]\n"
     "                        [--no-decapsulate] FILE...\n"
@@ -57,6 +58,7 @@ constexpr char kUsageTail[] =
 
 struct SummarizeFlags {
   std::string names;
+  std::string site;  // --site: whose names apply (the names file's sites: entry).
   std::string count = "connections";
   std::string format = "text";
   bool show_remote = false;
@@ -243,6 +245,9 @@ int RunSummarize(absl::Span<const std::string> args) {
   FlagParser parser;
   parser.AddString("names", "FILE", &flags.names,
                    "names file (YAML: local_networks, hosts, services)");
+  parser.AddString("site", "NAME", &flags.site,
+                   "the captures are this site's: its names (names file sites: entry) apply, and "
+                   "rows carry a site column");
   parser.AddChoice("count", {"connections", "packets"}, &flags.count,
                    "what to count (default connections; packets = the recipe's raw number)");
   parser.AddChoice("format", {"text", "tsv", "csv", "json", "dot"}, &flags.format,
@@ -292,6 +297,13 @@ int RunSummarize(absl::Span<const std::string> args) {
              absl::StrCat("synmap summarize: names file: ", names.status().message(), "\n"));
     return kExitFailure;
   }
+  if (!flags.site.empty() && names->ScopeOf(flags.site) == 0) {
+    const std::vector<std::string> sites = names->site_names();
+    return UsageError(
+        absl::StrCat("--site: the names file has no site '", flags.site, "'",
+                     sites.empty() ? " (it has no sites: section)"
+                                   : absl::StrCat("; its sites: ", absl::StrJoin(sites, ", "))));
+  }
 
   const absl::TimeZone zone = flags.utc ? absl::UTCTimeZone() : absl::LocalTimeZone();
   std::optional<SummaryWindow> window;
@@ -337,7 +349,7 @@ int RunSummarize(absl::Span<const std::string> args) {
       flags.sort == "name" ? common::RowOrder::kName : common::RowOrder::kCount;
   if (dot) {
     const Table table = SummarizeRecords(summarizer.TakeRecords(), *names, flags.show_remote, count,
-                                         order, format, zone);
+                                         order, format, zone, flags.site);
     WriteAll(
         stdout,
         SummaryDot(
@@ -347,9 +359,11 @@ int RunSummarize(absl::Span<const std::string> args) {
     std::fflush(stdout);
   } else {
     // Rows go out as they are formatted: memory does not grow with a second copy of them.
-    TableWriter writer(SummaryTableColumns(/*by_sensor=*/false), format, stdout);
-    SummarizeRecordsTo(summarizer.TakeRecords(), *names, flags.show_remote, count, order, format,
-                       zone, [&](std::vector<std::string> cells) { writer.Add(std::move(cells)); });
+    TableWriter writer(SummaryTableColumns(/*by_sensor=*/false, /*with_site=*/!flags.site.empty()),
+                       format, stdout);
+    SummarizeRecordsTo(
+        summarizer.TakeRecords(), *names, flags.show_remote, count, order, format, zone,
+        [&](std::vector<std::string> cells) { writer.Add(std::move(cells)); }, flags.site);
     writer.Finish(std::nullopt, [&](std::string* o) {
       AppendCoverageJson(coverage, flags.files.size(), error, window, o);
     });

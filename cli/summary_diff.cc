@@ -20,19 +20,20 @@ const char* RowChangeName(RowChange change) {
 
 std::vector<DiffRow> DiffSummaries(const std::vector<CountedRow>& a,
                                    const std::vector<CountedRow>& b, double factor) {
-  using Key = std::tuple<std::string, std::string, std::string>;
+  using Key = std::tuple<std::string, std::string, std::string, std::string>;
   std::map<Key, std::pair<uint64_t, uint64_t>> counts;  // (count in a, count in b)
   for (const CountedRow& r : a) {
-    counts[{r.client, r.server, r.service}].first += r.count;
+    counts[{r.site, r.client, r.server, r.service}].first += r.count;
   }
   for (const CountedRow& r : b) {
-    counts[{r.client, r.server, r.service}].second += r.count;
+    counts[{r.site, r.client, r.server, r.service}].second += r.count;
   }
   std::vector<DiffRow> out;
   for (const auto& [key, c] : counts) {
     const auto& [in_a, in_b] = c;
     DiffRow row{
-        RowChange::kChanged, std::get<0>(key), std::get<1>(key), std::get<2>(key), in_a, in_b};
+        RowChange::kChanged, std::get<1>(key), std::get<2>(key), std::get<3>(key), in_a, in_b,
+        std::get<0>(key)};
     if (in_a == 0 && in_b > 0) {
       row.change = RowChange::kAppeared;
     } else if (in_b == 0 && in_a > 0) {

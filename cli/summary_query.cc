@@ -1,5 +1,7 @@
 #include "cli/summary_query.h"
 
+#include <algorithm>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "cli/graph_dot.h"
@@ -64,9 +66,13 @@ Table SummaryResponseTable(const v1::SummaryResponse& resp, bool by_sensor, Outp
                            absl::TimeZone zone) {
   Table table;
   table.total_rows = resp.total_rows();
-  table.columns = SummaryTableColumns(by_sensor);
+  // A site column only in answers with sites: without them the table is as it always was.
+  const bool with_site = std::any_of(resp.rows().begin(), resp.rows().end(),
+                                     [](const v1::SummaryRow& r) { return !r.site().empty(); });
+  table.columns = SummaryTableColumns(by_sensor, with_site);
   for (const v1::SummaryRow& r : resp.rows()) {
     AppendSummaryRow({.count = r.count(),
+                      .site = r.site(),
                       .client = r.client(),
                       .server = r.server(),
                       .service = r.service(),
@@ -78,7 +84,7 @@ Table SummaryResponseTable(const v1::SummaryResponse& resp, bool by_sensor, Outp
                       .connections = r.connections(),
                       .first_seen_ns = r.first_seen_unix_ns(),
                       .last_seen_ns = r.last_seen_unix_ns()},
-                     by_sensor, format, zone, &table);
+                     by_sensor, format, zone, &table, with_site);
   }
   return table;
 }

@@ -15,7 +15,8 @@ namespace synmap::cli {
 void SummarizeRecordsTo(std::vector<common::Record> records, const common::NameTable& names,
                         bool show_remote, common::CountKind count, common::RowOrder order,
                         OutputFormat format, absl::TimeZone zone,
-                        absl::FunctionRef<void(std::vector<std::string> cells)> row) {
+                        absl::FunctionRef<void(std::vector<std::string> cells)> row,
+                        absl::string_view site) {
   // The address dictionary the Labeler names by id, as the collector's store keeps one.
   std::vector<common::IpAddress> ips;
   absl::flat_hash_map<common::IpAddress, uint32_t> ip_ids;
@@ -38,8 +39,10 @@ void SummarizeRecordsTo(std::vector<common::Record> records, const common::NameT
 
   common::Labeler labeler(names, ips, show_remote);
   common::SummaryGrouper grouper(labeler);
+  const uint32_t site_id = labeler.SiteId(site);
   for (uint32_t i = 0; i < records.size(); ++i) {
-    grouper.Add(i, ids[i].client, ids[i].server, records[i].key.server_port, common::kNoSensor);
+    grouper.Add(i, ids[i].client, ids[i].server, records[i].key.server_port, common::kNoSensor,
+                site_id);
   }
   const std::vector<common::SummaryGroup> groups =
       grouper.Sum([&](uint32_t i, common::GroupTotals& totals) {
@@ -61,6 +64,7 @@ void SummarizeRecordsTo(std::vector<common::Record> records, const common::NameT
       return json && id >= 0 ? labeler.Ip(static_cast<uint32_t>(id)).ToString() : std::string();
     };
     row(SummaryCells({.count = g->Count(count),
+                      .site = std::string(site),
                       .client = labeler.Label(g->client),
                       .server = labeler.Label(g->server),
                       .service = labeler.Label(g->service),
@@ -72,18 +76,18 @@ void SummarizeRecordsTo(std::vector<common::Record> records, const common::NameT
                       .connections = t.connections,
                       .first_seen_ns = t.first_ns,
                       .last_seen_ns = t.last_ns},
-                     /*by_sensor=*/false, format, zone));
+                     /*by_sensor=*/false, format, zone, /*with_site=*/!site.empty()));
   }
 }
 
 Table SummarizeRecords(std::vector<common::Record> records, const common::NameTable& names,
                        bool show_remote, common::CountKind count, common::RowOrder order,
-                       OutputFormat format, absl::TimeZone zone) {
+                       OutputFormat format, absl::TimeZone zone, absl::string_view site) {
   Table table;
-  table.columns = SummaryTableColumns(/*by_sensor=*/false);
+  table.columns = SummaryTableColumns(/*by_sensor=*/false, /*with_site=*/!site.empty());
   SummarizeRecordsTo(
       std::move(records), names, show_remote, count, order, format, zone,
-      [&](std::vector<std::string> cells) { table.rows.push_back(std::move(cells)); });
+      [&](std::vector<std::string> cells) { table.rows.push_back(std::move(cells)); }, site);
   return table;
 }
 

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/functional/function_ref.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "cli/table_format.h"
@@ -17,15 +18,18 @@ namespace synmap::cli {
 // summary uses, offline and on the collector (common::Labeler, common::SummaryGrouper:
 // records whose client, server and service labels are equal are one row, summed), sorted by
 // `order`, in the columns of `synmap summary` (SummaryTableColumns without a sensor). Hands
-// each row's cells to `row` in order, so a TableWriter can write them as they come.
+// each row's cells to `row` in order, so a TableWriter can write them as they come. With a
+// `site` (summarize --site), the records are that site's: its names apply, and the rows carry a
+// site column (SummaryTableColumns with_site), as the collector's rows of that site do.
 void SummarizeRecordsTo(std::vector<common::Record> records, const common::NameTable& names,
                         bool show_remote, common::CountKind count, common::RowOrder order,
                         OutputFormat format, absl::TimeZone zone,
-                        absl::FunctionRef<void(std::vector<std::string> cells)> row);
+                        absl::FunctionRef<void(std::vector<std::string> cells)> row,
+                        absl::string_view site = "");
 
 // The same rows as a table.
 Table SummarizeRecords(std::vector<common::Record> records, const common::NameTable& names,
                        bool show_remote, common::CountKind count, common::RowOrder order,
-                       OutputFormat format, absl::TimeZone zone);
+                       OutputFormat format, absl::TimeZone zone, absl::string_view site = "");
 
 }  // namespace synmap::cli

@@ -6,7 +6,7 @@
 
 namespace synmap::cli {
 
-std::vector<TableColumn> SummaryTableColumns(bool by_sensor) {
+std::vector<TableColumn> SummaryTableColumns(bool by_sensor, bool with_site) {
   // Minimum widths reproduce the recipe's layout: "     62 _               minnie   ...".
   std::vector<TableColumn> columns = {
       {.name = "count", .numeric = true, .right_align = true, .min_width = 7},
@@ -14,6 +14,9 @@ std::vector<TableColumn> SummaryTableColumns(bool by_sensor) {
       {.name = "server", .min_width = 21},
       {.name = "service", .right_align = !by_sensor},
   };
+  if (with_site) {
+    columns.insert(columns.begin() + 1, TableColumn{.name = "site"});
+  }
   if (by_sensor) {
     columns.push_back({.name = "sensor"});
   }
@@ -27,10 +30,14 @@ std::vector<TableColumn> SummaryTableColumns(bool by_sensor) {
 }
 
 std::vector<std::string> SummaryCells(SummaryRowCells row, bool by_sensor, OutputFormat format,
-                                      absl::TimeZone zone) {
+                                      absl::TimeZone zone, bool with_site) {
+  const size_t columns = (by_sensor ? 12 : 11) + (with_site ? 1 : 0);
   std::vector<std::string> cells;
-  cells.reserve(by_sensor ? 12 : 11);
+  cells.reserve(columns);
   cells.push_back(absl::StrCat(row.count));
+  if (with_site) {
+    cells.push_back(std::move(row.site));
+  }
   cells.push_back(std::move(row.client));
   cells.push_back(std::move(row.server));
   cells.push_back(std::move(row.service));
@@ -39,7 +46,7 @@ std::vector<std::string> SummaryCells(SummaryRowCells row, bool by_sensor, Outpu
   }
   if (format != OutputFormat::kJson) {
     // Only json shows the rest: no time formatting or copies for cells nobody prints.
-    cells.resize(by_sensor ? 12 : 11);
+    cells.resize(columns);
     return cells;
   }
   cells.push_back(PortCell(row.server_port));
@@ -53,8 +60,8 @@ std::vector<std::string> SummaryCells(SummaryRowCells row, bool by_sensor, Outpu
 }
 
 void AppendSummaryRow(SummaryRowCells row, bool by_sensor, OutputFormat format, absl::TimeZone zone,
-                      Table* table) {
-  table->rows.push_back(SummaryCells(std::move(row), by_sensor, format, zone));
+                      Table* table, bool with_site) {
+  table->rows.push_back(SummaryCells(std::move(row), by_sensor, format, zone, with_site));
 }
 
 }  // namespace synmap::cli

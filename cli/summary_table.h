@@ -14,6 +14,7 @@ namespace synmap::cli {
 // two answers have the same columns and cells.
 struct SummaryRowCells {
   uint64_t count = 0;
+  std::string site;  // Only with with_site; "" for a row without a site.
   std::string client;
   std::string server;
   std::string service;
@@ -29,16 +30,17 @@ struct SummaryRowCells {
 
 // Text, tsv and csv: count, client, server, service (the recipe's layout), then sensor with
 // `by_sensor`; json adds server_port, server_ip, client_ip, packets, connections, first_seen,
-// last_seen (RFC 3339; null when unknown), and sensor only with `by_sensor`.
-std::vector<TableColumn> SummaryTableColumns(bool by_sensor);
+// last_seen (RFC 3339; null when unknown), and sensor only with `by_sensor`. With `with_site`
+// (an answer with sites) a site column follows count, in every format.
+std::vector<TableColumn> SummaryTableColumns(bool by_sensor, bool with_site = false);
 
-// The cells of `row` in SummaryTableColumns(by_sensor) order. Columns that only json shows are
-// left empty in the other formats.
+// The cells of `row` in SummaryTableColumns(by_sensor, with_site) order. Columns that only json
+// shows are left empty in the other formats.
 std::vector<std::string> SummaryCells(SummaryRowCells row, bool by_sensor, OutputFormat format,
-                                      absl::TimeZone zone);
+                                      absl::TimeZone zone, bool with_site = false);
 
-// Appends `row` to `table` (whose columns are SummaryTableColumns(by_sensor)).
+// Appends `row` to `table` (whose columns are SummaryTableColumns(by_sensor, with_site)).
 void AppendSummaryRow(SummaryRowCells row, bool by_sensor, OutputFormat format, absl::TimeZone zone,
-                      Table* table);
+                      Table* table, bool with_site = false);
 
 }  // namespace synmap::cli

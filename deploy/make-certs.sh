@@ -3,7 +3,7 @@
 #
 #   make-certs.sh DIR ca        [--days N] [--force]         -> DIR/ca.pem, DIR/ca.key
 #   make-certs.sh DIR collector NAME [--san DNS:x,IP:y,...]  -> DIR/NAME.pem, DIR/NAME.key
-#   make-certs.sh DIR sensor    NAME                         -> DIR/NAME.pem, DIR/NAME.key
+#   make-certs.sh DIR sensor    NAME [--site SITE]           -> DIR/NAME.pem, DIR/NAME.key
 #   make-certs.sh DIR reader    NAME                         -> DIR/NAME.pem, DIR/NAME.key
 #   common options for leaf certs: --days N (default 825), --expired (valid 2 days ago to
 #   1 day ago, for tests), --not-yet-valid (valid from 1 day ahead, for tests), --force
@@ -12,10 +12,11 @@
 # A leaf cert has CN=NAME and OU=role; synmap reads the peer's name from CN and its role
 # from OU. The collector gets serverAuth and SANs (default DNS:localhost,IP:127.0.0.1,IP:::1,
 # plus DNS:NAME); sensors and readers get clientAuth. Keys are written mode 0600.
+# --site puts L=SITE in a sensor cert: the collector files its data under that site.
 set -euo pipefail
 
 usage() {
-  sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 die() { echo "make-certs: $*" >&2; exit 1; }
@@ -35,6 +36,7 @@ esac
 
 days=""
 san=""
+site=""
 expired=0
 not_yet_valid=0
 force=0
@@ -42,6 +44,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --days) [ $# -ge 2 ] || die "--days needs a value"; days=$2; shift 2 ;;
     --san) [ $# -ge 2 ] || die "--san needs a value"; san=$2; shift 2 ;;
+    --site) [ $# -ge 2 ] || die "--site needs a value"; site=$2; shift 2 ;;
     --expired) expired=1; shift ;;
     --not-yet-valid) not_yet_valid=1; shift ;;
     --force) force=1; shift ;;
@@ -57,6 +60,10 @@ if [ -n "$name" ] && ! [[ "$name" =~ ^[A-Za-z0-9._-]{1,64}$ ]]; then
   die "NAME must be 1-64 characters of [A-Za-z0-9._-], got '$name'"
 fi
 [ -z "$san" ] || [ "$role" = collector ] || die "--san applies only to collector certificates"
+[ -z "$site" ] || [ "$role" = sensor ] || die "--site applies only to sensor certificates"
+if [ -n "$site" ] && ! [[ "$site" =~ ^[A-Za-z0-9._-]{1,64}$ ]]; then
+  die "SITE must be 1-64 characters of [A-Za-z0-9._-], got '$site'"
+fi
 [ "$expired" = 0 ] || [ "$role" != ca ] || die "--expired applies only to leaf certificates"
 [ "$not_yet_valid" = 0 ] || [ "$role" != ca ] ||
   die "--not-yet-valid applies only to leaf certificates"
@@ -119,6 +126,7 @@ unique_subject = no
 copy_extensions = none
 email_in_dn = no
 [ policy_leaf ]
+localityName = optional
 organizationName = supplied
 organizationalUnitName = supplied
 commonName = supplied
@@ -133,7 +141,7 @@ CNF
 : >"$tmp/index.txt"
 
 new_key "$tmp/leaf.key"
-openssl req -new -sha256 -key "$tmp/leaf.key" -subj "/O=synmap/OU=$role/CN=$name" \
+openssl req -new -sha256 -key "$tmp/leaf.key" -subj "${site:+/L=$site}/O=synmap/OU=$role/CN=$name" \
   -out "$tmp/leaf.csr"
 
 if [ "$expired" = 1 ]; then
@@ -152,4 +160,4 @@ openssl ca -batch -notext -config "$tmp/ca.cnf" -extensions leaf_ext \
 mv "$tmp/leaf.key" "$dir/$name.key"
 mv "$tmp/leaf.pem" "$dir/$name.pem"
 chmod 644 "$dir/$name.pem"
-echo "make-certs: wrote $dir/$name.pem and $dir/$name.key (CN=$name, OU=$role)"
+echo "make-certs: wrote $dir/$name.pem and $dir/$name.key (CN=$name, OU=$role${site:+, L=$site})"

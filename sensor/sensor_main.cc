@@ -33,6 +33,7 @@
 #include "common/time/clock.h"
 #include "common/tls/credentials.h"
 #include "common/tls/handshake_check.h"
+#include "common/tls/peer_identity.h"
 #include "common/tls/tls_files.h"
 #include "sensor/capture/packet_source.h"
 #include "sensor/capture/pcap_file_source.h"
@@ -61,6 +62,9 @@ const std::vector<common::OptionSpec>& Specs() {
       {"cert", "S.pem", "this sensor's certificate (CN = name, OU = sensor)"},
       {"key", "S.key", "this sensor's private key"},
       {"tls-server-name", "NAME", "name to check in the collector's certificate (default: host)"},
+      {"site", "NAME",
+       "the site this sensor belongs to (keeps overlapping address spaces apart; a site in the "
+       "certificate must agree)"},
       {"config", "FILE.yaml", "read options from this YAML file; flags win", false, false},
       {"user", "NAME",
        "run as this user once the captures are open (as root, default: synmap, else nobody; "
@@ -104,6 +108,7 @@ struct SensorConfig {
   std::string spool_dir;
   common::TlsFiles tls;
   std::string tls_server_name;
+  std::string site;  // --site; empty: none (or the certificate's).
   std::string user;
   std::string log_file;
   std::string metrics_listen;  // --metrics-listen; empty: no metrics endpoint.
@@ -169,6 +174,11 @@ absl::StatusOr<SensorConfig> BuildConfig(const common::OptionMap& o) {
   SYNMAP_ASSIGN_OR_RETURN(c.tls.cert_path, common::GetString(o, "cert"));
   SYNMAP_ASSIGN_OR_RETURN(c.tls.key_path, common::GetString(o, "key"));
   SYNMAP_ASSIGN_OR_RETURN(c.tls_server_name, common::GetString(o, "tls-server-name"));
+  SYNMAP_ASSIGN_OR_RETURN(c.site, common::GetString(o, "site"));
+  if (!c.site.empty() && !common::IsValidPeerName(c.site)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--site: '", c.site, "' is not a valid site name (1 to 64 characters of [A-Za-z0-9._-])"));
+  }
   SYNMAP_ASSIGN_OR_RETURN(c.user, common::GetString(o, "user"));
   SYNMAP_ASSIGN_OR_RETURN(c.log_file, common::GetString(o, "log-file"));
   SYNMAP_ASSIGN_OR_RETURN(c.metrics_listen, common::GetString(o, "metrics-listen"));
@@ -265,6 +275,7 @@ absl::StatusOr<std::unique_ptr<Uplink>> MakeUplink(
   options.spool_max_bytes = static_cast<uint64_t>(c.spool_max_bytes);
   options.flush_interval = c.flush_interval;
   options.software_version = kVersion;
+  options.site = c.site;
   for (const auto& source : sources) {
     options.interfaces.push_back(source->name());
     if (options.filter.empty()) {

@@ -69,9 +69,9 @@ absl::StatusOr<SummaryParams> ParseSummaryParams(const RequestParams& params) {
   SummaryParams out;
   FlagParser parser;
   AddSummaryQueryFlags(parser, &out.flags, /*with_by_sensor=*/false);
-  SYNMAP_RETURN_IF_ERROR(
-      ReadParams(params, {"since", "until", "sensor", "server", "client", "service", "count"},
-                 parser, &out.order, &out.filters));
+  SYNMAP_RETURN_IF_ERROR(ReadParams(
+      params, {"since", "until", "sensor", "site", "server", "client", "service", "count"}, parser,
+      &out.order, &out.filters));
   return out;
 }
 
@@ -81,7 +81,8 @@ absl::StatusOr<SightingsParams> ParseSightingsParams(const RequestParams& params
   parser.AddString("since", "TIME", &out.since, "window start");
   parser.AddString("until", "TIME", &out.until, "window end");
   AddFilterFlags(parser, &out.filters, /*with_client=*/false);
-  SYNMAP_RETURN_IF_ERROR(ReadParams(params, {"since", "until", "sensor", "server", "service"},
+  SYNMAP_RETURN_IF_ERROR(ReadParams(params,
+                                    {"since", "until", "sensor", "site", "server", "service"},
                                     parser, &out.order, &out.given));
   if (out.since.empty()) {
     out.since = gone ? kGoneDefaultSince : kNewDefaultSince;

@@ -105,10 +105,10 @@ std::string InlineSvg(const std::string& svg) {
   return at == std::string::npos ? "" : svg.substr(at);
 }
 
-const std::vector<std::string> kSummaryFilters = {"since",  "until",  "sensor",
+const std::vector<std::string> kSummaryFilters = {"since",  "until",  "sensor", "site",
                                                   "server", "client", "service"};
-const std::vector<std::string> kSightingsFilters = {"since", "until", "sensor", "server",
-                                                    "service"};
+const std::vector<std::string> kSightingsFilters = {"since", "until",  "sensor",
+                                                    "site",  "server", "service"};
 
 }  // namespace
 

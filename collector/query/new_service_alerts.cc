@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <memory>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -16,6 +17,15 @@
 #include "common/naming/labeler.h"
 
 namespace synmap::collector {
+namespace {
+
+// The site of `key`'s sensor ("" = none, also for a sensor the snapshot does not list).
+const std::string& SiteOf(const StoreSnapshot& snapshot, const AggregateKey& key) {
+  static const std::string kNoSite;
+  return key.sensor < snapshot.sensors.size() ? snapshot.sensors[key.sensor].site : kNoSite;
+}
+
+}  // namespace
 
 absl::Status NewServiceAlertOptions::Validate() const {
   if (command.empty()) {
@@ -50,8 +60,10 @@ absl::Status NewServiceAlerts::Start() {
     const std::shared_ptr<const common::NameTable> names = names_.Get();
     common::Labeler labeler(*names, *snapshot->ips, /*show_remote=*/false);
     for (const AggregateKey& k : *snapshot->keys) {
-      if (known_endpoints_.emplace(k.server, k.port).second) {
-        known_services_.emplace(labeler.Label(labeler.HostLabelId(k.server)),
+      const std::string& site = SiteOf(*snapshot, k);
+      if (known_endpoints_.emplace(site, k.server, k.port).second) {
+        known_services_.emplace(site,
+                                labeler.Label(labeler.HostLabelId(k.server, labeler.SiteId(site))),
                                 labeler.Label(labeler.ServiceLabelId(k.port)));
       }
     }
@@ -91,14 +103,15 @@ void NewServiceAlerts::Poll() {
   common::Labeler labeler(*names, *snapshot->ips, /*show_remote=*/false);
   for (size_t id = keys_seen_; id < keys.size(); ++id) {
     const AggregateKey& k = keys[id];
-    if (!known_endpoints_.emplace(k.server, k.port).second) {
+    const std::string& site = SiteOf(*snapshot, k);
+    if (!known_endpoints_.emplace(site, k.server, k.port).second) {
       continue;
     }
-    const uint32_t server_label = labeler.HostLabelId(k.server);
+    const uint32_t server_label = labeler.HostLabelId(k.server, labeler.SiteId(site));
     const std::string& server = labeler.Label(server_label);
     const std::string& service = labeler.Label(labeler.ServiceLabelId(k.port));
     // "_" is any remote server: an outbound service, not a server of ours nobody knew about.
-    if (server == "_" || !known_services_.emplace(server, service).second) {
+    if (server == "_" || !known_services_.emplace(site, server, service).second) {
       continue;
     }
     std::string json = "{\"server\": ";
@@ -110,6 +123,10 @@ void NewServiceAlerts::Poll() {
     absl::StrAppend(&json, ", \"port\": ", k.port, ", \"sensor\": ");
     common::AppendJsonString(
         k.sensor < snapshot->sensors.size() ? snapshot->sensors[k.sensor].name : "", &json);
+    if (!site.empty()) {
+      json += ", \"site\": ";
+      common::AppendJsonString(site, &json);
+    }
     json += ", \"detected_at\": ";
     common::AppendJsonString(
         absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone()), &json);

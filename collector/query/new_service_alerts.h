@@ -5,6 +5,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -71,8 +72,10 @@ class NewServiceAlerts {
   const NamesHolder& names_;
   const NewServiceAlertOptions options_;
   size_t keys_seen_ = 0;
-  std::set<std::pair<uint32_t, uint16_t>> known_endpoints_;       // (server address id, port)
-  std::set<std::pair<std::string, std::string>> known_services_;  // (server, service) labels
+  // (site, server address id, port): the same address at two sites is two servers.
+  std::set<std::tuple<std::string, uint32_t, uint16_t>> known_endpoints_;
+  // (site, server, service) labels.
+  std::set<std::tuple<std::string, std::string, std::string>> known_services_;
   std::vector<absl::Time> recent_runs_;  // Start times within the last minute.
   absl::Notification stop_;
   std::thread thread_;

@@ -69,7 +69,8 @@ absl::Status RequireCoverage(const synmap::v1::Coverage& coverage,
   }
   return absl::FailedPreconditionError(absl::StrCat(
       "no sensor", f.sensor().empty() ? "" : absl::StrCat(" named '", f.sensor(), "'"),
-      " reported ", WindowText(range), ", so which services are ", what,
+      f.site().empty() ? "" : absl::StrCat(" of site '", f.site(), "'"), " reported ",
+      WindowText(range), ", so which services are ", what,
       " cannot be told; choose a window in which sensors reported (see synmap sensors)"));
 }
 
@@ -85,8 +86,9 @@ void SortTop(std::vector<T>& rows, size_t n, Less less) {
   }
 }
 
-// (server label, service label) history for NewServices / GoneServices.
+// (site, server label, service label) history for NewServices / GoneServices.
 struct Sighting {
+  uint32_t site = 0;
   uint32_t server_label = 0;
   uint32_t service_label = 0;
   GroupTotals all;      // Every row.
@@ -97,6 +99,7 @@ struct Sighting {
 };
 
 void FillSighting(const Sighting& s, const QueryNaming& naming, synmap::v1::ServiceSighting* out) {
+  out->set_site(naming.SiteName(s.site));
   out->set_server(naming.Label(s.server_label));
   out->set_service(naming.Label(s.service_label));
   out->set_server_port(s.all.port >= 0 ? static_cast<uint32_t>(s.all.port) : 0);
@@ -113,12 +116,11 @@ void FillSighting(const Sighting& s, const QueryNaming& naming, synmap::v1::Serv
 // Which rows of a sighting count toward its connections and clients.
 enum class Counted { kInside, kBefore };
 
-// Groups every stored key by named (server, service), with its all-time history and whether
-// it had rows inside the window and before it (the window needs since > 0).
-absl::flat_hash_map<uint64_t, Sighting> CollectSightings(const StoreSnapshot& snapshot,
-                                                         QueryNaming& naming, RowFilter& filter,
-                                                         const synmap::v1::TimeRange& range,
-                                                         Counted which) {
+// Groups every stored key by site and named (server, service), with its all-time history and
+// whether it had rows inside the window and before it (the window needs since > 0).
+absl::flat_hash_map<std::pair<uint32_t, uint64_t>, Sighting> CollectSightings(
+    const StoreSnapshot& snapshot, QueryNaming& naming, RowFilter& filter,
+    const synmap::v1::TimeRange& range, Counted which) {
   // Whole buckets: "before" ends where the answered (bucket-widened) window starts.
   const int64_t since = snapshot.answered_since_ns;
   const std::vector<KeyTotals> all = SumByKey(snapshot, 0, 0);
@@ -126,12 +128,13 @@ absl::flat_hash_map<uint64_t, Sighting> CollectSightings(const StoreSnapshot& sn
   const std::vector<KeyTotals> before =
       since == 0 ? std::vector<KeyTotals>(all.size()) : SumByKey(snapshot, 0, since);
   const std::vector<KeyTotals>& counted = which == Counted::kInside ? inside : before;
-  absl::flat_hash_map<uint64_t, Sighting> groups;
+  absl::flat_hash_map<std::pair<uint32_t, uint64_t>, Sighting> groups;
   ForEachKey(snapshot, all, filter, naming,
-             [&](uint32_t id, const AggregateKey& k, const KeyTotals& t) {
-               const uint32_t server = naming.HostLabelId(k.server);
+             [&](uint32_t id, const AggregateKey& k, const KeyTotals& t, uint32_t site) {
+               const uint32_t server = naming.HostLabelId(k.server, site);
                const uint32_t service = naming.ServiceLabelId(k.port);
-               Sighting& s = groups[(uint64_t{server} << 32) | service];
+               Sighting& s = groups[{site, (uint64_t{server} << 32) | service}];
+               s.site = site;
                s.server_label = server;
                s.service_label = service;
                s.all.Add(k.client, k.server, k.port, t);
@@ -223,9 +226,9 @@ absl::StatusOr<synmap::v1::SummaryResponse> QueryEngine::Summary(
   const bool merged = !request.by_sensor() && request.filters().sensor().empty();
   const std::vector<KeyTotals> totals = SumByKey(*snapshot, since, until, merged);
   ForEachKey(*snapshot, totals, filter, naming,
-             [&](uint32_t id, const AggregateKey& k, const KeyTotals&) {
+             [&](uint32_t id, const AggregateKey& k, const KeyTotals&, uint32_t site) {
                grouper.Add(id, k.client, k.server, k.port,
-                           request.by_sensor() ? k.sensor : common::kNoSensor);
+                           request.by_sensor() ? k.sensor : common::kNoSensor, site);
              });
   const std::vector<AggregateKey>& keys = *snapshot->keys;
   const std::vector<common::SummaryGroup> groups = grouper.Sum([&](uint32_t id, GroupTotals& acc) {
@@ -245,6 +248,7 @@ absl::StatusOr<synmap::v1::SummaryResponse> QueryEngine::Summary(
     row->set_client(naming.Label(g->client));
     row->set_server(naming.Label(g->server));
     row->set_service(naming.Label(g->service));
+    row->set_site(naming.SiteName(g->site));
     if (g->sensor != common::kNoSensor) {
       row->set_sensor(snapshot->sensors[g->sensor].name);
     }
@@ -283,10 +287,10 @@ absl::StatusOr<synmap::v1::NewServicesResponse> QueryEngine::NewServices(
       RequireCoverage(response.coverage(), request.range(), request.filters(), "new"));
   response.set_total_rows(rows.size());
   SortTop(rows, top_n, [&](const Sighting* a, const Sighting* b) {
-    return std::make_tuple(-a->all.first_ns, naming.Label(a->server_label),
-                           naming.Label(a->service_label)) <
-           std::make_tuple(-b->all.first_ns, naming.Label(b->server_label),
-                           naming.Label(b->service_label));
+    return std::make_tuple(-a->all.first_ns, naming.SiteName(a->site),
+                           naming.Label(a->server_label), naming.Label(a->service_label)) <
+           std::make_tuple(-b->all.first_ns, naming.SiteName(b->site),
+                           naming.Label(b->server_label), naming.Label(b->service_label));
   });
   for (const Sighting* s : rows) {
     FillSighting(*s, naming, response.add_rows());
@@ -319,9 +323,9 @@ absl::StatusOr<synmap::v1::GoneServicesResponse> QueryEngine::GoneServices(
       RequireCoverage(response.coverage(), request.range(), request.filters(), "gone"));
   response.set_total_rows(rows.size());
   SortTop(rows, top_n, [&](const Sighting* a, const Sighting* b) {
-    return std::make_tuple(-a->all.last_ns, naming.Label(a->server_label),
+    return std::make_tuple(-a->all.last_ns, naming.SiteName(a->site), naming.Label(a->server_label),
                            naming.Label(a->service_label)) <
-           std::make_tuple(-b->all.last_ns, naming.Label(b->server_label),
+           std::make_tuple(-b->all.last_ns, naming.SiteName(b->site), naming.Label(b->server_label),
                            naming.Label(b->service_label));
   });
   for (const Sighting* s : rows) {
@@ -370,6 +374,7 @@ absl::StatusOr<synmap::v1::SensorsResponse> QueryEngine::Sensors(
   for (const SensorState* s : sensors) {
     synmap::v1::SensorStatus* out = response.add_sensors();
     out->set_name(s->name);
+    out->set_site(s->site);
     out->set_peer_address(s->peer_address);
     out->set_connected(s->connected);
     *out->mutable_hello() = common::SensorInfoToProto(s->hello);

@@ -70,7 +70,8 @@ absl::StatusOr<synmap::v1::HostsResponse> QueryEngine::Hosts(
     int64_t last_ns = std::numeric_limits<int64_t>::min();
     absl::btree_set<std::string> services;
   };
-  absl::flat_hash_map<uint32_t, Host> hosts;
+  // By (site << 32 | address): the same address at two sites is two hosts.
+  absl::flat_hash_map<uint64_t, Host> hosts;
   auto touch = [&](Host& h, const KeyTotals& t) {
     h.first_ns = std::min(h.first_ns, t.first_ns);
     h.last_ns = std::max(h.last_ns, t.last_ns);
@@ -79,31 +80,34 @@ absl::StatusOr<synmap::v1::HostsResponse> QueryEngine::Hosts(
   const std::vector<KeyTotals> totals =
       SumByKey(*snapshot, since, until, request.filters().sensor().empty());
   ForEachKey(*snapshot, totals, filter, naming,
-             [&](uint32_t, const AggregateKey& k, const KeyTotals& t) {
-               if (naming.IsLocal(k.server)) {
-                 Host& h = hosts[k.server];
+             [&](uint32_t, const AggregateKey& k, const KeyTotals& t, uint32_t site) {
+               if (naming.IsLocal(k.server, site)) {
+                 Host& h = hosts[(uint64_t{site} << 32) | k.server];
                  h.as_server += t.connections;
                  h.services.insert(naming.Label(naming.ServiceLabelId(k.port)));
                  touch(h, t);
                }
-               if (naming.IsLocal(k.client)) {
-                 Host& h = hosts[k.client];
+               if (naming.IsLocal(k.client, site)) {
+                 Host& h = hosts[(uint64_t{site} << 32) | k.client];
                  h.as_client += t.connections;
                  touch(h, t);
                }
              });
   struct Row {
+    uint32_t site;
     uint32_t ip;
     const Host* host;
     std::string name;
   };
   std::vector<Row> rows;
-  for (const auto& [ip, host] : hosts) {
-    if ((!host_filter.server.empty() && !host_filter.server.Matches(ip, naming)) ||
-        (!host_filter.client.empty() && !host_filter.client.Matches(ip, naming))) {
+  for (const auto& [site_ip, host] : hosts) {
+    const uint32_t site = static_cast<uint32_t>(site_ip >> 32);
+    const uint32_t ip = static_cast<uint32_t>(site_ip);
+    if ((!host_filter.server.empty() && !host_filter.server.Matches(ip, naming, site)) ||
+        (!host_filter.client.empty() && !host_filter.client.Matches(ip, naming, site))) {
       continue;
     }
-    rows.push_back(Row{ip, &host, naming.Label(naming.HostLabelId(ip))});
+    rows.push_back(Row{site, ip, &host, naming.Label(naming.HostLabelId(ip, site))});
   }
   std::sort(rows.begin(), rows.end(), [&](const Row& a, const Row& b) {
     const uint64_t ta = a.host->as_server + a.host->as_client;
@@ -111,7 +115,8 @@ absl::StatusOr<synmap::v1::HostsResponse> QueryEngine::Hosts(
     if (ta != tb) {
       return ta > tb;
     }
-    return std::tie(a.name, naming.Ip(a.ip)) < std::tie(b.name, naming.Ip(b.ip));
+    return std::tie(naming.SiteName(a.site), a.name, naming.Ip(a.ip)) <
+           std::tie(naming.SiteName(b.site), b.name, naming.Ip(b.ip));
   });
   synmap::v1::HostsResponse response;
   response.set_total_rows(rows.size());
@@ -120,6 +125,7 @@ absl::StatusOr<synmap::v1::HostsResponse> QueryEngine::Hosts(
     synmap::v1::HostRow* out = response.add_rows();
     out->set_ip(naming.Ip(row.ip).ToString());
     out->set_name(row.name);
+    out->set_site(naming.SiteName(row.site));
     for (const std::string& service : row.host->services) {
       out->add_services(service);
     }
@@ -146,24 +152,24 @@ absl::StatusOr<synmap::v1::ServicesResponse> QueryEngine::Services(
   struct Service {
     uint32_t label = 0;
     GroupTotals acc;
-    absl::flat_hash_set<uint32_t> servers;
-    absl::flat_hash_set<uint32_t> clients;
+    absl::flat_hash_set<uint64_t> servers;  // (site << 32 | address).
+    absl::flat_hash_set<uint64_t> clients;
   };
   absl::flat_hash_map<uint32_t, Service> services;
   // Merged over sensors (a handshake several saw counts once) unless one sensor is asked for.
   const std::vector<KeyTotals> totals =
       SumByKey(*snapshot, since, until, request.filters().sensor().empty());
   ForEachKey(*snapshot, totals, filter, naming,
-             [&](uint32_t, const AggregateKey& k, const KeyTotals& t) {
-               if (request.local_servers_only() && !naming.IsLocal(k.server)) {
+             [&](uint32_t, const AggregateKey& k, const KeyTotals& t, uint32_t site) {
+               if (request.local_servers_only() && !naming.IsLocal(k.server, site)) {
                  return;
                }
                const uint32_t label = naming.ServiceLabelId(k.port);
                Service& s = services[label];
                s.label = label;
                s.acc.Add(k.client, k.server, k.port, t);
-               s.servers.insert(k.server);
-               s.clients.insert(k.client);
+               s.servers.insert((uint64_t{site} << 32) | k.server);
+               s.clients.insert((uint64_t{site} << 32) | k.client);
              });
   std::vector<const Service*> rows;
   for (const auto& [label, s] : services) {
@@ -206,21 +212,23 @@ absl::StatusOr<synmap::v1::ExportResponse> QueryEngine::Export(
   QueryNaming naming(*names, Ips(*snapshot), /*show_remote=*/false);
 
   struct Inbound {
+    uint32_t site = 0;
     uint32_t server = 0;
     uint16_t port = 0;
     uint64_t connections = 0;
     absl::flat_hash_set<uint32_t> clients;
   };
-  absl::flat_hash_map<uint64_t, Inbound> inbound;
+  absl::flat_hash_map<std::pair<uint32_t, uint64_t>, Inbound> inbound;  // (site, server, port).
   // Merged over sensors (a handshake several saw counts once) unless one sensor is asked for.
   const std::vector<KeyTotals> totals =
       SumByKey(*snapshot, since, until, request.filters().sensor().empty());
   ForEachKey(*snapshot, totals, filter, naming,
-             [&](uint32_t, const AggregateKey& k, const KeyTotals& t) {
-               if (!naming.IsLocal(k.server)) {
+             [&](uint32_t, const AggregateKey& k, const KeyTotals& t, uint32_t site) {
+               if (!naming.IsLocal(k.server, site)) {
                  return;
                }
-               Inbound& in = inbound[(uint64_t{k.server} << 16) | k.port];
+               Inbound& in = inbound[{site, (uint64_t{k.server} << 16) | k.port}];
+               in.site = site;
                in.server = k.server;
                in.port = k.port;
                in.connections += t.connections;
@@ -233,7 +241,8 @@ absl::StatusOr<synmap::v1::ExportResponse> QueryEngine::Export(
     }
   }
   std::sort(rows.begin(), rows.end(), [&](const Inbound* a, const Inbound* b) {
-    return std::tie(naming.Ip(a->server), a->port) < std::tie(naming.Ip(b->server), b->port);
+    return std::tie(naming.SiteName(a->site), naming.Ip(a->server), a->port) <
+           std::tie(naming.SiteName(b->site), naming.Ip(b->server), b->port);
   });
   synmap::v1::ExportResponse response;
   for (const Inbound* in : rows) {
@@ -243,7 +252,8 @@ absl::StatusOr<synmap::v1::ExportResponse> QueryEngine::Export(
     out->set_protocol("tcp");
     out->set_connections(in->connections);
     out->set_clients(in->clients.size());
-    out->set_server(naming.Label(naming.HostLabelId(in->server)));
+    out->set_server(naming.Label(naming.HostLabelId(in->server, in->site)));
+    out->set_site(naming.SiteName(in->site));
     out->set_service(naming.Label(naming.ServiceLabelId(in->port)));
   }
   internal::FillCoverage(*snapshot, request.range(), filter, response.mutable_coverage());

@@ -18,6 +18,30 @@ namespace internal {
 using synmap::v1::CollectorMessage;
 using synmap::v1::SensorMessage;
 
+// The site a sensor's data is filed under: its certificate's (subject L) when it has one, else
+// the one its Hello claims ("" = none). A claim that is not a valid name is InvalidArgument
+// (reason "bad_site"); a claim other than the certificate's site is PermissionDenied (reason
+// "site_mismatch"), since a sensor must not write into another site.
+absl::StatusOr<std::string> SensorSite(const common::PeerIdentity& identity,
+                                       absl::string_view claimed, const char** reason) {
+  if (!claimed.empty() && !common::IsValidPeerName(claimed)) {
+    *reason = "bad_site";
+    return absl::InvalidArgumentError(
+        absl::StrCat("Hello site is not a valid name (1 to 64 characters of [A-Za-z0-9._-])"));
+  }
+  if (identity.site.empty()) {
+    return std::string(claimed);
+  }
+  if (!claimed.empty() && claimed != identity.site) {
+    *reason = "site_mismatch";
+    return absl::PermissionDeniedError(
+        absl::StrCat("sensor ", identity.name, " claims site '", claimed,
+                     "' but its certificate binds it to site '", identity.site,
+                     "': fix the sensor's --site or issue a certificate for that site"));
+  }
+  return identity.site;
+}
+
 // One Ingest.Stream. Deletes itself in OnDone (gRPC's reactor contract).
 //
 // All state is guarded by mu_. gRPC callbacks and store completions decide under the lock
@@ -137,6 +161,13 @@ class IngestReactor final : public grpc::ServerBidiReactor<SensorMessage, Collec
       }
       hello_seen_ = true;
       protocol_version_ = msg.hello().protocol_version();
+      const char* reason = "";
+      absl::StatusOr<std::string> site = SensorSite(identity_, msg.hello().site(), &reason);
+      if (!site.ok()) {
+        FailLocked(site.status(), reason);
+        return;
+      }
+      msg.mutable_hello()->set_site(*std::move(site));
     } else if (msg.has_hello()) {
       FailLocked(absl::InvalidArgumentError("Hello sent twice on one stream"), "hello_twice");
       return;

@@ -105,7 +105,7 @@ absl::StatusOr<MigrationReport> MigrateSqliteToPostgres(SqliteStoreOptions from,
     SYNMAP_ASSIGN_OR_RETURN(
         internal::Statement sensors,
         db->Prepare("SELECT id, name, peer_address, hello, hello_ns, health, batch_health, "
-                    "last_heartbeat_ns, last_seq FROM sensors ORDER BY id"));
+                    "last_heartbeat_ns, last_seq, site FROM sensors ORDER BY id"));
     while (true) {
       SYNMAP_ASSIGN_OR_RETURN(bool row, sensors.Step());
       if (!row) {
@@ -114,8 +114,8 @@ absl::StatusOr<MigrationReport> MigrateSqliteToPostgres(SqliteStoreOptions from,
       SYNMAP_ASSIGN_OR_RETURN(
           internal::PgResult id,
           pg.Exec("INSERT INTO sensors (name, peer_address, hello, hello_ns, health, "
-                  "batch_health, last_heartbeat_ns, last_seq) VALUES ($1, $2, $3, $4, $5, $6, "
-                  "$7, $8) RETURNING id::bigint",
+                  "batch_health, last_heartbeat_ns, last_seq, site) VALUES ($1, $2, $3, $4, $5, "
+                  "$6, $7, $8, $9) RETURNING id::bigint",
                   PgParams()
                       .Text(sensors.ColumnBlob(1))
                       .Text(sensors.ColumnBlob(2))
@@ -124,7 +124,8 @@ absl::StatusOr<MigrationReport> MigrateSqliteToPostgres(SqliteStoreOptions from,
                       .Bytes(sensors.ColumnBlob(5))
                       .Bytes(sensors.ColumnBlob(6))
                       .Int(sensors.ColumnInt64(7))
-                      .Int(sensors.ColumnInt64(8))));
+                      .Int(sensors.ColumnInt64(8))
+                      .Text(sensors.ColumnBlob(9))));
       ids[sensors.ColumnInt64(0)] = id.Int(0, 0);
       ++report.sensors;
     }

@@ -58,7 +58,7 @@ constexpr int64_t kDayNs = int64_t{86'400} * 1'000'000'000;
 constexpr int kFetchBatches = 64;
 
 // Migration N takes the schema from version N to N+1. Never edit a released one: append.
-constexpr std::array<const char*, 1> kPgMigrations = {
+constexpr std::array<const char*, 2> kPgMigrations = {
     // 0 -> 1: sensors, batch metadata with digests, the batch log partitioned by day.
     R"sql(
 CREATE TABLE sensors (
@@ -111,6 +111,11 @@ BEGIN
                  'FOR VALUES FROM (%s) TO (%s)', day, day * 86400000000000,
                  (day + 1) * 86400000000000);
 END $$;
+)sql",
+    // 1 -> 2: the site each sensor belongs to (docs/sites.md); '' = none, as for every sensor
+    // recorded before sites existed.
+    R"sql(
+ALTER TABLE sensors ADD COLUMN site text NOT NULL DEFAULT '';
 )sql",
 };
 constexpr int64_t kPgSchemaVersion = static_cast<int64_t>(kPgMigrations.size());
@@ -347,7 +352,7 @@ absl::StatusOr<absl::flat_hash_map<int64_t, uint64_t>> PostgresStore::SyncSensor
   SYNMAP_ASSIGN_OR_RETURN(
       PgResult rows,
       conn.Exec("SELECT s.id::bigint, s.name, s.peer_address, s.hello, s.hello_ns, s.health, "
-                "s.last_heartbeat_ns, s.last_seq, EXISTS (SELECT 1 FROM pg_locks l WHERE "
+                "s.last_heartbeat_ns, s.last_seq, s.site, EXISTS (SELECT 1 FROM pg_locks l WHERE "
                 "l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND "
                 "((l.classid::bigint << 32) | l.objid::bigint) = "
                 "hashtextextended('synmap.stream:' || s.name, 0)) "
@@ -373,7 +378,8 @@ absl::StatusOr<absl::flat_hash_map<int64_t, uint64_t>> PostgresStore::SyncSensor
       s.health = ParseHealth(rows.Bytes(r, 5));
     }
     s.last_heartbeat_ns = rows.Int(r, 6);
-    s.connected = rows.Bytes(r, 8) == absl::string_view("\x01", 1);
+    s.site = std::string(rows.Bytes(r, 8));
+    s.connected = rows.Bytes(r, 9) == absl::string_view("\x01", 1);
     last_seqs[db_id] = static_cast<uint64_t>(rows.Int(r, 7));
   }
   return last_seqs;
@@ -435,7 +441,7 @@ absl::Status PostgresStore::CatchUp(PgConn& conn, int64_t db_id) {
       }
       AccountBatch(*batch, info, state);
       ledger_.AppendBatch(local, info);
-      index_.ApplyBatch(local, state.name, batch->batch, cutoff, now_ns);
+      index_.ApplyBatch(local, state.name, batch->batch, cutoff, now_ns, state.site);
       stats_.records += info.records;
       ++stats_.replayed_batches;
     }
@@ -623,7 +629,7 @@ absl::StatusOr<CommitResult> PostgresStore::CommitOnce(PgConn& conn, absl::strin
     if (state.last_seq == last_before) {
       AccountBatch(batch, info, state);
       ledger_.AppendBatch(local, info);
-      index_.ApplyBatch(local, state.name, batch.batch, RetentionCutoffNs(), NowNs());
+      index_.ApplyBatch(local, state.name, batch.batch, RetentionCutoffNs(), NowNs(), state.site);
       stats_.records += info.records;
     }
   }
@@ -747,15 +753,16 @@ absl::StatusOr<uint64_t> PostgresStore::RecordHello(absl::string_view sensor,
   const std::string info = common::SensorInfoToProto(hello).SerializeAsString();
   const std::string health = Serialized(hello.health);
   absl::StatusOr<PgResult> row = conn->Exec(
-      "INSERT INTO sensors (name, peer_address, hello, hello_ns, health) VALUES ($1, $2, $3, $4, "
-      "$5) ON CONFLICT (name) DO UPDATE SET peer_address = $2, hello = $3, hello_ns = $4, "
-      "health = $5 RETURNING id::bigint, last_seq",
+      "INSERT INTO sensors (name, peer_address, hello, hello_ns, health, site) VALUES ($1, $2, "
+      "$3, $4, $5, $6) ON CONFLICT (name) DO UPDATE SET peer_address = $2, hello = $3, "
+      "hello_ns = $4, health = $5, site = $6 RETURNING id::bigint, last_seq",
       PgParams()
           .Text(sensor)
           .Text(peer_address.substr(0, 256))
           .Bytes(info)
           .Int(now_ns)
-          .Bytes(health));
+          .Bytes(health)
+          .Text(hello.site));
   absl::Status status = row.status();
   int64_t db_id = 0;
   uint64_t last_seq = 0;
@@ -776,6 +783,7 @@ absl::StatusOr<uint64_t> PostgresStore::RecordHello(absl::string_view sensor,
       SensorState& s = ledger_.state(*LocalId(db_id));
       s.peer_address = std::string(peer_address.substr(0, 256));
       s.hello = hello;
+      s.site = hello.site;
       s.hello_ns = now_ns;
       s.health = hello.health;
       s.connected = true;

@@ -53,7 +53,10 @@ struct AggregateBucket {
 
 // What the store knows about one sensor (the `synmap sensors` row). Plain data.
 struct SensorState {
-  std::string name;                   // Certificate CN.
+  std::string name;  // Certificate CN.
+  // The site its data is filed under ("" = none): from its last Hello (its certificate's site,
+  // else its --site). Applies to all of the sensor's rows, old ones included.
+  std::string site;
   std::string peer_address;           // Last peer address seen, "" if never.
   bool connected = false;             // An ingest stream is open now (not persisted).
   common::SensorInfo hello;           // Last Hello.

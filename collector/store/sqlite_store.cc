@@ -146,7 +146,7 @@ absl::Status SqliteStore::LoadSensors() {
       db_->Prepare("SELECT id, name, peer_address, hello, hello_ns, last_commit_ns, "
                    "last_batch_end_ns, last_seq, batches, records, packets_received, "
                    "kernel_drops, interface_drops, synacks, retransmissions, malformed, "
-                   "handshakes_evicted, health, batch_health, last_heartbeat_ns "
+                   "handshakes_evicted, health, batch_health, last_heartbeat_ns, site "
                    "FROM sensors ORDER BY id"));
   absl::MutexLock lock(&state_mu_);
   while (true) {
@@ -181,6 +181,7 @@ absl::Status SqliteStore::LoadSensors() {
     s.health = common::HealthFromProto(health);
     s.batch_health = common::HealthFromProto(batch_health);
     s.last_heartbeat_ns = sensors.ColumnInt64(c++);
+    s.site = std::string(sensors.ColumnBlob(c++));
     if (!parsed || !health_ok) {
       return absl::DataLossError(absl::StrCat("sensor ", s.name, ": corrupt hello or health"));
     }
@@ -344,7 +345,8 @@ absl::Status SqliteStore::SeedOverlap() {
   return ForEachLoggedBatch(log, ledger_.size(),
                             [&](int64_t, uint32_t sensor, const common::Batch& batch)
                                 ABSL_EXCLUSIVE_LOCKS_REQUIRED(state_mu_) {
-                                  index_.NoteSightings(sensor, ledger_.state(sensor).name, batch);
+                                  const SensorState& s = ledger_.state(sensor);
+                                  index_.NoteSightings(sensor, s.name, batch, s.site);
                                 });
 }
 
@@ -365,8 +367,9 @@ absl::Status SqliteStore::ReplayLog() {
   return ForEachLoggedBatch(log, ledger_.size(),
                             [&](int64_t log_id, uint32_t sensor, const common::Batch& batch)
                                 ABSL_EXCLUSIVE_LOCKS_REQUIRED(state_mu_) {
+                                  const SensorState& s = ledger_.state(sensor);
                                   records_since_checkpoint_ += index_.ApplyBatch(
-                                      sensor, ledger_.state(sensor).name, batch, cutoff, now_ns);
+                                      sensor, s.name, batch, cutoff, now_ns, s.site);
                                   applied_log_id_ = log_id;
                                   ++stats_.replayed_batches;
                                 });

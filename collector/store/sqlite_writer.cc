@@ -269,7 +269,7 @@ absl::Status SqliteStore::WriteSensorRow(uint32_t id, const SensorState& s) {
                    "last_commit_ns = ?, last_batch_end_ns = ?, last_seq = ?, batches = ?, "
                    "records = ?, packets_received = ?, kernel_drops = ?, interface_drops = ?, "
                    "synacks = ?, retransmissions = ?, malformed = ?, handshakes_evicted = ?, "
-                   "health = ?, batch_health = ?, last_heartbeat_ns = ? WHERE id = ?"));
+                   "health = ?, batch_health = ?, last_heartbeat_ns = ?, site = ? WHERE id = ?"));
   const std::string hello = common::SensorInfoToProto(s.hello).SerializeAsString();
   const std::string health = common::HealthToProto(s.health).SerializeAsString();
   const std::string batch_health = common::HealthToProto(s.batch_health).SerializeAsString();
@@ -287,6 +287,7 @@ absl::Status SqliteStore::WriteSensorRow(uint32_t id, const SensorState& s) {
   update.BindBlob(i++, health);
   update.BindBlob(i++, batch_health);
   update.BindInt64(i++, s.last_heartbeat_ns);
+  update.BindText(i++, s.site);
   update.BindInt64(i++, int64_t{id} + 1);
   return update.Run();
 }
@@ -294,6 +295,7 @@ absl::Status SqliteStore::WriteSensorRow(uint32_t id, const SensorState& s) {
 void SqliteStore::ApplyHello(const Applied& change, SensorState& state) {
   state.peer_address = change.peer;
   state.hello = change.hello;
+  state.site = change.hello.site;
   state.hello_ns = change.now_ns;
   state.health = change.hello.health;
 }
@@ -320,7 +322,7 @@ void SqliteStore::ApplyGroup(std::vector<Applied>& applied) {
       AccountBatch(a.batch, a.info, state);
       ledger_.AppendBatch(a.sensor_id, a.info);
       records_since_checkpoint_ +=
-          index_.ApplyBatch(a.sensor_id, state.name, a.batch.batch, cutoff, now_ns);
+          index_.ApplyBatch(a.sensor_id, state.name, a.batch.batch, cutoff, now_ns, state.site);
       stats_.commits += 1;
       stats_.records += a.info.records;
     }

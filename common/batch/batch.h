@@ -56,6 +56,7 @@ struct SensorInfo {
   std::string boot_id;                  // Random per sensor process start.
   int64_t flush_interval_ns = 0;        // The sensor's aggregation window.
   SensorHealth health;                  // At connect time.
+  std::string site;  // The sensor's site ("" = none): its claim, or its certificate's.
   friend bool operator==(const SensorInfo&, const SensorInfo&) = default;
 };
 

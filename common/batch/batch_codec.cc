@@ -356,6 +356,7 @@ SensorInfo SensorInfoFromProto(const synmap::v1::Hello& p) {
   info.boot_id = p.boot_id();
   info.flush_interval_ns = p.flush_interval_ns();
   info.health = HealthFromProto(p.health());
+  info.site = p.site();
   return info;
 }
 
@@ -372,6 +373,7 @@ synmap::v1::Hello SensorInfoToProto(const SensorInfo& info) {
   if (info.health != SensorHealth()) {
     *p.mutable_health() = HealthToProto(info.health);
   }
+  p.set_site(info.site);
   return p;
 }
 

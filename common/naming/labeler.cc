@@ -12,11 +12,41 @@ Labeler::Labeler(const NameTable& names, const std::vector<IpAddress>& ips, bool
       local_(ips.size(), -1),
       service_label_(65536, kUnknown) {}
 
-uint32_t Labeler::ComputeHostLabel(uint32_t ip) {
-  if (const std::string* name = names_.HostName(ips_[ip])) {
+uint32_t Labeler::SiteId(absl::string_view site) {
+  if (site.empty()) {
+    return 0;
+  }
+  auto [it, inserted] = site_ids_.try_emplace(site, static_cast<uint32_t>(sites_.size()));
+  if (inserted) {
+    sites_.emplace_back(site);
+    scope_of_.push_back(names_.ScopeOf(site));
+  }
+  return it->second;
+}
+
+Labeler::ScopeCache& Labeler::ScopedCache(uint32_t scope) {
+  auto [it, inserted] = scoped_.try_emplace(scope);
+  if (inserted) {
+    it->second.host_label.assign(ips_.size(), kUnknown);
+    it->second.local.assign(ips_.size(), -1);
+  }
+  return it->second;
+}
+
+uint32_t Labeler::ScopedHostLabelId(uint32_t ip, uint32_t scope) {
+  uint32_t& id = ScopedCache(scope).host_label[ip];
+  if (id == kUnknown) {
+    id = ComputeHostLabel(ip, scope);
+  }
+  return id;
+}
+
+uint32_t Labeler::ComputeHostLabel(uint32_t ip, uint32_t scope) {
+  if (const std::string* name = names_.HostName(ips_[ip], scope)) {
     return Intern(*name);
   }
-  if (show_remote_ || IsLocal(ip)) {
+  const bool local = scope == 0 ? IsLocal(ip) : names_.IsLocal(ips_[ip], scope);
+  if (show_remote_ || local) {
     // No name is an address's text or "_" (the names file refuses both), so an IP label never
     // has the text of an interned one.
     return kIpLabel | ip;

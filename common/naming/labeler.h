@@ -7,6 +7,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/node_hash_map.h"
+#include "absl/strings/string_view.h"
 #include "common/naming/name_table.h"
 #include "common/packet/ip_address.h"
 
@@ -18,6 +19,9 @@ namespace synmap::common {
 // host's name, else its IP text when local or show_remote, else "_". IP-text labels are ids
 // derived from the address id (their text is made only when asked for, i.e. for output rows),
 // so unnamed hosts cost no string at all. Two label ids are equal exactly when their texts are.
+// Sites: a key's site (a small id from SiteId, 0 = no site) picks which names apply to its
+// addresses (NameTable::ScopeOf: the site's own local networks and host names, else the global
+// ones); the site itself is kept apart by the caller (SummaryGrouper groups by it).
 // Borrows `names` and `ips` (the address dictionary: id -> address), which must outlive it.
 // Thread-compatible (one answer).
 class Labeler {
@@ -26,10 +30,20 @@ class Labeler {
   Labeler(const Labeler&) = delete;
   Labeler& operator=(const Labeler&) = delete;
 
-  uint32_t HostLabelId(uint32_t ip) {
+  // The id of site `site` in this answer ("" = 0, no site; others 1, 2, ... in first-use order).
+  uint32_t SiteId(absl::string_view site);
+  // The name of a site id ("" for 0).
+  const std::string& SiteName(uint32_t site) const { return sites_[site]; }
+  // The names scope (NameTable::ScopeOf) of a site id.
+  uint32_t Scope(uint32_t site) const { return scope_of_[site]; }
+
+  uint32_t HostLabelId(uint32_t ip, uint32_t site = 0) {
+    if (site != 0 && scope_of_[site] != 0) {
+      return ScopedHostLabelId(ip, scope_of_[site]);
+    }
     uint32_t& id = host_label_[ip];
     if (id == kUnknown) {
-      id = ComputeHostLabel(ip);
+      id = ComputeHostLabel(ip, 0);
     }
     return id;
   }
@@ -40,10 +54,11 @@ class Labeler {
     }
     return id;
   }
-  bool IsLocal(uint32_t ip) {
-    int8_t& local = local_[ip];
+  bool IsLocal(uint32_t ip, uint32_t site = 0) {
+    const uint32_t scope = site == 0 ? 0 : scope_of_[site];
+    int8_t& local = scope == 0 ? local_[ip] : ScopedCache(scope).local[ip];
     if (local < 0) {
-      local = names_.IsLocal(ips_[ip]) ? 1 : 0;
+      local = names_.IsLocal(ips_[ip], scope) ? 1 : 0;
     }
     return local == 1;
   }
@@ -56,7 +71,14 @@ class Labeler {
   static constexpr uint32_t kUnknown = 0xffffffffu;
   static constexpr uint32_t kIpLabel = 0x80000000u;  // Set in ids that stand for an IP text.
 
-  uint32_t ComputeHostLabel(uint32_t ip);
+  // Per-address caches of one names scope other than the global one, made on first use.
+  struct ScopeCache {
+    std::vector<uint32_t> host_label;
+    std::vector<int8_t> local;
+  };
+  ScopeCache& ScopedCache(uint32_t scope);
+  uint32_t ScopedHostLabelId(uint32_t ip, uint32_t scope);
+  uint32_t ComputeHostLabel(uint32_t ip, uint32_t scope);
   uint32_t Intern(std::string label);
 
   const NameTable& names_;
@@ -70,6 +92,10 @@ class Labeler {
   std::deque<std::string> labels_;
   absl::flat_hash_map<std::string, uint32_t> label_ids_;
   mutable absl::node_hash_map<uint32_t, std::string> ip_texts_;  // Made on demand by Label().
+  std::vector<std::string> sites_{""};                           // Site id -> name.
+  std::vector<uint32_t> scope_of_{0};  // Site id -> names scope (NameTable::ScopeOf).
+  absl::flat_hash_map<std::string, uint32_t> site_ids_;
+  absl::node_hash_map<uint32_t, ScopeCache> scoped_;  // Names scope -> its caches.
 };
 
 }  // namespace synmap::common

@@ -47,12 +47,51 @@ absl::StatusOr<NameTable> NameTable::FromYaml(absl::string_view yaml_text,
   }
   table.service_overrides_ = std::move(file.services);
   table.declares_keys_ = file.has_keys;
+  size_t site_networks = 0;
+  for (internal::SiteNames& site : file.sites) {
+    SiteScope& scope = table.sites_.emplace_back();
+    scope.name = std::move(site.name);
+    scope.own_local_networks = site.has_local_networks;
+    for (const Cidr& cidr : site.local_networks) {
+      scope.local_networks.Insert(cidr);
+    }
+    site_networks += site.local_networks.size();
+    for (const auto& [ip, named] : site.host_of) {
+      has_address[named.host] = true;
+    }
+    scope.host_of = std::move(site.host_of);
+  }
   table.counts_ = NameCounts{
       .local_networks = file.local_networks.size(),
       .hosts = static_cast<size_t>(std::count(has_address.begin(), has_address.end(), true)),
       .host_addresses = table.host_of_.size(),
-      .services = table.service_overrides_.size()};
+      .services = table.service_overrides_.size(),
+      .sites = table.sites_.size()};
+  table.counts_.local_networks += site_networks;
+  for (const SiteScope& site : table.sites_) {
+    table.counts_.host_addresses += site.host_of.size();
+  }
   return table;
+}
+
+uint32_t NameTable::ScopeOf(absl::string_view site) const {
+  if (site.empty()) {
+    return 0;
+  }
+  for (size_t i = 0; i < sites_.size(); ++i) {
+    if (sites_[i].name == site) {
+      return static_cast<uint32_t>(i + 1);
+    }
+  }
+  return 0;
+}
+
+std::vector<std::string> NameTable::site_names() const {
+  std::vector<std::string> names;
+  for (const SiteScope& site : sites_) {
+    names.push_back(site.name);
+  }
+  return names;
 }
 
 NameCounts NameTable::counts() const { return counts_; }
@@ -70,27 +109,37 @@ absl::Status CheckNamesReload(const NameTable& current, const NameTable& next,
 
 std::string DescribeNameCounts(const NameCounts& counts) {
   return absl::StrCat("local_networks=", counts.local_networks, " hosts=", counts.hosts,
-                      " host_addresses=", counts.host_addresses, " services=", counts.services);
+                      " host_addresses=", counts.host_addresses, " services=", counts.services,
+                      counts.sites > 0 ? absl::StrCat(" sites=", counts.sites) : "");
 }
 
-bool NameTable::IsLocal(const IpAddress& ip) const {
-  return local_networks_.empty() || local_networks_.LongestMatch(ip).has_value();
+bool NameTable::IsLocal(const IpAddress& ip, uint32_t scope) const {
+  const PrefixSet& networks = scope > 0 && sites_[scope - 1].own_local_networks
+                                  ? sites_[scope - 1].local_networks
+                                  : local_networks_;
+  return networks.empty() || networks.LongestMatch(ip).has_value();
 }
 
 std::optional<Cidr> NameTable::LocalNetworkOf(const IpAddress& ip) const {
   return local_networks_.LongestMatch(ip);
 }
 
-const std::string* NameTable::HostName(const IpAddress& ip) const {
+const std::string* NameTable::HostName(const IpAddress& ip, uint32_t scope) const {
+  if (scope > 0) {
+    const auto& site = sites_[scope - 1].host_of;
+    if (auto it = site.find(ip); it != site.end()) {
+      return &hosts_[it->second.host];
+    }
+  }
   auto it = host_of_.find(ip);
   return it == host_of_.end() ? nullptr : &hosts_[it->second.host];
 }
 
-std::string NameTable::HostLabel(const IpAddress& ip, bool show_remote) const {
-  if (const std::string* name = HostName(ip)) {
+std::string NameTable::HostLabel(const IpAddress& ip, bool show_remote, uint32_t scope) const {
+  if (const std::string* name = HostName(ip, scope)) {
     return *name;
   }
-  if (show_remote || IsLocal(ip)) {
+  if (show_remote || IsLocal(ip, scope)) {
     return ip.ToString();
   }
   return "_";

@@ -22,8 +22,11 @@ struct NameCounts {
   size_t hosts = 0;           // Distinct host names.
   size_t host_addresses = 0;  // Addresses given a name.
   size_t services = 0;        // Port overrides.
+  size_t sites = 0;           // Entries of `sites:` (their networks and addresses counted above).
 
-  bool empty() const { return local_networks == 0 && host_addresses == 0 && services == 0; }
+  bool empty() const {
+    return local_networks == 0 && host_addresses == 0 && services == 0 && sites == 0;
+  }
   bool operator==(const NameCounts&) const = default;
 };
 
@@ -33,7 +36,10 @@ struct NameCounts {
 // the names file shows its name even when outside local_networks (naming it is explicit).
 // With no local_networks (no names file, key absent or empty list) every address is local,
 // so the default output shows IPs rather than a useless column of "_".
-// Immutable after construction: thread-safe to share, copyable.
+// Sites: the file's `sites:` entries give a site its own local networks (replacing the global
+// ones for that site) and host names (looked at before the global ones). Lookups take a scope:
+// 0 = the global names, ScopeOf(site) for a site's keys (0 again for a site the file does not
+// list). Immutable after construction: thread-safe to share, copyable.
 class NameTable {
  public:
   // Loads the names file at `names_path` (empty = no names file) and the system's TCP
@@ -52,16 +58,24 @@ class NameTable {
   NameTable() = default;
   explicit NameTable(ServiceTable system_services);
 
-  // True if `ip` is in a local network (longest prefix match), or no network is configured.
-  bool IsLocal(const IpAddress& ip) const;
+  // The scope of `site`'s keys: 1 + its index among the file's sites, or 0 (the global names)
+  // when the file has no entry for it (or `site` is empty).
+  uint32_t ScopeOf(absl::string_view site) const;
+  // The names of the file's sites, in file order (scope i + 1 is site_names()[i]).
+  std::vector<std::string> site_names() const;
+
+  // True if `ip` is in a local network of `scope` (longest prefix match), or that scope has no
+  // network configured.
+  bool IsLocal(const IpAddress& ip, uint32_t scope = 0) const;
   // The most specific configured local network holding `ip`, or nullopt (also when none is
   // configured).
   std::optional<Cidr> LocalNetworkOf(const IpAddress& ip) const;
-  // The name given to `ip` by the names file, or nullptr; lives as long as this table.
-  const std::string* HostName(const IpAddress& ip) const;
+  // The name given to `ip` by the names file in `scope` (the site's, else the global one), or
+  // nullptr; lives as long as this table.
+  const std::string* HostName(const IpAddress& ip, uint32_t scope = 0) const;
 
-  // The name, else the IP if local or `show_remote`, else "_".
-  std::string HostLabel(const IpAddress& ip, bool show_remote) const;
+  // The name, else the IP if local or `show_remote`, else "_" (in `scope`).
+  std::string HostLabel(const IpAddress& ip, bool show_remote, uint32_t scope = 0) const;
   // The override, else the system TCP name, else "up:PORT".
   std::string ServiceLabel(uint16_t port) const;
 
@@ -76,6 +90,14 @@ class NameTable {
   std::vector<std::string> hosts_;                             // Host names.
   absl::flat_hash_map<IpAddress, internal::NamedIp> host_of_;  // Named IP -> its host.
   absl::flat_hash_map<uint16_t, std::string> service_overrides_;
+  // One site's own names (scope = index + 1).
+  struct SiteScope {
+    std::string name;
+    bool own_local_networks = false;  // Replaces local_networks_ for this site.
+    PrefixSet local_networks;
+    absl::flat_hash_map<IpAddress, internal::NamedIp> host_of;  // Into hosts_.
+  };
+  std::vector<SiteScope> sites_;
   ServiceTable system_services_;
   NameCounts counts_;
   bool declares_keys_ = false;

@@ -12,19 +12,21 @@ std::vector<SummaryGroup> SummaryGrouper::Sum(
   // The group map is larger than the caches on big answers, so each lookup is prefetched a few
   // members ahead to overlap the misses.
   constexpr size_t kPrefetchDistance = 8;
-  absl::flat_hash_map<std::pair<uint64_t, uint64_t>, uint32_t> index;
+  absl::flat_hash_map<std::tuple<uint64_t, uint64_t, uint32_t>, uint32_t> index;
   std::vector<SummaryGroup> groups;
   for (size_t i = 0; i < members_.size(); ++i) {
     if (i + kPrefetchDistance < members_.size()) {
-      index.prefetch(members_[i + kPrefetchDistance].group);
+      const Member& ahead = members_[i + kPrefetchDistance];
+      index.prefetch(std::make_tuple(ahead.group.first, ahead.group.second, ahead.site));
     }
     const Member& m = members_[i];
-    auto [it, inserted] = index.try_emplace(m.group, static_cast<uint32_t>(groups.size()));
+    auto [it, inserted] = index.try_emplace(std::make_tuple(m.group.first, m.group.second, m.site),
+                                            static_cast<uint32_t>(groups.size()));
     if (inserted) {
       groups.push_back(SummaryGroup{static_cast<uint32_t>(m.group.first >> 32),
                                     static_cast<uint32_t>(m.group.first),
                                     static_cast<uint32_t>(m.group.second >> 32),
-                                    static_cast<uint32_t>(m.group.second), GroupTotals()});
+                                    static_cast<uint32_t>(m.group.second), m.site, GroupTotals()});
     }
     add(m.ref, groups[it->second].totals);
   }
@@ -46,6 +48,7 @@ std::vector<const SummaryGroup*> SortGroups(
     const std::string* server;
     const std::string* service;
     const std::string* sensor;
+    const std::string* site;
     const SummaryGroup* group;
   };
   std::vector<SortRow> sorted;
@@ -53,10 +56,11 @@ std::vector<const SummaryGroup*> SortGroups(
   for (const SummaryGroup& g : groups) {
     sorted.push_back(SortRow{g.Count(count), &labeler.Label(g.client), &labeler.Label(g.server),
                              &labeler.Label(g.service),
-                             g.sensor == kNoSensor ? &kNone : &sensor_name(g.sensor), &g});
+                             g.sensor == kNoSensor ? &kNone : &sensor_name(g.sensor),
+                             &labeler.SiteName(g.site), &g});
   }
   auto names = [](const SortRow& r) {
-    return std::tie(*r.client, *r.server, *r.service, *r.sensor);
+    return std::tie(*r.site, *r.client, *r.server, *r.service, *r.sensor);
   };
   auto less = [&](const SortRow& a, const SortRow& b) {
     if (order == RowOrder::kCount) {

@@ -69,6 +69,7 @@ struct SummaryGroup {
   uint32_t server = 0;
   uint32_t service = 0;
   uint32_t sensor = kNoSensor;  // The sensor id when rows are kept apart by sensor.
+  uint32_t site = 0;            // The Labeler's site id (0 = no site).
   GroupTotals totals;
 
   uint64_t Count(CountKind kind) const {
@@ -76,21 +77,24 @@ struct SummaryGroup {
   }
 };
 
-// The grouping rule of every summary, offline and from the collector: keys whose client,
-// server and service labels (and sensor, when kept apart) are equal are one row, summed.
+// The grouping rule of every summary, offline and from the collector: keys whose site, client,
+// server and service labels (and sensor, when kept apart) are equal are one row, summed. Keys
+// of different sites are never one row: the same address at two sites is two hosts.
 // Usage: Add every key that passes the filters, then Sum once. Thread-compatible.
 class SummaryGrouper {
  public:
   explicit SummaryGrouper(Labeler& labeler) : labeler_(labeler) {}
 
   // Notes key `ref` (the caller's index of the key, handed back to Sum) with its address ids,
-  // port and sensor (kNoSensor unless rows are kept apart by sensor).
-  void Add(uint32_t ref, uint32_t client_ip, uint32_t server_ip, uint16_t port, uint32_t sensor) {
-    const uint32_t client = labeler_.HostLabelId(client_ip);
-    const uint32_t server = labeler_.HostLabelId(server_ip);
+  // port, sensor (kNoSensor unless rows are kept apart by sensor) and site (Labeler::SiteId;
+  // its names label the addresses).
+  void Add(uint32_t ref, uint32_t client_ip, uint32_t server_ip, uint16_t port, uint32_t sensor,
+           uint32_t site = 0) {
+    const uint32_t client = labeler_.HostLabelId(client_ip, site);
+    const uint32_t server = labeler_.HostLabelId(server_ip, site);
     const uint32_t service = labeler_.ServiceLabelId(port);
     members_.push_back(
-        Member{{(uint64_t{client} << 32) | server, (uint64_t{service} << 32) | sensor}, ref});
+        Member{{(uint64_t{client} << 32) | server, (uint64_t{service} << 32) | sensor}, site, ref});
   }
 
   // The rows, in no particular order. `add(ref, totals)` adds key `ref` to its row's totals
@@ -100,6 +104,7 @@ class SummaryGrouper {
  private:
   struct Member {
     std::pair<uint64_t, uint64_t> group;  // (client << 32 | server, service << 32 | sensor).
+    uint32_t site;                        // In what was padding: a member stays 24 bytes.
     uint32_t ref;
   };
   Labeler& labeler_;
@@ -107,8 +112,9 @@ class SummaryGrouper {
 };
 
 // The first `top_n` rows of `groups` in `order` by `count`, as pointers into `groups`. Ties in
-// kCount order go by client, server, service, then sensor name; in kName order by count
-// descending. `sensor_name(id)` is called only for ids other than kNoSensor.
+// kCount order go by site, client, server, service, then sensor name (so rows without a site
+// come first); in kName order by count descending. `sensor_name(id)` is called only for ids other
+// than kNoSensor.
 std::vector<const SummaryGroup*> SortGroups(
     const std::vector<SummaryGroup>& groups, CountKind count, RowOrder order, size_t top_n,
     const Labeler& labeler, absl::FunctionRef<const std::string&(uint32_t sensor)> sensor_name);

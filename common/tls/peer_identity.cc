@@ -37,7 +37,9 @@ std::vector<std::string> SubjectEntries(X509* cert, int nid) {
   return values;
 }
 
-bool IsValidName(absl::string_view name) {
+}  // namespace
+
+bool IsValidPeerName(absl::string_view name) {
   if (name.empty() || name.size() > kMaxNameBytes) {
     return false;
   }
@@ -48,8 +50,6 @@ bool IsValidName(absl::string_view name) {
   }
   return true;
 }
-
-}  // namespace
 
 absl::StatusOr<PeerIdentity> ParseCertificateIdentity(absl::string_view cert_pem) {
   internal::X509Handle cert = internal::ParseFirstCertificate(cert_pem);
@@ -63,7 +63,7 @@ absl::StatusOr<PeerIdentity> ParseCertificateIdentity(absl::string_view cert_pem
     return absl::PermissionDeniedError(
         absl::StrCat("peer certificate subject has ", cns.size(), " CNs, need exactly 1"));
   }
-  if (!IsValidName(cns[0])) {
+  if (!IsValidPeerName(cns[0])) {
     return absl::PermissionDeniedError(
         "peer certificate CN is not a valid name ([A-Za-z0-9._-], 1 to 64 characters)");
   }
@@ -71,8 +71,20 @@ absl::StatusOr<PeerIdentity> ParseCertificateIdentity(absl::string_view cert_pem
     return absl::PermissionDeniedError(
         absl::StrCat("peer certificate subject has ", ous.size(), " OUs, need at most 1"));
   }
+  std::vector<std::string> sites = SubjectEntries(cert.get(), NID_localityName);
+  if (sites.size() > 1) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("peer certificate subject has ", sites.size(), " Ls (sites), need at most 1"));
+  }
+  if (!sites.empty() && !IsValidPeerName(sites[0])) {
+    return absl::PermissionDeniedError(
+        "peer certificate L (site) is not a valid name ([A-Za-z0-9._-], 1 to 64 characters)");
+  }
   PeerIdentity identity;
   identity.name = std::move(cns[0]);
+  if (!sites.empty()) {
+    identity.site = std::move(sites[0]);
+  }
   if (!ous.empty()) {
     identity.role = std::move(ous[0]);
   }

@@ -20,15 +20,20 @@ inline constexpr absl::string_view kRoleCollector = "collector";
 struct PeerIdentity {
   std::string name;     // Subject CN: the sensor or reader name; data is stored under it.
   std::string role;     // Subject OU: "sensor", "reader", "collector" or whatever it says.
+  std::string site;     // Subject L: the site a sensor certificate binds it to; "" = none.
   std::string address;  // gRPC peer string, e.g. "ipv4:127.0.0.1:40312"; for logs only.
 
   friend bool operator==(const PeerIdentity&, const PeerIdentity&) = default;
 };
 
-// Parses the first certificate of `cert_pem` and returns its subject CN as name and OU as
-// role (address left empty). Unauthenticated when it does not parse; PermissionDenied when
-// the subject has no CN, several CNs or several OUs, or a CN outside [A-Za-z0-9._-]{1,64}.
-// A missing OU yields an empty role (which no service accepts).
+// True for a valid sensor, reader or site name: 1 to 64 characters of [A-Za-z0-9._-].
+bool IsValidPeerName(absl::string_view name);
+
+// Parses the first certificate of `cert_pem` and returns its subject CN as name, OU as role and
+// L (locality) as site (address left empty). Unauthenticated when it does not parse;
+// PermissionDenied when the subject has no CN, several CNs, several OUs or several Ls, or a CN
+// or L that is not a valid name (IsValidPeerName). A missing OU yields an empty role (which no
+// service accepts); a missing L no site.
 [[nodiscard]] absl::StatusOr<PeerIdentity> ParseCertificateIdentity(absl::string_view cert_pem);
 
 // The identity of the peer of a server call, from its AuthContext property "x509_pem_cert"

@@ -83,6 +83,7 @@ struct UplinkOptions {
   absl::Duration flush_interval = absl::Seconds(10);
   std::string software_version = "0.1.0";
   std::string boot_id;  // Empty = random 128-bit hex chosen by Create().
+  std::string site;     // The site the sensor claims (--site); empty = none.
 
   // InvalidArgument naming the first bad field.
   [[nodiscard]] absl::Status Validate() const;

@@ -213,6 +213,7 @@ v1::SensorMessage Uplink::Impl::HelloMessage() const {
   }
   hello->set_filter(options_.filter);
   hello->set_boot_id(options_.boot_id);
+  hello->set_site(options_.site);
   hello->set_flush_interval_ns(absl::ToInt64Nanoseconds(options_.flush_interval));
   absl::MutexLock lock(&mu_);
   *hello->mutable_health() = HealthLocked();

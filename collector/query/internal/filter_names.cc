@@ -50,20 +50,37 @@ absl::Status CheckSensor(absl::string_view text, const StoreSnapshot& snapshot) 
   return Unknown("sensor", text, known);
 }
 
-// "_", an address or a network is never a typo of a name; anything else must name a host.
+absl::Status CheckSite(absl::string_view text, const StoreSnapshot& snapshot) {
+  absl::btree_set<std::string> known;
+  for (const SensorState& s : snapshot.sensors) {
+    if (s.site == text) {
+      return absl::OkStatus();
+    }
+    if (!s.site.empty()) {
+      known.insert(s.site);
+    }
+  }
+  return Unknown("site", text, known);
+}
+
+// "_", an address or a network is never a typo of a name; anything else must name a host (in
+// the global names or in a site's).
 absl::Status CheckHost(absl::string_view text, const StoreSnapshot& snapshot,
                        const common::NameTable& names) {
   if (text == "_" || common::Cidr::Parse(text).ok()) {
     return absl::OkStatus();
   }
   absl::btree_set<std::string> known;
+  const uint32_t scopes = static_cast<uint32_t>(names.site_names().size()) + 1;
   if (snapshot.ips != nullptr) {
     for (const common::IpAddress& ip : *snapshot.ips) {
-      if (const std::string* name = names.HostName(ip); name != nullptr) {
-        if (*name == text) {
-          return absl::OkStatus();
+      for (uint32_t scope = 0; scope < scopes; ++scope) {
+        if (const std::string* name = names.HostName(ip, scope); name != nullptr) {
+          if (*name == text) {
+            return absl::OkStatus();
+          }
+          known.insert(*name);
         }
-        known.insert(*name);
       }
     }
   }
@@ -101,6 +118,11 @@ absl::Status CheckFilterNames(const synmap::v1::Filters& filters, const StoreSna
                               const common::NameTable& names) {
   if (!filters.sensor().empty()) {
     if (absl::Status s = CheckSensor(filters.sensor(), snapshot); !s.ok()) {
+      return s;
+    }
+  }
+  if (!filters.site().empty()) {
+    if (absl::Status s = CheckSite(filters.site(), snapshot); !s.ok()) {
       return s;
     }
   }

@@ -8,7 +8,8 @@
 namespace synmap::collector::internal {
 
 // Refuses filters that name something the collector does not know, so a typo is an error
-// rather than an empty answer. A sensor must be a known sensor name; a server or client that
+// rather than an empty answer. A sensor must be a known sensor name, a site the site of a
+// known sensor; a server or client that
 // is not "_", an IP address or a CIDR must be the name of a stored host; a service that is not
 // a decimal port or "up:PORT" must be the label of a stored port. Returns InvalidArgument
 // "unknown sensor 'nosuch'; known: router-a, router-b" (at most 20 choices listed, sorted),

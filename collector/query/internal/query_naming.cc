@@ -30,19 +30,21 @@ absl::StatusOr<HostFilter> HostFilter::Parse(absl::string_view text) {
   return filter;
 }
 
-bool HostFilter::Matches(uint32_t ip, const QueryNaming& naming) {
+bool HostFilter::Matches(uint32_t ip, const QueryNaming& naming, uint32_t site) {
   if (text_.empty()) {
     return true;
   }
-  if (cache_.size() <= ip) {
-    cache_.resize(ip + 1, -1);
+  const uint32_t scope = naming.Scope(site);
+  std::vector<int8_t>& cache = scope == 0 ? cache_ : scoped_cache_[scope];
+  if (cache.size() <= ip) {
+    cache.resize(ip + 1, -1);
   }
-  int8_t& cached = cache_[ip];
+  int8_t& cached = cache[ip];
   if (cached < 0) {
     const common::IpAddress& address = naming.Ip(ip);
     const bool match = (cidr_.has_value() && cidr_->Contains(address)) ||
-                       naming.names().HostLabel(address, false) == text_ ||
-                       naming.names().HostLabel(address, true) == text_;
+                       naming.names().HostLabel(address, false, scope) == text_ ||
+                       naming.names().HostLabel(address, true, scope) == text_;
     cached = match ? 1 : 0;
   }
   return cached == 1;

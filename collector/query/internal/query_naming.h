@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "common/naming/cidr.h"
@@ -26,12 +27,15 @@ class HostFilter {
   static absl::StatusOr<HostFilter> Parse(absl::string_view text);
 
   bool empty() const { return text_.empty(); }
-  bool Matches(uint32_t ip, const QueryNaming& naming);
+  // Whether address `ip` of a key of site `site` (QueryNaming::SiteId) matches, labelled with
+  // that site's names.
+  bool Matches(uint32_t ip, const QueryNaming& naming, uint32_t site = 0);
 
  private:
   std::string text_;
   std::optional<common::Cidr> cidr_;
-  std::vector<int8_t> cache_;  // Per ip id; -1 = not computed yet.
+  std::vector<int8_t> cache_;  // Per ip id; -1 = not computed yet (the global names).
+  absl::flat_hash_map<uint32_t, std::vector<int8_t>> scoped_cache_;  // Other names scopes.
 };
 
 // A service filter: empty matches all; else a service label or a decimal port.

@@ -55,6 +55,14 @@ void FillFacts(const GroupTotals& totals, const QueryNaming& naming, synmap::v1:
   row->set_last_seen_unix_ns(totals.last_ns);
 }
 
+std::vector<uint32_t> SensorSites(const StoreSnapshot& snapshot, QueryNaming& naming) {
+  std::vector<uint32_t> sites(snapshot.sensors.size());
+  for (size_t i = 0; i < sites.size(); ++i) {
+    sites[i] = naming.SiteId(snapshot.sensors[i].site);
+  }
+  return sites;
+}
+
 absl::StatusOr<RowFilter> RowFilter::Make(const synmap::v1::Filters& filters,
                                           const StoreSnapshot& snapshot) {
   RowFilter out;
@@ -70,17 +78,19 @@ absl::StatusOr<RowFilter> RowFilter::Make(const synmap::v1::Filters& filters,
   if (!service.ok()) {
     return service.status();
   }
-  if (filters.sensor().size() > 256) {
-    return absl::InvalidArgumentError("sensor filter longer than 256 bytes");
+  if (filters.sensor().size() > 256 || filters.site().size() > 256) {
+    return absl::InvalidArgumentError("sensor or site filter longer than 256 bytes");
   }
   out.server = *std::move(server);
   out.client = *std::move(client);
   out.service = *std::move(service);
-  if (!filters.sensor().empty()) {
+  if (!filters.sensor().empty() || !filters.site().empty()) {
     out.sensor_filter_ = true;
     out.sensors_.assign(snapshot.sensors.size(), false);
     for (size_t i = 0; i < snapshot.sensors.size(); ++i) {
-      out.sensors_[i] = snapshot.sensors[i].name == filters.sensor();
+      const SensorState& s = snapshot.sensors[i];
+      out.sensors_[i] = (filters.sensor().empty() || s.name == filters.sensor()) &&
+                        (filters.site().empty() || s.site == filters.site());
     }
   }
   return out;

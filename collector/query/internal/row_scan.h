@@ -32,7 +32,7 @@ void FillFacts(const GroupTotals& totals, const QueryNaming& naming, synmap::v1:
 class RowFilter {
  public:
   // InvalidArgument for a bad host or service filter (see HostFilter, ServiceFilter); an
-  // unknown sensor name matches no row.
+  // unknown sensor or site name matches no row. A site filter keeps the sensors of that site.
   static absl::StatusOr<RowFilter> Make(const synmap::v1::Filters& filters,
                                         const StoreSnapshot& snapshot);
 
@@ -58,25 +58,32 @@ inline const std::vector<common::IpAddress>& Ips(const StoreSnapshot& snapshot) 
   return snapshot.ips != nullptr ? *snapshot.ips : kEmpty;
 }
 
-// Calls fn(key_id, key, totals) for each key with rows in `totals` (SumByKey of `snapshot`) that
-// passes `filter`. Filters depend on the key only, so they run once per key, not per row.
+// The Labeler site id of each sensor's site (index = sensor id).
+std::vector<uint32_t> SensorSites(const StoreSnapshot& snapshot, QueryNaming& naming);
+
+// Calls fn(key_id, key, totals, site) for each key with rows in `totals` (SumByKey of
+// `snapshot`) that passes `filter`; `site` is the Labeler site id of the key's sensor, whose
+// names label the key's addresses. Filters depend on the key only, so they run once per key,
+// not per row.
 template <typename Fn>
 void ForEachKey(const StoreSnapshot& snapshot, const std::vector<KeyTotals>& totals,
                 RowFilter& filter, QueryNaming& naming, Fn&& fn) {
   const std::vector<AggregateKey>& keys = *snapshot.keys;
+  const std::vector<uint32_t> sites = SensorSites(snapshot, naming);
   for (size_t id = 0; id < totals.size(); ++id) {
     const KeyTotals& t = totals[id];
     if (t.first_ns == 0) {
       continue;
     }
     const AggregateKey& k = keys[id];
+    const uint32_t site = sites[k.sensor];
     if (!filter.SensorOk(k.sensor) ||
         (!filter.service.empty() && !filter.service.Matches(k.port, naming.names())) ||
-        (!filter.server.empty() && !filter.server.Matches(k.server, naming)) ||
-        (!filter.client.empty() && !filter.client.Matches(k.client, naming))) {
+        (!filter.server.empty() && !filter.server.Matches(k.server, naming, site)) ||
+        (!filter.client.empty() && !filter.client.Matches(k.client, naming, site))) {
       continue;
     }
-    fn(static_cast<uint32_t>(id), k, t);
+    fn(static_cast<uint32_t>(id), k, t, site);
   }
 }
 

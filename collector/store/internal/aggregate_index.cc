@@ -227,7 +227,8 @@ void AggregateIndex::MergeInto(AggregateBucket* into, const AggregateBucket& fro
 }
 
 uint64_t AggregateIndex::ApplyBatch(uint32_t sensor, absl::string_view sensor_name,
-                                    const common::Batch& batch, int64_t cutoff_ns, int64_t now_ns) {
+                                    const common::Batch& batch, int64_t cutoff_ns, int64_t now_ns,
+                                    absl::string_view site) {
   BeginMutation();
   mark_dirty_ = true;
   const int64_t t = batch.start_ns;
@@ -297,7 +298,7 @@ uint64_t AggregateIndex::ApplyBatch(uint32_t sensor, absl::string_view sensor_na
     for (const Pending& p : pending) {
       ids[p.record] = OverlapIndex::RecordIds{p.key_id, p.key.client, p.key.server};
     }
-    ApplySightings(sensor, sensor_name, batch, ids, /*apply=*/true);
+    ApplySightings(sensor, sensor_name, site, batch, ids, /*apply=*/true);
   }
   return n;
 }
@@ -318,20 +319,34 @@ std::vector<OverlapIndex::RecordIds> AggregateIndex::InternRecords(uint32_t sens
 }
 
 void AggregateIndex::NoteSightings(uint32_t sensor, absl::string_view sensor_name,
-                                   const common::Batch& batch) {
+                                   const common::Batch& batch, absl::string_view site) {
   if (!overlap_.has_value() || batch.handshakes.empty()) {
     return;
   }
   BeginMutation();
   const std::vector<OverlapIndex::RecordIds> ids = InternRecords(sensor, batch);
-  ApplySightings(sensor, sensor_name, batch, ids, /*apply=*/false);
+  ApplySightings(sensor, sensor_name, site, batch, ids, /*apply=*/false);
+}
+
+uint16_t AggregateIndex::SiteId(absl::string_view site) {
+  if (site.empty()) {
+    return 0;
+  }
+  auto it = site_ids_.find(site);
+  if (it == site_ids_.end()) {
+    // Sites are a handful per deployment; past 65,535 the last id is shared (those sites'
+    // handshakes could then pair with each other, never with the first 65,534 sites').
+    const size_t next = std::min<size_t>(site_ids_.size() + 1, 0xffff);
+    it = site_ids_.emplace(std::string(site), static_cast<uint16_t>(next)).first;
+  }
+  return it->second;
 }
 
 void AggregateIndex::ApplySightings(uint32_t sensor, absl::string_view sensor_name,
-                                    const common::Batch& batch,
+                                    absl::string_view site, const common::Batch& batch,
                                     absl::Span<const OverlapIndex::RecordIds> ids, bool apply) {
   std::vector<OverlapIndex::Uncounted> uncounted;
-  overlap_->Add(sensor, sensor_name, batch, ids, &uncounted);
+  overlap_->Add(sensor, sensor_name, batch, ids, &uncounted, SiteId(site));
   if (!apply) {
     return;
   }

@@ -61,15 +61,16 @@ class AggregateIndex {
   // holding the batch's start (an existing bucket holding it, else one of the tier width at
   // `now_ns`). A batch whose bucket ends at or before `cutoff_ns` is skipped (retention).
   // With overlap deduplication on, the batch's handshake fingerprints are matched against
-  // other sensors' (OverlapIndex; `sensor_name` orders equal times) and every sighting that is
-  // not counted in merged answers adds one to its row's `duplicates`. Returns the number of
-  // records applied.
+  // other sensors' of the same `site` ("" = none; OverlapIndex; `sensor_name` orders equal
+  // times) and every sighting that is not counted in merged answers adds one to its row's
+  // `duplicates`. Returns the number of records applied.
   uint64_t ApplyBatch(uint32_t sensor, absl::string_view sensor_name, const common::Batch& batch,
-                      int64_t cutoff_ns, int64_t now_ns);
+                      int64_t cutoff_ns, int64_t now_ns, absl::string_view site = "");
 
   // Adds the fingerprints of `batch` to the overlap index without changing any bucket: for a
   // batch whose records are already in loaded checkpoint chunks (their duplicates included).
-  void NoteSightings(uint32_t sensor, absl::string_view sensor_name, const common::Batch& batch);
+  void NoteSightings(uint32_t sensor, absl::string_view sensor_name, const common::Batch& batch,
+                     absl::string_view site = "");
 
   // The overlap report of snapshots (empty when deduplication is off).
   std::vector<std::vector<OverlapPeer>> OverlapReport() const;
@@ -148,8 +149,11 @@ class AggregateIndex {
   void AddKeyRow(AggregateBucket* bucket, uint32_t key, uint64_t packets, uint64_t connections,
                  uint64_t duplicates, int64_t first_ns, int64_t last_ns);
   // Matches the fingerprints of `batch` (records with `ids`) and applies what stops counting.
-  void ApplySightings(uint32_t sensor, absl::string_view sensor_name, const common::Batch& batch,
-                      absl::Span<const OverlapIndex::RecordIds> ids, bool apply);
+  void ApplySightings(uint32_t sensor, absl::string_view sensor_name, absl::string_view site,
+                      const common::Batch& batch, absl::Span<const OverlapIndex::RecordIds> ids,
+                      bool apply);
+  // The overlap index's small id of `site` ("" = 0).
+  uint16_t SiteId(absl::string_view site);
   // The ids of each record of `batch` under `sensor`, interning them (kSkipped for a record
   // with impossible addresses).
   std::vector<OverlapIndex::RecordIds> InternRecords(uint32_t sensor, const common::Batch& batch);
@@ -168,6 +172,7 @@ class AggregateIndex {
   std::shared_ptr<std::vector<AggregateKey>> keys_ = std::make_shared<std::vector<AggregateKey>>();
   absl::flat_hash_map<AggregateKey, uint32_t> key_ids_;
   absl::flat_hash_set<int64_t> dirty_;
+  absl::flat_hash_map<std::string, uint16_t> site_ids_;  // Site name -> id (1, 2, ...).
   uint64_t rows_ = 0;
   uint64_t saturated_ = 0;
   // Per-call caches.

@@ -91,6 +91,11 @@ END;
     R"sql(
 CREATE INDEX batch_log_batch ON batch_log (sensor_id, seq);
 )sql",
+    // 3 -> 4: the site each sensor belongs to (docs/sites.md); '' = none, as for every sensor
+    // recorded before sites existed.
+    R"sql(
+ALTER TABLE sensors ADD COLUMN site TEXT NOT NULL DEFAULT '';
+)sql",
 };
 
 }  // namespace

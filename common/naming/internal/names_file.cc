@@ -84,7 +84,7 @@ class NamesFileChecker final : public YAML::EventHandler {
 
  private:
   // The list or map being read, and where in it.
-  enum class Where { kRoot, kLocalNetworks, kHosts, kHostAddresses, kServices };
+  enum class Where { kRoot, kLocalNetworks, kHosts, kHostAddresses, kServices, kSites, kSite };
   struct Level {
     Where where = Where::kRoot;
     bool want_key = true;  // Maps: the next node is a key (else its value).
@@ -146,8 +146,18 @@ class NamesFileChecker final : public YAML::EventHandler {
 
   void Close() {
     if (error_.ok()) {
+      if (levels_.back().where == Where::kSite) {
+        site_ = nullptr;
+        prefix_.clear();
+      }
       levels_.pop_back();
     }
+  }
+
+  // The lists the current place fills: the open site's, else the global ones.
+  std::vector<Cidr>& Networks() { return site_ ? site_->local_networks : out_.local_networks; }
+  absl::flat_hash_map<IpAddress, NamedIp>& HostOf() {
+    return site_ ? site_->host_of : out_.host_of;
   }
 
   void Node(Kind kind, const YAML::Mark& mark, const std::string& value) {
@@ -162,7 +172,13 @@ class NamesFileChecker final : public YAML::EventHandler {
     Level& level = levels_.back();
     switch (level.where) {
       case Where::kRoot:
-        level.want_key ? RootKey(level, kind, mark, value) : RootValue(level, kind, mark);
+        level.want_key ? RootKey(level, kind, mark, value) : ListValue(level, kind, mark);
+        return;
+      case Where::kSites:
+        level.want_key ? SiteName(level, kind, mark, value) : SiteValue(level, kind, mark);
+        return;
+      case Where::kSite:
+        level.want_key ? SiteKey(level, kind, mark, value) : ListValue(level, kind, mark);
         return;
       case Where::kLocalNetworks:
         LocalNetwork(level, kind, mark, value);
@@ -186,7 +202,7 @@ class NamesFileChecker final : public YAML::EventHandler {
     }
     if (kind != Kind::kMap) {
       Fail(mark, "",
-           absl::StrCat("expected a map with local_networks, hosts, services; got ",
+           absl::StrCat("expected a map with local_networks, hosts, services, sites; got ",
                         KindText(kind)));
     }
     Open(Where::kRoot);
@@ -194,9 +210,10 @@ class NamesFileChecker final : public YAML::EventHandler {
 
   void RootKey(Level& level, Kind kind, const YAML::Mark& mark, const std::string& value) {
     const std::string name = kind == Kind::kScalar ? value : std::string(KindText(kind));
-    if (name != "local_networks" && name != "hosts" && name != "services") {
+    if (name != "local_networks" && name != "hosts" && name != "services" && name != "sites") {
       Fail(mark, "",
-           absl::StrCat("unknown key '", name, "' (expected local_networks, hosts or services)"));
+           absl::StrCat("unknown key '", name,
+                        "' (expected local_networks, hosts, services or sites)"));
     }
     out_.has_keys = true;
     auto [seen, inserted] = root_keys_.try_emplace(name, mark.line + 1);
@@ -208,24 +225,35 @@ class NamesFileChecker final : public YAML::EventHandler {
     level.want_key = false;
   }
 
-  // A null value (key present, nothing after it) counts as empty.
-  void RootValue(Level& level, Kind kind, const YAML::Mark& mark) {
+  // The value of a top-level or site key. A null value (key present, nothing after it) counts
+  // as empty (a site's `local_networks:` with nothing still replaces the global list).
+  void ListValue(Level& level, Kind kind, const YAML::Mark& mark) {
     level.want_key = true;
+    if (level.key == "local_networks" && site_ != nullptr) {
+      site_->has_local_networks = true;
+    }
     if (kind == Kind::kNull) {
       return;
     }
     if (level.key == "local_networks") {
       if (kind != Kind::kList) {
-        Fail(mark, "local_networks",
+        Fail(mark, absl::StrCat(prefix_, "local_networks"),
              absl::StrCat("expected a list of CIDRs, got ", KindText(kind)));
       }
       Open(Where::kLocalNetworks);
     } else if (level.key == "hosts") {
       if (kind != Kind::kMap) {
-        Fail(mark, "hosts",
+        Fail(mark, absl::StrCat(prefix_, "hosts"),
              absl::StrCat("expected a map of name: [IP, ...], got ", KindText(kind)));
       }
+      host_index_.clear();  // A host name is listed once per list: globally, or in one site.
       Open(Where::kHosts);
+    } else if (level.key == "sites") {
+      if (kind != Kind::kMap) {
+        Fail(mark, "sites",
+             absl::StrCat("expected a map of site: {local_networks, hosts}, got ", KindText(kind)));
+      }
+      Open(Where::kSites);
     } else {
       if (kind != Kind::kMap) {
         Fail(mark, "services", absl::StrCat("expected a map of port: name, got ", KindText(kind)));
@@ -234,8 +262,53 @@ class NamesFileChecker final : public YAML::EventHandler {
     }
   }
 
+  void SiteName(Level& level, Kind kind, const YAML::Mark& mark, const std::string& name) {
+    CheckName(kind, mark, name, "sites");
+    auto [seen, inserted] = site_lines_.try_emplace(name, mark.line + 1);
+    if (!inserted) {
+      Fail(mark, "sites",
+           absl::StrCat("site '", name, "' is listed twice (first on line ", seen->second, ")"));
+    }
+    out_.sites.emplace_back().name = name;
+    level.want_key = false;
+  }
+
+  // A site's map; a null value is a site with nothing of its own.
+  void SiteValue(Level& level, Kind kind, const YAML::Mark& mark) {
+    level.want_key = true;
+    if (kind == Kind::kNull) {
+      return;
+    }
+    const std::string& name = out_.sites.back().name;
+    if (kind != Kind::kMap) {
+      Fail(mark, absl::StrCat("sites.", name),
+           absl::StrCat("expected a map with local_networks, hosts; got ", KindText(kind)));
+    }
+    Open(Where::kSite);
+    site_ = &out_.sites.back();
+    prefix_ = absl::StrCat("sites.", name, ".");
+    site_keys_.clear();
+  }
+
+  void SiteKey(Level& level, Kind kind, const YAML::Mark& mark, const std::string& value) {
+    const std::string name = kind == Kind::kScalar ? value : std::string(KindText(kind));
+    const std::string where = absl::StrCat("sites.", site_->name);
+    if (name != "local_networks" && name != "hosts") {
+      Fail(mark, where,
+           absl::StrCat("unknown key '", name,
+                        "' (a site has local_networks and hosts; services are global)"));
+    }
+    auto [seen, inserted] = site_keys_.try_emplace(name, mark.line + 1);
+    if (!inserted) {
+      Fail(mark, where,
+           absl::StrCat("key '", name, "' appears twice (first on line ", seen->second, ")"));
+    }
+    level.key = name;
+    level.want_key = false;
+  }
+
   void LocalNetwork(Level& level, Kind kind, const YAML::Mark& mark, const std::string& value) {
-    const std::string where = absl::StrCat("local_networks[", level.index++, "]");
+    const std::string where = absl::StrCat(prefix_, "local_networks[", level.index++, "]");
     if (kind != Kind::kScalar) {
       Fail(mark, where, absl::StrCat("expected a CIDR, got ", KindText(kind)));
     }
@@ -243,22 +316,23 @@ class NamesFileChecker final : public YAML::EventHandler {
     if (!cidr.ok()) {
       Fail(mark, where, cidr.status().message());
     }
-    out_.local_networks.push_back(*cidr);
+    Networks().push_back(*cidr);
   }
 
   void HostName(Level& level, Kind kind, const YAML::Mark& mark, const std::string& name) {
-    CheckName(kind, mark, name, "hosts");
+    const std::string where = absl::StrCat(prefix_, "hosts");
+    CheckName(kind, mark, name, where);
     if (name == "_") {
-      Fail(mark, "hosts", "'_' is reserved for remote hosts");
+      Fail(mark, where, "'_' is reserved for remote hosts");
     }
     if (IpAddress::Parse(name).ok()) {
       // An unnamed host is shown as its address: a name that is one would merge with it.
-      Fail(mark, "hosts",
+      Fail(mark, where,
            absl::StrCat("'", name,
                         "' is an IP address, which is how unnamed hosts are shown; choose a name"));
     }
     if (auto seen = host_index_.find(absl::string_view(name)); seen != host_index_.end()) {
-      Fail(mark, "hosts",
+      Fail(mark, where,
            absl::StrCat("'", name, "' is listed twice (first on line ", host_lines_[*seen], ")"));
     }
     out_.hosts.push_back(name);
@@ -277,7 +351,7 @@ class NamesFileChecker final : public YAML::EventHandler {
       return;
     }
     if (kind != Kind::kList) {
-      Fail(mark, absl::StrCat("hosts.", out_.hosts[host]),
+      Fail(mark, absl::StrCat(prefix_, "hosts.", out_.hosts[host]),
            absl::StrCat("expected a list of IP addresses, got ", KindText(kind)));
     }
     Open(Where::kHostAddresses, host);
@@ -288,8 +362,8 @@ class NamesFileChecker final : public YAML::EventHandler {
                    const std::string& value) {
     // Named only for an error: this runs once per address of the file.
     auto where = [&] {
-      return index < 0 ? absl::StrCat("hosts.", out_.hosts[host])
-                       : absl::StrCat("hosts.", out_.hosts[host], "[", index, "]");
+      return index < 0 ? absl::StrCat(prefix_, "hosts.", out_.hosts[host])
+                       : absl::StrCat(prefix_, "hosts.", out_.hosts[host], "[", index, "]");
     };
     if (kind != Kind::kScalar) {
       Fail(mark, where(), absl::StrCat("expected an IP address, got ", KindText(kind)));
@@ -298,8 +372,7 @@ class NamesFileChecker final : public YAML::EventHandler {
     if (!ip.ok()) {
       Fail(mark, where(), absl::StrCat("'", value, "' is not an IP address"));
     }
-    auto [it, inserted] =
-        out_.host_of.try_emplace(*ip, NamedIp{.host = host, .line = mark.line + 1});
+    auto [it, inserted] = HostOf().try_emplace(*ip, NamedIp{.host = host, .line = mark.line + 1});
     if (!inserted && it->second.host != host) {
       Fail(mark, where(),
            absl::StrCat(ip->ToString(), " is already named '", out_.hosts[it->second.host],
@@ -333,7 +406,11 @@ class NamesFileChecker final : public YAML::EventHandler {
   absl::Status error_;  // The first mistake.
   NamesFile out_;
   std::vector<Level> levels_;
-  absl::flat_hash_map<std::string, int> root_keys_;  // Key -> line.
+  absl::flat_hash_map<std::string, int> root_keys_;   // Key -> line.
+  absl::flat_hash_map<std::string, int> site_lines_;  // Site name -> line.
+  absl::flat_hash_map<std::string, int> site_keys_;   // The open site's keys -> line.
+  SiteNames* site_ = nullptr;                         // The site being read, or none.
+  std::string prefix_;                                // "sites.NAME." inside a site, else empty.
   // Host names seen, as indexes into out_.hosts looked up by the name (4 bytes a host).
   struct HostNameHash {
     using is_transparent = void;

@@ -1,11 +1,14 @@
 #include "collector/query/query_engine.h"
 
+#include <gmock/gmock.h>
+
 #include <algorithm>
 #include <map>
 #include <memory>
 #include <ostream>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -562,6 +565,74 @@ TEST_F(QueryTest, FourQuarterHoursSumExactlyToTheirHourPerKeyAndToTheTruth) {
   EXPECT_EQ(coverage.answered().since_unix_ns(), hour);
   EXPECT_EQ(coverage.answered().until_unix_ns(), hour + kHour);
   EXPECT_EQ(coverage.resolution_seconds(), 60);
+}
+
+// Two more sensors at sites a and b, which reuse 10.0.0.0/24: the same key at each, and each
+// site's own name for 10.0.0.1.
+class QuerySitesTest : public QueryEngineTest {
+ protected:
+  void SetUp() override {
+    QueryEngineTest::SetUp();
+    names_.Set(Names(std::string(kNames) + "sites:\n  a:\n    hosts:\n      a-gw: [10.0.0.1]\n"
+                                           "  b:\n    hosts:\n      b-gw: [10.0.0.1]\n"));
+    for (const auto& [sensor, site, connections] :
+         {std::tuple<const char*, const char*, uint64_t>{"east", "a", 4}, {"west", "b", 9}}) {
+      common::SensorInfo hello;
+      hello.site = site;
+      ASSERT_OK(store_->RecordHello(sensor, "peer", hello).status());
+      synmap::v1::Batch batch = MakeBatch(1, kT0);
+      AddRecord(batch, "10.0.0.9", "10.0.0.1", 22, connections, kT0 + kSecond);
+      ASSERT_OK(store_->Commit(sensor, Plain(batch)));
+    }
+  }
+};
+
+TEST_F(QuerySitesTest, SummaryKeepsSitesApartWithTheirNames) {
+  ASSERT_OK_AND_ASSIGN(auto response, Engine().Summary({}));
+  std::vector<std::string> rows;
+  for (const auto& row : response.rows()) {
+    rows.push_back(absl::StrCat(row.count(), " ", row.site(), " ", row.client(), " ", row.server(),
+                                " ", row.service()));
+  }
+  EXPECT_THAT(rows, ::testing::IsSupersetOf(
+                        {"9 b 10.0.0.9 b-gw ssh", "4 a 10.0.0.9 a-gw ssh", "6  _ dumbo ssh"}));
+  EXPECT_EQ(rows.size(), 6u) << "4 rows without a site, one per site";
+}
+
+TEST_F(QuerySitesTest, SiteFilterKeepsOneSiteAndAnUnknownOneIsRefused) {
+  synmap::v1::SummaryRequest request;
+  request.mutable_filters()->set_site("a");
+  ASSERT_OK_AND_ASSIGN(auto response, Engine().Summary(request));
+  ASSERT_EQ(response.rows_size(), 1);
+  EXPECT_EQ(response.rows(0).server(), "a-gw");
+  ASSERT_EQ(response.coverage().sensors_size(), 1);
+  EXPECT_EQ(response.coverage().sensors(0).sensor(), "east");
+  request.mutable_filters()->set_server("b-gw");  // Named only at b: nothing at a.
+  ASSERT_OK_AND_ASSIGN(response, Engine().Summary(request));
+  EXPECT_EQ(response.rows_size(), 0);
+  request.mutable_filters()->set_server("");
+  request.mutable_filters()->set_site("nosuch");
+  const auto refused = Engine().Summary(request);
+  EXPECT_THAT(refused, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(refused.status().message(), "unknown site 'nosuch'; known: a, b");
+}
+
+TEST_F(QuerySitesTest, HostsHaveOneRowPerSiteAndAddressAndSensorsTheirSite) {
+  ASSERT_OK_AND_ASSIGN(auto hosts, Engine().Hosts({}));
+  std::vector<std::string> gateways;
+  for (const auto& row : hosts.rows()) {
+    if (row.ip() == "10.0.0.1") {
+      gateways.push_back(absl::StrCat(row.site(), ":", row.name()));
+    }
+  }
+  EXPECT_THAT(gateways, ::testing::UnorderedElementsAre(":dumbo", "a:a-gw", "b:b-gw"));
+  ASSERT_OK_AND_ASSIGN(auto sensors, Engine().Sensors({}));
+  std::map<std::string, std::string> sites;
+  for (const auto& s : sensors.sensors()) {
+    sites[s.name()] = s.site();
+  }
+  EXPECT_EQ(sites, (std::map<std::string, std::string>{
+                       {"east", "a"}, {"s1", ""}, {"s2", ""}, {"west", "b"}}));
 }
 
 }  // namespace

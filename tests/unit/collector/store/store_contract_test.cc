@@ -517,6 +517,74 @@ TEST_P(StoreContractTest, TwoCollectorsOnOneDatabaseDeduplicateTheSame) {
   EXPECT_EQ(MergedConnections(*All(*b)), 3u);
 }
 
+// The site recorded for `sensor` in `s` (a test failure when it is unknown).
+std::string SiteOf(const StoreSnapshot& s, const std::string& sensor) {
+  for (const SensorState& state : s.sensors) {
+    if (state.name == sensor) {
+      return state.site;
+    }
+  }
+  ADD_FAILURE() << "no sensor " << sensor;
+  return "";
+}
+
+common::SensorInfo HelloFromSite(const std::string& site) {
+  common::SensorInfo hello;
+  hello.software_version = "test";
+  hello.site = site;
+  return hello;
+}
+
+TEST_P(StoreContractTest, SensorSiteIsRecordedFromItsHelloAndKeptAcrossReopen) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  ASSERT_OK(store->RecordHello("east", "peer", HelloFromSite("alpha")).status());
+  ASSERT_OK(store->RecordHello("plain", "peer", common::SensorInfo()).status());
+  ASSERT_OK(store->Commit("east", Plain(OneRecordBatch(1, kT0))));
+  EXPECT_EQ(SiteOf(*All(*store), "east"), "alpha");
+  EXPECT_EQ(SiteOf(*All(*store), "plain"), "");
+  ASSERT_OK(store->Close());
+  store = Open();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(SiteOf(*All(*store), "east"), "alpha");
+  EXPECT_EQ(SiteOf(*All(*store), "plain"), "");
+  EXPECT_EQ(TotalConnections(*All(*store)), 1u);
+  // A later Hello from another site moves the sensor, its stored rows with it.
+  ASSERT_OK(store->RecordHello("east", "peer", HelloFromSite("beta")).status());
+  EXPECT_EQ(SiteOf(*All(*store), "east"), "beta");
+  ASSERT_OK(store->Close());
+  store = Open();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(SiteOf(*All(*store), "east"), "beta");
+}
+
+TEST_P(StoreContractTest, OverlappingSensorsDeduplicateOnlyWithinOneSite) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  for (const char* sensor : {"edge", "core"}) {
+    ASSERT_OK(store->RecordHello(sensor, "peer", HelloFromSite("alpha")).status());
+  }
+  ASSERT_OK(store->RecordHello("far", "peer", HelloFromSite("beta")).status());
+  // The same addresses, ports, fingerprints and times at both sites: alpha's two sensors share
+  // handshakes 2 and 3; beta's sensor is another network that reuses the addresses.
+  ASSERT_OK(store->Commit("edge", Plain(FingerprintedBatch(1, kT0, {{1, 0}, {2, 0}, {3, 0}}))));
+  ASSERT_OK(store->Commit("core", Plain(FingerprintedBatch(1, kT0, {{2, 0}, {3, 0}, {4, 0}}))));
+  ASSERT_OK(store->Commit("far", Plain(FingerprintedBatch(1, kT0, {{1, 0}, {2, 0}, {3, 0}}))));
+  EXPECT_EQ(TotalConnections(*All(*store)), 9u);
+  EXPECT_EQ(MergedConnections(*All(*store)), 4u + 3u) << "alpha: 1-4 once; beta: its own 3";
+  ASSERT_OK(store->Close());
+  store = Open();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(MergedConnections(*All(*store)), 7u);
+  // After the restart a late sighting of handshake 1 at beta's site pairs with nothing at alpha.
+  ASSERT_OK(store->RecordHello("far2", "peer", HelloFromSite("beta")).status());
+  ASSERT_OK(store->Commit("far2", Plain(FingerprintedBatch(1, kT0, {{1, 0}}))));
+  EXPECT_EQ(MergedConnections(*All(*store)), 7u) << "far2 pairs with far, both at beta";
+  ASSERT_OK(store->RecordHello("lone", "peer", HelloFromSite("gamma")).status());
+  ASSERT_OK(store->Commit("lone", Plain(FingerprintedBatch(1, kT0, {{1, 0}}))));
+  EXPECT_EQ(MergedConnections(*All(*store)), 8u) << "gamma has no partner for handshake 1";
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreContractTest,
                          ::testing::Values(Backend::kSqlite, Backend::kPostgres), BackendName);
 

@@ -5,6 +5,7 @@
 
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/packet/ip_address.h"
@@ -198,8 +199,8 @@ TEST(NamesFileErrorTest, BadPort) {
 
 TEST(NamesFileErrorTest, UnknownKey) {
   EXPECT_EQ(ErrorFor("hosts: {}\nlocal_network: [10.0.0.0/8]\n"),
-            "names.yaml:2: unknown key 'local_network' (expected local_networks, hosts or "
-            "services)");
+            "names.yaml:2: unknown key 'local_network' (expected local_networks, hosts, "
+            "services or sites)");
 }
 
 TEST(NamesFileErrorTest, YamlSyntax) {
@@ -297,6 +298,108 @@ TEST(NamesReloadTest, PartialChangesAndEmptyToEmptyAreAccepted) {
   EXPECT_OK(CheckNamesReload(NameTable(), MustLoad(""), "names.yaml"));
   EXPECT_OK(
       CheckNamesReload(MustLoad("local_networks: []\n"), MustLoad("# nothing\n"), "names.yaml"));
+}
+
+// --- Sites: names scoped to one site's keys. ---
+
+// Two sites reusing 10.0.0.0/24: each names 10.0.0.5 its own way; site b has its own local
+// networks, site a uses the global ones; c is listed with nothing of its own.
+constexpr char kSites[] = R"(local_networks: [10.0.0.0/24]
+hosts:
+  gateway: [10.0.0.1]
+  shared: [10.0.0.9]
+sites:
+  a:
+    hosts:
+      alpha-db: [10.0.0.5]
+      gateway: [10.0.0.1]
+  b:
+    local_networks: [10.0.0.0/25, "2001:db8::/32"]
+    hosts:
+      beta-web: [10.0.0.5]
+      gw-b: [10.0.0.1]
+  c:
+)";
+
+TEST(NameTableSitesTest, EachSiteNamesTheSameAddressItsOwnWay) {
+  const NameTable names = MustLoad(kSites);
+  const uint32_t a = names.ScopeOf("a");
+  const uint32_t b = names.ScopeOf("b");
+  ASSERT_NE(a, 0u);
+  ASSERT_NE(b, 0u);
+  EXPECT_NE(a, b);
+  EXPECT_EQ(names.HostLabel(Ip("10.0.0.5"), false, a), "alpha-db");
+  EXPECT_EQ(names.HostLabel(Ip("10.0.0.5"), false, b), "beta-web");
+  EXPECT_EQ(names.HostLabel(Ip("10.0.0.5"), false), "10.0.0.5");  // Global: unnamed, local.
+  EXPECT_EQ(names.HostLabel(Ip("10.0.0.1"), false, b), "gw-b");
+  EXPECT_EQ(names.HostLabel(Ip("10.0.0.1"), false, a), "gateway");
+}
+
+TEST(NameTableSitesTest, ASiteFallsBackToTheGlobalNamesAndNetworks) {
+  const NameTable names = MustLoad(kSites);
+  const uint32_t a = names.ScopeOf("a");
+  const uint32_t b = names.ScopeOf("b");
+  EXPECT_EQ(names.HostLabel(Ip("10.0.0.9"), false, a), "shared");
+  EXPECT_EQ(names.HostLabel(Ip("10.0.0.9"), false, b), "shared");
+  // Site a has no local_networks: the global /24 applies. Site b's own list replaces it.
+  EXPECT_TRUE(names.IsLocal(Ip("10.0.0.200"), a));
+  EXPECT_FALSE(names.IsLocal(Ip("10.0.0.200"), b));
+  EXPECT_TRUE(names.IsLocal(Ip("2001:db8::1"), b));
+  EXPECT_FALSE(names.IsLocal(Ip("2001:db8::1"), a));
+  EXPECT_EQ(names.HostLabel(Ip("10.0.0.200"), false, b), "_");
+}
+
+TEST(NameTableSitesTest, UnlistedAndEmptySitesUseTheGlobalNames) {
+  const NameTable names = MustLoad(kSites);
+  EXPECT_EQ(names.ScopeOf(""), 0u);
+  EXPECT_EQ(names.ScopeOf("elsewhere"), 0u);
+  const uint32_t c = names.ScopeOf("c");
+  EXPECT_NE(c, 0u);
+  EXPECT_EQ(names.HostLabel(Ip("10.0.0.5"), false, c), "10.0.0.5");
+  EXPECT_EQ(names.HostLabel(Ip("10.0.0.1"), false, c), "gateway");
+  EXPECT_EQ(names.site_names(), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(names.counts().sites, 3u);
+  EXPECT_EQ(names.counts().host_addresses, 6u);
+  EXPECT_EQ(names.counts().local_networks, 3u);
+}
+
+TEST(NameTableSitesTest, ASiteWithAnEmptyLocalNetworksListCountsEveryAddressLocal) {
+  const NameTable names = MustLoad(
+      "local_networks: [10.0.0.0/24]\nsites:\n  x:\n"
+      "    local_networks: []\n");
+  EXPECT_TRUE(names.IsLocal(Ip("192.0.2.1"), names.ScopeOf("x")));
+  EXPECT_FALSE(names.IsLocal(Ip("192.0.2.1")));
+}
+
+TEST(NamesFileErrorTest, BadSiteEntriesNameTheirPlace) {
+  EXPECT_EQ(ErrorFor("sites:\n  a:\n    local_networks: [10.0.0.0/8, 10.0.0.0/33]\n"),
+            "names.yaml:3: sites.a.local_networks[1]: '10.0.0.0/33' is not a CIDR "
+            "(prefix length 33 > 32)");
+  EXPECT_EQ(ErrorFor("sites:\n  a:\n    hosts:\n      db: [10.0.0.5, 10.0.0.999]\n"),
+            "names.yaml:4: sites.a.hosts.db[1]: '10.0.0.999' is not an IP address");
+  EXPECT_EQ(ErrorFor("sites:\n  a:\n    services:\n      22: ssh\n"),
+            "names.yaml:3: sites.a: unknown key 'services' (a site has local_networks and "
+            "hosts; services are global)");
+  EXPECT_EQ(ErrorFor("sites:\n  a: {}\n  a: {}\n"),
+            "names.yaml:3: sites: site 'a' is listed twice (first on line 2)");
+  EXPECT_THAT(ErrorFor("sites:\n  a:\n    hosts:\n      db: [10.0.0.5]\n      db: [10.0.0.6]\n"),
+              StartsWith("names.yaml:5: sites.a.hosts: 'db' is listed twice (first on line 4)"));
+  EXPECT_EQ(ErrorFor("sites:\n  a:\n    hosts:\n      db: [10.0.0.5]\n      web: [10.0.0.5]\n"),
+            "names.yaml:5: sites.a.hosts.web[0]: 10.0.0.5 is already named 'db' (line 4); an IP "
+            "takes one name");
+  EXPECT_THAT(ErrorFor("sites: [a, b]\n"), StartsWith("names.yaml:1: sites: expected a map"));
+  EXPECT_THAT(ErrorFor("sites:\n  a: [10.0.0.1]\n"),
+              StartsWith("names.yaml:2: sites.a: expected a map with local_networks, hosts"));
+  EXPECT_THAT(ErrorFor("sites:\n  a:\n    hosts:\n      _: [10.0.0.1]\n"),
+              StartsWith("names.yaml:4: sites.a.hosts: '_' is reserved"));
+}
+
+TEST(NamesFileErrorTest, OneNameMayBeUsedGloballyAndInEverySite) {
+  const NameTable names = MustLoad(
+      "hosts:\n  db: [10.0.0.5]\nsites:\n  a:\n    hosts:\n      db: [10.0.0.6]\n"
+      "  b:\n    hosts:\n      db: [10.0.0.7]\n");
+  EXPECT_EQ(names.HostLabel(Ip("10.0.0.7"), false, names.ScopeOf("b")), "db");
+  EXPECT_EQ(names.HostLabel(Ip("10.0.0.7"), false, names.ScopeOf("a")), "10.0.0.7");
 }
 
 }  // namespace
