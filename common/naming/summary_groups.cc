@@ -12,21 +12,20 @@ std::vector<SummaryGroup> SummaryGrouper::Sum(
   // The group map is larger than the caches on big answers, so each lookup is prefetched a few
   // members ahead to overlap the misses.
   constexpr size_t kPrefetchDistance = 8;
-  absl::flat_hash_map<std::tuple<uint64_t, uint64_t, uint32_t>, uint32_t> index;
+  absl::flat_hash_map<std::pair<uint64_t, uint64_t>, uint32_t> index;
   std::vector<SummaryGroup> groups;
   for (size_t i = 0; i < members_.size(); ++i) {
     if (i + kPrefetchDistance < members_.size()) {
-      const Member& ahead = members_[i + kPrefetchDistance];
-      index.prefetch(std::make_tuple(ahead.group.first, ahead.group.second, ahead.site));
+      index.prefetch(members_[i + kPrefetchDistance].group);
     }
     const Member& m = members_[i];
-    auto [it, inserted] = index.try_emplace(std::make_tuple(m.group.first, m.group.second, m.site),
-                                            static_cast<uint32_t>(groups.size()));
+    auto [it, inserted] = index.try_emplace(m.group, static_cast<uint32_t>(groups.size()));
     if (inserted) {
+      const uint32_t slot = static_cast<uint32_t>(m.group.second);
       groups.push_back(SummaryGroup{static_cast<uint32_t>(m.group.first >> 32),
                                     static_cast<uint32_t>(m.group.first),
                                     static_cast<uint32_t>(m.group.second >> 32),
-                                    static_cast<uint32_t>(m.group.second), m.site, GroupTotals()});
+                                    slot == ~m.site ? kNoSensor : slot, m.site, GroupTotals()});
     }
     add(m.ref, groups[it->second].totals);
   }

@@ -93,8 +93,12 @@ class SummaryGrouper {
     const uint32_t client = labeler_.HostLabelId(client_ip, site);
     const uint32_t server = labeler_.HostLabelId(server_ip, site);
     const uint32_t service = labeler_.ServiceLabelId(port);
+    // A sensor belongs to one site, so with sensors kept apart the sensor id also tells the
+    // site; without, the site takes the sensor's slot (as ~site, far above any sensor id): the
+    // group key stays two words.
+    const uint32_t slot = sensor != kNoSensor ? sensor : ~site;
     members_.push_back(
-        Member{{(uint64_t{client} << 32) | server, (uint64_t{service} << 32) | sensor}, site, ref});
+        Member{{(uint64_t{client} << 32) | server, (uint64_t{service} << 32) | slot}, site, ref});
   }
 
   // The rows, in no particular order. `add(ref, totals)` adds key `ref` to its row's totals
@@ -103,8 +107,9 @@ class SummaryGrouper {
 
  private:
   struct Member {
-    std::pair<uint64_t, uint64_t> group;  // (client << 32 | server, service << 32 | sensor).
-    uint32_t site;                        // In what was padding: a member stays 24 bytes.
+    // (client << 32 | server, service << 32 | (sensor, or ~site without sensors)).
+    std::pair<uint64_t, uint64_t> group;
+    uint32_t site;  // In what was padding: a member stays 24 bytes.
     uint32_t ref;
   };
   Labeler& labeler_;
