@@ -257,22 +257,56 @@ void OverlapIndex::Reserve(size_t more) {
   if (capacity == capacity_) {
     return;
   }
-  SlotMemory old = AllocateSlots(capacity);
-  std::swap(old, slots_);
+  SlotMemory grown = AllocateSlots(capacity);  // Address space only, until written.
+  if (capacity_ == 0 || grown.get_deleter().bytes > slots_.get_deleter().bytes) {
+    if (capacity_ != 0) {
+      // The old pages move to the start of the new range; the rest of it is zero-filled.
+      void* moved = mremap(slots_.get(), slots_.get_deleter().bytes, grown.get_deleter().bytes,
+                           MREMAP_MAYMOVE | MREMAP_FIXED, grown.get());
+      SYNMAP_CHECK(moved == grown.get()) << "cannot grow the overlap table to " << capacity;
+      static_cast<void>(slots_.release());  // Its pages belong to `grown` now.
+    }
+    slots_ = std::move(grown);
+  }  // Else the mapping (whole huge pages) already spans `capacity` slots, zeroed past the old.
   const size_t old_capacity = capacity_;
   capacity_ = capacity;
-  const size_t mask = capacity - 1;
-  for (size_t k = 0; k < old_capacity; ++k) {
-    const Slot& s = old[k];
-    if (s.key_id_plus1 == 0) {
-      continue;
-    }
-    size_t i = s.hash & mask;
-    while (slots_[i].key_id_plus1 != 0) {
-      i = (i + 1) & mask;
-    }
-    slots_[i] = s;
+  RehashFrom(old_capacity);
+}
+
+void OverlapIndex::RehashFrom(size_t old_capacity) {
+  if (old_capacity == 0) {
+    return;
   }
+  // A sighting's new home is its old home plus a multiple of old_capacity. Going up from an
+  // empty slot e, each sighting is taken out and put back from its new home: at or before
+  // where it was (past sightings already placed), or above the old table, where only placed
+  // ones are; a run going round the end stops at the slots before e, emptied first. Those
+  // (a run that went round the old table's end, or part of one) are put back last.
+  size_t e = 0;
+  while (slots_[e].key_id_plus1 != 0) {
+    ++e;  // The table is never full.
+  }
+  const std::vector<Slot> first(slots_.get(), slots_.get() + e);
+  std::fill(slots_.get(), slots_.get() + e, Slot{});
+  for (size_t i = e + 1; i < old_capacity; ++i) {
+    if (slots_[i].key_id_plus1 != 0) {
+      const Slot s = slots_[i];
+      slots_[i] = Slot{};
+      Place(s);
+    }
+  }
+  for (const Slot& s : first) {
+    Place(s);
+  }
+}
+
+void OverlapIndex::Place(const Slot& s) {
+  const size_t mask = capacity_ - 1;
+  size_t i = s.hash & mask;
+  while (slots_[i].key_id_plus1 != 0) {
+    i = (i + 1) & mask;
+  }
+  slots_[i] = s;
 }
 
 void OverlapIndex::EraseAt(size_t i) {

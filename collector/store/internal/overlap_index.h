@@ -141,7 +141,13 @@ class OverlapIndex {
   using SlotMemory = std::unique_ptr<Slot[], SlotsUnmap>;
   static SlotMemory AllocateSlots(size_t capacity);
   // Makes room for `more` sightings within the table's load limit (doubling it as needed).
+  // Grows in place: the pages in use move into the larger mapping (mremap, no copy, no second
+  // table alive at once) and the sightings are rehashed where they lie.
   void Reserve(size_t more);
+  // Rehashes the sightings of the first `old_capacity` slots into the whole (larger) table.
+  void RehashFrom(size_t old_capacity);
+  // Puts `s` in the first empty slot of its run.
+  void Place(const Slot& s);
   // Empties slot `i`, moving later sightings of its run back so that every sighting stays
   // reachable from its home without a gap.
   void EraseAt(size_t i);

@@ -307,36 +307,49 @@ TEST(OverlapIndexTest, SightingsOlderThanTheHorizonAreCountedWholeAndCounted) {
   EXPECT_EQ(index.overlap_late(), 1u);
 }
 
-TEST(OverlapIndexTest, ThousandsOfSightingsThroughGrowthAndPruningStillMatch) {
-  // Two hours of edge's handshakes, 100 a minute: the sighting table grows several times and
-  // forgets a minute's sightings at every minute past the horizon (moving the runs it empties
-  // back). Core then sends the last 30 minutes again, 5 ms later, and the first 10 minutes.
+TEST(OverlapIndexTest, ManySightingsThroughGrowthAndPruningStillMatch) {
+  // Edge's handshakes, 1,000 a minute: for the first two hours all are kept, so the sighting
+  // table grows many times (past one huge page, so its pages move into a larger mapping) and
+  // rehashes the early ones at each step; core then sends nearly all of them again, 5 ms later.
+  // For two more hours the table forgets a minute's sightings at every minute (moving the runs
+  // it empties back) while core sends the last 40 minutes again, and once more a minute now
+  // older than the horizon.
+  constexpr uint32_t kPerMinute = 1'000;
   OverlapOptions options;
-  options.horizon = absl::Hours(1);
+  options.horizon = absl::Hours(2);
   AggregateIndex index = Index(options);
-  auto minute_of = [](const std::string& sensor, int64_t m, int64_t delay_ns) {
+  auto apply = [&](uint32_t sensor, const std::string& name, int64_t m, int64_t delay_ns) {
     std::vector<Seen> seen;
-    for (uint32_t j = 0; j < 100; ++j) {
-      seen.push_back({sensor, 443, static_cast<uint32_t>(m * 1000 + j),
-                      kT0 + m * kMinute + j * 100 * kMs + delay_ns});
+    for (uint32_t j = 0; j < kPerMinute; ++j) {
+      seen.push_back({name, 443, static_cast<uint32_t>(m * kPerMinute + j),
+                      kT0 + m * kMinute + j * 10 * kMs + delay_ns});
     }
-    return MakeBatch(kT0 + m * kMinute, kMinute, seen);
+    index.ApplyBatch(sensor, name, MakeBatch(kT0 + m * kMinute, kMinute, seen), kNoCutoff,
+                     kT0 + 5 * kHour);
   };
   for (int64_t m = 0; m < 120; ++m) {
-    index.ApplyBatch(1, "edge", minute_of("edge", m, 0), kNoCutoff, kT0 + 3 * kHour);
+    apply(1, "edge", m, 0);
   }
-  for (int64_t m = 90; m < 120; ++m) {
-    index.ApplyBatch(0, "core", minute_of("core", m, 5 * kMs), kNoCutoff, kT0 + 3 * kHour);
+  for (int64_t m = 10; m < 120; ++m) {  // The first minutes are late by now.
+    apply(0, "core", m, 5 * kMs);
   }
-  for (int64_t m = 0; m < 10; ++m) {
-    index.ApplyBatch(0, "core", minute_of("core", m, 5 * kMs), kNoCutoff, kT0 + 3 * kHour);
+  for (int64_t m = 120; m < 240; ++m) {
+    apply(1, "edge", m, 0);
   }
-  // Every recent core sighting is edge's handshake again; the old ones are late, so counted.
-  EXPECT_EQ(Merged(index), 12'000u + 1'000u);
-  EXPECT_EQ(index.overlap_late(), 1'000u);
+  for (int64_t m = 200; m < 240; ++m) {
+    apply(0, "core", m, 5 * kMs);
+  }
+  apply(0, "core", 100, 5 * kMs);  // Forgotten by now: late, so counted whole.
+  EXPECT_EQ(Merged(index), 240 * kPerMinute + kPerMinute);
+  EXPECT_EQ(index.overlap_late(), kPerMinute);
   const Rows rows = RowsOf(index);
-  for (int64_t m = 90; m < 120; ++m) {
-    EXPECT_EQ((rows.at({kT0 + m * kMinute, 0, 443})), (std::pair<uint64_t, uint64_t>{100, 100}))
+  for (int64_t m = 10; m < 240; ++m) {
+    if (m >= 120 && m < 200) {
+      continue;
+    }
+    const uint64_t connections = m == 100 ? 2 * kPerMinute : kPerMinute;
+    EXPECT_EQ((rows.at({kT0 + m * kMinute, 0, 443})),
+              (std::pair<uint64_t, uint64_t>{connections, kPerMinute}))
         << "minute " << m;
   }
 }
