@@ -53,6 +53,21 @@ TEST_F(PeerIdentityTest, ReaderAndCollectorRoles) {
   EXPECT_EQ(collector.role, kRoleCollector);
 }
 
+TEST_F(PeerIdentityTest, SiteComesFromTheSubjectLocality) {
+  ASSERT_OK(MakeCerts(dir_.path(), "sensor east --site alpha"));
+  ASSERT_OK(MakeCerts(dir_.path(), "sensor west"));
+  ASSERT_OK_AND_ASSIGN(PeerIdentity east, ParseCertificateIdentity(Pem("east")));
+  ASSERT_OK_AND_ASSIGN(PeerIdentity west, ParseCertificateIdentity(Pem("west")));
+  EXPECT_EQ(east.name, "east");
+  EXPECT_EQ(east.site, "alpha");
+  EXPECT_EQ(west.site, "");
+  EXPECT_FALSE(MakeCerts(dir_.path(), "reader alice --site alpha").ok()) << "sensors only";
+  EXPECT_THAT(ParseCertificateIdentity(SelfSigned("/L=a/L=b/OU=sensor/CN=x")),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_THAT(ParseCertificateIdentity(SelfSigned("/L=two words/OU=sensor/CN=x")),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+}
+
 TEST_F(PeerIdentityTest, GarbageIsUnauthenticated) {
   EXPECT_THAT(ParseCertificateIdentity("-----BEGIN CERTIFICATE-----\nAAAA\n"),
               StatusIs(absl::StatusCode::kUnauthenticated));
