@@ -105,6 +105,7 @@ int RunSightings(absl::Span<const std::string> args, bool gone) {
   const Table table = SightingsTable(answer.rows, answer.total_rows, gone, out_format, cmd.zone());
   PrintTable(table, out_format, answer.coverage, cmd.zone(),
              format == "text" ? absl::StrCat(gone ? "# last_seen" : "# first_seen",
+                                             table.columns[1].name == "site" ? "  site" : "",
                                              "  server  service  connections  clients\n")
                               : "");
   return kExitOk;
