@@ -37,6 +37,7 @@ Table SensorsTable(const v1::SensorsResponse& resp, OutputFormat out_format, abs
       {.name = "spool_dropped", .numeric = true, .right_align = true},
       {.name = "status"},
       {.name = "overlap"},
+      {.name = "cert_expires", .nullable = true},
       {.name = "peer", .in_text = false},
       {.name = "interfaces", .in_text = false},
       {.name = "software", .in_text = false},
@@ -48,11 +49,10 @@ Table SensorsTable(const v1::SensorsResponse& resp, OutputFormat out_format, abs
       {.name = "records_lost", .numeric = true, .in_text = false},
   };
   if (text) {
-    table.rows.push_back(
-        {"SENSOR", "STATE",   "LAST BATCH", "SEQ",     "BATCHES", "PACKETS", "SYNACKS",
-         "KDROPS", "IFDROPS", "MALFORMED",  "BACKLOG", "LOST",    "STATUS",  "OVERLAP (SKEW)",
-         "",       "",        "",           "",        "",        "",        "",
-         "",       ""});
+    table.rows.push_back({"SENSOR", "STATE", "LAST BATCH", "SEQ", "BATCHES", "PACKETS", "SYNACKS",
+                          "KDROPS", "IFDROPS", "MALFORMED", "BACKLOG", "LOST", "STATUS",
+                          "OVERLAP (SKEW)", "CERT EXPIRES"});
+    table.rows.back().resize(table.columns.size());  // The columns shown only in other formats.
   }
   for (const v1::SensorStatus& s : resp.sensors()) {
     std::vector<std::string> problems;
@@ -79,6 +79,7 @@ Table SensorsTable(const v1::SensorsResponse& resp, OutputFormat out_format, abs
                           absl::StrCat(text ? lost : h.batches_dropped()),
                           problems.empty() ? "ok" : absl::StrJoin(problems, ","),
                           SensorOverlapCell(s, text),
+                          TimeCell(s.hello().certificate_not_after_unix_ns(), out_format, zone),
                           s.peer_address(),
                           absl::StrJoin(s.hello().interfaces(), ","),
                           s.hello().software_version(),

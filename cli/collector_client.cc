@@ -2,6 +2,7 @@
 
 #include <grpc/support/log.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <vector>
@@ -10,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/config/options.h"
+#include "common/enrol/enrol_client.h"
 #include "common/tls/credentials.h"
 #include "common/tls/handshake_check.h"
 #include "common/tls/tls_files.h"
@@ -50,7 +52,9 @@ std::string ConfigPath(const ConnectionFlags& flags) {
   return "";
 }
 
-const std::vector<common::OptionSpec>& ConfigSpecs() {
+}  // namespace
+
+const std::vector<common::OptionSpec>& ConnectionConfigSpecs() {
   static const auto* specs = new std::vector<common::OptionSpec>{
       {.name = "collector", .value_name = "HOST:PORT", .help = "collector address"},
       {.name = "ca", .value_name = "FILE", .help = "CA certificate"},
@@ -61,6 +65,8 @@ const std::vector<common::OptionSpec>& ConfigSpecs() {
   };
   return *specs;
 }
+
+namespace {
 
 // flag > environment > config file.
 std::string Pick(const std::string& flag, const char* env, const common::OptionMap& file,
@@ -73,6 +79,27 @@ std::string Pick(const std::string& flag, const char* env, const common::OptionM
   }
   auto it = file.find(std::string(key));
   return it != file.end() && !it->second.values.empty() ? it->second.values.front() : "";
+}
+
+// A reader certificate two thirds into its life is renewed before the command runs (readers
+// have no process that lives long enough to do it in the background). A failure is only a
+// warning: the current certificate is still valid, or the call itself will say it is not.
+void RenewIfDue(const std::string& target, const common::TlsFiles& tls,
+                const common::ChannelOptions& options) {
+  absl::StatusOr<std::string> cert = common::ReadPemFile("cert", tls.cert_path);
+  absl::StatusOr<absl::Time> due = cert.ok() ? common::RenewalDue(*cert) : cert.status();
+  if (!due.ok() || absl::Now() < *due) {
+    return;
+  }
+  common::RenewalOptions renewal;
+  renewal.collector = target;
+  renewal.files = tls;
+  renewal.channel = options;
+  absl::StatusOr<absl::Time> renewed = common::RenewCertificate(renewal);
+  if (!renewed.ok()) {
+    std::fprintf(stderr, "synmap: warning: reader certificate %s is due for renewal: %s\n",
+                 tls.cert_path.c_str(), std::string(renewed.status().message()).c_str());
+  }
 }
 
 }  // namespace
@@ -101,7 +128,8 @@ absl::StatusOr<CollectorConnection> ConnectToCollector(const ConnectionFlags& fl
   }
   common::OptionMap file;
   if (const std::string path = ConfigPath(flags); !path.empty()) {
-    absl::StatusOr<common::OptionMap> loaded = common::LoadYamlOptions(path, ConfigSpecs());
+    absl::StatusOr<common::OptionMap> loaded =
+        common::LoadYamlOptions(path, ConnectionConfigSpecs());
     if (!loaded.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("config file: ", loaded.status().message()));
     }
@@ -136,12 +164,13 @@ absl::StatusOr<CollectorConnection> ConnectToCollector(const ConnectionFlags& fl
         absl::StrCat("--timeout: '", timeout_text, "' is not a positive duration"));
   }
   conn.timeout = *timeout;
+  common::ChannelOptions options;
+  options.target_name_override = tls_name;
+  RenewIfDue(conn.target, tls, options);
   absl::StatusOr<common::TlsMaterial> material = common::LoadTlsMaterial(tls);
   if (!material.ok()) {
     return absl::InvalidArgumentError(std::string(material.status().message()));
   }
-  common::ChannelOptions options;
-  options.target_name_override = tls_name;
   // The collector sends answers of up to 1 GiB (query.proto), e.g. a complete map of millions
   // of rows; anything larger it refuses with a message of its own.
   options.max_receive_message_bytes = 1 << 30;

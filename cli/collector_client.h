@@ -5,11 +5,13 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "cli/flag_parser.h"
+#include "common/config/options.h"
 #include "common/tls/tls_files.h"
 #include "synmap/v1/query.grpc.pb.h"
 
@@ -28,6 +30,10 @@ struct ConnectionFlags {
   std::string config;
   std::string timeout;  // Empty: the config file's, else 30s.
 };
+
+// The keys of the connection config file (cli.yaml): collector, ca, cert, key,
+// tls-server-name, timeout.
+const std::vector<common::OptionSpec>& ConnectionConfigSpecs();
 
 // Registers --collector, --ca, --cert, --key, --tls-server-name, --config, --timeout.
 void AddConnectionFlags(FlagParser& parser, ConnectionFlags* flags);

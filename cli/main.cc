@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
+#include "cli/cmd_enroll.h"
 #include "cli/exit_codes.h"
 #include "cli/query_commands.h"
 #include "cli/summarize.h"
@@ -39,6 +40,7 @@ constexpr Command kCommands[] = {
     {"diff", &RunDiff, kDiffSummary},
     {"check", &RunCheck, kCheckSummary},
     {"web", &RunWeb, kWebSummary},
+    {"enroll", &RunEnroll, kEnrollSummary},
 };
 
 std::string Usage() {

@@ -2,6 +2,7 @@
 # Makes the deployment's certificates with the OpenSSL CLI (EC P-256 keys, SHA-256).
 #
 #   make-certs.sh DIR ca        [--days N] [--force]         -> DIR/ca.pem, DIR/ca.key
+#   make-certs.sh DIR issuing-ca [--days N] [--force]        -> DIR/issuing-ca.pem, .key
 #   make-certs.sh DIR collector NAME [--san DNS:x,IP:y,...]  -> DIR/NAME.pem, DIR/NAME.key
 #   make-certs.sh DIR sensor    NAME [--site SITE]           -> DIR/NAME.pem, DIR/NAME.key
 #   make-certs.sh DIR reader    NAME                         -> DIR/NAME.pem, DIR/NAME.key
@@ -13,10 +14,12 @@
 # from OU. The collector gets serverAuth and SANs (default DNS:localhost,IP:127.0.0.1,IP:::1,
 # plus DNS:NAME); sensors and readers get clientAuth. Keys are written mode 0600.
 # --site puts L=SITE in a sensor cert: the collector files its data under that site.
+# The issuing CA (signed by ca.pem, default 825 days) is for the collector's --issuing-ca: it
+# signs enrolled sensors' and readers' certificates, while ca.key can stay offline.
 set -euo pipefail
 
 usage() {
-  sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 die() { echo "make-certs: $*" >&2; exit 1; }
@@ -26,12 +29,12 @@ dir=$1 role=$2
 shift 2
 name=""
 case "$role" in
-  ca) ;;
+  ca|issuing-ca) ;;
   collector|sensor|reader)
     [ $# -ge 1 ] || die "$role needs a NAME"
     name=$1; shift ;;
   -h|--help) usage ;;
-  *) die "unknown kind '$role' (want ca, collector, sensor or reader)" ;;
+  *) die "unknown kind '$role' (want ca, issuing-ca, collector, sensor or reader)" ;;
 esac
 
 days=""
@@ -64,8 +67,9 @@ fi
 if [ -n "$site" ] && ! [[ "$site" =~ ^[A-Za-z0-9._-]{1,64}$ ]]; then
   die "SITE must be 1-64 characters of [A-Za-z0-9._-], got '$site'"
 fi
-[ "$expired" = 0 ] || [ "$role" != ca ] || die "--expired applies only to leaf certificates"
-[ "$not_yet_valid" = 0 ] || [ "$role" != ca ] ||
+case "$role" in ca|issuing-ca) ca_kind=1 ;; *) ca_kind=0 ;; esac
+[ "$expired" = 0 ] || [ "$ca_kind" = 0 ] || die "--expired applies only to leaf certificates"
+[ "$not_yet_valid" = 0 ] || [ "$ca_kind" = 0 ] ||
   die "--not-yet-valid applies only to leaf certificates"
 [ "$expired" = 0 ] || [ "$not_yet_valid" = 0 ] || die "--expired and --not-yet-valid exclude each other"
 command -v openssl >/dev/null || die "openssl not found (apt-get install openssl)"
@@ -87,7 +91,7 @@ if [ "$role" = ca ]; then
   new_key "$tmp/ca.key"
   openssl req -x509 -new -sha256 -key "$tmp/ca.key" -days "${days:-3650}" \
     -subj "/O=synmap/CN=synmap-ca" \
-    -addext "basicConstraints=critical,CA:TRUE,pathlen:0" \
+    -addext "basicConstraints=critical,CA:TRUE,pathlen:1" \
     -addext "keyUsage=critical,keyCertSign,cRLSign" \
     -addext "subjectKeyIdentifier=hash" \
     -out "$tmp/ca.pem"
@@ -95,6 +99,7 @@ if [ "$role" = ca ]; then
   mv "$tmp/ca.pem" "$dir/ca.pem"
   chmod 644 "$dir/ca.pem"
   echo "make-certs: wrote $dir/ca.pem and $dir/ca.key (keep ca.key offline)"
+  echo "make-certs: CA fingerprint $(openssl x509 -in "$dir/ca.pem" -noout -fingerprint -sha256 | sed 's/.*=/SHA256:/')"
   exit 0
 fi
 
@@ -102,7 +107,35 @@ fi
 if [ "$force" = 0 ] && { [ -e "$dir/$name.key" ] || [ -e "$dir/$name.pem" ]; }; then
   die "$dir/$name.pem or $name.key exists (--force to overwrite)"
 fi
-case "$name" in ca) die "NAME 'ca' would overwrite the CA files" ;; esac
+case "$name" in ca|issuing-ca) die "NAME '$name' would overwrite the CA files" ;; esac
+
+if [ "$role" = issuing-ca ]; then
+  if [ "$force" = 0 ] && { [ -e "$dir/issuing-ca.key" ] || [ -e "$dir/issuing-ca.pem" ]; }; then
+    die "$dir/issuing-ca.pem or issuing-ca.key exists (--force to overwrite)"
+  fi
+  if openssl x509 -in "$dir/ca.pem" -noout -text | grep -q 'pathlen:0'; then
+    die "$dir/ca.pem allows no CA below it (pathlen:0, made by an older make-certs.sh): make a new CA (--force) and the collector certificate from it"
+  fi
+  new_key "$tmp/issuing.key"
+  openssl req -new -sha256 -key "$tmp/issuing.key" -subj "/O=synmap/CN=synmap-issuing-ca" \
+    -out "$tmp/issuing.csr"
+  cat >"$tmp/issuing.cnf" <<CNF
+[ issuing_ext ]
+basicConstraints = critical,CA:TRUE,pathlen:0
+keyUsage = critical,keyCertSign,cRLSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid,issuer
+CNF
+  openssl x509 -req -sha256 -in "$tmp/issuing.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \
+    -CAcreateserial -CAserial "$tmp/ca.srl" -days "${days:-825}" \
+    -extfile "$tmp/issuing.cnf" -extensions issuing_ext -out "$tmp/issuing.pem" 2>"$tmp/ca.log" ||
+    { cat "$tmp/ca.log" >&2; die "signing the issuing CA failed"; }
+  mv "$tmp/issuing.key" "$dir/issuing-ca.key"
+  mv "$tmp/issuing.pem" "$dir/issuing-ca.pem"
+  chmod 644 "$dir/issuing-ca.pem"
+  echo "make-certs: wrote $dir/issuing-ca.pem and $dir/issuing-ca.key (for the collector's --issuing-ca and --issuing-ca-key)"
+  exit 0
+fi
 
 case "$role" in
   collector)

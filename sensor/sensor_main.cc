@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -26,6 +27,8 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "common/config/options.h"
+#include "common/enrol/certificate_renewer.h"
+#include "common/enrol/enroll_command.h"
 #include "common/log/log.h"
 #include "common/metrics/metrics.h"
 #include "common/metrics/metrics_endpoint.h"
@@ -34,6 +37,7 @@
 #include "common/tls/credentials.h"
 #include "common/tls/handshake_check.h"
 #include "common/tls/peer_identity.h"
+#include "common/tls/reloading_credentials.h"
 #include "common/tls/tls_files.h"
 #include "sensor/capture/packet_source.h"
 #include "sensor/capture/pcap_file_source.h"
@@ -259,12 +263,29 @@ absl::Status GiveUpPrivileges(const SensorConfig& c) {
   return absl::OkStatus();
 }
 
+// Whether this process (after dropping privileges) can re-read the TLS files and replace the
+// certificate: then renewed certificates are picked up without a restart. Logs why not.
+bool CertificateFilesWritable(const common::TlsFiles& tls) {
+  const std::string dir = std::filesystem::path(tls.cert_path).parent_path().string();
+  if (access(tls.key_path.c_str(), R_OK) == 0 && access(tls.ca_path.c_str(), R_OK) == 0 &&
+      access(tls.cert_path.c_str(), R_OK | W_OK) == 0 &&
+      access(dir.empty() ? "." : dir.c_str(), W_OK) == 0) {
+    return true;
+  }
+  SYNMAP_LOG(WARNING) << "certificate_renewal_off cert=" << tls.cert_path << " uid=" << getuid()
+                      << " reason=\"the TLS files or the certificate's directory are not "
+                         "readable and writable by this user; chown them to the sensor's --user "
+                         "to renew and reload certificates without a restart\"";
+  return false;
+}
+
 absl::StatusOr<std::unique_ptr<Uplink>> MakeUplink(
     const SensorConfig& c, const common::TlsMaterial& material,
-    const std::vector<std::unique_ptr<PacketSource>>& sources, Clock& clock) {
+    const std::vector<std::unique_ptr<PacketSource>>& sources, Clock& clock, bool reload_tls) {
   UplinkOptions options;
   options.collectors = c.collectors;
-  options.credentials = common::MakeClientCredentials(material);
+  options.credentials = reload_tls ? common::MakeReloadingClientCredentials(c.tls)
+                                   : common::MakeClientCredentials(material);
   options.tls_server_name = c.tls_server_name;
   // gRPC only says "Socket closed" when the collector refuses our certificate: ask in words,
   // so the uplink can say why once and retry slowly instead of at network speed.
@@ -465,7 +486,23 @@ int Run(const SensorConfig& c) {
     SYNMAP_LOG(ERROR) << "privilege_drop_failed status=" << dropped;
     return 1;
   }
-  absl::StatusOr<std::unique_ptr<Uplink>> uplink = MakeUplink(c, *material, *sources, clock);
+  const bool reload_tls = CertificateFilesWritable(c.tls);
+  absl::StatusOr<std::unique_ptr<Uplink>> uplink =
+      MakeUplink(c, *material, *sources, clock, reload_tls);
+  // Renews the certificate two thirds into its life over the uplink's identity; the uplink's
+  // credentials pick the new file up. Stopped (joined) when Run returns.
+  std::unique_ptr<common::CertificateRenewer> renewer;
+  if (uplink.ok() && !c.collectors.empty() && reload_tls) {
+    common::RenewalOptions renewal;
+    renewal.collector = c.collectors.front();
+    renewal.files = c.tls;
+    renewal.channel.target_name_override = c.tls_server_name;
+    renewer = std::make_unique<common::CertificateRenewer>(std::move(renewal), clock);
+    if (absl::Status started = renewer->Start(); !started.ok()) {
+      SYNMAP_LOG(ERROR) << "certificate_renewer_failed status=" << started;
+      return 1;
+    }
+  }
   if (!uplink.ok()) {
     SYNMAP_LOG(ERROR) << "uplink_failed status=" << uplink.status();
     return 1;
@@ -491,6 +528,10 @@ int Run(const SensorConfig& c) {
 }
 
 int Main(int argc, char** argv) {
+  if (argc >= 2 && std::string(argv[1]) == "enroll") {
+    return common::EnrollMain("synmap-sensor", common::kRoleSensor,
+                              std::vector<std::string>(argv + 2, argv + argc), Specs());
+  }
   const std::vector<std::string> args = ExpandShortFlags(argc, argv);
   absl::StatusOr<common::OptionMap> flags = common::ParseFlags(args, Specs(), nullptr);
   if (!flags.ok()) {

@@ -57,6 +57,8 @@ struct SensorInfo {
   int64_t flush_interval_ns = 0;        // The sensor's aggregation window.
   SensorHealth health;                  // At connect time.
   std::string site;  // The sensor's site ("" = none): its claim, or its certificate's.
+  // The end of its certificate's validity (set by the collector); 0: unknown.
+  int64_t certificate_not_after_ns = 0;
   friend bool operator==(const SensorInfo&, const SensorInfo&) = default;
 };
 

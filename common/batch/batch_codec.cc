@@ -357,6 +357,7 @@ SensorInfo SensorInfoFromProto(const synmap::v1::Hello& p) {
   info.flush_interval_ns = p.flush_interval_ns();
   info.health = HealthFromProto(p.health());
   info.site = p.site();
+  info.certificate_not_after_ns = p.certificate_not_after_unix_ns();
   return info;
 }
 
@@ -374,6 +375,7 @@ synmap::v1::Hello SensorInfoToProto(const SensorInfo& info) {
     *p.mutable_health() = HealthToProto(info.health);
   }
   p.set_site(info.site);
+  p.set_certificate_not_after_unix_ns(info.certificate_not_after_ns);
   return p;
 }
 

@@ -3,6 +3,7 @@
 // Test helper: makes real certificates with deploy/make-certs.sh in a temp directory.
 // Shared by the tls unit tests and the collector server tests.
 
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
@@ -31,6 +32,24 @@ namespace synmap::testing {
     return absl::InternalError(absl::StrCat("`", command, "` exited with ", rc));
   }
   return absl::OkStatus();
+}
+
+// The standard output of a shell command (e.g. `openssl x509 -noout -enddate`), trailing
+// newlines removed; "" when it cannot be run.
+inline std::string ShellOutput(const std::string& command) {
+  FILE* pipe = popen(command.c_str(), "r");
+  std::string out;
+  char buf[256];
+  while (pipe != nullptr && fgets(buf, sizeof(buf), pipe) != nullptr) {
+    out += buf;
+  }
+  if (pipe != nullptr) {
+    pclose(pipe);
+  }
+  while (!out.empty() && out.back() == '\n') {
+    out.pop_back();
+  }
+  return out;
 }
 
 }  // namespace synmap::testing
