@@ -2,7 +2,11 @@
 
 #include <grpcpp/server_context.h>
 
+#include <optional>
+#include <string>
+
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "common/log/log.h"
 
 namespace synmap::collector {
@@ -10,7 +14,8 @@ namespace synmap::collector {
 absl::StatusOr<common::PeerIdentity> AuthorizePeer(const grpc::ServerContextBase& context,
                                                    absl::string_view rpc,
                                                    absl::string_view required_role,
-                                                   RefusalCounters& counters) {
+                                                   RefusalCounters& counters,
+                                                   const RevocationList* revocations) {
   absl::StatusOr<common::PeerIdentity> identity = common::PeerIdentityFromContext(context);
   if (!identity.ok()) {
     const bool unauthenticated = identity.status().code() == absl::StatusCode::kUnauthenticated;
@@ -28,7 +33,26 @@ absl::StatusOr<common::PeerIdentity> AuthorizePeer(const grpc::ServerContextBase
         absl::StrCat(rpc, " requires a certificate with OU=", required_role, "; '", identity->name,
                      "' has OU=", identity->role.empty() ? "(none)" : identity->role));
   }
+  if (revocations != nullptr) {
+    if (std::optional<Revocation> revoked = revocations->Find(*identity)) {
+      return RefuseRevoked(*identity, *revoked, rpc, counters);
+    }
+  }
   return identity;
+}
+
+absl::Status RefuseRevoked(const common::PeerIdentity& identity, const Revocation& revocation,
+                           absl::string_view rpc, RefusalCounters& counters) {
+  counters.Add("revoked");
+  const std::string at =
+      absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", revocation.revoked_at, absl::UTCTimeZone());
+  SYNMAP_LOG(WARNING) << "peer_refused rpc=" << rpc << " peer=" << identity.address
+                      << " name=" << identity.name << " role=" << identity.role
+                      << " reason=revoked revoked_at=\"" << at << "\"";
+  return absl::PermissionDeniedError(
+      absl::StrCat("revoked: the certificate of '", identity.name, "' was revoked at ", at,
+                   revocation.reason.empty() ? "" : absl::StrCat(" (", revocation.reason, ")"),
+                   "; only a certificate issued after that time is accepted"));
 }
 
 }  // namespace synmap::collector

@@ -28,6 +28,7 @@
 #include "collector/server/accept_probe.h"
 #include "collector/server/collector_metrics.h"
 #include "collector/server/collector_server.h"
+#include "collector/server/revoke_command.h"
 #include "collector/store/migrate.h"
 #include "collector/store/postgres_store.h"
 #include "collector/store/sqlite_store.h"
@@ -38,6 +39,7 @@
 #include "common/naming/name_table.h"
 #include "common/status/status_macros.h"
 #include "common/time/clock.h"
+#include "common/tls/crl.h"
 #include "common/tls/peer_identity.h"
 #include "common/tls/tls_files.h"
 
@@ -108,6 +110,10 @@ const std::vector<OptionSpec>& Specs() {
       {.name = "metrics-listen",
        .value_name = "ADDR:PORT",
        .help = "serve Prometheus metrics over HTTP at http://ADDR:PORT/metrics (default: off)"},
+      {.name = "crl",
+       .value_name = "FILE",
+       .help = "certificate revocation list of the deployment CA (PEM or DER), checked in every "
+               "TLS handshake; reloaded on SIGHUP"},
       {.name = "insecure-for-testing",
        .value_name = "",
        .help = "plaintext, refuses every call; testing only"},
@@ -137,7 +143,7 @@ std::string Usage() {
   return absl::StrCat(
       "usage: synmap-collector --listen HOST:PORT --db FILE --names FILE --ca CA.pem "
       "--cert C.pem --key K.pem [--retention 90d] [--config FILE.yaml]\n\n",
-      common::OptionsHelp(Specs()),
+      common::OptionsHelp(Specs()), "\n", RevokeCommandsHelp(),
       "\nsynmap-collector migrate --from FILE.db --to URI: copies a stopped collector's SQLite "
       "store into an empty PostgreSQL database (docs/scale-out.md)\n",
       common::OptionsHelp(MigrateSpecs()));
@@ -153,6 +159,7 @@ struct MainOptions {
   std::string port_file;
   std::string metrics_listen;  // --metrics-listen; empty: no metrics endpoint.
   common::TlsFiles tls_files;
+  std::string crl_path;  // --crl; empty: no CRL.
   absl::Duration probe_interval = absl::Seconds(10);
   int probe_failures = 3;
   // --on-new-service; command empty: off.
@@ -190,6 +197,10 @@ absl::StatusOr<MainOptions> ResolveOptions(const OptionMap& o) {
   SYNMAP_ASSIGN_OR_RETURN(m.tls_files.ca_path, common::GetString(o, "ca"));
   SYNMAP_ASSIGN_OR_RETURN(m.tls_files.cert_path, common::GetString(o, "cert"));
   SYNMAP_ASSIGN_OR_RETURN(m.tls_files.key_path, common::GetString(o, "key"));
+  SYNMAP_ASSIGN_OR_RETURN(m.crl_path, common::GetString(o, "crl"));
+  if (!m.crl_path.empty() && m.server.insecure_for_testing) {
+    return absl::InvalidArgumentError("--crl needs TLS (not --insecure-for-testing)");
+  }
   SYNMAP_ASSIGN_OR_RETURN(m.store.retention,
                           common::GetDuration(o, "retention", absl::ZeroDuration()));
   SYNMAP_ASSIGN_OR_RETURN(m.store.log_retention,
@@ -333,10 +344,44 @@ void ReloadNames(const std::string& path, NamesHolder& holder) {
   holder.Set(*std::move(fresh));
 }
 
+// Loads the CRL at `path` (checked against the deployment CA) into `holder`. At start a bad
+// CRL is an error; on reload (SIGHUP) it is logged and the CRL in force is kept.
+absl::Status LoadCrl(const std::string& path, const std::string& ca_pem, common::CrlHolder& holder,
+                     bool reload) {
+  absl::StatusOr<std::shared_ptr<const common::CertificateRevocationList>> crl =
+      common::CertificateRevocationList::Load(path, ca_pem);
+  if (!crl.ok()) {
+    if (reload) {
+      SYNMAP_LOG(ERROR) << "crl_reload_failed file=" << path << " status=" << crl.status()
+                        << " keeping=previous";
+    }
+    return crl.status();
+  }
+  const absl::Time next = (*crl)->next_update();
+  SYNMAP_LOG(INFO) << (reload ? "crl_reloaded" : "crl_loaded") << " file=" << path << " issuer=\""
+                   << (*crl)->issuer() << "\" revoked=" << (*crl)->revoked_count()
+                   << " next_update="
+                   << (next == absl::InfiniteFuture()
+                           ? std::string("none")
+                           : absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", next, absl::UTCTimeZone()));
+  if (next < RealClock::Get().Now()) {
+    SYNMAP_LOG(WARNING) << "crl_stale file=" << path
+                        << " hint=\"past its next update: still enforced; publish a fresh CRL "
+                           "and send SIGHUP\"";
+  }
+  holder.Set(*std::move(crl));
+  return absl::OkStatus();
+}
+
 // Serves until SIGTERM or SIGINT. `signals` must already be blocked in every thread.
 absl::Status Serve(MainOptions& m, const sigset_t& signals) {
   RaiseFileLimit();
   SYNMAP_RETURN_IF_ERROR(LoadTls(m));
+  common::CrlHolder crl;
+  if (!m.crl_path.empty()) {
+    SYNMAP_RETURN_IF_ERROR(LoadCrl(m.crl_path, m.server.tls.ca_pem, crl, /*reload=*/false));
+    m.server.crl = &crl;
+  }
   // Bound before the store opens so that a port in use fails fast; served once the server
   // whose counters it reads exists, and stopped before that server goes away.
   common::MetricsRegistry metrics_registry;
@@ -408,6 +453,9 @@ absl::Status Serve(MainOptions& m, const sigset_t& signals) {
       break;
     }
     ReloadNames(m.names_path, holder);
+    if (!m.crl_path.empty()) {
+      (void)LoadCrl(m.crl_path, m.server.tls.ca_pem, crl, /*reload=*/true);
+    }
   }
   if (probe != nullptr) {
     probe->Stop();
@@ -483,6 +531,12 @@ int MigrateMain(const std::vector<std::string>& args) {
 int Main(int argc, char** argv) {
   if (argc >= 2 && std::string(argv[1]) == "migrate") {
     return MigrateMain(std::vector<std::string>(argv + 2, argv + argc));
+  }
+  if (argc >= 2 && std::string(argv[1]) == "revoke") {
+    return RevokeMain(std::vector<std::string>(argv + 2, argv + argc), Specs());
+  }
+  if (argc >= 2 && std::string(argv[1]) == "revocations") {
+    return RevocationsMain(std::vector<std::string>(argv + 2, argv + argc), Specs());
   }
   // Block the signals we wait for before any thread starts, so every thread inherits it.
   sigset_t signals;

@@ -160,6 +160,9 @@ absl::Status CollectorServerOptions::Validate() const {
       (tls.ca_pem.empty() || tls.cert_pem.empty() || tls.key_pem.empty())) {
     return absl::InvalidArgumentError("TLS CA, certificate and key are required");
   }
+  if (revocation_poll_interval <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("revocation_poll_interval must be positive");
+  }
   return ingest.Validate();
 }
 
@@ -169,9 +172,12 @@ absl::StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(
   SYNMAP_RETURN_IF_ERROR(options.Validate());
   auto server = absl::WrapUnique(new CollectorServer());
   server->refusals_ = std::make_unique<RefusalCounters>();
-  server->ingest_ =
-      std::make_unique<IngestService>(store, clock, *server->refusals_, options.ingest);
-  server->query_ = std::make_unique<QueryService>(engine, *server->refusals_);
+  server->revocations_ = std::make_unique<RevocationList>(store, options.revocation_poll_interval);
+  SYNMAP_RETURN_IF_ERROR(Annotate(server->revocations_->Start(), "read revocations"));
+  server->ingest_ = std::make_unique<IngestService>(store, clock, *server->refusals_,
+                                                    options.ingest, server->revocations_.get());
+  server->query_ =
+      std::make_unique<QueryService>(engine, *server->refusals_, server->revocations_.get());
 
   gpr_set_log_function(RouteGrpcLog);
   grpc::ServerBuilder builder;
@@ -179,7 +185,7 @@ absl::StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(
       options.listen_address,
       options.insecure_for_testing
           ? common::MakeInsecureServerCredentialsForTesting()
-          : common::MakeServerCredentials(options.tls, clock, RefuseCertificate),
+          : common::MakeServerCredentials(options.tls, clock, RefuseCertificate, options.crl),
       &server->port_);
   // The transport's cap is twice the named limit: a message just over the limit still reaches
   // IngestService, which refuses it by name (message_too_large), counts and logs it; anything
@@ -227,6 +233,9 @@ void CollectorServer::Shutdown(absl::Duration grace) {
   // The ingest service's workers finish their in-flight store calls before it is gone.
   ingest_.reset();
   query_.reset();
+  if (revocations_ != nullptr) {
+    revocations_->Stop();
+  }
 }
 
 }  // namespace synmap::collector

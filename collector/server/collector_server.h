@@ -10,8 +10,10 @@
 #include "collector/server/ingest_service.h"
 #include "collector/server/query_service.h"
 #include "collector/server/refusal_counters.h"
+#include "collector/server/revocation_list.h"
 #include "collector/store/store.h"
 #include "common/time/clock.h"
+#include "common/tls/crl.h"
 #include "common/tls/tls_files.h"
 
 namespace grpc {
@@ -31,6 +33,12 @@ struct CollectorServerOptions {
   // check that a deployment's network path works.
   bool insecure_for_testing = false;
   IngestServiceOptions ingest;
+  // How often the store's revocations are read (RevocationList): a revocation made at any
+  // collector sharing the database closes the revoked identity's streams here within this.
+  absl::Duration revocation_poll_interval = absl::Milliseconds(500);
+  // The deployment CRL in force (--crl), checked in every TLS handshake; null = none. Borrowed:
+  // must outlive the server.
+  const common::CrlHolder* crl = nullptr;
 
   [[nodiscard]] absl::Status Validate() const;
 };
@@ -40,8 +48,9 @@ struct CollectorServerOptions {
 // Thread-safe.
 class CollectorServer {
  public:
-  // Binds and starts serving. InvalidArgument for bad options; Unavailable when the address
-  // cannot be bound.
+  // Reads the store's revocations (RevocationList), then binds and starts serving.
+  // InvalidArgument for bad options; Unavailable when the address cannot be bound; the store's
+  // error when its revocations cannot be read.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<CollectorServer>> Start(
       const CollectorServerOptions& options, Store& store, const QueryEngine& engine,
       const Clock& clock);
@@ -62,6 +71,8 @@ class CollectorServer {
   // Time each store commit took (see IngestService::commit_seconds).
   const common::Histogram& commit_seconds() const { return ingest_->commit_seconds(); }
   const RefusalCounters& refusals() const { return *refusals_; }
+  // The revocations enforced on Ingest and Query calls.
+  RevocationList& revocations() { return *revocations_; }
   // TLS handshakes refused (before any call), by reason: "client_certificate_expired",
   // "client_certificate_not_yet_valid", "client_certificate_unknown_ca",
   // "client_certificate_not_verified" (from the certificate verifier), "no_client_certificate",
@@ -74,6 +85,7 @@ class CollectorServer {
   CollectorServer() = default;
 
   std::unique_ptr<RefusalCounters> refusals_;
+  std::unique_ptr<RevocationList> revocations_;
   std::unique_ptr<IngestService> ingest_;
   std::unique_ptr<QueryService> query_;
   std::unique_ptr<grpc::Server> server_;

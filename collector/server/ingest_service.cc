@@ -52,8 +52,8 @@ class IngestReactor final : public grpc::ServerBidiReactor<SensorMessage, Collec
  public:
   IngestReactor(IngestService& service, grpc::CallbackServerContext& context)
       : service_(service), context_(context) {
-    absl::StatusOr<common::PeerIdentity> identity =
-        AuthorizePeer(context, "Ingest.Stream", common::kRoleSensor, service_.refusals_);
+    absl::StatusOr<common::PeerIdentity> identity = AuthorizePeer(
+        context, "Ingest.Stream", common::kRoleSensor, service_.refusals_, service_.revocations_);
     if (!identity.ok()) {
       finishing_ = true;
       Finish(ToGrpcStatus(identity.status()));
@@ -113,6 +113,32 @@ class IngestReactor final : public grpc::ServerBidiReactor<SensorMessage, Collec
       next = DecideLocked();
     }
     Run(std::move(next));
+  }
+
+  // Called by IngestService with its mu_ held (which keeps `this` registered, hence alive):
+  // keeps the stream from finishing until FinishRevoked. False when it is finishing already.
+  bool PinForRevocation() {
+    absl::MutexLock lock(&mu_);
+    if (finishing_) {
+      return false;
+    }
+    ++starting_;
+    return true;
+  }
+
+  // After PinForRevocation, without IngestService's mu_: ends the stream with `status` once the
+  // acks already due are written (batches not yet committed stay in the sensor's spool).
+  void FinishRevoked(const absl::Status& status) {
+    Actions next;
+    {
+      absl::MutexLock lock(&mu_);
+      --starting_;
+      FailLocked(status, "");  // Counted and logged by RefuseRevoked.
+      next = DecideLocked();
+    }
+    if (!next.empty()) {
+      Run(std::move(next));
+    }
   }
 
   void OnDone() override {
@@ -291,8 +317,12 @@ class IngestReactor final : public grpc::ServerBidiReactor<SensorMessage, Collec
       holder.peer = identity_.address;
       holder.boot_id = msg.hello().boot_id();
       holder.context = &context_;
-      status = service_.ClaimName(identity_.name, std::move(holder));
-      if (!status.ok()) {
+      holder.reactor = this;
+      holder.not_before = identity_.not_before;
+      status = service_.ClaimName(identity_, std::move(holder));
+      if (absl::IsPermissionDenied(status)) {
+        reason = "";  // Revoked: counted and logged by ClaimName.
+      } else if (!status.ok()) {
         reason = "sensor_already_connected";
       } else {
         absl::StatusOr<uint64_t> last = store.RecordHello(identity_.name, identity_.address,
@@ -446,14 +476,25 @@ absl::Status IngestServiceOptions::Validate() const {
 }
 
 IngestService::IngestService(Store& store, const Clock& clock, RefusalCounters& refusals,
-                             IngestServiceOptions options)
+                             IngestServiceOptions options, RevocationList* revocations)
     : store_(store),
       clock_(clock),
       refusals_(refusals),
       options_(std::move(options)),
-      pool_(std::make_unique<internal::WorkerPool>(options_.store_threads)) {}
+      revocations_(revocations),
+      pool_(std::make_unique<internal::WorkerPool>(options_.store_threads)) {
+  if (revocations_ != nullptr) {
+    revocation_listener_ = revocations_->AddListener(
+        [this](const std::vector<Revocation>& changed) { CloseRevoked(changed); });
+  }
+}
 
-IngestService::~IngestService() { pool_->Stop(); }
+IngestService::~IngestService() {
+  if (revocations_ != nullptr) {
+    revocations_->RemoveListener(revocation_listener_);
+  }
+  pool_->Stop();
+}
 
 grpc::ServerBidiReactor<synmap::v1::SensorMessage, synmap::v1::CollectorMessage>*
 IngestService::Stream(grpc::CallbackServerContext* context) {
@@ -479,8 +520,16 @@ void IngestService::StreamOpened(const std::string& sensor) {
   ++streams_open_;
 }
 
-absl::Status IngestService::ClaimName(const std::string& sensor, NameHolder holder) {
+absl::Status IngestService::ClaimName(const common::PeerIdentity& identity, NameHolder holder) {
+  const std::string& sensor = identity.name;
   absl::MutexLock lock(&mu_);
+  // Under mu_: a revocation the list learns of after this check finds the stream registered
+  // (CloseRevoked takes mu_ after the list is updated).
+  if (revocations_ != nullptr) {
+    if (std::optional<Revocation> revoked = revocations_->Find(identity)) {
+      return RefuseRevoked(identity, *revoked, "Ingest.Stream", refusals_);
+    }
+  }
   auto [it, inserted] = holders_.try_emplace(sensor, holder);
   if (inserted || it->second.stream == holder.stream) {
     it->second = std::move(holder);
@@ -499,6 +548,29 @@ absl::Status IngestService::ClaimName(const std::string& sensor, NameHolder hold
       "sensor ", sensor, " is already connected from ", it->second.peer,
       "; refusing a second stream from ", holder.peer,
       " (two sensors share one certificate name: give each sensor its own certificate)"));
+}
+
+void IngestService::CloseRevoked(const std::vector<Revocation>& changed) {
+  std::vector<std::pair<internal::IngestReactor*, absl::Status>> revoked;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [name, holder] : holders_) {
+      const Revocation* revocation = FindRevocation(changed, name, holder.not_before);
+      if (revocation == nullptr || !holder.reactor->PinForRevocation()) {
+        continue;
+      }
+      common::PeerIdentity identity;
+      identity.name = name;
+      identity.role = std::string(common::kRoleSensor);
+      identity.address = holder.peer;
+      identity.not_before = holder.not_before;
+      revoked.emplace_back(holder.reactor,
+                           RefuseRevoked(identity, *revocation, "Ingest.Stream", refusals_));
+    }
+  }
+  for (auto& [reactor, status] : revoked) {
+    reactor->FinishRevoked(status);
+  }
 }
 
 void IngestService::StreamClosed(const std::string& sensor, const void* stream) {

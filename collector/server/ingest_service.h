@@ -4,11 +4,13 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "collector/server/batch_limits.h"
 #include "collector/server/refusal_counters.h"
+#include "collector/server/revocation_list.h"
 #include "collector/store/store.h"
 #include "common/metrics/metrics.h"
 #include "common/time/clock.h"
@@ -65,8 +67,12 @@ struct IngestStats {
 // down before it is destroyed.
 class IngestService final : public synmap::v1::Ingest::CallbackService {
  public:
+  // With `revocations` (may be null: none enforced; must outlive the service), a revoked
+  // sensor's stream is refused at its start and at its Hello, and an open one is ended with
+  // PERMISSION_DENIED ("revoked: ...") as soon as the list learns of the revocation, after the
+  // acks of batches already committed are written.
   IngestService(Store& store, const Clock& clock, RefusalCounters& refusals,
-                IngestServiceOptions options);
+                IngestServiceOptions options, RevocationList* revocations = nullptr);
   ~IngestService() override;
   IngestService(const IngestService&) = delete;
   IngestService& operator=(const IngestService&) = delete;
@@ -88,6 +94,8 @@ class IngestService final : public synmap::v1::Ingest::CallbackService {
     std::string peer;
     std::string boot_id;
     grpc::CallbackServerContext* context = nullptr;  // Valid while the stream is registered.
+    internal::IngestReactor* reactor = nullptr;      // Likewise.
+    absl::Time not_before;                           // Of the stream's certificate.
   };
 
   // Tracks streams per sensor name so that only the last one to close marks it disconnected.
@@ -96,13 +104,18 @@ class IngestService final : public synmap::v1::Ingest::CallbackService {
   // Makes `stream` the one live stream of `sensor`. AlreadyExists if another sensor process
   // (another boot_id) holds the name; a holder with the same non-empty boot_id is cancelled
   // and replaced.
-  [[nodiscard]] absl::Status ClaimName(const std::string& sensor, NameHolder holder)
+  // PermissionDenied (counted and logged "revoked") when the sensor's certificate is revoked.
+  [[nodiscard]] absl::Status ClaimName(const common::PeerIdentity& sensor, NameHolder holder)
       ABSL_LOCKS_EXCLUDED(mu_);
+  // Ends the open streams of sensors that `changed` revokes (a RevocationList listener).
+  void CloseRevoked(const std::vector<Revocation>& changed) ABSL_LOCKS_EXCLUDED(mu_);
 
   Store& store_;
   const Clock& clock_;
   RefusalCounters& refusals_;
   const IngestServiceOptions options_;
+  RevocationList* const revocations_;
+  int revocation_listener_ = -1;
   std::unique_ptr<internal::WorkerPool> pool_;
 
   // Relaxed atomics: statistics only.

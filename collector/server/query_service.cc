@@ -16,7 +16,7 @@ grpc::ServerUnaryReactor* QueryService::Serve(grpc::CallbackServerContext* conte
                                               Method method) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   absl::StatusOr<common::PeerIdentity> identity =
-      AuthorizePeer(*context, rpc, common::kRoleReader, refusals_);
+      AuthorizePeer(*context, rpc, common::kRoleReader, refusals_, revocations_);
   if (!identity.ok()) {
     reactor->Finish(ToGrpcStatus(identity.status()));
     return reactor;

@@ -4,22 +4,25 @@
 
 #include "collector/query/query_engine.h"
 #include "collector/server/refusal_counters.h"
+#include "collector/server/revocation_list.h"
 #include "synmap/v1/query.grpc.pb.h"
 
 namespace synmap::collector {
 
-// The Query service adapter: checks the peer (certificate OU "reader"), runs the QueryEngine
-// and maps its Status to gRPC. Unary callback methods; a query runs on the gRPC callback
-// thread that received it and reads only a store snapshot. Borrows `engine` and `refusals`,
-// which must outlive it. Thread-safe. An answer larger than kMaxAnswerBytes is refused with
-// RESOURCE_EXHAUSTED (counted as refusal "answer_too_large") instead of being sent.
+// The Query service adapter: checks the peer (certificate OU "reader", not revoked), runs the
+// QueryEngine and maps its Status to gRPC. Unary callback methods; a query runs on the gRPC
+// callback thread that received it and reads only a store snapshot. Borrows `engine` and
+// `refusals`, which must outlive it. Thread-safe. An answer larger than kMaxAnswerBytes is refused
+// with RESOURCE_EXHAUSTED (counted as refusal "answer_too_large") instead of being sent.
 class QueryService final : public synmap::v1::Query::CallbackService {
  public:
   // The largest answer sent (query.proto): clients accept messages of this size.
   static constexpr size_t kMaxAnswerBytes = size_t{1} << 30;
 
-  QueryService(const QueryEngine& engine, RefusalCounters& refusals)
-      : engine_(engine), refusals_(refusals) {}
+  // `revocations` (may be null: none enforced) must outlive the service too.
+  QueryService(const QueryEngine& engine, RefusalCounters& refusals,
+               const RevocationList* revocations = nullptr)
+      : engine_(engine), refusals_(refusals), revocations_(revocations) {}
   QueryService(const QueryService&) = delete;
   QueryService& operator=(const QueryService&) = delete;
 
@@ -52,6 +55,7 @@ class QueryService final : public synmap::v1::Query::CallbackService {
 
   const QueryEngine& engine_;
   RefusalCounters& refusals_;
+  const RevocationList* const revocations_;
 };
 
 }  // namespace synmap::collector

@@ -19,6 +19,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "collector/store/internal/aggregate_index.h"
+#include "collector/store/internal/pg_admin.h"
 #include "collector/store/internal/pg_conn.h"
 #include "collector/store/internal/sensor_ledger.h"
 #include "collector/store/internal/store_health.h"
@@ -58,7 +59,7 @@ constexpr int64_t kDayNs = int64_t{86'400} * 1'000'000'000;
 constexpr int kFetchBatches = 64;
 
 // Migration N takes the schema from version N to N+1. Never edit a released one: append.
-constexpr std::array<const char*, 2> kPgMigrations = {
+constexpr std::array<const char*, 3> kPgMigrations = {
     // 0 -> 1: sensors, batch metadata with digests, the batch log partitioned by day.
     R"sql(
 CREATE TABLE sensors (
@@ -117,6 +118,15 @@ END $$;
     R"sql(
 ALTER TABLE sensors ADD COLUMN site text NOT NULL DEFAULT '';
 )sql",
+    // 2 -> 3: revoked identities (docs/operations.md, "Revocation"), written by
+    // `synmap-collector revoke` at any collector, read by every collector every 0.5 s.
+    R"sql(
+CREATE TABLE revocations (
+  name text PRIMARY KEY,
+  revoked_ns bigint NOT NULL,
+  reason text NOT NULL DEFAULT ''
+);
+)sql",
 };
 constexpr int64_t kPgSchemaVersion = static_cast<int64_t>(kPgMigrations.size());
 
@@ -150,6 +160,41 @@ absl::Status Retryable(const absl::Status& status, absl::string_view what) {
 
 }  // namespace
 
+absl::Status MigratePostgresSchema(PgConn& conn, absl::string_view uri) {
+  // One collector migrates at a time; the others wait, then find the schema current.
+  SYNMAP_RETURN_IF_ERROR(conn.ExecScript("BEGIN"));
+  auto migrate = [&]() -> absl::Status {
+    SYNMAP_RETURN_IF_ERROR(
+        conn.Exec("SELECT pg_advisory_xact_lock(hashtextextended('synmap.schema', 0))").status());
+    SYNMAP_RETURN_IF_ERROR(conn.ExecScript(
+        "CREATE TABLE IF NOT EXISTS synmap_schema (id integer PRIMARY KEY CHECK (id = 1), "
+        "version integer NOT NULL); "
+        "INSERT INTO synmap_schema (id, version) VALUES (1, 0) ON CONFLICT (id) DO NOTHING"));
+    SYNMAP_ASSIGN_OR_RETURN(PgResult row,
+                            conn.Exec("SELECT version::bigint FROM synmap_schema WHERE id = 1"));
+    const int64_t version = row.rows() == 1 ? row.Int(0, 0) : 0;
+    if (version > kPgSchemaVersion) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "database ", RedactUri(uri), " has schema version ", version,
+          ", newer than this program's ", kPgSchemaVersion, "; upgrade synmap-collector"));
+    }
+    for (int64_t v = version; v < kPgSchemaVersion; ++v) {
+      SYNMAP_RETURN_IF_ERROR(Annotate(conn.ExecScript(kPgMigrations[static_cast<size_t>(v)]),
+                                      absl::StrCat("migrate schema to version ", v + 1)));
+      SYNMAP_RETURN_IF_ERROR(
+          conn.Exec("UPDATE synmap_schema SET version = $1 WHERE id = 1", PgParams().Int(v + 1))
+              .status());
+      SYNMAP_LOG(INFO) << "store_schema_migrated version=" << v + 1;
+    }
+    return conn.ExecScript("COMMIT");
+  };
+  absl::Status status = migrate();
+  if (!status.ok()) {
+    (void)conn.ExecScript("ROLLBACK");
+  }
+  return status;
+}
+
 // The PostgreSQL Store. The database holds the truth (sensors, batch metadata with digests,
 // the batch log); each collector keeps its own in-memory aggregates and sensor ledger, built
 // from the log at open and kept current by its own commits (applied before Commit returns)
@@ -174,11 +219,15 @@ class PostgresStore final : public Store {
   absl::Status ApplyRetention() override;
   StoreStats stats() const override;
   absl::Status Close() override;
+  absl::Status Revoke(const Revocation& revocation) override { return admin_.Revoke(revocation); }
+  absl::Status Unrevoke(absl::string_view name) override { return admin_.Unrevoke(name); }
+  absl::StatusOr<std::vector<Revocation>> Revocations() override { return admin_.Revocations(); }
 
  private:
   explicit PostgresStore(const PostgresStoreOptions& options)
       : options_(options),
         clock_(options.clock != nullptr ? *options.clock : RealClock::Get()),
+        admin_(options.uri),
         index_(IndexTiers(options.tiers), options.overlap) {}
 
   static std::vector<BucketTier> IndexTiers(const std::vector<StoreTier>& tiers) {
@@ -226,6 +275,7 @@ class PostgresStore final : public Store {
 
   const PostgresStoreOptions options_;
   Clock& clock_;
+  PgAdminTables admin_;  // Revocations, on a connection of their own.
 
   absl::Mutex pool_mu_;
   std::vector<std::unique_ptr<PgConn>> pool_ ABSL_GUARDED_BY(pool_mu_);
@@ -293,38 +343,7 @@ absl::StatusOr<std::unique_ptr<Store>> PostgresStore::Open(const PostgresStoreOp
 }
 
 absl::Status PostgresStore::Migrate(PgConn& conn) {
-  // One collector migrates at a time; the others wait, then find the schema current.
-  SYNMAP_RETURN_IF_ERROR(conn.ExecScript("BEGIN"));
-  auto migrate = [&]() -> absl::Status {
-    SYNMAP_RETURN_IF_ERROR(
-        conn.Exec("SELECT pg_advisory_xact_lock(hashtextextended('synmap.schema', 0))").status());
-    SYNMAP_RETURN_IF_ERROR(conn.ExecScript(
-        "CREATE TABLE IF NOT EXISTS synmap_schema (id integer PRIMARY KEY CHECK (id = 1), "
-        "version integer NOT NULL); "
-        "INSERT INTO synmap_schema (id, version) VALUES (1, 0) ON CONFLICT (id) DO NOTHING"));
-    SYNMAP_ASSIGN_OR_RETURN(PgResult row,
-                            conn.Exec("SELECT version::bigint FROM synmap_schema WHERE id = 1"));
-    const int64_t version = row.rows() == 1 ? row.Int(0, 0) : 0;
-    if (version > kPgSchemaVersion) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "database ", RedactUri(options_.uri), " has schema version ", version,
-          ", newer than this program's ", kPgSchemaVersion, "; upgrade synmap-collector"));
-    }
-    for (int64_t v = version; v < kPgSchemaVersion; ++v) {
-      SYNMAP_RETURN_IF_ERROR(Annotate(conn.ExecScript(kPgMigrations[static_cast<size_t>(v)]),
-                                      absl::StrCat("migrate schema to version ", v + 1)));
-      SYNMAP_RETURN_IF_ERROR(
-          conn.Exec("UPDATE synmap_schema SET version = $1 WHERE id = 1", PgParams().Int(v + 1))
-              .status());
-      SYNMAP_LOG(INFO) << "store_schema_migrated version=" << v + 1;
-    }
-    return conn.ExecScript("COMMIT");
-  };
-  absl::Status status = migrate();
-  if (!status.ok()) {
-    (void)conn.ExecScript("ROLLBACK");
-  }
-  return status;
+  return MigratePostgresSchema(conn, options_.uri);
 }
 
 std::unique_ptr<PgConn> PostgresStore::Acquire() {

@@ -92,19 +92,18 @@ namespace internal {
 
 absl::StatusOr<std::unique_ptr<Store>> SqliteStore::Open(const SqliteStoreOptions& options) {
   SYNMAP_RETURN_IF_ERROR(options.Validate());
-  SYNMAP_ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, SqliteDb::Open(options.path));
+  SYNMAP_ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, OpenWalConnection(options.path));
   if (const int rc = RegisterBatchDigestFunction(db->raw()); rc != SQLITE_OK) {
     return SqliteError(db->raw(), rc, "register synmap_batch_digest");
   }
-  // WAL: readers never block the writer and a commit is one sequential append. FULL syncs the
-  // WAL at every commit, so an acked batch survives power loss; NORMAL only survives crashes.
-  SYNMAP_RETURN_IF_ERROR(db->Exec("PRAGMA journal_mode=WAL"));
+  // FULL syncs the WAL at every commit, so an acked batch survives power loss; NORMAL only
+  // survives crashes.
   SYNMAP_RETURN_IF_ERROR(
       db->Exec(options.sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL"));
-  SYNMAP_RETURN_IF_ERROR(db->Exec("PRAGMA busy_timeout=5000"));
   SYNMAP_RETURN_IF_ERROR(db->Exec("PRAGMA cache_size=-65536"));
   SYNMAP_RETURN_IF_ERROR(MigrateSchema(*db));
   auto store = absl::WrapUnique(new SqliteStore(options, std::move(db)));
+  SYNMAP_ASSIGN_OR_RETURN(store->admin_, SqliteAdminTables::Open(options.path));
   SYNMAP_RETURN_IF_ERROR(store->Load());
   store->writer_ = std::thread([s = store.get()] { s->WriterLoop(); });
   return store;
@@ -589,6 +588,9 @@ class ContentCheckedStore final : public Store {
   absl::Status Checkpoint() override { return inner_->Checkpoint(); }
   absl::Status ApplyRetention() override { return inner_->ApplyRetention(); }
   StoreStats stats() const override { return inner_->stats(); }
+  absl::Status Revoke(const Revocation& revocation) override { return inner_->Revoke(revocation); }
+  absl::Status Unrevoke(absl::string_view name) override { return inner_->Unrevoke(name); }
+  absl::StatusOr<std::vector<Revocation>> Revocations() override { return inner_->Revocations(); }
   absl::Status Close() override {
     absl::Status status = inner_->Close();
     absl::MutexLock lock(&reader_mu_);

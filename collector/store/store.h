@@ -7,6 +7,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "collector/store/admin_store.h"
 #include "collector/store/snapshot.h"
 #include "common/batch/batch.h"
 
@@ -71,9 +72,11 @@ struct StoreStats {
 // (sensor, seq)) plus aggregates derived from it, per time bucket, kept in memory for queries.
 // Sensor names are trusted (they come from certificates); everything in a batch is not and is
 // checked again here. Implementations are thread-safe; Commit may be called from many threads.
-class Store {
+// The administrative tables (AdminStore: revocations) are part of every store; changes made
+// there by other processes (OpenAdminStore) are seen by the next read.
+class Store : public AdminStore {
  public:
-  virtual ~Store() = default;
+  ~Store() override = default;
 
   // Durably stores `batch` of `sensor`: its records, stats and health and the (sensor, seq)
   // in one transaction, and returns only once that transaction is committed (so the caller may

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/tls/crl.h"
 #include "common/tls/internal/openssl_handles.h"
 #include "common/tls/peer_identity.h"
 
@@ -103,12 +104,14 @@ absl::string_view CertificateProblemReason(CertificateProblem problem) {
       return "client_certificate_unknown_ca";
     case CertificateProblem::kNotVerified:
       return "client_certificate_not_verified";
+    case CertificateProblem::kRevoked:
+      return "revoked";
   }
   return "client_certificate_not_verified";
 }
 
 CertificateVerdict CheckCertificateChain(absl::string_view chain_pem, absl::string_view ca_pem,
-                                         absl::Time now) {
+                                         absl::Time now, const CertificateRevocationList* crl) {
   CertificateVerdict verdict;
   std::vector<X509Handle> chain = ParseAll(chain_pem);
   if (chain.empty()) {
@@ -144,6 +147,10 @@ CertificateVerdict CheckCertificateChain(absl::string_view chain_pem, absl::stri
   }
   X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx.get()), absl::ToTimeT(now));
   if (X509_verify_cert(ctx.get()) == 1) {
+    if (crl != nullptr && crl->Lists(leaf)) {
+      verdict.problem = CertificateProblem::kRevoked;
+      verdict.detail = absl::StrCat("certificate is listed in the CRL of ", crl->issuer());
+    }
     return verdict;
   }
   const int error = X509_STORE_CTX_get_error(ctx.get());

@@ -7,6 +7,8 @@
 
 namespace synmap::common {
 
+class CertificateRevocationList;
+
 // Why a client certificate is not accepted, as far as the certificate itself tells.
 enum class CertificateProblem {
   kNone,           // Verifies against the CA and is valid now.
@@ -15,6 +17,7 @@ enum class CertificateProblem {
   kNotYetValid,    // Before its notBefore (or the checking clock is behind).
   kUnknownCa,      // Not issued by the CA (another CA, self-signed, issuer missing).
   kNotVerified,    // Anything else the chain check refuses (bad signature, wrong usage, ...).
+  kRevoked,        // Verifies, but its serial is listed in the deployment's CRL (--crl).
 };
 
 // The outcome of CheckCertificateChain. Plain data.
@@ -32,15 +35,17 @@ struct CertificateVerdict {
 
 // The reason a refusal is counted and logged under: "client_certificate_expired",
 // "client_certificate_not_yet_valid", "client_certificate_unknown_ca",
-// "client_certificate_not_verified", "no_client_certificate"; "" for kNone.
+// "client_certificate_not_verified", "no_client_certificate", "revoked"; "" for kNone.
 absl::string_view CertificateProblemReason(CertificateProblem problem);
 
 // Verifies `chain_pem` (the peer's certificate first, then any intermediates) against the
 // trust anchors in `ca_pem` at time `now`, for use as a TLS client certificate (OpenSSL's
 // "ssl_client" purpose and trust, as OpenSSL applies them in a handshake), and names the first
 // problem found. The identity (CN, OU) is not judged here: which role may call what is the
-// server's business. Thread-safe; keeps no pointer to its arguments.
+// server's business. With `crl`, a chain that verifies but whose leaf the CRL lists is kRevoked.
+// Thread-safe; keeps no pointer to its arguments.
 CertificateVerdict CheckCertificateChain(absl::string_view chain_pem, absl::string_view ca_pem,
-                                         absl::Time now);
+                                         absl::Time now,
+                                         const CertificateRevocationList* crl = nullptr);
 
 }  // namespace synmap::common

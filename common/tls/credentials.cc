@@ -22,8 +22,9 @@ namespace {
 // own thread. Immutable after construction; thread-safe.
 class ClientChainVerifier final : public grpc::experimental::ExternalCertificateVerifier {
  public:
-  ClientChainVerifier(std::string ca_pem, const Clock& clock, CertificateRefusalSink on_refused)
-      : ca_pem_(std::move(ca_pem)), clock_(clock), on_refused_(std::move(on_refused)) {}
+  ClientChainVerifier(std::string ca_pem, const Clock& clock, CertificateRefusalSink on_refused,
+                      const CrlHolder* crl)
+      : ca_pem_(std::move(ca_pem)), clock_(clock), on_refused_(std::move(on_refused)), crl_(crl) {}
 
   bool Verify(grpc::experimental::TlsCustomVerificationCheckRequest* request,
               std::function<void(grpc::Status)> /*callback*/, grpc::Status* sync_status) override {
@@ -33,7 +34,10 @@ class ClientChainVerifier final : public grpc::experimental::ExternalCertificate
     const grpc::string_ref rest = request->peer_cert_full_chain();
     std::string chain(leaf.data(), leaf.size());
     chain.append("\n").append(rest.data(), rest.size());
-    const CertificateVerdict verdict = CheckCertificateChain(chain, ca_pem_, clock_.Now());
+    const std::shared_ptr<const CertificateRevocationList> crl =
+        crl_ != nullptr ? crl_->Get() : nullptr;
+    const CertificateVerdict verdict =
+        CheckCertificateChain(chain, ca_pem_, clock_.Now(), crl.get());
     if (verdict.problem == CertificateProblem::kNone) {
       *sync_status = grpc::Status::OK;
       return true;
@@ -53,13 +57,15 @@ class ClientChainVerifier final : public grpc::experimental::ExternalCertificate
   const std::string ca_pem_;
   const Clock& clock_;
   const CertificateRefusalSink on_refused_;
+  const CrlHolder* const crl_;  // May be null.
 };
 
 }  // namespace
 
 std::shared_ptr<grpc::ServerCredentials> MakeServerCredentials(const TlsMaterial& material,
                                                                const Clock& clock,
-                                                               CertificateRefusalSink on_refused) {
+                                                               CertificateRefusalSink on_refused,
+                                                               const CrlHolder* crl) {
   auto provider = std::make_shared<grpc::experimental::StaticDataCertificateProvider>(
       material.ca_pem,
       std::vector<grpc::experimental::IdentityKeyCertPair>{{material.key_pem, material.cert_pem}});
@@ -72,7 +78,7 @@ std::shared_ptr<grpc::ServerCredentials> MakeServerCredentials(const TlsMaterial
   options.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_BUT_DONT_VERIFY);
   options.set_certificate_verifier(
       grpc::experimental::ExternalCertificateVerifier::Create<ClientChainVerifier>(
-          material.ca_pem, clock, std::move(on_refused)));
+          material.ca_pem, clock, std::move(on_refused), crl));
   return grpc::experimental::TlsServerCredentials(options);
 }
 

@@ -7,6 +7,7 @@
 #include "absl/strings/string_view.h"
 #include "common/time/clock.h"
 #include "common/tls/certificate_check.h"
+#include "common/tls/crl.h"
 #include "common/tls/tls_files.h"
 
 namespace grpc {
@@ -27,11 +28,12 @@ using CertificateRefusalSink = std::function<void(const CertificateVerdict&)>;
 // The chain is verified by CheckCertificateChain inside the handshake (gRPC's certificate
 // verifier hook, with gRPC's own chain check turned off so that the exact problem is known:
 // expired, not yet valid, unknown CA), and `on_refused` (if set) is told why. gRPC itself
-// still refuses a client that sends no certificate. `clock` must outlive the credentials and
-// every server built with them.
+// still refuses a client that sends no certificate. With `crl`, a client certificate that the
+// CRL in force at its handshake lists is refused too (CertificateProblem::kRevoked). `clock` and
+// `crl` must outlive the credentials and every server built with them.
 std::shared_ptr<grpc::ServerCredentials> MakeServerCredentials(
     const TlsMaterial& material, const Clock& clock = RealClock::Get(),
-    CertificateRefusalSink on_refused = nullptr);
+    CertificateRefusalSink on_refused = nullptr, const CrlHolder* crl = nullptr);
 
 // Plaintext server credentials for the binaries' explicit --insecure-for-testing flag only.
 // Calls over them carry no certificate, so PeerIdentityFromContext refuses every one of them.

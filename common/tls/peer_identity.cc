@@ -82,6 +82,7 @@ absl::StatusOr<PeerIdentity> ParseCertificateIdentity(absl::string_view cert_pem
   }
   PeerIdentity identity;
   identity.name = std::move(cns[0]);
+  identity.not_before = internal::ToAbslTime(X509_get0_notBefore(cert.get()));
   if (!sites.empty()) {
     identity.site = std::move(sites[0]);
   }

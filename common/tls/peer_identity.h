@@ -4,6 +4,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace grpc {
 class ServerContextBase;
@@ -22,6 +23,8 @@ struct PeerIdentity {
   std::string role;     // Subject OU: "sensor", "reader", "collector" or whatever it says.
   std::string site;     // Subject L: the site a sensor certificate binds it to; "" = none.
   std::string address;  // gRPC peer string, e.g. "ipv4:127.0.0.1:40312"; for logs only.
+  // The certificate's notBefore: a revocation of `name` covers certificates issued up to it.
+  absl::Time not_before = absl::InfinitePast();
 
   friend bool operator==(const PeerIdentity&, const PeerIdentity&) = default;
 };

@@ -71,7 +71,11 @@ void Uplink::Impl::Run() {
       WaitBackoff(options_.max_backoff);
       continue;
     }
-    if (const std::string refusal = got_hello_ack ? "" : IdentityRefusal(status, target);
+    // A collector ends an accepted stream with PERMISSION_DENIED only when this sensor's
+    // certificate has been revoked: back off as for a refused identity, not reconnect fast.
+    if (const std::string refusal = got_hello_ack && !absl::IsPermissionDenied(status)
+                                        ? ""
+                                        : IdentityRefusal(status, target);
         !refusal.empty()) {
       collector_index_ = (collector_index_ + 1) % options_.collectors.size();
       BackOffRefusedIdentity(target, refusal);

@@ -96,6 +96,15 @@ CREATE INDEX batch_log_batch ON batch_log (sensor_id, seq);
     R"sql(
 ALTER TABLE sensors ADD COLUMN site TEXT NOT NULL DEFAULT '';
 )sql",
+    // 4 -> 5: revoked identities (docs/operations.md, "Revocation"), written by
+    // `synmap-collector revoke` next to running collectors, read by them every 0.5 s.
+    R"sql(
+CREATE TABLE revocations (
+  name TEXT PRIMARY KEY,
+  revoked_ns INTEGER NOT NULL,
+  reason TEXT NOT NULL DEFAULT ''
+) WITHOUT ROWID;
+)sql",
 };
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "collector/store/internal/aggregate_index.h"
 #include "collector/store/internal/sensor_ledger.h"
+#include "collector/store/internal/sqlite_admin.h"
 #include "collector/store/internal/sqlite_db.h"
 #include "collector/store/internal/store_health.h"
 #include "collector/store/sqlite_store.h"
@@ -85,6 +86,9 @@ class SqliteStore final : public Store {
   absl::Status ApplyRetention() override;
   StoreStats stats() const override;
   absl::Status Close() override;
+  absl::Status Revoke(const Revocation& revocation) override { return admin_->Revoke(revocation); }
+  absl::Status Unrevoke(absl::string_view name) override { return admin_->Unrevoke(name); }
+  absl::StatusOr<std::vector<Revocation>> Revocations() override { return admin_->Revocations(); }
 
  private:
   SqliteStore(const SqliteStoreOptions& options, std::unique_ptr<SqliteDb> db)
@@ -139,7 +143,8 @@ class SqliteStore final : public Store {
   const SqliteStoreOptions options_;
   Clock& clock_;
   StoreHealthTracker health_{"sqlite"};
-  std::unique_ptr<SqliteDb> db_;  // Used only by the writer thread (and Open/Close).
+  std::unique_ptr<SqliteDb> db_;              // Used only by the writer thread (and Open/Close).
+  std::unique_ptr<SqliteAdminTables> admin_;  // Revocations, on a connection of their own.
 
   absl::Mutex queue_mu_;
   std::vector<Op*> queue_ ABSL_GUARDED_BY(queue_mu_);

@@ -80,6 +80,25 @@ class FakeStore final : public collector::Store {
   absl::Status ApplyRetention() override { return absl::OkStatus(); }
   collector::StoreStats stats() const override { return {}; }
   absl::Status Close() override { return absl::OkStatus(); }
+  absl::Status Revoke(const collector::Revocation& revocation) override {
+    absl::MutexLock lock(&mu_);
+    revocations_[revocation.name] = revocation;
+    return absl::OkStatus();
+  }
+  absl::Status Unrevoke(absl::string_view name) override {
+    absl::MutexLock lock(&mu_);
+    return revocations_.erase(std::string(name)) == 1
+               ? absl::OkStatus()
+               : absl::NotFoundError(absl::StrCat(name, " is not revoked"));
+  }
+  absl::StatusOr<std::vector<collector::Revocation>> Revocations() override {
+    absl::MutexLock lock(&mu_);
+    std::vector<collector::Revocation> out;
+    for (const auto& [name, revocation] : revocations_) {
+      out.push_back(revocation);
+    }
+    return out;
+  }
 
   // Test controls and observations.
   void CloseGate() {
@@ -142,6 +161,7 @@ class FakeStore final : public collector::Store {
   std::vector<HelloCall> hellos_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, int> heartbeats_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, bool> connected_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, collector::Revocation> revocations_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace synmap::testing

@@ -105,6 +105,21 @@ faults_init() {
   say "work directory $WORK"
 }
 
+# start_postgres: a PostgreSQL 15 in WORK/pg (unix socket only, stopped on exit); sets DB to its
+# URI. Exits with the skip code when PostgreSQL 15 is not installed.
+start_postgres() {
+  local pg=$ROOT/tests/testing/postgres_server.sh rc=0 uri
+  uri=$(bash "$pg" start "$WORK/pg" 2>"$WORK/pg-start.log") || rc=$?
+  if [ "$rc" -eq 77 ]; then
+    say "SKIP: $(cat "$WORK/pg-start.log")"
+    exit "$SKIP_RC"
+  fi
+  [ "$rc" -eq 0 ] || { cat "$WORK/pg-start.log" >&2; fail "PostgreSQL did not start"; }
+  on_exit "bash $pg stop $WORK/pg"
+  DB=$uri
+  say "PostgreSQL at $DB"
+}
+
 # start_collector LISTEN [NETNS]: starts a collector on the shared database, waits until it
 # listens, sets COLLECTOR_PID and PORT. LISTEN may use port 0 the first time.
 start_collector() {

@@ -20,17 +20,8 @@ FLUSH=250ms
 KILLS_WANTED=10
 faults_init
 
-PG=$ROOT/tests/testing/postgres_server.sh
-rc=0
-URI=$(bash "$PG" start "$WORK/pg" 2>"$WORK/pg-start.log") || rc=$?
-if [ "$rc" -eq 77 ]; then
-  say "SKIP: $(cat "$WORK/pg-start.log")"
-  exit "$SKIP_RC"
-fi
-[ "$rc" -eq 0 ] || { cat "$WORK/pg-start.log" >&2; fail "PostgreSQL did not start"; }
-on_exit "bash $PG stop $WORK/pg"
-DB=$URI
-say "PostgreSQL at $URI"
+PG=$ROOT/tests/testing/postgres_server.sh  # Also restarts it below.
+start_postgres
 
 START=$(( $(date -u +%s) - 3600 ))
 say "generating 3 captures of ${CAPTURE_SECONDS}s (seeds 201..203)"

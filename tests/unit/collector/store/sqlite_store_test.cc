@@ -494,7 +494,7 @@ TEST_F(SqliteStoreTest, EmptyFileIsMigratedToCurrentSchema) {
     ASSERT_NE(store, nullptr);
     ASSERT_OK(store->Commit("s1", Plain(OneRecordBatch(1, kT0))));
   }
-  EXPECT_EQ(UserVersion(options.path), 4);  // 2: content digests; 3: log index; 4: sites.
+  EXPECT_EQ(UserVersion(options.path), 5);  // 2: digests; 3: log index; 4: sites; 5: revocations.
   auto reopened = Open(options);            // Already current: no migration runs again.
   EXPECT_EQ(TotalConnections(*All(*reopened)), 1u);
 }

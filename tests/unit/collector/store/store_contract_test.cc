@@ -16,6 +16,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "collector/store/admin_store.h"
 #include "collector/store/internal/pg_conn.h"
 #include "collector/store/postgres_store.h"
 #include "collector/store/sqlite_store.h"
@@ -431,6 +432,67 @@ TEST_P(StoreContractTest, CallsAfterCloseAreCancelled) {
               StatusIs(absl::StatusCode::kCancelled));
   EXPECT_THAT(store->RecordHello("s1", "p", common::SensorInfo()),
               StatusIs(absl::StatusCode::kCancelled));
+}
+
+// The database the store of this test opens, as the collector's --db names it.
+std::string DbOf(Backend backend, const TempDir& dir) {
+  return backend == Backend::kSqlite ? dir.File("store.db") : SharedServer()->uri();
+}
+
+TEST_P(StoreContractTest, RevocationsAreListedByNameReplacedByALaterRevokeAndLifted) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  const absl::Time t1 = absl::FromUnixSeconds(1'800'000'000);
+  ASSERT_OK(store->Revoke({.name = "router-c", .revoked_at = t1, .reason = "stolen"}));
+  ASSERT_OK(store->Revoke({.name = "alice", .revoked_at = t1, .reason = ""}));
+  ASSERT_OK(store->Revoke(
+      {.name = "router-c", .revoked_at = t1 + absl::Hours(1), .reason = "stolen again"}));
+  ASSERT_OK_AND_ASSIGN(std::vector<Revocation> listed, store->Revocations());
+  EXPECT_EQ(listed,
+            (std::vector<Revocation>{
+                {.name = "alice", .revoked_at = t1, .reason = ""},
+                {.name = "router-c", .revoked_at = t1 + absl::Hours(1), .reason = "stolen again"},
+            }));
+  ASSERT_OK(store->Unrevoke("alice"));
+  EXPECT_THAT(store->Unrevoke("alice"), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(store->Revoke({.name = "", .revoked_at = t1, .reason = ""}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  ASSERT_OK(store->Close());
+  store.reset();
+  auto reopened = Open();
+  ASSERT_NE(reopened, nullptr);
+  ASSERT_OK_AND_ASSIGN(listed, reopened->Revocations());
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].name, "router-c");
+}
+
+TEST_P(StoreContractTest, AdminStoreOpenedBesideARunningStoreSharesItsRevocations) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  ASSERT_OK(store->Commit("s1", Plain(OneRecordBatch(1, kT0))));
+  // As `synmap-collector revoke` does while the collector runs (the SQLite file stays locked).
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<AdminStore> admin, OpenAdminStore(DbOf(GetParam(), dir_)));
+  const absl::Time t = absl::FromUnixSeconds(1'800'000'000);
+  ASSERT_OK(admin->Revoke({.name = "s1", .revoked_at = t, .reason = "lost"}));
+  ASSERT_OK_AND_ASSIGN(std::vector<Revocation> seen, store->Revocations());
+  EXPECT_EQ(seen, (std::vector<Revocation>{{.name = "s1", .revoked_at = t, .reason = "lost"}}));
+  // The store keeps committing beside the admin handle, and the admin sees the store's writes.
+  ASSERT_OK(store->Commit("s2", Plain(OneRecordBatch(1, kT0))));
+  ASSERT_OK(store->Unrevoke("s1"));
+  ASSERT_OK_AND_ASSIGN(seen, admin->Revocations());
+  EXPECT_TRUE(seen.empty());
+  EXPECT_EQ(TotalConnections(*All(*store)), 2u);
+}
+
+TEST_P(StoreContractTest, AdminStoreCreatesTheSchemaOfANewDatabase) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<AdminStore> admin, OpenAdminStore(DbOf(GetParam(), dir_)));
+  ASSERT_OK(admin->Revoke({.name = "early", .revoked_at = absl::FromUnixSeconds(1), .reason = ""}));
+  admin.reset();
+  auto store = Open();  // A collector started later finds the revocation.
+  ASSERT_NE(store, nullptr);
+  ASSERT_OK_AND_ASSIGN(std::vector<Revocation> seen, store->Revocations());
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].name, "early");
 }
 
 // A batch [start, start + 10 s) of one record 10.0.0.2 -> 10.0.0.1:22 with one connection per
