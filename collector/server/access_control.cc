@@ -41,6 +41,16 @@ absl::StatusOr<common::PeerIdentity> AuthorizePeer(const grpc::ServerContextBase
   return identity;
 }
 
+std::string PeerCertificatePem(const grpc::ServerContextBase& context) {
+  std::string pem;
+  if (const std::shared_ptr<const grpc::AuthContext> auth = context.auth_context()) {
+    for (const grpc::string_ref& value : auth->FindPropertyValues("x509_pem_cert")) {
+      pem.assign(value.data(), value.size());
+    }
+  }
+  return pem;
+}
+
 absl::Status RefuseRevoked(const common::PeerIdentity& identity, const Revocation& revocation,
                            absl::string_view rpc, RefusalCounters& counters) {
   counters.Add("revoked");

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <string>
+
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "collector/server/refusal_counters.h"
@@ -21,6 +23,10 @@ namespace synmap::collector {
 [[nodiscard]] absl::StatusOr<common::PeerIdentity> AuthorizePeer(
     const grpc::ServerContextBase& context, absl::string_view rpc, absl::string_view required_role,
     RefusalCounters& counters, const RevocationList* revocations = nullptr);
+
+// The verified certificate (PEM) of the peer of `context` (gRPC's "x509_pem_cert"); empty when
+// the call has none. `context` is only read during the call.
+std::string PeerCertificatePem(const grpc::ServerContextBase& context);
 
 // With `revocation` in force against `identity`: counts ("revoked"), logs, and returns the
 // PermissionDenied told to the peer (message starting "revoked:", with the time and reason).

@@ -29,6 +29,7 @@
 #include "collector/server/collector_metrics.h"
 #include "collector/server/collector_server.h"
 #include "collector/server/revoke_command.h"
+#include "collector/server/token_command.h"
 #include "collector/store/migrate.h"
 #include "collector/store/postgres_store.h"
 #include "collector/store/sqlite_store.h"
@@ -39,6 +40,7 @@
 #include "common/naming/name_table.h"
 #include "common/status/status_macros.h"
 #include "common/time/clock.h"
+#include "common/tls/certificate_request.h"
 #include "common/tls/crl.h"
 #include "common/tls/peer_identity.h"
 #include "common/tls/tls_files.h"
@@ -110,6 +112,17 @@ const std::vector<OptionSpec>& Specs() {
       {.name = "metrics-listen",
        .value_name = "ADDR:PORT",
        .help = "serve Prometheus metrics over HTTP at http://ADDR:PORT/metrics (default: off)"},
+      {.name = "issuing-ca",
+       .value_name = "FILE",
+       .help = "issuing CA certificate (make-certs.sh issuing-ca): sign enrolments and renewals"},
+      {.name = "issuing-ca-key", .value_name = "FILE", .help = "issuing CA private key"},
+      {.name = "enrol-listen",
+       .value_name = "HOST:PORT",
+       .help = "serve enrolment by token here (TLS without client certificates; needs "
+               "--issuing-ca)"},
+      {.name = "certificate-lifetime",
+       .value_name = "DURATION",
+       .help = "lifetime of the certificates signed by --issuing-ca (default 30d)"},
       {.name = "crl",
        .value_name = "FILE",
        .help = "certificate revocation list of the deployment CA (PEM or DER), checked in every "
@@ -143,7 +156,10 @@ std::string Usage() {
   return absl::StrCat(
       "usage: synmap-collector --listen HOST:PORT --db FILE --names FILE --ca CA.pem "
       "--cert C.pem --key K.pem [--retention 90d] [--config FILE.yaml]\n\n",
-      common::OptionsHelp(Specs()), "\n", RevokeCommandsHelp(),
+      common::OptionsHelp(Specs()),
+      "\nsynmap-collector token create --name NAME --role sensor|reader [--ttl 24h] --db DB: "
+      "makes a one-time enrolment token (token create --help)\n"
+      "\n", RevokeCommandsHelp(),
       "\nsynmap-collector migrate --from FILE.db --to URI: copies a stopped collector's SQLite "
       "store into an empty PostgreSQL database (docs/scale-out.md)\n",
       common::OptionsHelp(MigrateSpecs()));
@@ -160,6 +176,10 @@ struct MainOptions {
   std::string metrics_listen;  // --metrics-listen; empty: no metrics endpoint.
   common::TlsFiles tls_files;
   std::string crl_path;  // --crl; empty: no CRL.
+  // --issuing-ca and --issuing-ca-key; empty: no enrolment or renewal.
+  std::string issuing_ca_path;
+  std::string issuing_ca_key_path;
+  absl::Duration certificate_lifetime = kDefaultCertificateLifetime;
   absl::Duration probe_interval = absl::Seconds(10);
   int probe_failures = 3;
   // --on-new-service; command empty: off.
@@ -200,6 +220,19 @@ absl::StatusOr<MainOptions> ResolveOptions(const OptionMap& o) {
   SYNMAP_ASSIGN_OR_RETURN(m.crl_path, common::GetString(o, "crl"));
   if (!m.crl_path.empty() && m.server.insecure_for_testing) {
     return absl::InvalidArgumentError("--crl needs TLS (not --insecure-for-testing)");
+  }
+  SYNMAP_ASSIGN_OR_RETURN(m.issuing_ca_path, common::GetString(o, "issuing-ca"));
+  SYNMAP_ASSIGN_OR_RETURN(m.issuing_ca_key_path, common::GetString(o, "issuing-ca-key"));
+  SYNMAP_ASSIGN_OR_RETURN(m.server.enrol_listen_address, common::GetString(o, "enrol-listen"));
+  SYNMAP_ASSIGN_OR_RETURN(m.certificate_lifetime,
+                          common::GetDuration(o, "certificate-lifetime", m.certificate_lifetime));
+  if (m.issuing_ca_path.empty() != m.issuing_ca_key_path.empty() ||
+      (m.issuing_ca_path.empty() && !m.server.enrol_listen_address.empty())) {
+    return absl::InvalidArgumentError(
+        "--issuing-ca and --issuing-ca-key go together, and --enrol-listen needs them");
+  }
+  if (m.certificate_lifetime < absl::Minutes(1)) {
+    return absl::InvalidArgumentError("--certificate-lifetime must be at least 1m");
   }
   SYNMAP_ASSIGN_OR_RETURN(m.store.retention,
                           common::GetDuration(o, "retention", absl::ZeroDuration()));
@@ -253,6 +286,7 @@ absl::Status LoadTls(MainOptions& m) {
     return absl::OkStatus();
   }
   SYNMAP_ASSIGN_OR_RETURN(m.server.tls, common::LoadTlsMaterial(m.tls_files));
+  m.server.tls_files = m.tls_files;
   SYNMAP_RETURN_IF_ERROR(common::CheckCertificateValidity(
       m.tls_files.cert_path, m.server.tls.cert_pem, RealClock::Get().Now()));
   absl::StatusOr<common::PeerIdentity> self =
@@ -396,6 +430,26 @@ absl::Status Serve(MainOptions& m, const sigset_t& signals) {
                                                             ? OpenPostgresStore(*m.postgres)
                                                             : OpenSqliteStore(m.store));
   QueryEngine engine(*store, holder);
+  std::unique_ptr<IssuingCa> issuing_ca;
+  std::unique_ptr<EnrolmentTokens> tokens;
+  std::unique_ptr<Registrar> registrar;
+  if (!m.issuing_ca_path.empty()) {
+    absl::StatusOr<std::unique_ptr<IssuingCa>> ca = IssuingCa::Load(
+        m.issuing_ca_path, m.issuing_ca_key_path, m.server.tls.ca_pem, RealClock::Get().Now());
+    absl::StatusOr<std::unique_ptr<EnrolmentTokens>> opened =
+        ca.ok() ? OpenEnrolmentTokens(m.store.path) : ca.status();
+    if (!opened.ok()) {
+      SYNMAP_RETURN_IF_ERROR(store->Close());
+      return opened.status();
+    }
+    issuing_ca = *std::move(ca);
+    tokens = *std::move(opened);
+    registrar = std::make_unique<Registrar>(*issuing_ca, *tokens, *store, RealClock::Get(),
+                                            m.certificate_lifetime);
+    m.server.registrar = registrar.get();
+    SYNMAP_LOG(INFO) << "issuing_ca cert=" << m.issuing_ca_path << " ca_fingerprint="
+                     << common::CertificateFingerprint(m.server.tls.ca_pem).value_or("?");
+  }
   absl::StatusOr<std::unique_ptr<CollectorServer>> server =
       CollectorServer::Start(m.server, *store, engine, RealClock::Get());
   if (!server.ok()) {
@@ -405,7 +459,8 @@ absl::Status Serve(MainOptions& m, const sigset_t& signals) {
   SYNMAP_LOG(INFO) << "listening address=" << HostOf(m.server.listen_address) << ":"
                    << (*server)->port()
                    << " db=" << (m.postgres.has_value() ? "postgresql" : m.store.path)
-                   << " names=" << (m.names_path.empty() ? "(none)" : m.names_path);
+                   << " names=" << (m.names_path.empty() ? "(none)" : m.names_path)
+                   << " enrol_port=" << (*server)->enrol_port();
   if (metrics != nullptr) {
     AddCollectorMetrics(**server, m.server.tls.cert_pem, SYNMAP_VERSION, metrics_registry);
     SYNMAP_RETURN_IF_ERROR(metrics->Start());
@@ -537,6 +592,9 @@ int Main(int argc, char** argv) {
   }
   if (argc >= 2 && std::string(argv[1]) == "revocations") {
     return RevocationsMain(std::vector<std::string>(argv + 2, argv + argc), Specs());
+  }
+  if (argc >= 2 && std::string(argv[1]) == "token") {
+    return TokenMain(std::vector<std::string>(argv + 2, argv + argc), Specs());
   }
   // Block the signals we wait for before any thread starts, so every thread inherits it.
   sigset_t signals;

@@ -20,6 +20,7 @@
 #include "common/status/status_macros.h"
 #include "common/tls/certificate_check.h"
 #include "common/tls/credentials.h"
+#include "common/tls/pinned_tls.h"
 
 namespace synmap::collector {
 namespace {
@@ -160,6 +161,12 @@ absl::Status CollectorServerOptions::Validate() const {
       (tls.ca_pem.empty() || tls.cert_pem.empty() || tls.key_pem.empty())) {
     return absl::InvalidArgumentError("TLS CA, certificate and key are required");
   }
+  if (!enrol_listen_address.empty() && (registrar == nullptr || insecure_for_testing ||
+                                        enrol_listen_address.rfind(':') == std::string::npos)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("enrolment address '", enrol_listen_address,
+                     "' needs HOST:PORT, an issuing CA (--issuing-ca, --issuing-ca-key) and TLS"));
+  }
   if (revocation_poll_interval <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("revocation_poll_interval must be positive");
   }
@@ -181,12 +188,13 @@ absl::StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(
 
   gpr_set_log_function(RouteGrpcLog);
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(
-      options.listen_address,
-      options.insecure_for_testing
-          ? common::MakeInsecureServerCredentialsForTesting()
-          : common::MakeServerCredentials(options.tls, clock, RefuseCertificate, options.crl),
-      &server->port_);
+  builder.AddListeningPort(options.listen_address,
+                           options.insecure_for_testing
+                               ? common::MakeInsecureServerCredentialsForTesting()
+                               : common::MakeServerCredentials(
+                                     options.tls, clock, RefuseCertificate, options.crl,
+                                     options.tls_files.has_value() ? &*options.tls_files : nullptr),
+                           &server->port_);
   // The transport's cap is twice the named limit: a message just over the limit still reaches
   // IngestService, which refuses it by name (message_too_large), counts and logs it; anything
   // larger is cut off by gRPC before it is buffered.
@@ -204,6 +212,10 @@ absl::StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   builder.RegisterService(server->ingest_.get());
   builder.RegisterService(server->query_.get());
+  if (options.registrar != nullptr) {
+    server->renewal_ = std::make_unique<RenewalService>(*options.registrar, *server->refusals_);
+    builder.RegisterService(server->renewal_.get());
+  }
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
     std::string why = BindFailure(options.listen_address);
@@ -212,9 +224,34 @@ absl::StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(
                      why.empty() ? "gRPC refused the port or the TLS material" : why));
   }
   RegisterListeningPort(server->port_);
+  if (!options.enrol_listen_address.empty()) {
+    SYNMAP_RETURN_IF_ERROR(server->StartEnrolment(options));
+  }
   SYNMAP_LOG(INFO) << "collector_server_started port=" << server->port_ << " tls="
                    << (options.insecure_for_testing ? "off(insecure-for-testing)" : "mutual");
   return server;
+}
+
+absl::Status CollectorServer::StartEnrolment(const CollectorServerOptions& options) {
+  enrolment_ = std::make_unique<EnrolmentService>(*options.registrar, *refusals_);
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options.enrol_listen_address,
+                           common::MakeServerAuthenticatedCredentials(options.tls), &enrol_port_);
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, 10'000);
+  builder.SetMaxReceiveMessageSize(64 << 10);  // A token and a CSR: a few KiB.
+  builder.RegisterService(enrolment_.get());
+  enrol_server_ = builder.BuildAndStart();
+  if (enrol_server_ == nullptr || enrol_port_ == 0) {
+    std::string why = BindFailure(options.enrol_listen_address);
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen for enrolment on ", options.enrol_listen_address, ": ",
+                     why.empty() ? "gRPC refused the port or the TLS material" : why));
+  }
+  SYNMAP_LOG(INFO) << "enrolment_server_started port=" << enrol_port_
+                   << " tls=server_only lifetime="
+                   << absl::FormatDuration(options.registrar->lifetime());
+  return absl::OkStatus();
 }
 
 CollectorServer::~CollectorServer() { Shutdown(absl::Seconds(5)); }
@@ -224,6 +261,12 @@ void CollectorServer::Shutdown(absl::Duration grace) {
     return;
   }
   shut_down_ = true;
+  if (enrol_server_ != nullptr) {
+    enrol_server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace));
+    enrol_server_->Wait();
+  }
+  enrol_server_.reset();
+  enrolment_.reset();
   if (server_ != nullptr) {
     server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace));
     server_->Wait();
@@ -233,6 +276,7 @@ void CollectorServer::Shutdown(absl::Duration grace) {
   // The ingest service's workers finish their in-flight store calls before it is gone.
   ingest_.reset();
   query_.reset();
+  renewal_.reset();
   if (revocations_ != nullptr) {
     revocations_->Stop();
   }

@@ -1,12 +1,15 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "collector/fleet/registrar.h"
 #include "collector/query/query_engine.h"
+#include "collector/server/enrol_service.h"
 #include "collector/server/ingest_service.h"
 #include "collector/server/query_service.h"
 #include "collector/server/refusal_counters.h"
@@ -28,6 +31,9 @@ struct CollectorServerOptions {
   std::string listen_address;
   // CA, certificate and key of the collector; clients must present a cert from that CA.
   common::TlsMaterial tls;
+  // The files `tls` was read from, when it was: the main port then re-reads the collector's
+  // certificate and key every 5 s, so a replaced certificate needs no restart.
+  std::optional<common::TlsFiles> tls_files;
   // Plaintext instead of mTLS (the binaries' --insecure-for-testing). Plaintext calls carry no
   // certificate, so every Ingest and Query call is refused UNAUTHENTICATED: only useful to
   // check that a deployment's network path works.
@@ -39,6 +45,13 @@ struct CollectorServerOptions {
   // The deployment CRL in force (--crl), checked in every TLS handshake; null = none. Borrowed:
   // must outlive the server.
   const common::CrlHolder* crl = nullptr;
+  // When set (the collector has an issuing CA), the Renewal service is served on
+  // listen_address, and the Enrolment service on enrol_listen_address when that is set: TLS
+  // that authenticates the collector only (docs/operations.md, "Add a sensor in two
+  // commands"). Borrowed: must outlive the server.
+  Registrar* registrar = nullptr;
+  // "HOST:PORT" of the enrolment port ("127.0.0.1:0" picks a free port, see enrol_port()).
+  std::string enrol_listen_address;
 
   [[nodiscard]] absl::Status Validate() const;
 };
@@ -61,6 +74,8 @@ class CollectorServer {
 
   // The bound port (the chosen one when listening on port 0).
   int port() const { return port_; }
+  // The bound enrolment port; 0 when there is none.
+  int enrol_port() const { return enrol_port_; }
 
   // Stops accepting calls, lets open calls finish for up to `grace` (streams end when their
   // sensors close them or are cancelled after it; in-flight commits always complete), then
@@ -83,13 +98,19 @@ class CollectorServer {
 
  private:
   CollectorServer() = default;
+  // Starts the enrolment server on options.enrol_listen_address. Unavailable when it cannot bind.
+  [[nodiscard]] absl::Status StartEnrolment(const CollectorServerOptions& options);
 
   std::unique_ptr<RefusalCounters> refusals_;
   std::unique_ptr<RevocationList> revocations_;
   std::unique_ptr<IngestService> ingest_;
   std::unique_ptr<QueryService> query_;
+  std::unique_ptr<RenewalService> renewal_;
+  std::unique_ptr<EnrolmentService> enrolment_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<grpc::Server> enrol_server_;
   int port_ = 0;
+  int enrol_port_ = 0;
   bool shut_down_ = false;
 };
 

@@ -8,9 +8,11 @@
 #include "collector/server/access_control.h"
 #include "collector/server/internal/worker_pool.h"
 #include "common/batch/batch_codec.h"
+#include "common/enrol/enrol_client.h"
 #include "common/log/log.h"
 #include "common/status/grpc_status.h"
 #include "common/tls/peer_identity.h"
+#include "common/tls/tls_files.h"
 
 namespace synmap::collector {
 namespace internal {
@@ -163,6 +165,26 @@ class IngestReactor final : public grpc::ServerBidiReactor<SensorMessage, Collec
     bool empty() const { return !any() && !finish.has_value(); }
   };
 
+  // The end of the sensor's certificate (0 when it cannot be read), for its Hello; logs a
+  // warning when less than a quarter of its validity is left (renewal is due at two thirds).
+  int64_t CertificateNotAfterNs() const {
+    const std::string pem = PeerCertificatePem(context_);
+    absl::StatusOr<absl::Time> end = common::CertificateNotAfter(pem);
+    absl::StatusOr<absl::Time> due = common::RenewalDue(pem);
+    if (!end.ok() || !due.ok()) {
+      return 0;
+    }
+    const absl::Time now = service_.clock_.Now();
+    if (now > *due + (*end - *due) / 4) {
+      SYNMAP_LOG(WARNING) << "certificate_expiring sensor=" << identity_.name << " not_after="
+                          << absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", *end, absl::UTCTimeZone())
+                          << " left="
+                          << absl::FormatDuration(absl::Trunc(*end - now, absl::Seconds(1)))
+                          << " (renew it: enrolled sensors renew by themselves)";
+    }
+    return absl::ToUnixNanos(*end);
+  }
+
   // Takes one message read from the sensor: queues it for the store or fails the stream.
   void AcceptLocked(SensorMessage msg) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (!status_.ok() || cancelled_) {
@@ -194,6 +216,7 @@ class IngestReactor final : public grpc::ServerBidiReactor<SensorMessage, Collec
         return;
       }
       msg.mutable_hello()->set_site(*std::move(site));
+      msg.mutable_hello()->set_certificate_not_after_unix_ns(CertificateNotAfterNs());
     } else if (msg.has_hello()) {
       FailLocked(absl::InvalidArgumentError("Hello sent twice on one stream"), "hello_twice");
       return;

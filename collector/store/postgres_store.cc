@@ -59,7 +59,7 @@ constexpr int64_t kDayNs = int64_t{86'400} * 1'000'000'000;
 constexpr int kFetchBatches = 64;
 
 // Migration N takes the schema from version N to N+1. Never edit a released one: append.
-constexpr std::array<const char*, 3> kPgMigrations = {
+constexpr std::array<const char*, 4> kPgMigrations = {
     // 0 -> 1: sensors, batch metadata with digests, the batch log partitioned by day.
     R"sql(
 CREATE TABLE sensors (
@@ -125,6 +125,18 @@ CREATE TABLE revocations (
   name text PRIMARY KEY,
   revoked_ns bigint NOT NULL,
   reason text NOT NULL DEFAULT ''
+);
+)sql",
+    // 3 -> 4: one-time enrolment tokens (docs/operations.md, "Add a sensor in two commands"),
+    // kept only as their SHA-256; used_ns 0 while unused.
+    R"sql(
+CREATE TABLE enrolment_tokens (
+  hash text PRIMARY KEY,
+  name text NOT NULL,
+  role text NOT NULL,
+  created_ns bigint NOT NULL,
+  expires_ns bigint NOT NULL,
+  used_ns bigint NOT NULL DEFAULT 0
 );
 )sql",
 };

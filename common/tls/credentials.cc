@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/tls/reloading_credentials.h"
 
 namespace synmap::common {
 
@@ -65,10 +66,18 @@ class ClientChainVerifier final : public grpc::experimental::ExternalCertificate
 std::shared_ptr<grpc::ServerCredentials> MakeServerCredentials(const TlsMaterial& material,
                                                                const Clock& clock,
                                                                CertificateRefusalSink on_refused,
-                                                               const CrlHolder* crl) {
-  auto provider = std::make_shared<grpc::experimental::StaticDataCertificateProvider>(
-      material.ca_pem,
-      std::vector<grpc::experimental::IdentityKeyCertPair>{{material.key_pem, material.cert_pem}});
+                                                               const CrlHolder* crl,
+                                                               const TlsFiles* reload_from) {
+  std::shared_ptr<grpc::experimental::CertificateProviderInterface> provider;
+  if (reload_from != nullptr) {
+    provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+        reload_from->key_path, reload_from->cert_path, reload_from->ca_path,
+        static_cast<unsigned int>(absl::ToInt64Seconds(kTlsFileRefreshInterval)));
+  } else {
+    provider = std::make_shared<grpc::experimental::StaticDataCertificateProvider>(
+        material.ca_pem, std::vector<grpc::experimental::IdentityKeyCertPair>{
+                             {material.key_pem, material.cert_pem}});
+  }
   grpc::experimental::TlsServerCredentialsOptions options(provider);
   options.watch_root_certs();
   options.watch_identity_key_cert_pairs();

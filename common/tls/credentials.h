@@ -29,11 +29,15 @@ using CertificateRefusalSink = std::function<void(const CertificateVerdict&)>;
 // verifier hook, with gRPC's own chain check turned off so that the exact problem is known:
 // expired, not yet valid, unknown CA), and `on_refused` (if set) is told why. gRPC itself
 // still refuses a client that sends no certificate. With `crl`, a client certificate that the
-// CRL in force at its handshake lists is refused too (CertificateProblem::kRevoked). `clock` and
-// `crl` must outlive the credentials and every server built with them.
+// CRL in force at its handshake lists is refused too (CertificateProblem::kRevoked). With
+// `reload_from` (the files `material` was loaded from), the server's own certificate and key are
+// re-read from them every 5 s (gRPC's file watcher): a replaced certificate is presented from the
+// next handshake on, without a restart. `clock` and `crl` must outlive the credentials and every
+// server built with them.
 std::shared_ptr<grpc::ServerCredentials> MakeServerCredentials(
     const TlsMaterial& material, const Clock& clock = RealClock::Get(),
-    CertificateRefusalSink on_refused = nullptr, const CrlHolder* crl = nullptr);
+    CertificateRefusalSink on_refused = nullptr, const CrlHolder* crl = nullptr,
+    const TlsFiles* reload_from = nullptr);
 
 // Plaintext server credentials for the binaries' explicit --insecure-for-testing flag only.
 // Calls over them carry no certificate, so PeerIdentityFromContext refuses every one of them.

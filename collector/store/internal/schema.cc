@@ -105,6 +105,19 @@ CREATE TABLE revocations (
   reason TEXT NOT NULL DEFAULT ''
 ) WITHOUT ROWID;
 )sql",
+    // 5 -> 6: one-time enrolment tokens (docs/operations.md, "Add a sensor in two commands"),
+    // kept only as their SHA-256, made by `synmap-collector token create` next to running
+    // collectors; used_ns 0 while unused.
+    R"sql(
+CREATE TABLE enrolment_tokens (
+  hash TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  role TEXT NOT NULL,
+  created_ns INTEGER NOT NULL,
+  expires_ns INTEGER NOT NULL,
+  used_ns INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+)sql",
 };
 
 }  // namespace

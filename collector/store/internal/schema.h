@@ -8,7 +8,7 @@
 namespace synmap::collector::internal {
 
 // The schema version this program writes (PRAGMA user_version).
-inline constexpr int64_t kSchemaVersion = 5;
+inline constexpr int64_t kSchemaVersion = 6;
 
 // Brings the database to kSchemaVersion by running each missing migration in its own
 // transaction (version 0 = empty file). Version 2's trigger calls synmap_batch_digest():

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -17,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "collector/store/admin_store.h"
+#include "collector/store/enrolment_tokens.h"
 #include "collector/store/internal/pg_conn.h"
 #include "collector/store/postgres_store.h"
 #include "collector/store/sqlite_store.h"
@@ -493,6 +495,80 @@ TEST_P(StoreContractTest, AdminStoreCreatesTheSchemaOfANewDatabase) {
   ASSERT_OK_AND_ASSIGN(std::vector<Revocation> seen, store->Revocations());
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(seen[0].name, "early");
+}
+
+EnrolmentToken Token(const std::string& hash, const std::string& name) {
+  EnrolmentToken token;
+  token.hash = hash;
+  token.name = name;
+  token.role = "sensor";
+  token.created = absl::FromUnixSeconds(1'800'000'000);
+  token.expires = token.created + absl::Hours(24);
+  return token;
+}
+
+TEST_P(StoreContractTest, EnrolmentTokenIsClaimedOnceBesideARunningStoreAndKeptAcrossReopen) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  // As `synmap-collector token create` does while the collector runs.
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<EnrolmentTokens> maker,
+                       OpenEnrolmentTokens(DbOf(GetParam(), dir_)));
+  ASSERT_OK(maker->Add(Token("aa11", "router-c")));
+  ASSERT_OK(maker->Add(Token("bb22", "router-d")));
+  EXPECT_THAT(maker->Add(Token("aa11", "router-x")),
+              StatusIs(absl::StatusCode::kAlreadyExists));
+  EXPECT_THAT(maker->Add(Token("", "router-x")), StatusIs(absl::StatusCode::kInvalidArgument));
+  ASSERT_OK(store->Commit("s1", Plain(OneRecordBatch(1, kT0))));  // The store goes on.
+
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<EnrolmentTokens> collector,
+                       OpenEnrolmentTokens(DbOf(GetParam(), dir_)));
+  const absl::Time t = absl::FromUnixSeconds(1'800'000'100);
+  ASSERT_OK_AND_ASSIGN(EnrolmentToken first, collector->Claim("aa11", t));
+  EXPECT_EQ(first, Token("aa11", "router-c"));  // Unused until this claim.
+  ASSERT_OK_AND_ASSIGN(EnrolmentToken again, maker->Claim("aa11", t + absl::Seconds(5)));
+  ASSERT_TRUE(again.used.has_value());
+  EXPECT_EQ(*again.used, t);  // The first claim's time, not the second's.
+  EXPECT_THAT(collector->Claim("cc33", t), StatusIs(absl::StatusCode::kNotFound));
+  ASSERT_OK(store->Close());
+  store.reset();
+  collector.reset();
+  maker.reset();
+  auto reopened = Open();
+  ASSERT_NE(reopened, nullptr);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<EnrolmentTokens> after,
+                       OpenEnrolmentTokens(DbOf(GetParam(), dir_)));
+  ASSERT_OK_AND_ASSIGN(EnrolmentToken used, after->Claim("aa11", t + absl::Hours(1)));
+  EXPECT_EQ(used.used, std::optional<absl::Time>(t));
+  ASSERT_OK_AND_ASSIGN(EnrolmentToken unused, after->Claim("bb22", t));
+  EXPECT_FALSE(unused.used.has_value());
+}
+
+TEST_P(StoreContractTest, ConcurrentClaimsOfOneTokenHaveOneWinner) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<EnrolmentTokens> maker,
+                       OpenEnrolmentTokens(DbOf(GetParam(), dir_)));
+  constexpr int kClaimers = 4;
+  for (int round = 0; round < 5; ++round) {
+    const std::string hash = absl::StrCat("race", round);
+    ASSERT_OK(maker->Add(Token(hash, "s1")));
+    std::vector<std::unique_ptr<EnrolmentTokens>> handles;
+    for (int i = 0; i < kClaimers; ++i) {
+      ASSERT_OK_AND_ASSIGN(handles.emplace_back(), OpenEnrolmentTokens(DbOf(GetParam(), dir_)));
+    }
+    std::vector<int> won(kClaimers, -1);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kClaimers; ++i) {
+      threads.emplace_back([&, i] {
+        absl::StatusOr<EnrolmentToken> got =
+            handles[static_cast<size_t>(i)]->Claim(hash, absl::FromUnixSeconds(1'800'000'000 + i));
+        won[static_cast<size_t>(i)] = got.ok() ? (got->used.has_value() ? 0 : 1) : -1;
+      });
+    }
+    for (std::thread& thread : threads) {
+      thread.join();
+    }
+    EXPECT_EQ(std::count(won.begin(), won.end(), 1), 1) << "round " << round;
+    EXPECT_EQ(std::count(won.begin(), won.end(), 0), kClaimers - 1) << "round " << round;
+  }
 }
 
 // A batch [start, start + 10 s) of one record 10.0.0.2 -> 10.0.0.1:22 with one connection per
