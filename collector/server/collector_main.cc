@@ -156,10 +156,7 @@ std::string Usage() {
   return absl::StrCat(
       "usage: synmap-collector --listen HOST:PORT --db FILE --names FILE --ca CA.pem "
       "--cert C.pem --key K.pem [--retention 90d] [--config FILE.yaml]\n\n",
-      common::OptionsHelp(Specs()),
-      "\nsynmap-collector token create --name NAME --role sensor|reader [--ttl 24h] --db DB: "
-      "makes a one-time enrolment token (token create --help)\n"
-      "\n", RevokeCommandsHelp(),
+      common::OptionsHelp(Specs()), TokenCommandHelp(), "\n", RevokeCommandsHelp(),
       "\nsynmap-collector migrate --from FILE.db --to URI: copies a stopped collector's SQLite "
       "store into an empty PostgreSQL database (docs/scale-out.md)\n",
       common::OptionsHelp(MigrateSpecs()));

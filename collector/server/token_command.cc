@@ -78,6 +78,13 @@ absl::Status CreateToken(const OptionMap& o) {
 
 }  // namespace
 
+std::string TokenCommandHelp() {
+  return absl::StrCat(
+      "\nsynmap-collector token create --name NAME --role sensor|reader [--ttl 24h] --db DB: "
+      "makes a one-time enrolment token\n",
+      common::OptionsHelp(TokenSpecs()));
+}
+
 int TokenMain(const std::vector<std::string>& args,
               absl::Span<const common::OptionSpec> collector_specs) {
   std::vector<std::string> positional;

@@ -17,4 +17,7 @@ namespace synmap::collector {
 int TokenMain(const std::vector<std::string>& args,
               absl::Span<const common::OptionSpec> collector_specs);
 
+// The usage line and flag list of `token create`, for synmap-collector --help.
+std::string TokenCommandHelp();
+
 }  // namespace synmap::collector
