@@ -494,8 +494,9 @@ TEST_F(SqliteStoreTest, EmptyFileIsMigratedToCurrentSchema) {
     ASSERT_NE(store, nullptr);
     ASSERT_OK(store->Commit("s1", Plain(OneRecordBatch(1, kT0))));
   }
-  EXPECT_EQ(UserVersion(options.path), 5);  // 2: digests; 3: log index; 4: sites; 5: revocations.
-  auto reopened = Open(options);            // Already current: no migration runs again.
+  // 2: digests; 3: log index; 4: sites; 5: revocations; 6: enrolment tokens.
+  EXPECT_EQ(UserVersion(options.path), 6);
+  auto reopened = Open(options);  // Already current: no migration runs again.
   EXPECT_EQ(TotalConnections(*All(*reopened)), 1u);
 }
 
