@@ -866,7 +866,8 @@ TEST_F(CliQueryTest, SensorsTsv) {
   ASSERT_EQ(lines.size(), 3u) << r.out;
   EXPECT_EQ(lines[0],
             "sensor\tstate\tlast_batch\tlast_seq\tbatches\tpackets\tsynacks\tkernel_drops\t"
-            "interface_drops\tmalformed\tspool_backlog\tspool_dropped\tstatus\toverlap");
+            "interface_drops\tmalformed\tspool_backlog\tspool_dropped\tstatus\toverlap\t"
+            "cert_expires");
   for (const std::string& sensor : {std::string("s1"), std::string("s2")}) {
     uint64_t synacks = 0, batches = 0, drops = 0;
     for (int slot = 0; slot < 4; ++slot) {
@@ -876,8 +877,10 @@ TEST_F(CliQueryTest, SensorsTsv) {
       for (const Rec& rec : Records()) synacks += rec.slot == slot ? rec.packets : 0;
     }
     const std::vector<std::string> f = absl::StrSplit(lines[sensor == "s1" ? 1 : 2], '\t');
-    ASSERT_EQ(f.size(), 14u) << lines[1];
+    ASSERT_EQ(f.size(), 15u) << lines[1];
     EXPECT_EQ(f[13], "") << "no handshake fingerprints in the fixture, so no overlap";
+    // The end of the sensor's certificate (make-certs.sh: 825 days), from its verified Hello.
+    EXPECT_TRUE(absl::EndsWith(f[14], "Z") && f[14].size() == 20 && f[14] > f[2]) << f[14];
     EXPECT_EQ(f[0], sensor);
     EXPECT_EQ(f[1], "disconnected");  // The streams were closed after sending.
     // Machine formats carry absolute times (RFC 3339), never "6m ago".
