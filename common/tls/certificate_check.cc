@@ -17,31 +17,12 @@ namespace synmap::common {
 namespace {
 
 using internal::X509Handle;
+using internal::X509StoreCtxFree;
+using internal::X509StoreFree;
 
-struct X509StoreFree {
-  void operator()(X509_STORE* s) const { X509_STORE_free(s); }
-};
-struct X509StoreCtxFree {
-  void operator()(X509_STORE_CTX* c) const { X509_STORE_CTX_free(c); }
-};
 struct X509StackFree {
   void operator()(STACK_OF(X509) * s) const { sk_X509_pop_free(s, X509_free); }
 };
-
-// Every certificate of `pem`, in order.
-std::vector<X509Handle> ParseAll(absl::string_view pem) {
-  std::vector<X509Handle> certs;
-  internal::BioHandle bio = internal::MemoryBio(pem);
-  while (bio != nullptr) {
-    X509Handle cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
-    if (cert == nullptr) {
-      break;
-    }
-    certs.push_back(std::move(cert));
-  }
-  ERR_clear_error();  // The end of the PEM text is reported as an error.
-  return certs;
-}
 
 std::string FormatAsn1Time(const ASN1_TIME* t) {
   return absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", internal::ToAbslTime(t), absl::UTCTimeZone());
@@ -113,7 +94,7 @@ absl::string_view CertificateProblemReason(CertificateProblem problem) {
 CertificateVerdict CheckCertificateChain(absl::string_view chain_pem, absl::string_view ca_pem,
                                          absl::Time now, const CertificateRevocationList* crl) {
   CertificateVerdict verdict;
-  std::vector<X509Handle> chain = ParseAll(chain_pem);
+  std::vector<X509Handle> chain = internal::ParseAllCertificates(chain_pem);
   if (chain.empty()) {
     verdict.problem = CertificateProblem::kNoCertificate;
     verdict.detail = "no certificate that parses";
@@ -128,7 +109,7 @@ CertificateVerdict CheckCertificateChain(absl::string_view chain_pem, absl::stri
   std::unique_ptr<STACK_OF(X509), X509StackFree> untrusted(sk_X509_new_null());
   std::unique_ptr<X509_STORE_CTX, X509StoreCtxFree> ctx(X509_STORE_CTX_new());
   int anchors = 0;
-  for (X509Handle& ca : ParseAll(ca_pem)) {
+  for (X509Handle& ca : internal::ParseAllCertificates(ca_pem)) {
     anchors += store != nullptr && X509_STORE_add_cert(store.get(), ca.get()) == 1 ? 1 : 0;
   }
   for (size_t i = 1; i < chain.size() && untrusted != nullptr; ++i) {

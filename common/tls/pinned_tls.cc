@@ -26,35 +26,17 @@ namespace {
 
 using internal::X509Handle;
 
-struct X509StoreFree {
-  void operator()(X509_STORE* s) const { X509_STORE_free(s); }
-};
-struct X509StoreCtxFree {
-  void operator()(X509_STORE_CTX* c) const { X509_STORE_CTX_free(c); }
-};
+using internal::X509StoreCtxFree;
+using internal::X509StoreFree;
+
 struct X509StackFree {
   void operator()(STACK_OF(X509) * s) const { sk_X509_free(s); }
 };
 
-// Every certificate of `pem`, in order.
-std::vector<X509Handle> ParseChain(absl::string_view pem) {
-  std::vector<X509Handle> certs;
-  internal::BioHandle bio = internal::MemoryBio(pem);
-  while (bio != nullptr) {
-    X509Handle cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
-    if (cert == nullptr) {
-      break;
-    }
-    certs.push_back(std::move(cert));
-  }
-  ERR_clear_error();  // The end of the PEM text is reported as an error.
-  return certs;
-}
-
 // Why the server's chain `chain_pem` (its certificate first) is not accepted under the pin
 // `fingerprint`; empty when it is.
 std::string PinnedChainProblem(const std::string& chain_pem, const std::string& fingerprint) {
-  std::vector<X509Handle> chain = ParseChain(chain_pem);
+  std::vector<X509Handle> chain = internal::ParseAllCertificates(chain_pem);
   if (chain.empty()) {
     return "the server sent no certificate";
   }

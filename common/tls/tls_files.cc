@@ -24,6 +24,20 @@ X509Handle ParseFirstCertificate(absl::string_view pem) {
   return X509Handle(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
 }
 
+std::vector<X509Handle> ParseAllCertificates(absl::string_view pem) {
+  std::vector<X509Handle> certs;
+  BioHandle bio = MemoryBio(pem);
+  while (bio != nullptr) {
+    X509Handle cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+    if (cert == nullptr) {
+      break;
+    }
+    certs.push_back(std::move(cert));
+  }
+  ERR_clear_error();  // The end of the PEM text is reported as an error.
+  return certs;
+}
+
 std::string TakeOpenSslError() {
   const unsigned long code = ERR_get_error();  // NOLINT(runtime/int): OpenSSL's type.
   ERR_clear_error();

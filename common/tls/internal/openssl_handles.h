@@ -4,8 +4,10 @@
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
 
 #include <memory>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -27,6 +29,12 @@ struct SslCtxFree {
 struct SslFree {
   void operator()(SSL* s) const { SSL_free(s); }
 };
+struct X509StoreFree {
+  void operator()(X509_STORE* s) const { X509_STORE_free(s); }
+};
+struct X509StoreCtxFree {
+  void operator()(X509_STORE_CTX* c) const { X509_STORE_CTX_free(c); }
+};
 using BioHandle = std::unique_ptr<BIO, BioFree>;
 using X509Handle = std::unique_ptr<X509, X509Free>;
 using EvpPkeyHandle = std::unique_ptr<EVP_PKEY, EvpPkeyFree>;
@@ -40,6 +48,9 @@ inline BioHandle MemoryBio(absl::string_view pem) {
 
 // The first certificate in `pem`, or null when there is none that parses.
 X509Handle ParseFirstCertificate(absl::string_view pem);
+
+// Every certificate of `pem`, in order (empty when none parses).
+std::vector<X509Handle> ParseAllCertificates(absl::string_view pem);
 
 // ASN1_TIME -> absl::Time; InfinitePast when it cannot be converted.
 absl::Time ToAbslTime(const ASN1_TIME* t);
