@@ -515,8 +515,7 @@ TEST_P(StoreContractTest, EnrolmentTokenIsClaimedOnceBesideARunningStoreAndKeptA
                        OpenEnrolmentTokens(DbOf(GetParam(), dir_)));
   ASSERT_OK(maker->Add(Token("aa11", "router-c")));
   ASSERT_OK(maker->Add(Token("bb22", "router-d")));
-  EXPECT_THAT(maker->Add(Token("aa11", "router-x")),
-              StatusIs(absl::StatusCode::kAlreadyExists));
+  EXPECT_THAT(maker->Add(Token("aa11", "router-x")), StatusIs(absl::StatusCode::kAlreadyExists));
   EXPECT_THAT(maker->Add(Token("", "router-x")), StatusIs(absl::StatusCode::kInvalidArgument));
   ASSERT_OK(store->Commit("s1", Plain(OneRecordBatch(1, kT0))));  // The store goes on.
 
