@@ -84,11 +84,15 @@ std::string Pick(const std::string& flag, const char* env, const common::OptionM
 // A reader certificate two thirds into its life is renewed before the command runs (readers
 // have no process that lives long enough to do it in the background). A failure is only a
 // warning: the current certificate is still valid, or the call itself will say it is not.
+// An expired (or not yet valid) certificate is not tried: Renew needs the identity it proves,
+// so the attempt could only fail, and would be one more refused handshake in the collector's
+// log; the call says why instead.
 void RenewIfDue(const std::string& target, const common::TlsFiles& tls,
                 const common::ChannelOptions& options) {
   absl::StatusOr<std::string> cert = common::ReadPemFile("cert", tls.cert_path);
   absl::StatusOr<absl::Time> due = cert.ok() ? common::RenewalDue(*cert) : cert.status();
-  if (!due.ok() || absl::Now() < *due) {
+  const absl::Time now = absl::Now();
+  if (!due.ok() || now < *due || !common::CheckCertificateValidity("cert", *cert, now).ok()) {
     return;
   }
   common::RenewalOptions renewal;
