@@ -51,6 +51,23 @@ configure_build() {
   ninja -C "$dir" -j"$JOBS" >"$dir.build.log" 2>&1 || { tail -60 "$dir.build.log"; return 1; }
 }
 
+# print_failed_output LOG: the last lines each failed test printed (ctest --output-on-failure
+# puts them after the test's "***Failed" line), so a CI log says why, not only which.
+print_failed_output() {
+  awk '
+    function flush() { if (name != "") { print "---- " name ": last lines of its output"; s = (n > 40) ? n - 40 : 0; for (i = s + 1; i <= n; i++) print "  | " buf[i]; } name = ""; n = 0 }
+    /^ *[0-9]+\/[0-9]+ Test +#[0-9]+: / {
+      flush()
+      if ($0 ~ /\*\*\*|Not Run|Timeout|Exception/) { name = $0; sub(/^ *[0-9]+\/[0-9]+ Test +#[0-9]+: /, "", name); sub(/ *\.+.*/, "", name) }
+      next
+    }
+    /tests passed, [0-9]+ tests failed/ { flush(); next }
+    /^ +Start +[0-9]+: / { next }
+    name != "" { buf[++n] = $0 }
+    END { flush() }
+  ' "$1"
+}
+
 # run_ctest NAME DIR [ctest args...]: runs ctest, adds its counts to the totals.
 run_ctest() {
   local name=$1 dir=$2; shift 2
@@ -65,6 +82,7 @@ run_ctest() {
   fi
   fail=$(echo "$line" | sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\1/')
   all=$(echo "$line" | sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\2/')
+  [ "$fail" -eq 0 ] || print_failed_output "$log"
   pass=$((all - fail))
   total_pass=$((total_pass + pass)); total_fail=$((total_fail + fail))
   [ "$fail" -eq 0 ] || failed_stages+=("$name")
