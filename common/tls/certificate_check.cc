@@ -17,12 +17,6 @@ namespace synmap::common {
 namespace {
 
 using internal::X509Handle;
-using internal::X509StoreCtxFree;
-using internal::X509StoreFree;
-
-struct X509StackFree {
-  void operator()(STACK_OF(X509) * s) const { sk_X509_pop_free(s, X509_free); }
-};
 
 std::string FormatAsn1Time(const ASN1_TIME* t) {
   return absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", internal::ToAbslTime(t), absl::UTCTimeZone());
@@ -105,17 +99,15 @@ CertificateVerdict CheckCertificateChain(absl::string_view chain_pem, absl::stri
     verdict.name = identity->name;
     verdict.role = identity->role;
   }
-  std::unique_ptr<X509_STORE, X509StoreFree> store(X509_STORE_new());
-  std::unique_ptr<STACK_OF(X509), X509StackFree> untrusted(sk_X509_new_null());
-  std::unique_ptr<X509_STORE_CTX, X509StoreCtxFree> ctx(X509_STORE_CTX_new());
+  internal::X509StoreHandle store(X509_STORE_new());
+  internal::X509StackHandle untrusted(sk_X509_new_null());
+  internal::X509StoreCtxHandle ctx(X509_STORE_CTX_new());
   int anchors = 0;
   for (X509Handle& ca : internal::ParseAllCertificates(ca_pem)) {
     anchors += store != nullptr && X509_STORE_add_cert(store.get(), ca.get()) == 1 ? 1 : 0;
   }
   for (size_t i = 1; i < chain.size() && untrusted != nullptr; ++i) {
-    if (sk_X509_push(untrusted.get(), chain[i].get()) > 0) {
-      X509_up_ref(chain[i].get());
-    }
+    sk_X509_push(untrusted.get(), chain[i].get());
   }
   if (anchors == 0 || untrusted == nullptr || ctx == nullptr ||
       X509_STORE_CTX_init(ctx.get(), store.get(), leaf, untrusted.get()) != 1 ||

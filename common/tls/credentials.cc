@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/tls/internal/peer_chain.h"
 #include "common/tls/reloading_credentials.h"
 
 namespace synmap::common {
@@ -29,12 +30,7 @@ class ClientChainVerifier final : public grpc::experimental::ExternalCertificate
 
   bool Verify(grpc::experimental::TlsCustomVerificationCheckRequest* request,
               std::function<void(grpc::Status)> /*callback*/, grpc::Status* sync_status) override {
-    // On the server, gRPC's "full chain" omits the peer's own certificate (OpenSSL's
-    // SSL_get_peer_cert_chain): the leaf comes first from peer_cert().
-    const grpc::string_ref leaf = request->peer_cert();
-    const grpc::string_ref rest = request->peer_cert_full_chain();
-    std::string chain(leaf.data(), leaf.size());
-    chain.append("\n").append(rest.data(), rest.size());
+    const std::string chain = internal::PeerChainPem(*request);
     const std::shared_ptr<const CertificateRevocationList> crl =
         crl_ != nullptr ? crl_->Get() : nullptr;
     const CertificateVerdict verdict =

@@ -19,19 +19,13 @@
 #include "absl/strings/str_cat.h"
 #include "common/tls/internal/fingerprint.h"
 #include "common/tls/internal/openssl_handles.h"
+#include "common/tls/internal/peer_chain.h"
 #include "common/tls/peer_identity.h"
 
 namespace synmap::common {
 namespace {
 
 using internal::X509Handle;
-
-using internal::X509StoreCtxFree;
-using internal::X509StoreFree;
-
-struct X509StackFree {
-  void operator()(STACK_OF(X509) * s) const { sk_X509_free(s); }
-};
 
 // Why the server's chain `chain_pem` (its certificate first) is not accepted under the pin
 // `fingerprint`; empty when it is.
@@ -51,9 +45,9 @@ std::string PinnedChainProblem(const std::string& chain_pem, const std::string& 
                         " in the server's certificate chain (wrong --ca-fingerprint, or not the "
                         "collector's enrolment port)");
   }
-  std::unique_ptr<X509_STORE, X509StoreFree> store(X509_STORE_new());
-  std::unique_ptr<STACK_OF(X509), X509StackFree> untrusted(sk_X509_new_null());
-  std::unique_ptr<X509_STORE_CTX, X509StoreCtxFree> ctx(X509_STORE_CTX_new());
+  internal::X509StoreHandle store(X509_STORE_new());
+  internal::X509StackHandle untrusted(sk_X509_new_null());
+  internal::X509StoreCtxHandle ctx(X509_STORE_CTX_new());
   for (size_t i = 1; i < chain.size() && untrusted != nullptr; ++i) {
     sk_X509_push(untrusted.get(), chain[i].get());
   }
@@ -84,13 +78,7 @@ class PinnedCaVerifier final : public grpc::experimental::ExternalCertificateVer
 
   bool Verify(grpc::experimental::TlsCustomVerificationCheckRequest* request,
               std::function<void(grpc::Status)> /*callback*/, grpc::Status* sync_status) override {
-    // On the client the full chain starts with the server's own certificate; the leaf is added
-    // in front anyway in case a library version leaves it out (a duplicate does no harm).
-    const grpc::string_ref leaf = request->peer_cert();
-    const grpc::string_ref rest = request->peer_cert_full_chain();
-    std::string chain(leaf.data(), leaf.size());
-    chain.append("\n").append(rest.data(), rest.size());
-    const std::string problem = PinnedChainProblem(chain, fingerprint_);
+    const std::string problem = PinnedChainProblem(internal::PeerChainPem(*request), fingerprint_);
     *sync_status = problem.empty() ? grpc::Status::OK
                                    : grpc::Status(grpc::StatusCode::UNAUTHENTICATED, problem);
     return true;

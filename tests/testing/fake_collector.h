@@ -35,36 +35,15 @@ inline constexpr absl::Duration kFakeCollectorWait = absl::Seconds(20);
 class FakeCollectorState {
  public:
   // Behaviour knobs (set before the sensor connects, or under the lock via the setters).
-  void set_send_acks(bool v) {
-    absl::MutexLock l(&mu_);
-    send_acks_ = v;
-  }
-  void set_commit(bool v) {
-    absl::MutexLock l(&mu_);
-    commit_ = v;
-  }
-  void set_refuse_seq(uint64_t v) {
-    absl::MutexLock l(&mu_);
-    refuse_seq_ = v;
-  }
+  void set_send_acks(bool v) { Set(&FakeCollectorState::send_acks_, v); }
+  void set_commit(bool v) { Set(&FakeCollectorState::commit_, v); }
+  void set_refuse_seq(uint64_t v) { Set(&FakeCollectorState::refuse_seq_, v); }
   // Whether a refused batch is named in the trailing metadata (default true, as the collector).
-  void set_name_refused_seq(bool v) {
-    absl::MutexLock l(&mu_);
-    name_refused_seq_ = v;
-  }
-  void set_report_zero_committed(bool v) {
-    absl::MutexLock l(&mu_);
-    report_zero_committed_ = v;
-  }
-  void set_silent(bool v) {
-    absl::MutexLock l(&mu_);
-    silent_ = v;
-  }
+  void set_name_refused_seq(bool v) { Set(&FakeCollectorState::name_refused_seq_, v); }
+  void set_report_zero_committed(bool v) { Set(&FakeCollectorState::report_zero_committed_, v); }
+  void set_silent(bool v) { Set(&FakeCollectorState::silent_, v); }
   // Every stream is ended with PERMISSION_DENIED right after its Hello (a role not allowed).
-  void set_deny_role(bool v) {
-    absl::MutexLock l(&mu_);
-    deny_role_ = v;
-  }
+  void set_deny_role(bool v) { Set(&FakeCollectorState::deny_role_, v); }
   // Marks `seq` committed with unknown content (any resend is a duplicate).
   void PreCommit(uint64_t seq) {
     absl::MutexLock l(&mu_);
@@ -154,6 +133,13 @@ class FakeCollectorState {
                      grpc::ServerReaderWriter<v1::CollectorMessage, v1::SensorMessage>* stream);
 
  private:
+  // Sets one knob under the lock.
+  template <typename T>
+  void Set(T FakeCollectorState::*knob, T value) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock l(&mu_);
+    this->*knob = value;
+  }
+
   mutable absl::Mutex mu_;
   bool send_acks_ ABSL_GUARDED_BY(mu_) = true;
   bool commit_ ABSL_GUARDED_BY(mu_) = true;

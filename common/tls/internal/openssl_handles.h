@@ -35,11 +35,19 @@ struct X509StoreFree {
 struct X509StoreCtxFree {
   void operator()(X509_STORE_CTX* c) const { X509_STORE_CTX_free(c); }
 };
+// Frees the stack only, not the certificates in it: they stay owned by their X509Handles, which
+// must outlive the stack.
+struct X509StackFree {
+  void operator()(STACK_OF(X509) * s) const { sk_X509_free(s); }
+};
 using BioHandle = std::unique_ptr<BIO, BioFree>;
 using X509Handle = std::unique_ptr<X509, X509Free>;
 using EvpPkeyHandle = std::unique_ptr<EVP_PKEY, EvpPkeyFree>;
 using SslCtxHandle = std::unique_ptr<SSL_CTX, SslCtxFree>;
 using SslHandle = std::unique_ptr<SSL, SslFree>;
+using X509StoreHandle = std::unique_ptr<X509_STORE, X509StoreFree>;
+using X509StoreCtxHandle = std::unique_ptr<X509_STORE_CTX, X509StoreCtxFree>;
+using X509StackHandle = std::unique_ptr<STACK_OF(X509), X509StackFree>;
 
 // A read-only memory BIO over `pem`, which must outlive it.
 inline BioHandle MemoryBio(absl::string_view pem) {

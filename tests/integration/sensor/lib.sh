@@ -1,5 +1,6 @@
 # Shared helpers for the sensor's live end-to-end tests (sourced, not run).
-# Needs: SENSOR, COLLECTOR, CLI (binaries), MAKE_CERTS (deploy/make-certs.sh).
+# Needs: SENSOR, COLLECTOR, CLI (binaries), MAKE_CERTS (deploy/make-certs.sh); GEN (the
+# capture generator) for gen_capture.
 # Creates network namespaces and veths with names unique to this run and removes them,
 # and every process it started, on any exit (trap). Addresses: 198.51.100.0/24, 2001:db8::/32.
 
@@ -84,21 +85,25 @@ make_certs() {
   bash "$MAKE_CERTS" "$WORK/certs" reader "reader-it" >/dev/null
 }
 
-# start_collector NS NAMES_FILE: a real collector on 127.0.0.1 inside NS ("" = this
-# namespace); sets COLLECTOR_PORT.
-start_collector() {
-  local ns=$1 names=$2
+# launch_collector NAME NS NAMES_FILE [flags...]: a real collector on 127.0.0.1 inside NS
+# ("" = this namespace) with its own WORK/NAME.db, .port and .log; sets COLLECTOR_PORT.
+launch_collector() {
+  local name=$1 ns=$2 names=$3
+  shift 3
   local in_ns=(ip netns exec "$ns")
   [ -n "$ns" ] || in_ns=()
-  "${in_ns[@]}" "$COLLECTOR" --listen 127.0.0.1:0 --port-file "$WORK/collector.port" \
-    --db "$WORK/collector.db" --names "$names" --ca "$WORK/certs/ca.pem" \
-    --cert "$WORK/certs/collector.pem" --key "$WORK/certs/collector.key" \
-    >"$WORK/collector.log" 2>&1 &
+  "${in_ns[@]}" "$COLLECTOR" --listen 127.0.0.1:0 --port-file "$WORK/$name.port" \
+    --db "$WORK/$name.db" --names "$names" --ca "$WORK/certs/ca.pem" \
+    --cert "$WORK/certs/collector.pem" --key "$WORK/certs/collector.key" "$@" \
+    >"$WORK/$name.log" 2>&1 &
   PIDS+=($!)
-  wait_for "collector port file" 30 test -s "$WORK/collector.port"
-  COLLECTOR_PORT=$(cat "$WORK/collector.port")
-  log "collector listening on 127.0.0.1:$COLLECTOR_PORT${ns:+ in $ns}"
+  wait_for "$name port file" 30 test -s "$WORK/$name.port"
+  COLLECTOR_PORT=$(cat "$WORK/$name.port")
+  log "$name listening on 127.0.0.1:$COLLECTOR_PORT${ns:+ in $ns}"
 }
+
+# start_collector NS NAMES_FILE: launch_collector as "collector" (WORK/collector.db, .log).
+start_collector() { launch_collector collector "$1" "$2"; }
 
 # start_sensor NS IFACE [extra flags...]: sets SENSOR_PID; returns once capture is running.
 start_sensor() {
@@ -162,3 +167,38 @@ expect_rows() {
   fi
   log "summary matches: $(wc -l <"$got") rows"
 }
+
+# gen_capture PACKETS DURATION: WORK/capture.pcap, truth.tsv and names.yaml from the capture
+# generator ($GEN, seed 14: SYN/ACKs over IPv4 and IPv6, VLAN tags, retransmissions); sets
+# TRUTH, the connections in it.
+gen_capture() {
+  [ -x "$GEN" ] || fail "binary $GEN not built"
+  "$GEN" --out "$WORK/capture.pcap" --truth "$WORK/truth.tsv" --names "$WORK/names.yaml" \
+    --preset synack --packets "$1" --duration "$2" --seed 14 >"$WORK/gen.log" 2>&1 ||
+    fail "synmap-gen-capture failed: $(tail -3 "$WORK/gen.log")"
+  TRUTH=$(awk -F'\t' 'NR > 1 { c += $5 } END { print c }' "$WORK/truth.tsv")
+}
+
+# replay_capture CERT_NAME TAG [flags...]: sensor CERT_NAME reads WORK/capture.pcap into the
+# collector (spool WORK/spool-TAG, log WORK/sensor-TAG.log) and exits once all is acked;
+# returns the sensor's exit code.
+replay_capture() {
+  local name=$1 tag=$2
+  shift 2
+  "$SENSOR" --read "$WORK/capture.pcap" --collector "127.0.0.1:$COLLECTOR_PORT" \
+    --spool "$WORK/spool-$tag" --ca "$WORK/certs/ca.pem" --cert "$WORK/certs/$name.pem" \
+    --key "$WORK/certs/$name.key" --log-file "$WORK/sensor-$tag.log" "$@"
+}
+
+# query ARGS...: the CLI as reader-it against the collector; stderr goes to WORK/query.log.
+query() {
+  "$CLI" "$@" --collector "127.0.0.1:$COLLECTOR_PORT" --ca "$WORK/certs/ca.pem" \
+    --cert "$WORK/certs/reader-it.pem" --key "$WORK/certs/reader-it.key" 2>>"$WORK/query.log"
+}
+
+# rows [PREFIX]: the data rows of TSV on stdin (no header), sorted; only those whose second
+# column starts with PREFIX when given.
+rows() { grep -E '^[0-9]+'$'\t'"${1:-}" | sort || true; }
+
+# total: the sum of the count column of TSV rows on stdin.
+total() { awk -F'\t' '{ c += $1 } END { print c + 0 }'; }

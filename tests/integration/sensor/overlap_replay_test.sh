@@ -10,51 +10,19 @@ SENSOR=$1 COLLECTOR=$2 CLI=$3 MAKE_CERTS=$4 GEN=$5
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/lib.sh"
 require_tools python3 openssl
-[ -x "$GEN" ] || fail "binary $GEN not built"
 
-# 6,000 SYN/ACKs over 2 minutes of capture time (IPv4 and IPv6, VLAN tags, retransmissions).
-"$GEN" --out "$WORK/capture.pcap" --truth "$WORK/truth.tsv" --names "$WORK/names.yaml" \
-  --preset synack --packets 6000 --duration 2m --seed 14 >"$WORK/gen.log" 2>&1 ||
-  fail "synmap-gen-capture failed: $(tail -3 "$WORK/gen.log")"
-TRUTH=$(awk -F'\t' 'NR > 1 { c += $5 } END { print c }' "$WORK/truth.tsv")
-
-bash "$MAKE_CERTS" "$WORK/certs" ca >/dev/null
-bash "$MAKE_CERTS" "$WORK/certs" collector collector >/dev/null
+# 6,000 SYN/ACKs over 2 minutes of capture time.
+gen_capture 6000 2m
+make_certs
 for name in edge core; do bash "$MAKE_CERTS" "$WORK/certs" sensor "$name" >/dev/null; done
-bash "$MAKE_CERTS" "$WORK/certs" reader reader >/dev/null
-
-# start_overlap_collector NAME [flags...]: a collector with its own database; sets PORT.
-start_overlap_collector() {
-  local name=$1
-  shift
-  "$COLLECTOR" --listen 127.0.0.1:0 --port-file "$WORK/$name.port" --db "$WORK/$name.db" \
-    --names "$WORK/names.yaml" --ca "$WORK/certs/ca.pem" --cert "$WORK/certs/collector.pem" \
-    --key "$WORK/certs/collector.key" "$@" >"$WORK/$name.log" 2>&1 &
-  PIDS+=($!)
-  wait_for "$name port file" 30 test -s "$WORK/$name.port"
-  PORT=$(cat "$WORK/$name.port")
-}
 
 # replay SENSOR_NAME RUN [flags...]: the sensor reads the capture, exits once all is acked.
 replay() {
   local name=$1 run=$2
   shift 2
-  "$SENSOR" --read "$WORK/capture.pcap" --collector "127.0.0.1:$PORT" \
-    --spool "$WORK/spool-$run-$name" --ca "$WORK/certs/ca.pem" --cert "$WORK/certs/$name.pem" \
-    --key "$WORK/certs/$name.key" --drain-timeout 60s --log-file "$WORK/sensor-$run-$name.log" \
-    "$@" || fail "sensor $name exited $? in run $run"
+  replay_capture "$name" "$run-$name" --drain-timeout 60s "$@" ||
+    fail "sensor $name exited $? in run $run"
 }
-
-query() {
-  "$CLI" "$@" --collector "127.0.0.1:$PORT" --ca "$WORK/certs/ca.pem" \
-    --cert "$WORK/certs/reader.pem" --key "$WORK/certs/reader.key" 2>>"$WORK/query.log"
-}
-
-# The data rows of TSV on stdin (no header), sorted.
-rows() { grep -E '^[0-9]+'$'\t' | sort || true; }
-
-# Sum of the count column of TSV rows on stdin.
-total() { awk -F'\t' '{ c += $1 } END { print c + 0 }'; }
 
 "$CLI" summarize --names "$WORK/names.yaml" --show-remote --format tsv "$WORK/capture.pcap" \
   2>/dev/null | rows >"$WORK/single.tsv"
@@ -64,7 +32,7 @@ log "single capture: $TRUTH connections in $(wc -l <"$WORK/single.tsv") rows"
 
 # Deduplication on (the default). Edge with a 10 s flush interval, core with 7 s: the same
 # handshakes arrive in batches with other boundaries.
-start_overlap_collector on
+launch_collector on "" "$WORK/names.yaml"
 replay edge on
 replay core on --flush-interval 7s
 query summary --show-remote --format tsv | rows >"$WORK/merged.tsv"
@@ -96,7 +64,7 @@ PY
 log "sensors: edge and core matched $TRUTH handshakes, skew 0"
 
 # Switch off at the collector: merged = the sum of both sensors.
-start_overlap_collector off --overlap-dedup=false
+launch_collector off "" "$WORK/names.yaml" --overlap-dedup=false
 replay edge off
 replay core off
 off=$(query summary --format tsv | rows | total)
@@ -104,7 +72,7 @@ off=$(query summary --format tsv | rows | total)
 log "collector --overlap-dedup=false: merged $off = 2 x $TRUTH"
 
 # Switch off at one sensor: its connections are counted, not deduplicated.
-start_overlap_collector nofp
+launch_collector nofp "" "$WORK/names.yaml"
 replay edge nofp
 replay core nofp --no-fingerprints
 nofp=$(query summary --format tsv | rows | total)

@@ -11,13 +11,9 @@ SENSOR=$1 COLLECTOR=$2 CLI=$3 MAKE_CERTS=$4 GEN=$5
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/lib.sh"
 require_tools python3 openssl
-[ -x "$GEN" ] || fail "binary $GEN not built"
 
-# 3,000 SYN/ACKs over 1 minute of capture time (IPv4 and IPv6, VLAN tags, retransmissions).
-"$GEN" --out "$WORK/capture.pcap" --truth "$WORK/truth.tsv" --names "$WORK/names.yaml" \
-  --preset synack --packets 3000 --duration 1m --seed 14 >"$WORK/gen.log" 2>&1 ||
-  fail "synmap-gen-capture failed: $(tail -3 "$WORK/gen.log")"
-TRUTH=$(awk -F'\t' 'NR > 1 { c += $5 } END { print c }' "$WORK/truth.tsv")
+# 3,000 SYN/ACKs over 1 minute of capture time.
+gen_capture 3000 1m
 # The generator's git server, named per site; beta also has its own, smaller local network.
 GIT4=$(awk '$1 == "git:" { gsub(/[\[\]",]/, " "); print $2 }' "$WORK/names.yaml")
 GIT6=$(awk '$1 == "git:" { gsub(/[\[\]",]/, " "); print $3 }' "$WORK/names.yaml")
@@ -33,38 +29,15 @@ sites:
       beta-git: ["$GIT4", "$GIT6"]
 YAML
 
-bash "$MAKE_CERTS" "$WORK/certs" ca >/dev/null
-bash "$MAKE_CERTS" "$WORK/certs" collector collector >/dev/null
+make_certs
 bash "$MAKE_CERTS" "$WORK/certs" sensor east --site alpha >/dev/null  # Bound by its certificate.
 bash "$MAKE_CERTS" "$WORK/certs" sensor east2 >/dev/null              # --site alpha.
 bash "$MAKE_CERTS" "$WORK/certs" sensor west >/dev/null               # --site beta.
 bash "$MAKE_CERTS" "$WORK/certs" sensor mallory --site alpha >/dev/null
-bash "$MAKE_CERTS" "$WORK/certs" reader reader >/dev/null
-
-"$COLLECTOR" --listen 127.0.0.1:0 --port-file "$WORK/collector.port" --db "$WORK/collector.db" \
-  --names "$WORK/names.yaml" --ca "$WORK/certs/ca.pem" --cert "$WORK/certs/collector.pem" \
-  --key "$WORK/certs/collector.key" >"$WORK/collector.log" 2>&1 &
-PIDS+=($!)
-wait_for "collector port file" 30 test -s "$WORK/collector.port"
-PORT=$(cat "$WORK/collector.port")
+start_collector "" "$WORK/names.yaml"
 
 # replay SENSOR_NAME [flags...]: the sensor reads the capture and exits once all is acked.
-replay() {
-  local name=$1
-  shift
-  "$SENSOR" --read "$WORK/capture.pcap" --collector "127.0.0.1:$PORT" --spool "$WORK/spool-$name" \
-    --ca "$WORK/certs/ca.pem" --cert "$WORK/certs/$name.pem" --key "$WORK/certs/$name.key" \
-    --log-file "$WORK/sensor-$name.log" "$@"
-}
-
-query() {
-  "$CLI" "$@" --collector "127.0.0.1:$PORT" --ca "$WORK/certs/ca.pem" \
-    --cert "$WORK/certs/reader.pem" --key "$WORK/certs/reader.key" 2>>"$WORK/query.log"
-}
-
-# The data rows of TSV on stdin (no header), sorted; rows of site $1 only when given.
-rows() { grep -E '^[0-9]+'$'\t'"${1:-}" | sort || true; }
-total() { awk -F'\t' '{ c += $1 } END { print c + 0 }'; }
+replay() { replay_capture "$1" "$@"; }
 
 for site in alpha beta; do
   "$CLI" summarize --names "$WORK/names.yaml" --site "$site" --show-remote --format tsv \
