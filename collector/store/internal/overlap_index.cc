@@ -99,10 +99,41 @@ void OverlapIndex::NoteOffset(uint32_t sensor, uint32_t peer, int64_t offset_ns)
   p.max_abs = std::max(p.max_abs, offset_ns < 0 ? -offset_ns : offset_ns);
 }
 
-uint32_t OverlapIndex::Hash(const KeyInfo& key, uint32_t fingerprint) {
-  const size_t h = absl::Hash<std::tuple<uint32_t, uint32_t, uint32_t, uint16_t, uint16_t>>()(
-      std::make_tuple(key.client, key.server, fingerprint, key.port, key.site));
+uint32_t OverlapIndex::KeyHash(const KeyInfo& key) {
+  const size_t h = absl::Hash<std::tuple<uint32_t, uint32_t, uint16_t, uint16_t>>()(
+      std::make_tuple(key.client, key.server, key.port, key.site));
   return static_cast<uint32_t>(h ^ (uint64_t{h} >> 32));
+}
+
+uint32_t OverlapIndex::Hash(uint32_t key_hash, uint32_t fingerprint) {
+  // MurmurHash3's 32-bit finaliser: bijective, so for one key distinct fingerprints never
+  // share a hash.
+  uint32_t x = fingerprint ^ key_hash;
+  x ^= x >> 16;
+  x *= 0x85ebca6bU;
+  x ^= x >> 13;
+  x *= 0xc2b2ae35U;
+  x ^= x >> 16;
+  return x;
+}
+
+uint32_t OverlapIndex::NewBatch(int64_t start_ns) {
+  if (free_batches_.empty()) {
+    batches_.push_back(BatchStart{start_ns, 0});
+    return static_cast<uint32_t>(batches_.size() - 1);
+  }
+  const uint32_t id = free_batches_.back();
+  free_batches_.pop_back();
+  batches_[id] = BatchStart{start_ns, 0};
+  return id;
+}
+
+void OverlapIndex::ReleaseSightings(uint32_t id, uint32_t count) {
+  BatchStart& b = batches_[id];
+  b.sightings -= count;
+  if (b.sightings == 0) {
+    free_batches_.push_back(id);
+  }
 }
 
 uint64_t OverlapIndex::Add(uint32_t sensor, absl::string_view sensor_name,
@@ -123,6 +154,7 @@ uint64_t OverlapIndex::Add(uint32_t sensor, absl::string_view sensor_name,
   // consolidate its free lists every time.
   std::vector<Slot>& pending = pending_;
   pending.clear();
+  const uint32_t batch_id = NewBatch(batch.start_ns);
   size_t next = 0;
   for (size_t i = 0; i < batch.records.size() && i < ids.size(); ++i) {
     const common::Record& r = batch.records[i];
@@ -140,6 +172,7 @@ uint64_t OverlapIndex::Add(uint32_t sensor, absl::string_view sensor_name,
     }
     const KeyInfo& key = keys_[id.key_id] =
         KeyInfo{id.client, id.server, sensor, r.key.server_port, site};
+    const uint32_t key_hash = KeyHash(key);
     for (; next < end; ++next) {
       const common::Handshake& h = batch.handshakes[next];
       const int64_t time_ns = batch.start_ns + int64_t{h.offset_ms} * kMsNs;
@@ -147,13 +180,13 @@ uint64_t OverlapIndex::Add(uint32_t sensor, absl::string_view sensor_name,
         ++late_;
         continue;
       }
-      pending.push_back(
-          Slot{time_ns, id.key_id + 1, Hash(key, h.fingerprint), h.fingerprint, h.offset_ms});
+      pending.push_back(Slot{Hash(key_hash, h.fingerprint), id.key_id + 1, batch_id, h.offset_ms});
     }
   }
   Reserve(pending.size());
   constexpr size_t kAhead = 16;
   const size_t mask = capacity_ - 1;
+  uint32_t kept = 0;
   for (size_t k = 0; k < pending.size(); ++k) {
     if (k + kAhead < pending.size()) {
       // The run goes on past the home slot more often than not: fetch the next line too.
@@ -161,39 +194,45 @@ uint64_t OverlapIndex::Add(uint32_t sensor, absl::string_view sensor_name,
       __builtin_prefetch(home);
       __builtin_prefetch(home + 64);
     }
-    AddSighting(pending[k], out);
+    kept += AddSighting(pending[k], out) ? 1 : 0;
+  }
+  batches_[batch_id].sightings = kept;
+  if (kept == 0) {
+    free_batches_.push_back(batch_id);
   }
   newest_ns_ = std::max(newest_ns_, batch.end_ns);
   Prune();
   return pending.size();
 }
 
-void OverlapIndex::AddSighting(const Slot& n, std::vector<Uncounted>* out) {
+bool OverlapIndex::AddSighting(const Slot& n, std::vector<Uncounted>* out) {
   const size_t mask = capacity_ - 1;
   const KeyInfo& key = keys_[n.key_id_plus1 - 1];
   // The group: every sighting of this handshake in n's run (the run ends at an empty slot).
+  // Equal hashes of one key mean equal fingerprints (Hash() is a bijection for one key).
   Sightings group;
   size_t i = n.hash & mask;
   for (; slots_[i].key_id_plus1 != 0; i = (i + 1) & mask) {
     const Slot& s = slots_[i];
-    if (s.hash != n.hash || s.fingerprint != n.fingerprint) {
+    if (s.hash != n.hash) {
       continue;
     }
     const KeyInfo& other = keys_[s.key_id_plus1 - 1];
     if (other.client == key.client && other.server == key.server && other.port == key.port &&
         other.site == key.site) {
-      group.push_back(Sighting{s.time_ns, other.sensor, s.key_id_plus1 - 1, s.start_offset_ms});
+      group.push_back(Sighting{TimeOf(s), other.sensor, s.key_id_plus1 - 1, s.start_offset_ms});
     }
   }
   if (group.size() >= kMaxGroup) {
     ++late_;  // Implausibly many sightings of one handshake: counted, not matched.
-    return;
+    return false;
   }
   if (!group.empty()) {
-    Decide(group, Sighting{n.time_ns, key.sensor, n.key_id_plus1 - 1, n.start_offset_ms}, out);
+    Decide(group, Sighting{TimeOf(n), key.sensor, n.key_id_plus1 - 1, n.start_offset_ms}, out);
   }  // Else n is alone: counted, and nothing else changes.
   slots_[i] = n;
   ++sightings_count_;
+  return true;
 }
 
 void OverlapIndex::Decide(Sightings& group, const Sighting& n, std::vector<Uncounted>* out) {
@@ -333,9 +372,11 @@ void OverlapIndex::Prune() {
   // Erasing moves later sightings of the run back into slot i, so i is looked at again; a
   // sighting moved across the table's end may be looked at twice, which is harmless.
   for (size_t i = 0; i < capacity_;) {
-    if (slots_[i].key_id_plus1 != 0 && slots_[i].time_ns < limit) {
+    if (slots_[i].key_id_plus1 != 0 && TimeOf(slots_[i]) < limit) {
+      const uint32_t batch = slots_[i].batch;
       EraseAt(i);
       --sightings_count_;
+      ReleaseSightings(batch, 1);
     } else {
       ++i;
     }

@@ -30,8 +30,9 @@ namespace synmap::collector::internal {
 // the status of sightings with the same key and fingerprint, so Add() recomputes those and
 // returns the changes for the caller to apply.
 //
-// Memory: a 24-byte slot per sighting in an open-addressing table filled to between 3/8 and
-// 3/4 (32-64 bytes a sighting), plus 16 bytes per key id seen; a sighting is kept while its
+// Memory: a 16-byte slot per sighting in an open-addressing table filled to between 3/8 and
+// 3/4 (21-43 bytes a sighting), plus 16 bytes per key id seen and per batch some kept sighting
+// came in; a sighting is kept while its
 // time is within `horizon_ns` of the newest batch end seen; older ones are forgotten. A sighting
 // earlier than newest - horizon + 2 x tolerance (so that all it could match, and all those could
 // match, are still kept) is late: neither matched nor kept, so counted whole (late()).
@@ -86,15 +87,22 @@ class OverlapIndex {
     uint16_t site = 0;
   };
   // One slot of the sighting table: a sighting, or empty (key_id_plus1 == 0, so that fresh
-  // zeroed memory is an empty table). `hash` covers
-  // (site, client, server, port, fingerprint), the handshake without the sensor; its low bits
-  // are the slot's home.
+  // zeroed memory is an empty table). `hash` stands for the handshake without the sensor
+  // (site, client, server, port, fingerprint): for one key it is a bijection of the
+  // fingerprint (Hash()), so two sightings of one key are of one handshake exactly when their
+  // hashes are equal, and the fingerprint need not be kept. Its low bits are the slot's home.
+  // The sighting's time is its batch's start (batches_[batch]) plus `start_offset_ms`.
   struct Slot {
-    int64_t time_ns = 0;
-    uint32_t key_id_plus1 = 0;
     uint32_t hash = 0;
-    uint32_t fingerprint = 0;
-    uint32_t start_offset_ms = 0;  // time_ns - the batch's start, in whole ms.
+    uint32_t key_id_plus1 = 0;
+    uint32_t batch = 0;
+    uint32_t start_offset_ms = 0;
+  };
+  // The start of a batch that kept sightings, and how many of them are still in the table (the
+  // entry is reused once none is).
+  struct BatchStart {
+    int64_t start_ns = 0;
+    uint32_t sightings = 0;
   };
   // A sighting of one group (one handshake: key without sensor, and fingerprint) while it is
   // decided.
@@ -117,9 +125,20 @@ class OverlapIndex {
   // Most sightings kept for one key and fingerprint (several sensors, a few resends each).
   static constexpr size_t kMaxGroup = 32;
 
-  static uint32_t Hash(const KeyInfo& key, uint32_t fingerprint);
-  // Adds sighting `n` (already in no slot), appending status changes to `out`.
-  void AddSighting(const Slot& n, std::vector<Uncounted>* out);
+  // A 32-bit hash of the key without the sensor (site, client, server, port).
+  static uint32_t KeyHash(const KeyInfo& key);
+  // The slot hash of a handshake of a key with KeyHash() `key_hash`: a bijective mix of both.
+  static uint32_t Hash(uint32_t key_hash, uint32_t fingerprint);
+  int64_t TimeOf(const Slot& s) const {
+    return batches_[s.batch].start_ns + int64_t{s.start_offset_ms} * 1'000'000;
+  }
+  // Adds sighting `n` (already in no slot), appending status changes to `out`. Returns false
+  // when it was not kept (too many sightings of its handshake).
+  bool AddSighting(const Slot& n, std::vector<Uncounted>* out);
+  // A batches_ entry for a batch starting at `start_ns`, holding no sightings yet.
+  uint32_t NewBatch(int64_t start_ns);
+  // Notes that `count` sightings of batch `id` left the table (or never went in).
+  void ReleaseSightings(uint32_t id, uint32_t count);
   // The status changes that adding `n` to `group` (its other sightings) makes, to `out`.
   void Decide(Sightings& group, const Sighting& n, std::vector<Uncounted>* out);
   // a before b: earlier, or at the same time the smaller sensor name.
@@ -159,6 +178,8 @@ class OverlapIndex {
   const int64_t horizon_ns_;
   std::vector<std::string> names_;  // By sensor id.
   std::vector<KeyInfo> keys_;       // By key id.
+  std::vector<BatchStart> batches_;
+  std::vector<uint32_t> free_batches_;  // Entries of batches_ holding no sighting.
   // Linear probing; several sightings of one group lie in one run, not necessarily together.
   SlotMemory slots_{nullptr, SlotsUnmap{0}};
   size_t capacity_ = 0;        // Of slots_: 0 or a power of two.
