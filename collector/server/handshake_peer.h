@@ -10,14 +10,23 @@ namespace synmap::collector {
 // the log function while gRPC reports a failed handshake.
 //
 // How: gRPC 1.51 gives neither its certificate verifier nor its "Handshake failed" log line
-// the connection they concern. But it runs a server handshake step on the thread that read the
-// step's bytes, synchronously: the endpoint's read (recvmsg on the connection's socket) calls
-// the handshaker, which runs OpenSSL and then the certificate verifier, or logs OpenSSL's
-// error, before that thread reads from any other socket. So this file interposes recvmsg for
-// the whole process (the executable's definition comes first for libgrpc too) to remember, per
-// thread, the last socket read, and this function names that socket's peer. It answers "" unless
-// that socket is a TCP connection accepted on a port passed to RegisterListeningPort (so a
-// client socket of the same process, or anything unexpected, is never named).
+// the connection they concern, and a handshake step need not run on the thread that read its
+// bytes, nor before that thread reads other sockets (gRPC queues the step, and checks the peer
+// after its own write completes). So the handshake is followed by its bytes, which this file
+// sees by interposing, for the whole process (the executable's definitions come first for
+// libgrpc too):
+//   1. recvmsg: the first bytes read from a socket, and the socket (a small lock-free table);
+//   2. BIO_write: gRPC hands the bytes of a handshake step, copied, to OpenSSL; the thread
+//      remembers their first bytes;
+//   3. SSL_do_handshake(ssl), next on that thread: those first bytes name the socket they were
+//      read from, and so the connection this SSL object is; its peer is kept until SSL_free;
+//   4. SSL_do_handshake and gRPC's peer extraction (SSL_get1_peer_certificate,
+//      SSL_get_peer_cert_chain, right before the verifier on the same thread) make that SSL
+//      the thread's current handshake, which this function names.
+// It answers "" unless the socket is a TCP connection accepted on a port passed to
+// RegisterListeningPort (so a client socket of the same process is never named). Two reads
+// whose first 64 bytes are equal (never the case for TLS records, whose handshake messages
+// carry fresh random bytes) could name the wrong one of the two.
 std::string HandshakePeerAddress();
 
 // Ports this process's gRPC server listens on (HandshakePeerAddress only names connections

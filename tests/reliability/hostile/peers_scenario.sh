@@ -100,6 +100,14 @@ done
 
 wait "$SENSOR_PID" || fail "good sensor exited $? (see $WORK/sensor-good.log)"
 untrack "$SENSOR_PID"
+# The same three refused handshakes once more, one at a time on a quiet collector after the
+# flood: each is refused and logged with its peer again.
+for quiet in "foreign:$(as "$WORK/other/foreign")" "expired:$(as "$PKI/expired")" "nocert:"; do
+  name=${quiet%%:*}
+  # shellcheck disable=SC2086 # the certificate flags are words on purpose
+  h call ${quiet#*:} --rpc ingest --expect UNAVAILABLE >"$WORK/quiet-$name.out" 2>&1 ||
+    fail "quiet $name: $(cat "$WORK/quiet-$name.out")"
+done
 kill -0 "$COLLECTOR_PID" || fail "collector died"
 HWM_END=$(vm_kib VmHWM)
 RSS_END=$(vm_kib VmRSS)
@@ -151,11 +159,21 @@ pd=$(sed -n 's/.*refusals reason=permission_denied count=\([0-9]*\).*/\1/p' "$LO
 # tls_handshake_refused line with the peer's address and its reason, and counts it by reason;
 # no raw gRPC line reaches its log.
 refused() { grep -c "tls_handshake_refused peer=ipv4:127.0.0.1:[0-9]* reason=$1 " "$LOG" || true; }
-[ "$(refused client_certificate_unknown_ca)" -ge 1 ] ||
+[ "$(refused client_certificate_unknown_ca)" -ge 2 ] ||
   fail "no refused handshake logged with its peer for the foreign certificate"
-[ "$(refused client_certificate_expired)" -ge 1 ] ||
+# Each refused handshake names its own connection, also in the flood of 500 at once: no line
+# without a peer, and each garbage connection refused is a different peer (a connection named
+# for another would repeat one).
+if grep -q 'tls_handshake_refused peer=unknown' "$LOG"; then
+  fail "refused handshakes without their peer: $(grep -c 'tls_handshake_refused peer=unknown' "$LOG") lines, e.g. $(grep -m1 'tls_handshake_refused peer=unknown' "$LOG")"
+fi
+garbage_lines=$(grep -c 'tls_handshake_refused peer=[^ ]* reason=not_tls ' "$LOG" || true)
+garbage_peers=$(grep -o 'tls_handshake_refused peer=[^ ]* reason=not_tls ' "$LOG" | sort -u | wc -l)
+[ "$garbage_lines" -ge 250 ] && [ "$garbage_peers" = "$garbage_lines" ] ||
+  fail "$garbage_lines garbage connections refused as not_tls were logged with $garbage_peers different peers"
+[ "$(refused client_certificate_expired)" -ge 2 ] ||
   fail "no refused handshake logged with its peer for the expired certificate"
-[ "$(refused no_client_certificate)" -ge 1 ] ||
+[ "$(refused no_client_certificate)" -ge 2 ] ||
   fail "no refused handshake logged with its peer for the client without a certificate"
 for reason in client_certificate_unknown_ca client_certificate_expired no_client_certificate; do
   grep -q "tls_refusals reason=$reason count=" "$LOG" || fail "no tls_refusals counter for $reason"
