@@ -26,7 +26,8 @@ int RunWeb(absl::Span<const std::string> args) {
       "csv/json/nftables/iptables downloads. Each view states its coverage as the CLI does.\n"
       "Read-only (GET and HEAD). Binds loopback by default; any other address needs TLS\n"
       "(--tls-cert/--tls-key) and either --password-file (HTTP basic auth; one user:password\n"
-      "a line, '#' comments) or client certificates (--client-ca). Runs until SIGINT/SIGTERM.\n");
+      "a line, '#' comments) or client certificates (--client-ca). Runs until SIGINT/SIGTERM,\n"
+      "renewing the reader certificate (--cert, rewritten in place) two thirds into its life.\n");
   web::WebServerOptions options;
   FlagParser& p = cmd.parser();
   p.AddString("listen", "HOST:PORT", &options.listen,
@@ -47,7 +48,10 @@ int RunWeb(absl::Span<const std::string> args) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  absl::StatusOr<CollectorConnection> conn = ConnectToCollector(cmd.connection_flags());
+  // The page may be served for months: the reader certificate is renewed two thirds into its
+  // life, as the sensor's is, and the channel picks the new file up (KeepRenewed).
+  absl::StatusOr<CollectorConnection> conn =
+      ConnectToCollector(cmd.connection_flags(), KeepRenewed{});
   if (!conn.ok()) return cmd.Fail(conn.status().message());
   const std::string target = conn->target;
 

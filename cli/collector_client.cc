@@ -96,7 +96,7 @@ void RenewIfDue(const std::string& target, const common::TlsFiles& tls,
     return;
   }
   common::RenewalOptions renewal;
-  renewal.collector = target;
+  renewal.collectors = {target};
   renewal.files = tls;
   renewal.channel = options;
   absl::StatusOr<absl::Time> renewed = common::RenewCertificate(renewal);
@@ -126,7 +126,8 @@ void AddConnectionFlags(FlagParser& parser, ConnectionFlags* flags) {
   parser.AddString("timeout", "DURATION", &flags->timeout, "deadline of the call (default 30s)");
 }
 
-absl::StatusOr<CollectorConnection> ConnectToCollector(const ConnectionFlags& flags) {
+absl::StatusOr<CollectorConnection> ConnectToCollector(const ConnectionFlags& flags,
+                                                       std::optional<KeepRenewed> keep_renewed) {
   if (Env("GRPC_VERBOSITY").empty()) {
     gpr_set_log_function(DiscardGrpcLog);
   }
@@ -178,8 +179,24 @@ absl::StatusOr<CollectorConnection> ConnectToCollector(const ConnectionFlags& fl
   // The collector sends answers of up to 1 GiB (query.proto), e.g. a complete map of millions
   // of rows; anything larger it refuses with a message of its own.
   options.max_receive_message_bytes = 1 << 30;
-  conn.stub = synmap::v1::Query::NewStub(common::MakeChannel(conn.target, *material, options));
+  if (!keep_renewed.has_value()) {
+    conn.stub = synmap::v1::Query::NewStub(common::MakeChannel(conn.target, *material, options));
+    conn.tls = *std::move(material);
+    return conn;
+  }
+  conn.stub = synmap::v1::Query::NewStub(common::MakeChannel(
+      conn.target, common::MakeReloadingClientCredentials(tls, keep_renewed->reload_every),
+      options));
   conn.tls = *std::move(material);
+  common::RenewalOptions renewal;
+  renewal.collectors = {conn.target};
+  renewal.files = tls;
+  renewal.channel.target_name_override = tls_name;
+  conn.renewer = std::make_unique<common::CertificateRenewer>(std::move(renewal), RealClock::Get(),
+                                                              keep_renewed->retry);
+  if (absl::Status started = conn.renewer->Start(); !started.ok()) {
+    return started;
+  }
   return conn;
 }
 

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,8 @@
 #include "absl/time/time.h"
 #include "cli/flag_parser.h"
 #include "common/config/options.h"
+#include "common/enrol/certificate_renewer.h"
+#include "common/tls/reloading_credentials.h"
 #include "common/tls/tls_files.h"
 #include "synmap/v1/query.grpc.pb.h"
 
@@ -47,11 +50,24 @@ struct CollectorConnection {
   std::string target;
   absl::Duration timeout;
   common::TlsMaterial tls;  // The reader's CA, certificate and key (for DescribeCallError).
+  // With KeepRenewed: renews the certificate file while the connection lives (stopped when it
+  // goes).
+  std::unique_ptr<common::CertificateRenewer> renewer;
 };
 
-// Resolves the settings and builds the channel (connects lazily). InvalidArgument naming what
-// is missing or wrong (no collector address, unreadable certificate, bad config file).
-[[nodiscard]] absl::StatusOr<CollectorConnection> ConnectToCollector(const ConnectionFlags& flags);
+// For a process that runs for long (`synmap web`): the channel re-reads the reader's certificate
+// files every `reload_every`, and a CertificateRenewer renews the certificate two thirds into
+// its life, so the reader never runs out of certificate as the sensor does not.
+struct KeepRenewed {
+  absl::Duration reload_every = common::kTlsFileRefreshInterval;
+  absl::Duration retry = absl::Minutes(1);  // After a failed renewal (CertificateRenewer).
+};
+
+// Resolves the settings and builds the channel (connects lazily). A certificate due for renewal
+// is renewed first. With `keep_renewed`, see KeepRenewed. InvalidArgument naming what is missing
+// or wrong (no collector address, unreadable certificate, bad config file).
+[[nodiscard]] absl::StatusOr<CollectorConnection> ConnectToCollector(
+    const ConnectionFlags& flags, std::optional<KeepRenewed> keep_renewed = std::nullopt);
 
 // A one-line, actionable message for a failed call, e.g.
 // "cannot reach collector at 127.0.0.1:7443: connection refused" or

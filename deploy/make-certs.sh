@@ -7,8 +7,9 @@
 #   make-certs.sh DIR sensor    NAME [--site SITE]           -> DIR/NAME.pem, DIR/NAME.key
 #   make-certs.sh DIR reader    NAME                         -> DIR/NAME.pem, DIR/NAME.key
 #   common options for leaf certs: --days N (default 825), --expired (valid 2 days ago to
-#   1 day ago, for tests), --not-yet-valid (valid from 1 day ahead, for tests), --force
-#   (overwrite existing files)
+#   1 day ago, for tests), --not-yet-valid (valid from 1 day ahead, for tests),
+#   --valid-seconds FROM,TO (valid from FROM to TO seconds from now, e.g. -20,10, for renewal
+#   tests), --force (overwrite existing files)
 #
 # A leaf cert has CN=NAME and OU=role; synmap reads the peer's name from CN and its role
 # from OU. The collector gets serverAuth and SANs (default DNS:localhost,IP:127.0.0.1,IP:::1,
@@ -19,7 +20,7 @@
 set -euo pipefail
 
 usage() {
-  sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 die() { echo "make-certs: $*" >&2; exit 1; }
@@ -42,6 +43,7 @@ san=""
 site=""
 expired=0
 not_yet_valid=0
+valid_seconds=""
 force=0
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -50,6 +52,7 @@ while [ $# -gt 0 ]; do
     --site) [ $# -ge 2 ] || die "--site needs a value"; site=$2; shift 2 ;;
     --expired) expired=1; shift ;;
     --not-yet-valid) not_yet_valid=1; shift ;;
+    --valid-seconds) [ $# -ge 2 ] || die "--valid-seconds needs FROM,TO"; valid_seconds=$2; shift 2 ;;
     --force) force=1; shift ;;
     -h|--help) usage ;;
     *) die "unknown option '$1'" ;;
@@ -72,6 +75,14 @@ case "$role" in ca|issuing-ca) ca_kind=1 ;; *) ca_kind=0 ;; esac
 [ "$not_yet_valid" = 0 ] || [ "$ca_kind" = 0 ] ||
   die "--not-yet-valid applies only to leaf certificates"
 [ "$expired" = 0 ] || [ "$not_yet_valid" = 0 ] || die "--expired and --not-yet-valid exclude each other"
+if [ -n "$valid_seconds" ]; then
+  [ "$ca_kind" = 0 ] || die "--valid-seconds applies only to leaf certificates"
+  [ "$expired" = 0 ] && [ "$not_yet_valid" = 0 ] && [ -z "$days" ] ||
+    die "--valid-seconds excludes --days, --expired and --not-yet-valid"
+  [[ "$valid_seconds" =~ ^(-?[0-9]{1,9}),(-?[0-9]{1,9})$ ]] && \
+    [ "${BASH_REMATCH[1]}" -lt "${BASH_REMATCH[2]}" ] ||
+    die "--valid-seconds wants FROM,TO in seconds from now with FROM < TO (e.g. -20,10), got '$valid_seconds'"
+fi
 command -v openssl >/dev/null || die "openssl not found (apt-get install openssl)"
 
 mkdir -p "$dir"
@@ -183,6 +194,10 @@ if [ "$expired" = 1 ]; then
 elif [ "$not_yet_valid" = 1 ]; then
   validity=(-startdate "$(date -u -d '1 day' +%Y%m%d%H%M%SZ)"
             -enddate "$(date -u -d '30 days' +%Y%m%d%H%M%SZ)")
+elif [ -n "$valid_seconds" ]; then
+  now=$(date -u +%s)
+  validity=(-startdate "$(date -u -d "@$((now + ${valid_seconds%,*}))" +%Y%m%d%H%M%SZ)"
+            -enddate "$(date -u -d "@$((now + ${valid_seconds#*,}))" +%Y%m%d%H%M%SZ)")
 else
   validity=(-days "${days:-825}")
 fi

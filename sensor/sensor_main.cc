@@ -489,12 +489,13 @@ int Run(const SensorConfig& c) {
   const bool reload_tls = CertificateFilesWritable(c.tls);
   absl::StatusOr<std::unique_ptr<Uplink>> uplink =
       MakeUplink(c, *material, *sources, clock, reload_tls);
-  // Renews the certificate two thirds into its life over the uplink's identity; the uplink's
-  // credentials pick the new file up. Stopped (joined) when Run returns.
+  // Renews the certificate two thirds into its life over the uplink's identity, asking the
+  // collectors in --collector order until one answers; the uplink's credentials pick the new
+  // file up. Stopped (joined) when Run returns.
   std::unique_ptr<common::CertificateRenewer> renewer;
   if (uplink.ok() && !c.collectors.empty() && reload_tls) {
     common::RenewalOptions renewal;
-    renewal.collector = c.collectors.front();
+    renewal.collectors = c.collectors;
     renewal.files = c.tls;
     renewal.channel.target_name_override = c.tls_server_name;
     renewer = std::make_unique<common::CertificateRenewer>(std::move(renewal), clock);

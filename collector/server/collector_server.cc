@@ -15,12 +15,12 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "collector/server/enrolment_port.h"
 #include "collector/server/handshake_peer.h"
 #include "common/log/log.h"
 #include "common/status/status_macros.h"
 #include "common/tls/certificate_check.h"
 #include "common/tls/credentials.h"
-#include "common/tls/pinned_tls.h"
 
 namespace synmap::collector {
 namespace {
@@ -234,23 +234,20 @@ absl::StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(
 
 absl::Status CollectorServer::StartEnrolment(const CollectorServerOptions& options) {
   enrolment_ = std::make_unique<EnrolmentService>(*options.registrar, *refusals_);
-  grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.enrol_listen_address,
-                           common::MakeServerAuthenticatedCredentials(options.tls), &enrol_port_);
-  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, 10'000);
-  builder.SetMaxReceiveMessageSize(64 << 10);  // A token and a CSR: a few KiB.
-  builder.RegisterService(enrolment_.get());
-  enrol_server_ = builder.BuildAndStart();
-  if (enrol_server_ == nullptr || enrol_port_ == 0) {
+  absl::StatusOr<std::unique_ptr<EnrolmentPort>> port = EnrolmentPort::Start(
+      options.enrol_listen_address, options.tls, options.tls_files, *enrolment_);
+  if (!port.ok()) {
     std::string why = BindFailure(options.enrol_listen_address);
     return absl::UnavailableError(
         absl::StrCat("cannot listen for enrolment on ", options.enrol_listen_address, ": ",
                      why.empty() ? "gRPC refused the port or the TLS material" : why));
   }
+  enrol_port_server_ = *std::move(port);
+  enrol_port_ = enrol_port_server_->port();
   SYNMAP_LOG(INFO) << "enrolment_server_started port=" << enrol_port_
                    << " tls=server_only lifetime="
-                   << absl::FormatDuration(options.registrar->lifetime());
+                   << absl::FormatDuration(options.registrar->lifetime())
+                   << " reload=" << (options.tls_files.has_value() ? "on" : "off");
   return absl::OkStatus();
 }
 
@@ -261,11 +258,10 @@ void CollectorServer::Shutdown(absl::Duration grace) {
     return;
   }
   shut_down_ = true;
-  if (enrol_server_ != nullptr) {
-    enrol_server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace));
-    enrol_server_->Wait();
+  if (enrol_port_server_ != nullptr) {
+    enrol_port_server_->Shutdown(grace);
   }
-  enrol_server_.reset();
+  enrol_port_server_.reset();
   enrolment_.reset();
   if (server_ != nullptr) {
     server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace));

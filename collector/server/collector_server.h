@@ -10,6 +10,7 @@
 #include "collector/fleet/registrar.h"
 #include "collector/query/query_engine.h"
 #include "collector/server/enrol_service.h"
+#include "collector/server/enrolment_port.h"
 #include "collector/server/ingest_service.h"
 #include "collector/server/query_service.h"
 #include "collector/server/refusal_counters.h"
@@ -31,8 +32,8 @@ struct CollectorServerOptions {
   std::string listen_address;
   // CA, certificate and key of the collector; clients must present a cert from that CA.
   common::TlsMaterial tls;
-  // The files `tls` was read from, when it was: the main port then re-reads the collector's
-  // certificate and key every 5 s, so a replaced certificate needs no restart.
+  // The files `tls` was read from, when it was: the main and enrolment ports then re-read the
+  // collector's certificate and key every 5 s, so a replaced certificate needs no restart.
   std::optional<common::TlsFiles> tls_files;
   // Plaintext instead of mTLS (the binaries' --insecure-for-testing). Plaintext calls carry no
   // certificate, so every Ingest and Query call is refused UNAUTHENTICATED: only useful to
@@ -108,7 +109,7 @@ class CollectorServer {
   std::unique_ptr<RenewalService> renewal_;
   std::unique_ptr<EnrolmentService> enrolment_;
   std::unique_ptr<grpc::Server> server_;
-  std::unique_ptr<grpc::Server> enrol_server_;
+  std::unique_ptr<EnrolmentPort> enrol_port_server_;
   int port_ = 0;
   int enrol_port_ = 0;
   bool shut_down_ = false;

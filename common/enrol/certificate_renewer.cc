@@ -31,7 +31,12 @@ void CertificateRenewer::Stop() {
   }
 }
 
-absl::Duration CertificateRenewer::NextWait(bool after_failure) const {
+absl::Status CertificateRenewer::last_failure() const {
+  absl::MutexLock lock(&mu_);
+  return last_failure_;
+}
+
+absl::Duration CertificateRenewer::NextWait(int failed_in_row) const {
   const absl::Time now = clock_.Now();
   absl::StatusOr<std::string> cert = ReadPemFile("certificate", options_.files.cert_path);
   absl::StatusOr<absl::Time> due = cert.ok() ? RenewalDue(*cert) : cert.status();
@@ -41,23 +46,30 @@ absl::Duration CertificateRenewer::NextWait(bool after_failure) const {
                         << " status=" << (due.ok() ? end.status() : due.status());
     return retry_;
   }
-  if (!after_failure) {
+  if (failed_in_row == 0) {
     return std::max(*due - now, absl::ZeroDuration());
   }
-  return std::max(std::min(retry_, (*end - now) / 10), absl::Seconds(1));
+  // Doubling stops at 2^20 retries' worth; the tenth of the remaining validity caps it anyway.
+  const absl::Duration backoff = retry_ * (int64_t{1} << std::min(failed_in_row - 1, 20));
+  return std::max(std::min(backoff, (*end - now) / 10), absl::Seconds(1));
 }
 
 void CertificateRenewer::Run() {
-  bool failed = false;
-  while (!stop_.WaitForNotificationWithTimeout(NextWait(failed))) {
+  int failed_in_row = 0;
+  while (!stop_.WaitForNotificationWithTimeout(NextWait(failed_in_row))) {
     absl::StatusOr<absl::Time> renewed = RenewCertificate(options_);
-    failed = !renewed.ok();
-    if (failed) {
+    {
+      absl::MutexLock lock(&mu_);
+      last_failure_ = renewed.status();
+    }
+    if (!renewed.ok()) {
+      ++failed_in_row;
       failures_.fetch_add(1, std::memory_order_relaxed);
       SYNMAP_LOG(WARNING) << "certificate_renewal_failed cert=" << options_.files.cert_path
-                          << " collector=" << options_.collector << " status=" << renewed.status();
+                          << " attempt=" << failed_in_row << " status=" << renewed.status();
       continue;
     }
+    failed_in_row = 0;
     renewals_.fetch_add(1, std::memory_order_relaxed);
     SYNMAP_LOG(INFO) << "certificate_renewed cert=" << options_.files.cert_path
                      << " not_after=" << absl::FormatTime(*renewed, absl::UTCTimeZone());

@@ -156,24 +156,51 @@ absl::StatusOr<EnrolResult> Enroll(const EnrolOptions& options) {
   return EnrolResult{.name = std::move(name), .not_after = not_after};
 }
 
+namespace {
+
+// One Renew call to `collector` for the identity of `material`; the new chain once checked.
+absl::StatusOr<std::string> RenewAt(const std::string& collector, const TlsMaterial& material,
+                                    const PeerIdentity& self, const v1::RenewRequest& request,
+                                    const RenewalOptions& options) {
+  auto stub = v1::Renewal::NewStub(MakeChannel(collector, material, options.channel));
+  grpc::ClientContext context;
+  context.set_deadline(DeadlineAfter(options.timeout));
+  v1::RenewResponse response;
+  if (absl::Status s = FromGrpcStatus(stub->Renew(&context, request, &response)); !s.ok()) {
+    return Annotate(s, absl::StrCat("renew at ", collector));
+  }
+  SYNMAP_RETURN_IF_ERROR(
+      Annotate(CheckIssuedChain(response.certificate_chain_pem(), material.ca_pem, material.key_pem,
+                                self.name, self.role),
+               absl::StrCat("renew at ", collector)));
+  return std::move(*response.mutable_certificate_chain_pem());
+}
+
+}  // namespace
+
 absl::StatusOr<absl::Time> RenewCertificate(const RenewalOptions& options) {
+  if (options.collectors.empty()) {
+    return absl::InvalidArgumentError("renew: no collector to ask");
+  }
   SYNMAP_ASSIGN_OR_RETURN(TlsMaterial material, LoadTlsMaterial(options.files));
   SYNMAP_ASSIGN_OR_RETURN(PeerIdentity self, ParseCertificateIdentity(material.cert_pem));
   v1::RenewRequest request;
   SYNMAP_ASSIGN_OR_RETURN(*request.mutable_csr_pem(),
                           MakeCertificateRequest(material.key_pem, self.name, self.role));
-  auto stub = v1::Renewal::NewStub(MakeChannel(options.collector, material, options.channel));
-  grpc::ClientContext context;
-  context.set_deadline(DeadlineAfter(options.timeout));
-  v1::RenewResponse response;
-  if (absl::Status s = FromGrpcStatus(stub->Renew(&context, request, &response)); !s.ok()) {
-    return Annotate(s, absl::StrCat("renew at ", options.collector));
+  absl::Status first_failure;
+  std::string failures;
+  for (const std::string& collector : options.collectors) {
+    absl::StatusOr<std::string> chain = RenewAt(collector, material, self, request, options);
+    if (chain.ok()) {
+      SYNMAP_RETURN_IF_ERROR(WriteFileAtomically(options.files.cert_path, *chain, 0644));
+      return CertificateNotAfter(*chain);
+    }
+    if (first_failure.ok()) {
+      first_failure = chain.status();
+    }
+    absl::StrAppend(&failures, failures.empty() ? "" : "; ", chain.status().message());
   }
-  SYNMAP_RETURN_IF_ERROR(CheckIssuedChain(response.certificate_chain_pem(), material.ca_pem,
-                                          material.key_pem, self.name, self.role));
-  SYNMAP_RETURN_IF_ERROR(
-      WriteFileAtomically(options.files.cert_path, response.certificate_chain_pem(), 0644));
-  return CertificateNotAfter(response.certificate_chain_pem());
+  return absl::Status(first_failure.code(), failures);
 }
 
 absl::StatusOr<absl::Time> RenewalDue(absl::string_view cert_pem) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -44,7 +45,9 @@ struct EnrolResult {
 
 // Options of RenewCertificate. Plain data.
 struct RenewalOptions {
-  std::string collector;   // "HOST:PORT" of the collector's main (mutual-TLS) port.
+  // "HOST:PORT" of collectors' main (mutual-TLS) ports, tried in this order until one renews
+  // (a sensor's --collector list: renewal goes on while the first is down).
+  std::vector<std::string> collectors;
   TlsFiles files;          // The current CA, certificate and key; the certificate is replaced.
   ChannelOptions channel;  // As for the peer's other calls (target_name_override).
   absl::Duration timeout = absl::Seconds(30);  // Deadline of the Renew call.
@@ -52,9 +55,11 @@ struct RenewalOptions {
 
 // Renews the certificate in `options.files.cert_path` now, over the mutual-TLS identity of the
 // current files and with the same key, checks the new chain like Enroll and replaces the
-// certificate file atomically (processes watching it pick it up). Returns the new notAfter.
-// Errors: as LoadTlsMaterial for the files, the collector's (PermissionDenied: revoked or
-// another identity; Unavailable), DataLoss (bad answer), errno codes (writing).
+// certificate file atomically (processes watching it pick it up). Asks each of
+// `options.collectors` in turn until one renews. Returns the new notAfter.
+// Errors: InvalidArgument (no collector), as LoadTlsMaterial for the files; when every collector
+// failed, the first one's code (PermissionDenied: revoked or another identity; Unavailable;
+// DataLoss: bad answer) with each collector's message; errno codes (writing).
 [[nodiscard]] absl::StatusOr<absl::Time> RenewCertificate(const RenewalOptions& options);
 
 // When the first certificate of `cert_pem` is due for renewal: two thirds into its validity.

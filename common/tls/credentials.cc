@@ -101,12 +101,18 @@ std::shared_ptr<grpc::ChannelCredentials> MakeClientCredentials(const TlsMateria
 
 std::shared_ptr<grpc::Channel> MakeChannel(absl::string_view target, const TlsMaterial& material,
                                            const ChannelOptions& options) {
+  return MakeChannel(target, MakeClientCredentials(material), options);
+}
+
+std::shared_ptr<grpc::Channel> MakeChannel(absl::string_view target,
+                                           std::shared_ptr<grpc::ChannelCredentials> credentials,
+                                           const ChannelOptions& options) {
   grpc::ChannelArguments args;
   if (!options.target_name_override.empty()) {
     args.SetSslTargetNameOverride(options.target_name_override);
   }
   args.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
-  return grpc::CreateCustomChannel(std::string(target), MakeClientCredentials(material), args);
+  return grpc::CreateCustomChannel(std::string(target), std::move(credentials), args);
 }
 
 }  // namespace synmap::common

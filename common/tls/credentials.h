@@ -60,5 +60,9 @@ struct ChannelOptions {
 // A mutual-TLS channel to `target` ("host:port"). Connects lazily; never fails here.
 std::shared_ptr<grpc::Channel> MakeChannel(absl::string_view target, const TlsMaterial& material,
                                            const ChannelOptions& options = {});
+// The same over other client credentials (MakeReloadingClientCredentials).
+std::shared_ptr<grpc::Channel> MakeChannel(absl::string_view target,
+                                           std::shared_ptr<grpc::ChannelCredentials> credentials,
+                                           const ChannelOptions& options = {});
 
 }  // namespace synmap::common

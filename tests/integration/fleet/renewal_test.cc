@@ -2,7 +2,8 @@
 // with certificates from make-certs.sh and a real SQLite store: a renewal over the peer's own
 // identity, renewals refused for a revoked identity and for another identity, and the
 // enrolment port serving nothing but Enroll (the main port still refuses a peer without a
-// client certificate).
+// client certificate), both ports picking up a replaced collector certificate, and renewal
+// going on at the next collector when the first is down.
 
 #include <grpcpp/channel.h>
 #include <grpcpp/client_context.h>
@@ -29,6 +30,7 @@
 #include "common/tls/tls_files.h"
 #include "synmap/v1/enrol.grpc.pb.h"
 #include "synmap/v1/query.grpc.pb.h"
+#include "tests/integration/fleet/fleet_server.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/unit/common/tls/test_certs.h"
@@ -38,82 +40,9 @@ namespace {
 
 using ::synmap::testing::MakeCerts;
 using ::synmap::testing::StatusIs;
-using ::synmap::testing::TempDir;
 using ::testing::HasSubstr;
 
-class RenewalTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    ASSERT_OK(MakeCerts(dir_.path(), "ca"));
-    ASSERT_OK(MakeCerts(dir_.path(), "issuing-ca"));
-    ASSERT_OK(MakeCerts(dir_.path(), "collector collector"));
-    ASSERT_OK_AND_ASSIGN(common::TlsMaterial tls,
-                         common::LoadTlsMaterial({.ca_path = dir_.File("ca.pem"),
-                                                  .cert_path = dir_.File("collector.pem"),
-                                                  .key_path = dir_.File("collector.key")}));
-    SqliteStoreOptions store_options;
-    store_options.path = dir_.File("store.db");
-    ASSERT_OK_AND_ASSIGN(store_, OpenSqliteStore(store_options));
-    ASSERT_OK_AND_ASSIGN(
-        ca_, IssuingCa::Load(dir_.File("issuing-ca.pem"), dir_.File("issuing-ca.key"), tls.ca_pem,
-                             absl::Now()));
-    ASSERT_OK_AND_ASSIGN(tokens_, OpenEnrolmentTokens(store_options.path));
-    registrar_ =
-        std::make_unique<Registrar>(*ca_, *tokens_, *store_, RealClock::Get(), absl::Hours(1));
-    engine_ = std::make_unique<QueryEngine>(*store_, names_);
-    CollectorServerOptions options;
-    options.listen_address = "127.0.0.1:0";
-    options.enrol_listen_address = "127.0.0.1:0";
-    options.tls = tls;
-    options.tls_files = common::TlsFiles{.ca_path = dir_.File("ca.pem"),
-                                         .cert_path = dir_.File("collector.pem"),
-                                         .key_path = dir_.File("collector.key")};
-    options.registrar = registrar_.get();
-    ASSERT_OK_AND_ASSIGN(server_,
-                         CollectorServer::Start(options, *store_, *engine_, RealClock::Get()));
-    ASSERT_OK_AND_ASSIGN(fingerprint_, common::CertificateFingerprint(tls.ca_pem));
-  }
-  void TearDown() override {
-    if (server_ != nullptr) {
-      server_->Shutdown(absl::Seconds(1));
-    }
-  }
-
-  // Enrols `name` as a sensor into the test directory; returns its files.
-  common::TlsFiles EnrolSensor(const std::string& name) {
-    common::TlsFiles files{.ca_path = dir_.File("ca-" + name + ".pem"),
-                           .cert_path = dir_.File(name + ".pem"),
-                           .key_path = dir_.File(name + ".key")};
-    absl::StatusOr<std::string> token =
-        CreateEnrolmentToken(*tokens_, name, "sensor", absl::Hours(1), absl::Now());
-    EXPECT_OK(token);
-    common::EnrolOptions options;
-    options.collector = absl::StrCat("127.0.0.1:", server_->enrol_port());
-    options.token = token.value_or("");
-    options.ca_fingerprint = fingerprint_;
-    options.role = "sensor";
-    options.out = files;
-    EXPECT_OK(common::Enroll(options).status());
-    return files;
-  }
-  common::RenewalOptions Renewal(const common::TlsFiles& files) {
-    common::RenewalOptions options;
-    options.collector = absl::StrCat("127.0.0.1:", server_->port());
-    options.files = files;
-    options.channel.target_name_override = "localhost";
-    return options;
-  }
-
-  TempDir dir_;
-  std::unique_ptr<Store> store_;
-  std::unique_ptr<IssuingCa> ca_;
-  std::unique_ptr<EnrolmentTokens> tokens_;
-  std::unique_ptr<Registrar> registrar_;
-  NamesHolder names_{std::make_shared<const common::NameTable>()};
-  std::unique_ptr<QueryEngine> engine_;
-  std::unique_ptr<CollectorServer> server_;
-  std::string fingerprint_;
-};
+using RenewalTest = FleetServerTest;
 
 TEST_F(RenewalTest, RenewalOverItsOwnIdentityReplacesTheCertificateWithTheSameKey) {
   const common::TlsFiles files = EnrolSensor("router-c");
@@ -202,29 +131,85 @@ TEST_F(RenewalTest, EnrolmentAgainstAnotherCaFingerprintIsRefusedBeforeTheTokenI
   EXPECT_FALSE(unused.used.has_value());
 }
 
-// The notAfter of the certificate the collector's main port presents, as `openssl x509 -enddate`
-// prints it, seen by a client presenting `files`.
-std::string PresentedEndDate(int port, const common::TlsFiles& files) {
-  return testing::ShellOutput(
-      absl::StrCat("openssl s_client -connect 127.0.0.1:", port, " -cert '", files.cert_path,
-                   "' -key '", files.key_path, "' -CAfile '", files.ca_path,
-                   "' </dev/null 2>/dev/null | openssl x509 -noout -enddate 2>/dev/null"));
+// The notAfter of the certificate the collector presents on `port`, as `openssl x509 -enddate`
+// prints it, seen by a client presenting `files` (none when null: the enrolment port).
+std::string PresentedEndDate(int port, const common::TlsFiles* files) {
+  const std::string client_cert =
+      files == nullptr ? ""
+                       : absl::StrCat(" -cert '", files->cert_path, "' -key '", files->key_path,
+                                      "' -CAfile '", files->ca_path, "'");
+  return testing::ShellOutput(absl::StrCat("openssl s_client -connect 127.0.0.1:", port,
+                                           client_cert,
+                                           " </dev/null 2>/dev/null | openssl x509 -noout -enddate "
+                                           "2>/dev/null"));
+}
+
+// Polls PresentedEndDate (the file watcher's period is 5 s) until it differs from `before`, for
+// up to 20 s; returns the last one seen.
+std::string AwaitPresentedEndDateChange(int port, const common::TlsFiles* files,
+                                        const std::string& before) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  std::string after = before;
+  while (after == before && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(500));
+    after = PresentedEndDate(port, files);
+  }
+  return after;
 }
 
 TEST_F(RenewalTest, CollectorPresentsAReplacedCertificateWithoutARestart) {
   const common::TlsFiles sensor = EnrolSensor("watcher");
-  const std::string before = PresentedEndDate(server_->port(), sensor);
+  const std::string before = PresentedEndDate(server_->port(), &sensor);
   ASSERT_THAT(before, HasSubstr("notAfter="));
   // A new collector certificate (2 days instead of 825), written over the old files.
   ASSERT_OK(MakeCerts(dir_.path(), "collector collector --days 2 --force"));
-  const absl::Time deadline = absl::Now() + absl::Seconds(20);
-  std::string after = before;
-  while (after == before && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(500));  // The file watcher's period is 5 s.
-    after = PresentedEndDate(server_->port(), sensor);
-  }
+  const std::string after = AwaitPresentedEndDateChange(server_->port(), &sensor, before);
   EXPECT_NE(after, before);
   EXPECT_THAT(after, HasSubstr("notAfter="));
+}
+
+TEST_F(RenewalTest, EnrolmentPortPresentsAReplacedCertificateWithoutARestart) {
+  const std::string before = PresentedEndDate(server_->enrol_port(), nullptr);
+  ASSERT_THAT(before, HasSubstr("notAfter="));
+  ASSERT_OK(MakeCerts(dir_.path(), "collector collector --days 2 --force"));
+  const std::string after = AwaitPresentedEndDateChange(server_->enrol_port(), nullptr, before);
+  EXPECT_NE(after, before);
+  EXPECT_THAT(after, HasSubstr("notAfter="));
+  // The new certificate still comes with the CA, so an enrolment pinned by its fingerprint
+  // goes through on the same port.
+  const common::TlsFiles enrolled = EnrolSensor("after-replace");
+  ASSERT_OK_AND_ASSIGN(common::TlsMaterial material, common::LoadTlsMaterial(enrolled));
+  ASSERT_OK_AND_ASSIGN(common::PeerIdentity identity,
+                       common::ParseCertificateIdentity(material.cert_pem));
+  EXPECT_EQ(identity.name, "after-replace");
+}
+
+TEST_F(RenewalTest, RenewalAsksTheNextCollectorWhenTheFirstIsDown) {
+  const common::TlsFiles files = EnrolSensor("two-homed");
+  ASSERT_OK_AND_ASSIGN(std::string before, common::ReadPemFile("cert", files.cert_path));
+  common::RenewalOptions options = Renewal(files);
+  options.collectors = {DeadAddress(), MainAddress()};
+  options.timeout = absl::Seconds(5);
+  ASSERT_OK(common::RenewCertificate(options).status());
+  ASSERT_OK_AND_ASSIGN(std::string after, common::ReadPemFile("cert", files.cert_path));
+  EXPECT_NE(after, before);
+}
+
+TEST_F(RenewalTest, RenewalRefusedEverywhereSaysWhyForEachCollectorAndKeepsTheFile) {
+  const common::TlsFiles files = EnrolSensor("stranded");
+  ASSERT_OK_AND_ASSIGN(std::string before, common::ReadPemFile("cert", files.cert_path));
+  common::RenewalOptions options = Renewal(files);
+  const std::string dead = DeadAddress();
+  options.collectors = {dead, MainAddress()};
+  options.timeout = absl::Seconds(5);
+  ASSERT_OK(store_->Revoke({.name = "stranded", .revoked_at = absl::Now(), .reason = "test"}));
+  absl::StatusOr<absl::Time> renewed = common::RenewCertificate(options);
+  // The first collector's code (down), and each collector's words.
+  EXPECT_THAT(renewed, StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(renewed.status().message(), HasSubstr("renew at " + dead));
+  EXPECT_THAT(renewed.status().message(), HasSubstr("renew at " + MainAddress()));
+  ASSERT_OK_AND_ASSIGN(std::string after, common::ReadPemFile("cert", files.cert_path));
+  EXPECT_EQ(after, before);
 }
 
 }  // namespace
