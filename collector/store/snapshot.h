@@ -45,7 +45,8 @@ struct AggregateBucket {
   std::vector<uint64_t> duplicates;
   std::vector<int64_t> first_seen_ns;
   std::vector<int64_t> last_seen_ns;
-  // Key id -> row, for merging; used by the store only.
+  // Key id -> row, for merging; used by the store only, and kept only while the bucket is being
+  // written (empty once it settles, rebuilt before it changes again).
   absl::flat_hash_map<uint32_t, uint32_t> index;
 
   size_t size() const { return key.size(); }

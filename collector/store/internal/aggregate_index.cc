@@ -164,7 +164,10 @@ AggregateBucket* AggregateIndex::MutableBucket(int64_t start_ns, int64_t width_n
     if (mark_dirty_) {
       dirty_.insert(start_ns);
     }
-    return slot.get();
+    AggregateBucket* out = slot.get();
+    EnsureIndex(out);
+    NoteHot(start_ns);
+    return out;
   }
   // A new bucket absorbs the finer buckets inside its span (roll-up), so buckets never overlap.
   auto merged = std::make_shared<AggregateBucket>();
@@ -182,7 +185,55 @@ AggregateBucket* AggregateIndex::MutableBucket(int64_t start_ns, int64_t width_n
   }
   AggregateBucket* out = merged.get();
   buckets_[start_ns] = std::move(merged);
+  NoteHot(start_ns);
   return out;
+}
+
+void AggregateIndex::NoteHot(int64_t start_ns) {
+  if (!hot_.empty() && hot_.front() == start_ns) {
+    return;
+  }
+  auto found = std::find(hot_.begin(), hot_.end(), start_ns);
+  if (found == hot_.end()) {
+    hot_.push_back(start_ns);
+    found = hot_.end() - 1;
+  }
+  std::rotate(hot_.begin(), found, found + 1);
+  if (hot_.size() <= kHotBuckets) {
+    return;
+  }
+  // The bucket found there may since have been merged away or replaced: settling whatever
+  // bucket now starts there is still right, as an index is rebuilt when needed.
+  auto it = buckets_.find(hot_.back());
+  hot_.pop_back();
+  if (it != buckets_.end()) {
+    Settle(it->second.get(), IsUnique(it->second));
+  }
+}
+
+void AggregateIndex::Settle(AggregateBucket* bucket, bool unique) {
+  // Snapshots read the columns, never the index, so the index may go even when one holds the
+  // bucket; the columns may be reallocated only when none does.
+  absl::flat_hash_map<uint32_t, uint32_t>().swap(bucket->index);
+  if (unique) {
+    bucket->key.shrink_to_fit();
+    bucket->packets.shrink_to_fit();
+    bucket->connections.shrink_to_fit();
+    bucket->duplicates.shrink_to_fit();
+    bucket->first_seen_ns.shrink_to_fit();
+    bucket->last_seen_ns.shrink_to_fit();
+  }
+}
+
+void AggregateIndex::EnsureIndex(AggregateBucket* bucket) {
+  if (bucket->index.size() == bucket->size()) {
+    return;  // Kept up to date while the bucket is hot (every row's key is in it once).
+  }
+  bucket->index.clear();
+  bucket->index.reserve(bucket->size());
+  for (size_t r = 0; r < bucket->size(); ++r) {
+    bucket->index.emplace(bucket->key[r], static_cast<uint32_t>(r));
+  }
 }
 
 uint64_t AggregateIndex::SaturatingAdd(uint64_t a, uint64_t b) {

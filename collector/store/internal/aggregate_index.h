@@ -162,10 +162,23 @@ class AggregateIndex {
   // Forgets per-call caches; called at the start of every mutating call, because a snapshot
   // may have been taken since the last one.
   void BeginMutation();
+  // Makes bucket `start_ns` the most recently changed one; the bucket that drops out of the
+  // kHotBuckets most recent is settled.
+  void NoteHot(int64_t start_ns);
+  // Frees the key index of a bucket no longer being written, and, unless a snapshot holds it
+  // (`unique` false), its columns' spare capacity: about 30 bytes a row.
+  static void Settle(AggregateBucket* bucket, bool unique);
+  // Rebuilds the key index of a settled bucket about to change.
+  static void EnsureIndex(AggregateBucket* bucket);
 
   std::vector<BucketTier> tiers_;
   std::optional<OverlapIndex> overlap_;  // Set when deduplication is on.
   std::map<int64_t, std::shared_ptr<AggregateBucket>> buckets_;
+  // Starts of the buckets changed most recently, latest first: only these keep their key index
+  // (AggregateBucket::index) and room to grow. Batches go to the current buckets, so the others
+  // are settled and rebuild their index only if a late batch or a roll-up changes them.
+  static constexpr size_t kHotBuckets = 8;
+  std::vector<int64_t> hot_;
   std::shared_ptr<std::vector<common::IpAddress>> ips_ =
       std::make_shared<std::vector<common::IpAddress>>();
   absl::flat_hash_map<common::IpAddress, uint32_t> ip_ids_;

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -117,6 +118,56 @@ TEST(AggregateIndexTest, RollUpMergesAgedMinutesIntoTheirHourOnly) {
                    kT0 + 50 * kHour);
   EXPECT_EQ(index.bucket_count(), 61u);
   EXPECT_EQ(Sum(index, false), 121u);
+}
+
+// Rows of the bucket starting at `start_ns`: port -> connections.
+std::map<uint32_t, uint64_t> PortsOf(
+    const AggregateIndex& index, const std::vector<std::shared_ptr<const AggregateBucket>>& from,
+    int64_t start_ns) {
+  std::map<uint32_t, uint64_t> out;
+  for (const auto& b : from) {
+    if (b->start_ns == start_ns) {
+      for (size_t r = 0; r < b->size(); ++r) {
+        out[(*index.keys())[b->key[r]].port] += b->connections[r];
+      }
+    }
+  }
+  return out;
+}
+
+// Only the buckets written lately keep their key index; an older one (settled) rebuilds it when
+// a late batch reaches it, so the batch adds to the rows it has instead of making new ones,
+// whether or not a snapshot held the bucket when it settled or when it changed.
+TEST(AggregateIndexTest, SettledBucketsAddLateBatchesToTheirRowsAndSnapshotsKeepTheirView) {
+  AggregateIndex index = Tiered();
+  auto apply = [&index](int m, std::vector<uint32_t> ports, uint64_t connections) {
+    synmap::v1::Batch batch = MakeBatch(1, kT0 + m * kMinute);
+    for (uint32_t port : ports) {
+      AddRecord(batch, "10.0.0.2", "10.0.0.1", port, connections, kT0 + m * kMinute + kSecond);
+    }
+    index.ApplyBatch(0, "s0", Plain(batch).batch, std::numeric_limits<int64_t>::min(),
+                     kT0 + 2 * kHour);
+  };
+  for (int m = 0; m < 20; ++m) {
+    apply(m, {22, 80, 443}, 1);
+  }
+  std::vector<std::shared_ptr<const AggregateBucket>> before;
+  index.CollectBuckets(0, 0, &before);
+  apply(0, {22, 8080}, 5);  // Minute 0 settled long ago; a snapshot holds it.
+  for (int m = 1; m < 20; ++m) {
+    apply(m, {443}, 2);  // Minute 0 settles again, still held by the snapshot.
+  }
+  apply(0, {80, 8080}, 7);
+  std::vector<std::shared_ptr<const AggregateBucket>> after;
+  index.CollectBuckets(0, 0, &after);
+  EXPECT_EQ(PortsOf(index, before, kT0),
+            (std::map<uint32_t, uint64_t>{{22, 1}, {80, 1}, {443, 1}}));
+  EXPECT_EQ(PortsOf(index, after, kT0),
+            (std::map<uint32_t, uint64_t>{{22, 6}, {80, 8}, {443, 1}, {8080, 12}}));
+  EXPECT_EQ(PortsOf(index, after, kT0 + 7 * kMinute),
+            (std::map<uint32_t, uint64_t>{{22, 1}, {80, 1}, {443, 3}}));
+  EXPECT_EQ(index.rows(), 20u * 3u + 1u);
+  EXPECT_EQ(Sum(index, false), 20u * 3u + 10u + 19u * 2u + 14u);
 }
 
 // A chunk as stores wrote it before tiers (format 1: no width, no checksum): one row.
