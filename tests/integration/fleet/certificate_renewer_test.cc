@@ -18,30 +18,19 @@
 #include "common/tls/peer_identity.h"
 #include "common/tls/tls_files.h"
 #include "tests/integration/fleet/fleet_server.h"
+#include "tests/testing/eventually.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/unit/common/tls/test_certs.h"
 
 namespace synmap::collector {
 namespace {
 
+using ::synmap::testing::Eventually;
 using ::synmap::testing::MakeCerts;
 using ::synmap::testing::StatusIs;
 using ::testing::HasSubstr;
 
 using CertificateRenewerTest = FleetServerTest;
-
-// Waits (polling; the renewer has no event to wait on) until `done` holds or `limit` passed.
-template <typename Predicate>
-bool AwaitTrue(Predicate done, absl::Duration limit = absl::Seconds(20)) {
-  const absl::Time deadline = absl::Now() + limit;
-  while (!done()) {
-    if (absl::Now() > deadline) {
-      return false;
-    }
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  return true;
-}
 
 ino_t InodeOf(const std::string& path) {
   struct stat st {};
@@ -60,7 +49,7 @@ TEST_F(CertificateRenewerTest, RenewsTwoThirdsIntoTheLifetimeKeepingTheKeyAndRep
 
   absl::SleepFor(due - absl::Seconds(1) - absl::Now());
   EXPECT_EQ(renewer.renewals(), 0u) << "renewed before two thirds of the lifetime";
-  ASSERT_TRUE(AwaitTrue([&] { return renewer.renewals() >= 1; }));
+  ASSERT_TRUE(Eventually([&] { return renewer.renewals() >= 1; }));
   EXPECT_GE(absl::Now(), due);
   renewer.Stop();
 
@@ -91,7 +80,7 @@ TEST_F(CertificateRenewerTest, BacksOffAfterARefusalSaysWhyAndKeepsTheFile) {
 
   // When each of the first three failures was seen.
   std::vector<absl::Time> failed_at;
-  ASSERT_TRUE(AwaitTrue([&] {
+  ASSERT_TRUE(Eventually([&] {
     while (failed_at.size() < renewer.failures()) {
       failed_at.push_back(absl::Now());
     }
@@ -120,7 +109,7 @@ TEST_F(CertificateRenewerTest, RenewsAtTheNextCollectorWhenTheFirstIsDown) {
   options.timeout = absl::Seconds(5);
   common::CertificateRenewer renewer(options, RealClock::Get(), absl::Seconds(1));
   ASSERT_OK(renewer.Start());
-  ASSERT_TRUE(AwaitTrue([&] { return renewer.renewals() >= 1; }));
+  ASSERT_TRUE(Eventually([&] { return renewer.renewals() >= 1; }));
   renewer.Stop();
   EXPECT_EQ(renewer.failures(), 0u);
   ASSERT_OK_AND_ASSIGN(std::string after, common::ReadPemFile("cert", files.cert_path));

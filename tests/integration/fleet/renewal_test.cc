@@ -31,6 +31,7 @@
 #include "synmap/v1/enrol.grpc.pb.h"
 #include "synmap/v1/query.grpc.pb.h"
 #include "tests/integration/fleet/fleet_server.h"
+#include "tests/testing/eventually.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/unit/common/tls/test_certs.h"
@@ -144,16 +145,17 @@ std::string PresentedEndDate(int port, const common::TlsFiles* files) {
                                            "2>/dev/null"));
 }
 
-// Polls PresentedEndDate (the file watcher's period is 5 s) until it differs from `before`, for
-// up to 20 s; returns the last one seen.
+// PresentedEndDate once it differs from `before` (the file watcher's period is 5 s), or after
+// 20 s the last one seen.
 std::string AwaitPresentedEndDateChange(int port, const common::TlsFiles* files,
                                         const std::string& before) {
-  const absl::Time deadline = absl::Now() + absl::Seconds(20);
   std::string after = before;
-  while (after == before && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(500));
-    after = PresentedEndDate(port, files);
-  }
+  testing::Eventually(
+      [&] {
+        after = PresentedEndDate(port, files);
+        return after != before;
+      },
+      absl::Seconds(20), absl::Milliseconds(500));
   return after;
 }
 
