@@ -85,6 +85,18 @@ make_certs() {
   bash "$MAKE_CERTS" "$WORK/certs" reader "reader-it" >/dev/null
 }
 
+# write_service_names: WORK/names.yaml with the test networks local and the ports the live tests
+# use named (18080 svc-a, 18443 svc-b, 12222 svc-c).
+write_service_names() {
+  cat >"$WORK/names.yaml" <<NAMES
+local_networks: ["198.51.100.0/24", "2001:db8::/32"]
+services:
+  18080: svc-a
+  18443: svc-b
+  12222: svc-c
+NAMES
+}
+
 # launch_collector NAME NS NAMES_FILE [flags...]: a real collector on 127.0.0.1 inside NS
 # ("" = this namespace) with its own WORK/NAME.db, .port and .log; sets COLLECTOR_PORT.
 launch_collector() {

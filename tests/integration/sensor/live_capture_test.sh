@@ -27,13 +27,7 @@ ip -n "$NS_C" route get 198.51.100.1 | grep -q "dev $VETH_C" || fail "IPv4 route
 ip -n "$NS_C" -6 route get 2001:db8::1 | grep -q "dev $VETH_C" || fail "IPv6 route not via $VETH_C"
 
 make_certs
-cat >"$WORK/names.yaml" <<NAMES
-local_networks: ["198.51.100.0/24", "2001:db8::/32"]
-services:
-  18080: svc-a
-  18443: svc-b
-  12222: svc-c
-NAMES
+write_service_names
 start_collector "$NS_S" "$WORK/names.yaml"
 start_sensor "$NS_S" "$VETH_S"
 

@@ -32,13 +32,7 @@ printf '%s\t%s\t%s\t%s\n' \
   2 198.51.100.2 198.51.100.1 svc-c >"$WORK/expected.tsv"
 
 make_certs
-cat >"$WORK/names.yaml" <<NAMES
-local_networks: ["198.51.100.0/24", "2001:db8::/32"]
-services:
-  18080: svc-a
-  18443: svc-b
-  12222: svc-c
-NAMES
+write_service_names
 start_collector "$NS" "$WORK/names.yaml"
 # Capture keeps working after the sensor drops root (the ring was opened before).
 DROP_USER=()
