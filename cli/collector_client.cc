@@ -169,6 +169,7 @@ absl::StatusOr<CollectorConnection> ConnectToCollector(const ConnectionFlags& fl
         absl::StrCat("--timeout: '", timeout_text, "' is not a positive duration"));
   }
   conn.timeout = *timeout;
+  conn.files = tls;
   common::ChannelOptions options;
   options.target_name_override = tls_name;
   RenewIfDue(conn.target, tls, options);
@@ -202,7 +203,11 @@ absl::StatusOr<CollectorConnection> ConnectToCollector(const ConnectionFlags& fl
 
 std::string DescribeCallError(const CollectorConnection& conn, const grpc::Status& status) {
   if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
-    const std::string refusal = common::ExplainTlsRefusal(conn.target, conn.tls, "reader");
+    // A renewed certificate is in the files, not in conn.tls.
+    absl::StatusOr<common::TlsMaterial> current =
+        conn.renewer != nullptr ? common::LoadTlsMaterial(conn.files) : conn.tls;
+    const std::string refusal =
+        common::ExplainTlsRefusal(conn.target, current.ok() ? *current : conn.tls, "reader");
     if (!refusal.empty()) {
       return absl::StrCat("collector at ", conn.target, ": ", refusal);
     }

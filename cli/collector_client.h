@@ -51,8 +51,9 @@ struct CollectorConnection {
   absl::Duration timeout;
   common::TlsMaterial tls;  // The reader's CA, certificate and key (for DescribeCallError).
   // With KeepRenewed: renews the certificate file while the connection lives (stopped when it
-  // goes).
+  // goes); DescribeCallError then reads the files again rather than `tls`.
   std::unique_ptr<common::CertificateRenewer> renewer;
+  common::TlsFiles files;  // Where `tls` was read from.
 };
 
 // For a process that runs for long (`synmap web`): the channel re-reads the reader's certificate
