@@ -361,9 +361,8 @@ int RunSummarize(absl::Span<const std::string> args) {
     // Rows go out as they are formatted: memory does not grow with a second copy of them.
     TableWriter writer(SummaryTableColumns(/*by_sensor=*/false, /*with_site=*/!flags.site.empty()),
                        format, stdout);
-    SummarizeRecordsTo(
-        summarizer.TakeRecords(), *names, flags.show_remote, count, order, format, zone,
-        [&](std::vector<std::string> cells) { writer.Add(std::move(cells)); }, flags.site);
+    SummarizeRecordsTo(summarizer.TakeRecords(), *names, flags.show_remote, count, order, format,
+                       zone, writer, flags.site);
     writer.Finish(std::nullopt, [&](std::string* o) {
       AppendCoverageJson(coverage, flags.files.size(), error, window, o);
     });

@@ -1,83 +1,174 @@
 #include "cli/summary_rows.h"
 
+#include <malloc.h>
+
 #include <cstdint>
+#include <cstring>
 #include <limits>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/hash/hash.h"
 #include "cli/summary_table.h"
 #include "common/naming/labeler.h"
 
 namespace synmap::cli {
+namespace {
+
+// The rows of one summary of `records`: named, grouped and sorted once; ForEach formats each
+// row's cells as it hands them out, so no row holds a string. Holds per address its value (17
+// B), its labels (5 B), and per row its sums (SummaryGroup) and its place in the order.
+// Not movable: the Labeler borrows the address dictionary.
+class SummaryRows {
+ public:
+  SummaryRows(std::vector<common::Record> records, const common::NameTable& names, bool show_remote,
+              common::CountKind count, common::RowOrder order, absl::string_view site)
+      : count_(count), site_(site) {
+    // The address dictionary the Labeler names by id, as the collector's store keeps one, and
+    // each record's sums by address ids (48 B instead of 72 B, and the records' spare capacity):
+    // the records are freed before grouping.
+    std::vector<Key> keys = Compact(std::move(records));
+    // Hand the freed records' pages back now (glibc keeps freed heap resident), or they would
+    // count on top of the grouping's peak.
+    malloc_trim(0);
+    labeler_ = std::make_unique<common::Labeler>(names, ips_, show_remote);
+    common::SummaryGrouper grouper(*labeler_);
+    grouper.Reserve(keys.size());
+    const uint32_t site_id = labeler_->SiteId(site);
+    for (uint32_t i = 0; i < keys.size(); ++i) {
+      grouper.Add(i, keys[i].client, keys[i].server, keys[i].port, common::kNoSensor, site_id);
+    }
+    groups_ = grouper.Sum([&](uint32_t i, common::GroupTotals& totals) {
+      const Key& k = keys[i];
+      totals.Add(k.client, k.server, k.port, k.totals);
+    });
+    keys = {};  // Summed into the groups: free them before sorting and output.
+    static const std::string kNoName;
+    rows_ = common::SortGroups(groups_, count, order, std::numeric_limits<size_t>::max(), *labeler_,
+                               [](uint32_t) -> const std::string& { return kNoName; });
+  }
+  SummaryRows(const SummaryRows&) = delete;
+  SummaryRows& operator=(const SummaryRows&) = delete;
+
+  // Hands each row's cells (SummaryCellViews: views valid for the call) to `row`, in order.
+  void ForEach(OutputFormat format, absl::TimeZone zone,
+               absl::FunctionRef<void(absl::Span<const absl::string_view> cells)> row) const {
+    const bool json = format == OutputFormat::kJson;  // The only format with the addresses.
+    SummaryCellScratch scratch;
+    common::Labeler::TextBuffer client, server, service, client_ip, server_ip;
+    auto ip_text = [&](int64_t id, common::Labeler::TextBuffer& buffer) {
+      return json && id >= 0
+                 ? labeler_->Text(common::Labeler::IpLabel(static_cast<uint32_t>(id)), buffer)
+                 : absl::string_view();
+    };
+    for (const common::SummaryGroup* g : rows_) {
+      const common::GroupTotals& t = g->totals;
+      row(SummaryCellViews({.count = g->Count(count_),
+                            .site = site_,
+                            .client = labeler_->Text(g->client, client),
+                            .server = labeler_->Text(g->server, server),
+                            .service = labeler_->Text(g->service, service),
+                            .sensor = {},
+                            .server_port = t.port >= 0 ? static_cast<uint32_t>(t.port) : 0,
+                            .server_ip = ip_text(t.server_ip, server_ip),
+                            .client_ip = ip_text(t.client_ip, client_ip),
+                            .packets = t.packets,
+                            .connections = t.connections,
+                            .first_seen_ns = t.first_ns,
+                            .last_seen_ns = t.last_ns},
+                           /*by_sensor=*/false, format, zone, /*with_site=*/!site_.empty(),
+                           scratch));
+    }
+  }
+
+ private:
+  // A record by address ids.
+  struct Key {
+    uint32_t client;
+    uint32_t server;
+    uint16_t port;
+    common::KeyTotals totals;
+  };
+
+  // An address as two words and its length: hashed and compared without a byte loop.
+  struct IpWords {
+    uint64_t high, low;
+    uint8_t length;
+    explicit IpWords(const common::IpAddress& ip) : length(ip.length) {
+      std::memcpy(&high, ip.bytes.data(), 8);
+      std::memcpy(&low, ip.bytes.data() + 8, 8);
+    }
+    bool operator==(const IpWords&) const = default;
+  };
+  // Hash and equality of address ids by their address, so the dictionary's index holds 4-byte
+  // ids (and finds an id from an address).
+  struct IpHash {
+    using is_transparent = void;
+    const std::vector<common::IpAddress>* ips;
+    size_t operator()(uint32_t id) const { return (*this)(IpWords((*ips)[id])); }
+    size_t operator()(const IpWords& ip) const { return absl::HashOf(ip.high, ip.low ^ ip.length); }
+  };
+  struct IpEq {
+    using is_transparent = void;
+    const std::vector<common::IpAddress>* ips;
+    bool operator()(uint32_t a, uint32_t b) const { return a == b; }
+    bool operator()(uint32_t a, const IpWords& b) const { return IpWords((*ips)[a]) == b; }
+    bool operator()(const IpWords& a, uint32_t b) const { return a == IpWords((*ips)[b]); }
+  };
+
+  // Fills ips_ with the distinct addresses of `records` and returns them by address id.
+  std::vector<Key> Compact(std::vector<common::Record> records) {
+    absl::flat_hash_set<uint32_t, IpHash, IpEq> index(0, IpHash{&ips_}, IpEq{&ips_});
+    auto id_of = [&](const common::IpAddress& ip) {
+      return *index.lazy_emplace(IpWords(ip), [&](const auto& make) {
+        make(static_cast<uint32_t>(ips_.size()));
+        ips_.push_back(ip);
+      });
+    };
+    // The index outgrows the caches on big answers: each lookup is prefetched a few records
+    // ahead to overlap the misses.
+    constexpr size_t kPrefetchDistance = 8;
+    std::vector<Key> keys;
+    keys.reserve(records.size());
+    for (size_t i = 0; i < records.size(); ++i) {
+      if (i + kPrefetchDistance < records.size()) {
+        index.prefetch(IpWords(records[i + kPrefetchDistance].key.client));
+        index.prefetch(IpWords(records[i + kPrefetchDistance].key.server));
+      }
+      const common::Record& r = records[i];
+      keys.push_back(Key{id_of(r.key.client),
+                         id_of(r.key.server),
+                         r.key.server_port,
+                         {r.packets, r.connections, r.first_seen_ns, r.last_seen_ns}});
+    }
+    ips_.shrink_to_fit();
+    return keys;
+  }
+
+  common::CountKind count_;
+  absl::string_view site_;
+  std::vector<common::IpAddress> ips_;
+  std::unique_ptr<common::Labeler> labeler_;
+  std::vector<common::SummaryGroup> groups_;
+  std::vector<const common::SummaryGroup*> rows_;
+};
+
+}  // namespace
 
 void SummarizeRecordsTo(std::vector<common::Record> records, const common::NameTable& names,
                         bool show_remote, common::CountKind count, common::RowOrder order,
-                        OutputFormat format, absl::TimeZone zone,
-                        absl::FunctionRef<void(std::vector<std::string> cells)> row,
+                        OutputFormat format, absl::TimeZone zone, TableWriter& writer,
                         absl::string_view site) {
-  // The address dictionary the Labeler names by id, as the collector's store keeps one.
-  std::vector<common::IpAddress> ips;
-  absl::flat_hash_map<common::IpAddress, uint32_t> ip_ids;
-  auto ip_id = [&](const common::IpAddress& ip) {
-    auto [it, inserted] = ip_ids.try_emplace(ip, static_cast<uint32_t>(ips.size()));
-    if (inserted) {
-      ips.push_back(ip);
-    }
-    return it->second;
-  };
-  struct Ids {
-    uint32_t client, server;
-  };
-  std::vector<Ids> ids;
-  ids.reserve(records.size());
-  for (const common::Record& r : records) {
-    ids.push_back({ip_id(r.key.client), ip_id(r.key.server)});
+  const SummaryRows rows(std::move(records), names, show_remote, count, order, site);
+  if (writer.measures()) {
+    // Text pads its columns to the widest cell: a first pass measures, so the rows need not
+    // be kept (formatting a row twice costs less than holding it).
+    rows.ForEach(format, zone, [&](absl::Span<const absl::string_view> c) { writer.Measure(c); });
   }
-  ip_ids = {};
-
-  common::Labeler labeler(names, ips, show_remote);
-  common::SummaryGrouper grouper(labeler);
-  const uint32_t site_id = labeler.SiteId(site);
-  for (uint32_t i = 0; i < records.size(); ++i) {
-    grouper.Add(i, ids[i].client, ids[i].server, records[i].key.server_port, common::kNoSensor,
-                site_id);
-  }
-  const std::vector<common::SummaryGroup> groups =
-      grouper.Sum([&](uint32_t i, common::GroupTotals& totals) {
-        const common::Record& r = records[i];
-        totals.Add(ids[i].client, ids[i].server, r.key.server_port,
-                   {r.packets, r.connections, r.first_seen_ns, r.last_seen_ns});
-      });
-  records = {};  // Summed into the groups: free them before sorting and output.
-  ids = {};
-  static const std::string kNoName;
-  const std::vector<const common::SummaryGroup*> rows =
-      common::SortGroups(groups, count, order, std::numeric_limits<size_t>::max(), labeler,
-                         [](uint32_t) -> const std::string& { return kNoName; });
-
-  const bool json = format == OutputFormat::kJson;  // The only format with the addresses.
-  for (const common::SummaryGroup* g : rows) {
-    const common::GroupTotals& t = g->totals;
-    auto ip_text = [&](int64_t id) {
-      return json && id >= 0 ? labeler.Ip(static_cast<uint32_t>(id)).ToString() : std::string();
-    };
-    row(SummaryCells({.count = g->Count(count),
-                      .site = std::string(site),
-                      .client = labeler.Label(g->client),
-                      .server = labeler.Label(g->server),
-                      .service = labeler.Label(g->service),
-                      .sensor = "",
-                      .server_port = t.port >= 0 ? static_cast<uint32_t>(t.port) : 0,
-                      .server_ip = ip_text(t.server_ip),
-                      .client_ip = ip_text(t.client_ip),
-                      .packets = t.packets,
-                      .connections = t.connections,
-                      .first_seen_ns = t.first_ns,
-                      .last_seen_ns = t.last_ns},
-                     /*by_sensor=*/false, format, zone, /*with_site=*/!site.empty()));
-  }
+  rows.ForEach(format, zone, [&](absl::Span<const absl::string_view> c) { writer.Add(c); });
 }
 
 Table SummarizeRecords(std::vector<common::Record> records, const common::NameTable& names,
@@ -85,9 +176,10 @@ Table SummarizeRecords(std::vector<common::Record> records, const common::NameTa
                        OutputFormat format, absl::TimeZone zone, absl::string_view site) {
   Table table;
   table.columns = SummaryTableColumns(/*by_sensor=*/false, /*with_site=*/!site.empty());
-  SummarizeRecordsTo(
-      std::move(records), names, show_remote, count, order, format, zone,
-      [&](std::vector<std::string> cells) { table.rows.push_back(std::move(cells)); }, site);
+  const SummaryRows rows(std::move(records), names, show_remote, count, order, site);
+  rows.ForEach(format, zone, [&](absl::Span<const absl::string_view> cells) {
+    table.rows.emplace_back(cells.begin(), cells.end());
+  });
   return table;
 }
 

@@ -1,7 +1,9 @@
 #include "cli/summary_table.h"
 
+#include <algorithm>
 #include <utility>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
 namespace synmap::cli {
@@ -29,34 +31,67 @@ std::vector<TableColumn> SummaryTableColumns(bool by_sensor, bool with_site) {
   return columns;
 }
 
-std::vector<std::string> SummaryCells(SummaryRowCells row, bool by_sensor, OutputFormat format,
-                                      absl::TimeZone zone, bool with_site) {
+namespace {
+
+absl::string_view NumberCell(uint64_t value, std::array<char, 24>& buffer) {
+  const char* end = absl::numbers_internal::FastIntToBuffer(value, buffer.data());
+  return absl::string_view(buffer.data(), static_cast<size_t>(end - buffer.data()));
+}
+
+}  // namespace
+
+absl::Span<const absl::string_view> SummaryCellViews(const SummaryRowView& row, bool by_sensor,
+                                                     OutputFormat format, absl::TimeZone zone,
+                                                     bool with_site, SummaryCellScratch& scratch) {
   const size_t columns = (by_sensor ? 12 : 11) + (with_site ? 1 : 0);
-  std::vector<std::string> cells;
-  cells.reserve(columns);
-  cells.push_back(absl::StrCat(row.count));
+  absl::string_view* cell = scratch.cells.data();
+  *cell++ = NumberCell(row.count, scratch.count);
   if (with_site) {
-    cells.push_back(std::move(row.site));
+    *cell++ = row.site;
   }
-  cells.push_back(std::move(row.client));
-  cells.push_back(std::move(row.server));
-  cells.push_back(std::move(row.service));
+  *cell++ = row.client;
+  *cell++ = row.server;
+  *cell++ = row.service;
   if (by_sensor) {
-    cells.push_back(std::move(row.sensor));
+    *cell++ = row.sensor;
   }
   if (format != OutputFormat::kJson) {
-    // Only json shows the rest: no time formatting or copies for cells nobody prints.
-    cells.resize(columns);
-    return cells;
+    // Only json shows the rest: no time formatting for cells nobody prints.
+    std::fill(cell, scratch.cells.data() + columns, absl::string_view());
+    return absl::MakeConstSpan(scratch.cells.data(), columns);
   }
-  cells.push_back(PortCell(row.server_port));
-  cells.push_back(std::move(row.server_ip));
-  cells.push_back(std::move(row.client_ip));
-  cells.push_back(absl::StrCat(row.packets));
-  cells.push_back(absl::StrCat(row.connections));
-  cells.push_back(TimeCell(row.first_seen_ns, format, zone));
-  cells.push_back(TimeCell(row.last_seen_ns, format, zone));
-  return cells;
+  scratch.server_port = PortCell(row.server_port);  // Short strings: no allocation.
+  *cell++ = scratch.server_port;
+  *cell++ = row.server_ip;
+  *cell++ = row.client_ip;
+  *cell++ = NumberCell(row.packets, scratch.packets);
+  *cell++ = NumberCell(row.connections, scratch.connections);
+  scratch.first_seen = TimeCell(row.first_seen_ns, format, zone);
+  scratch.last_seen = TimeCell(row.last_seen_ns, format, zone);
+  *cell++ = scratch.first_seen;
+  *cell++ = scratch.last_seen;
+  return absl::MakeConstSpan(scratch.cells.data(), columns);
+}
+
+std::vector<std::string> SummaryCells(SummaryRowCells row, bool by_sensor, OutputFormat format,
+                                      absl::TimeZone zone, bool with_site) {
+  SummaryCellScratch scratch;
+  const absl::Span<const absl::string_view> cells =
+      SummaryCellViews({.count = row.count,
+                        .site = row.site,
+                        .client = row.client,
+                        .server = row.server,
+                        .service = row.service,
+                        .sensor = row.sensor,
+                        .server_port = row.server_port,
+                        .server_ip = row.server_ip,
+                        .client_ip = row.client_ip,
+                        .packets = row.packets,
+                        .connections = row.connections,
+                        .first_seen_ns = row.first_seen_ns,
+                        .last_seen_ns = row.last_seen_ns},
+                       by_sensor, format, zone, with_site, scratch);
+  return std::vector<std::string>(cells.begin(), cells.end());
 }
 
 void AppendSummaryRow(SummaryRowCells row, bool by_sensor, OutputFormat format, absl::TimeZone zone,

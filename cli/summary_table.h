@@ -1,10 +1,13 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "cli/table_format.h"
 
 namespace synmap::cli {
@@ -38,6 +41,37 @@ std::vector<TableColumn> SummaryTableColumns(bool by_sensor, bool with_site = fa
 // shows are left empty in the other formats.
 std::vector<std::string> SummaryCells(SummaryRowCells row, bool by_sensor, OutputFormat format,
                                       absl::TimeZone zone, bool with_site = false);
+
+// SummaryRowCells with views: the names and addresses live in the caller.
+struct SummaryRowView {
+  uint64_t count = 0;
+  absl::string_view site;
+  absl::string_view client;
+  absl::string_view server;
+  absl::string_view service;
+  absl::string_view sensor;
+  uint32_t server_port = 0;
+  absl::string_view server_ip;
+  absl::string_view client_ip;
+  uint64_t packets = 0;
+  uint64_t connections = 0;
+  int64_t first_seen_ns = 0;
+  int64_t last_seen_ns = 0;
+};
+
+// Room for the cells SummaryCellViews formats (numbers, times) and the views it returns; one per
+// writer, reused for every row.
+struct SummaryCellScratch {
+  std::array<absl::string_view, 13> cells;
+  std::array<char, 24> count, packets, connections;
+  std::string server_port, first_seen, last_seen;
+};
+
+// The cells of `row` in SummaryTableColumns(by_sensor, with_site) order, as views into `row`'s
+// texts and `scratch`, valid until `scratch` is reused: SummaryCells without a string per cell.
+absl::Span<const absl::string_view> SummaryCellViews(const SummaryRowView& row, bool by_sensor,
+                                                     OutputFormat format, absl::TimeZone zone,
+                                                     bool with_site, SummaryCellScratch& scratch);
 
 // Appends `row` to `table` (whose columns are SummaryTableColumns(by_sensor, with_site)).
 void AppendSummaryRow(SummaryRowCells row, bool by_sensor, OutputFormat format, absl::TimeZone zone,

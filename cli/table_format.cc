@@ -91,8 +91,9 @@ void AppendDelimited(const Table& table, bool csv, std::string* out) {
 }
 
 // One JSON row object, preceded by the separator of row number `index`.
-void AppendJsonRow(const std::vector<TableColumn>& columns, const std::vector<std::string>& row,
-                   uint64_t index, std::string* out) {
+template <typename Cells>
+void AppendJsonRow(const std::vector<TableColumn>& columns, const Cells& row, uint64_t index,
+                   std::string* out) {
   out->append(index == 0 ? "\n  {" : ",\n  {");
   for (size_t c = 0; c < columns.size(); ++c) {
     if (c > 0) {
@@ -103,12 +104,55 @@ void AppendJsonRow(const std::vector<TableColumn>& columns, const std::vector<st
     if (row[c].empty() && (columns[c].nullable || columns[c].numeric)) {
       out->append("null");
     } else if (columns[c].numeric) {
-      out->append(row[c]);
+      out->append(row[c].data(), row[c].size());
     } else {
       AppendJsonString(row[c], out);
     }
   }
   out->push_back('}');
+}
+
+// Text column widths before any row: each shown column's min_width.
+std::vector<size_t> MinTextWidths(const std::vector<TableColumn>& columns,
+                                  const std::vector<size_t>& shown) {
+  std::vector<size_t> width(shown.size());
+  for (size_t i = 0; i < shown.size(); ++i) {
+    width[i] = columns[shown[i]].min_width;
+  }
+  return width;
+}
+
+// Widens the text `width` of each shown column to `row`'s cell.
+template <typename Cells>
+void WidenText(const std::vector<size_t>& shown, const Cells& row, std::vector<size_t>* width) {
+  for (size_t i = 0; i < shown.size(); ++i) {
+    (*width)[i] = std::max((*width)[i], row[shown[i]].size());
+  }
+}
+
+// One text line: the shown cells of `row` padded to `width`, separated by one space; the last
+// column is not padded unless right-aligned.
+template <typename Cells>
+void AppendTextLine(const std::vector<TableColumn>& columns, const std::vector<size_t>& shown,
+                    const std::vector<size_t>& width, const Cells& row, std::string* out) {
+  for (size_t i = 0; i < shown.size(); ++i) {
+    const absl::string_view text = row[shown[i]];
+    const size_t pad = width[i] - text.size();
+    const bool last = i + 1 == shown.size();
+    if (i > 0) {
+      out->push_back(' ');
+    }
+    if (columns[shown[i]].right_align) {
+      out->append(pad, ' ');
+      out->append(text.data(), text.size());
+    } else {
+      out->append(text.data(), text.size());
+      if (!last) {
+        out->append(pad, ' ');
+      }
+    }
+  }
+  out->push_back('\n');
 }
 
 // The JSON answer object's parts around the rows array.
@@ -127,32 +171,12 @@ void AppendJsonTail(uint64_t rows, uint64_t total_rows,
 
 void AppendText(const Table& table, std::string* out) {
   const std::vector<size_t> shown = TextColumns(table);
-  std::vector<size_t> width(shown.size());
-  for (size_t i = 0; i < shown.size(); ++i) {
-    width[i] = table.columns[shown[i]].min_width;
-    for (const auto& row : table.rows) {
-      width[i] = std::max(width[i], row[shown[i]].size());
-    }
+  std::vector<size_t> width = MinTextWidths(table.columns, shown);
+  for (const auto& row : table.rows) {
+    WidenText(shown, row, &width);
   }
   for (const auto& row : table.rows) {
-    for (size_t i = 0; i < shown.size(); ++i) {
-      const std::string& text = row[shown[i]];
-      const size_t pad = width[i] - text.size();
-      const bool last = i + 1 == shown.size();
-      if (i > 0) {
-        out->push_back(' ');
-      }
-      if (table.columns[shown[i]].right_align) {
-        out->append(pad, ' ');
-        out->append(text);
-      } else {
-        out->append(text);
-        if (!last) {
-          out->append(pad, ' ');
-        }
-      }
-    }
-    out->push_back('\n');
+    AppendTextLine(table.columns, shown, width, row, out);
   }
 }
 
@@ -201,10 +225,25 @@ TableWriter::TableWriter(std::vector<TableColumn> columns, OutputFormat format, 
   }
 }
 
-void TableWriter::Add(std::vector<std::string> cells) {
+void TableWriter::Measure(absl::Span<const absl::string_view> cells) {
+  if (format_ != OutputFormat::kText) {
+    return;
+  }
+  if (!measured_) {
+    width_ = MinTextWidths(table_.columns, shown_);
+    measured_ = true;
+  }
+  WidenText(shown_, cells, &width_);
+}
+
+void TableWriter::Add(absl::Span<const absl::string_view> cells) {
   switch (format_) {
     case OutputFormat::kText:
-      table_.rows.push_back(std::move(cells));  // Padding needs every row first.
+      if (measured_) {
+        AppendTextLine(table_.columns, shown_, width_, cells, &buffer_);
+      } else {
+        table_.rows.emplace_back(cells.begin(), cells.end());  // Padding needs every row first.
+      }
       break;
     case OutputFormat::kTsv:
     case OutputFormat::kCsv:
@@ -223,7 +262,7 @@ void TableWriter::Add(std::vector<std::string> cells) {
 
 void TableWriter::Finish(std::optional<uint64_t> total_rows,
                          absl::FunctionRef<void(std::string*)> append_coverage_json) {
-  if (format_ == OutputFormat::kText) {
+  if (format_ == OutputFormat::kText && !measured_) {
     AppendText(table_, &buffer_);
     table_.rows = {};
   } else if (format_ == OutputFormat::kJson) {

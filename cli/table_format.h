@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "common/json/json_string.h"
 
 namespace synmap::cli {
@@ -57,16 +58,22 @@ void AppendJsonRows(const Table& table, std::string* out);
 void AppendTable(const Table& table, OutputFormat format,
                  absl::FunctionRef<void(std::string*)> append_coverage_json, std::string* out);
 // Writes a table to a stream as its rows arrive, with AppendTable's output: tsv, csv and json
-// rows go out in blocks, so memory does not grow with the rows; text keeps them until Finish
-// to pad its columns. Thread-compatible.
+// rows go out in blocks, so memory does not grow with the rows. Text pads its columns to the
+// widest cell: either every row is first passed to Measure (then Add writes it at once), or Add
+// keeps the rows until Finish. Thread-compatible.
 class TableWriter {
  public:
   TableWriter(std::vector<TableColumn> columns, OutputFormat format, FILE* stream);
   TableWriter(const TableWriter&) = delete;
   TableWriter& operator=(const TableWriter&) = delete;
 
-  // One row: a cell per column.
-  void Add(std::vector<std::string> cells);
+  // Whether the rows should go through Measure before Add (text): a first pass over the rows
+  // then saves holding them all.
+  bool measures() const { return format_ == OutputFormat::kText; }
+  // Text: widens the columns to `cells` (a cell per column), before any Add. Others: nothing.
+  void Measure(absl::Span<const absl::string_view> cells);
+  // One row: a cell per column; the views need to live only for the call.
+  void Add(absl::Span<const absl::string_view> cells);
   // Ends the table and flushes the stream: json's total_rows (unset = the rows added),
   // truncated and coverage (appended by `append_coverage_json`).
   void Finish(std::optional<uint64_t> total_rows,
@@ -74,8 +81,10 @@ class TableWriter {
 
  private:
   static constexpr size_t kFlushBytes = 1 << 16;
-  Table table_;                // Columns; rows only in text.
-  std::vector<size_t> shown_;  // Columns shown in tsv/csv.
+  Table table_;                // Columns; rows only in text without Measure.
+  std::vector<size_t> shown_;  // Columns shown in text, tsv and csv.
+  std::vector<size_t> width_;  // Text after Measure: the width of each shown column.
+  bool measured_ = false;
   OutputFormat format_;
   FILE* stream_;
   std::string buffer_;

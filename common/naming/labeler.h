@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <string>
@@ -62,8 +63,21 @@ class Labeler {
     }
     return local == 1;
   }
-  // The text of a label id; the reference lives as long as this object.
+  // The text of a label id; the reference lives as long as this object. An IP label's text is
+  // kept once made (a hash-map node and a string): for a few rows; many rows use Text().
   const std::string& Label(uint32_t label_id) const;
+  // Room for an address's text (INET6_ADDRSTRLEN).
+  using TextBuffer = std::array<char, 46>;
+  // The text of a label id without keeping it: an IP label's text is written into `buffer`. The
+  // view lives until `buffer` is reused and as long as this object.
+  absl::string_view Text(uint32_t label_id, TextBuffer& buffer) const;
+  // Whether a label id stands for an IP text (Ip(IpOf(id))), not an interned name.
+  static bool IsIpLabel(uint32_t label_id) { return (label_id & kIpLabel) != 0; }
+  static uint32_t IpOf(uint32_t label_id) { return label_id & ~kIpLabel; }
+  static uint32_t IpLabel(uint32_t ip) { return kIpLabel | ip; }
+  // Interned labels have ids 0 .. interned_count() - 1.
+  uint32_t interned_count() const { return static_cast<uint32_t>(labels_.size()); }
+  size_t ip_count() const { return ips_.size(); }
   const IpAddress& Ip(uint32_t ip) const { return ips_[ip]; }
   const NameTable& names() const { return names_; }
 

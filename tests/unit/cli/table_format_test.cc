@@ -3,7 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <string>
+#include <vector>
 
 #include "tests/testing/status_matchers.h"
 
@@ -108,6 +110,44 @@ TEST(TableFormatTest, JsonSaysWhetherTopCutTheAnswer) {
   AppendTable(
       t, OutputFormat::kJson, [](std::string* o) { o->append("{}"); }, &cut);
   EXPECT_THAT(cut, ::testing::HasSubstr("\n  \"total_rows\": 1400, \"truncated\": true,\n"));
+}
+
+// What a TableWriter writes to a temporary stream for `table`'s rows, measured first or not.
+std::string Written(const Table& table, OutputFormat format, bool measure) {
+  FILE* stream = std::tmpfile();
+  TableWriter writer(table.columns, format, stream);
+  auto cells = [](const std::vector<std::string>& row) {
+    return std::vector<absl::string_view>(row.begin(), row.end());
+  };
+  if (measure && writer.measures()) {
+    for (const auto& row : table.rows) {
+      writer.Measure(cells(row));
+    }
+  }
+  for (const auto& row : table.rows) {
+    writer.Add(cells(row));
+  }
+  writer.Finish(std::nullopt, [](std::string* o) { o->append("{}"); });
+  std::string out(static_cast<size_t>(std::ftell(stream)), '\0');
+  std::rewind(stream);
+  out.resize(std::fread(out.data(), 1, out.size(), stream));
+  std::fclose(stream);
+  return out;
+}
+
+TEST(TableFormatTest, WriterStreamsMeasuredTextAsAppendTextPadsIt) {
+  Table t = RecipeTable();
+  t.rows[2][2] = "a-server-name-of-30-characters";  // The last row widens a column.
+  std::string text;
+  AppendText(t, &text);
+  EXPECT_EQ(Written(t, OutputFormat::kText, /*measure=*/true), text);
+  EXPECT_EQ(Written(t, OutputFormat::kText, /*measure=*/false), text);
+  for (const OutputFormat format : {OutputFormat::kTsv, OutputFormat::kCsv, OutputFormat::kJson}) {
+    std::string expected;
+    AppendTable(
+        t, format, [](std::string* o) { o->append("{}"); }, &expected);
+    EXPECT_EQ(Written(t, format, /*measure=*/true), expected);
+  }
 }
 
 TEST(TableFormatTest, ParsesFormatNames) {

@@ -3,9 +3,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
+#include <tuple>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "common/naming/labeler.h"
 #include "common/naming/name_table.h"
 #include "common/packet/ip_address.h"
@@ -86,6 +89,58 @@ TEST(SummaryGrouperTest, RowsOfEqualCountsSortBySiteFirst) {
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0].site, "a");
   EXPECT_EQ(rows[1].site, "b");
+}
+
+// Names that tie on their first 16 bytes and past them, a name longer than 16 + 255 bytes, and
+// IPv4 and IPv6 addresses whose texts share prefixes: rows sort as their texts do.
+TEST(SummaryGrouperTest, RowsSortByTheTextsOfTheirLabels) {
+  const std::string long_name(300, 'n');
+  std::string names_yaml = "local_networks: [10.0.0.0/8, 2001:db8::/32]\nhosts:\n";
+  const std::vector<std::string> host_names = {"host-with-a-long-name-a",
+                                               "host-with-a-long-name-b",
+                                               "host-with-a-long-name",
+                                               "h",
+                                               long_name + "a",
+                                               long_name + "b",
+                                               long_name,
+                                               "10.0.0.1x"};
+  std::vector<IpAddress> ips;
+  for (size_t i = 0; i < host_names.size(); ++i) {
+    const std::string ip = absl::StrCat("10.1.0.", i);
+    names_yaml += absl::StrCat("  ", host_names[i], ": [", ip, "]\n");
+    ips.push_back(*IpAddress::Parse(ip));
+  }
+  for (const char* ip :
+       {"10.0.0.1", "10.0.0.10", "10.0.0.100", "10.0.0.2", "2001:db8::1", "2001:db8::1:0:0:1",
+        "2001:db8::10", "2001:db8:0:0:1::2", "::ffff:1.2.3.4"}) {
+    ips.push_back(*IpAddress::Parse(ip));
+  }
+  ASSERT_OK_AND_ASSIGN(const NameTable names, NameTable::FromYaml(names_yaml, "names.yaml"));
+  Labeler labeler(names, ips, /*show_remote=*/true);
+  SummaryGrouper grouper(labeler);
+  uint32_t ref = 0;
+  for (uint32_t client = 0; client < ips.size(); ++client) {
+    for (uint32_t server = 0; server < ips.size(); server += 3) {
+      grouper.Add(ref++, client, server, static_cast<uint16_t>(1 + client % 2), kNoSensor);
+    }
+  }
+  const std::vector<SummaryGroup> groups =
+      grouper.Sum([&](uint32_t, GroupTotals& t) { t.connections += 1; });
+  ASSERT_EQ(groups.size(), ref);
+  std::vector<std::tuple<std::string, std::string, std::string>> got, want;
+  for (const SummaryGroup& g : groups) {
+    want.emplace_back(labeler.Label(g.client), labeler.Label(g.server), labeler.Label(g.service));
+  }
+  std::sort(want.begin(), want.end());
+  for (const SummaryGroup* g :
+       SortGroups(groups, CountKind::kConnections, RowOrder::kName, groups.size(), labeler,
+                  [](uint32_t) -> const std::string& {
+                    static const std::string kNone;
+                    return kNone;
+                  })) {
+    got.emplace_back(labeler.Label(g->client), labeler.Label(g->server), labeler.Label(g->service));
+  }
+  EXPECT_EQ(got, want);
 }
 
 }  // namespace
