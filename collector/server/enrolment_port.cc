@@ -6,6 +6,7 @@
 #include <chrono>
 #include <utility>
 
+#include "absl/memory/memory.h"
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
 #include "common/tls/pinned_tls.h"
