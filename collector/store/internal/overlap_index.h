@@ -32,10 +32,10 @@ namespace synmap::collector::internal {
 //
 // Memory: a 16-byte slot per sighting in an open-addressing table filled to between 3/8 and
 // 3/4 (21-43 bytes a sighting), plus 16 bytes per key id seen and per batch some kept sighting
-// came in; a sighting is kept while its
-// time is within `horizon_ns` of the newest batch end seen; older ones are forgotten. A sighting
-// earlier than newest - horizon + 2 x tolerance (so that all it could match, and all those could
-// match, are still kept) is late: neither matched nor kept, so counted whole (late()).
+// came in; a sighting is kept while its time is within `horizon_ns` of the newest batch end
+// seen; older ones are forgotten. A sighting earlier than newest - horizon + 2 x tolerance (so
+// that all it could match, and all those could match, are still kept) is late: neither matched
+// nor kept, so counted whole (late()).
 // Thread-compatible.
 class OverlapIndex {
  public:
@@ -129,6 +129,7 @@ class OverlapIndex {
   static uint32_t KeyHash(const KeyInfo& key);
   // The slot hash of a handshake of a key with KeyHash() `key_hash`: a bijective mix of both.
   static uint32_t Hash(uint32_t key_hash, uint32_t fingerprint);
+  // The capture time of the sighting in `s`.
   int64_t TimeOf(const Slot& s) const {
     return batches_[s.batch].start_ns + int64_t{s.start_offset_ms} * 1'000'000;
   }
