@@ -71,7 +71,9 @@ class CaptureSummarizer {
   // message names the file and where); everything read before it stays counted.
   [[nodiscard]] absl::Status AddFile(absl::string_view path, const ProgressFn& progress = nullptr);
 
-  // The records counted so far (inside the window, if any), sorted by key.
+  // The records counted (inside the window, if any), sorted by key. Ends the counting: the
+  // table's memory is freed (coverage() keeps its stats), and AddFile after it returns
+  // FailedPrecondition.
   std::vector<common::Record> TakeRecords();
   // Coverage so far (table stats and skipped link types brought up to date).
   const SummaryCoverage& coverage();
@@ -81,6 +83,8 @@ class CaptureSummarizer {
   void CloseBucket(const common::CaptureWindow& bucket);
 
   common::SynAckTable table_;
+  common::SynAckTableOptions table_options_;
+  bool taken_ = false;  // TakeRecords was called.
   common::PacketReaderOptions reader_options_;
   common::DecodeOptions decode_options_;
   std::optional<SummaryWindow> window_;  // Answered (widened) window.

@@ -1,5 +1,6 @@
 #include "cli/summarize.h"
 
+#include <malloc.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -241,6 +242,11 @@ int UsageError(absl::string_view message) {
 }  // namespace
 
 int RunSummarize(absl::Span<const std::string> args) {
+  // The summary's big arrays (records, address dictionary, rows, sort keys) come and go one
+  // after another: each at least 1 MiB is its own mapping, handed back to the system when
+  // freed, so freed ones do not stay resident under the next (glibc otherwise raises this
+  // threshold up to 32 MiB and keeps freed heap).
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
   SummarizeFlags flags;
   FlagParser parser;
   parser.AddString("names", "FILE", &flags.names,
