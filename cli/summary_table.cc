@@ -40,7 +40,7 @@ absl::string_view NumberCell(uint64_t value, std::array<char, 24>& buffer) {
 
 }  // namespace
 
-absl::Span<const absl::string_view> SummaryCellViews(const SummaryRowView& row, bool by_sensor,
+absl::Span<const absl::string_view> SummaryCellViews(const SummaryRowCells& row, bool by_sensor,
                                                      OutputFormat format, absl::TimeZone zone,
                                                      bool with_site, SummaryCellScratch& scratch) {
   const size_t columns = (by_sensor ? 12 : 11) + (with_site ? 1 : 0);
@@ -73,30 +73,17 @@ absl::Span<const absl::string_view> SummaryCellViews(const SummaryRowView& row, 
   return absl::MakeConstSpan(scratch.cells.data(), columns);
 }
 
-std::vector<std::string> SummaryCells(SummaryRowCells row, bool by_sensor, OutputFormat format,
-                                      absl::TimeZone zone, bool with_site) {
+std::vector<std::string> SummaryCells(const SummaryRowCells& row, bool by_sensor,
+                                      OutputFormat format, absl::TimeZone zone, bool with_site) {
   SummaryCellScratch scratch;
   const absl::Span<const absl::string_view> cells =
-      SummaryCellViews({.count = row.count,
-                        .site = row.site,
-                        .client = row.client,
-                        .server = row.server,
-                        .service = row.service,
-                        .sensor = row.sensor,
-                        .server_port = row.server_port,
-                        .server_ip = row.server_ip,
-                        .client_ip = row.client_ip,
-                        .packets = row.packets,
-                        .connections = row.connections,
-                        .first_seen_ns = row.first_seen_ns,
-                        .last_seen_ns = row.last_seen_ns},
-                       by_sensor, format, zone, with_site, scratch);
+      SummaryCellViews(row, by_sensor, format, zone, with_site, scratch);
   return std::vector<std::string>(cells.begin(), cells.end());
 }
 
-void AppendSummaryRow(SummaryRowCells row, bool by_sensor, OutputFormat format, absl::TimeZone zone,
-                      Table* table, bool with_site) {
-  table->rows.push_back(SummaryCells(std::move(row), by_sensor, format, zone, with_site));
+void AppendSummaryRow(const SummaryRowCells& row, bool by_sensor, OutputFormat format,
+                      absl::TimeZone zone, Table* table, bool with_site) {
+  table->rows.push_back(SummaryCells(row, by_sensor, format, zone, with_site));
 }
 
 }  // namespace synmap::cli
