@@ -185,6 +185,23 @@ TEST(OfflineMatchesCollectorTest, SameCaptureSameWindowSameCountsPerKey) {
 // the same way: the same capture and names file give the same rows, cell for cell (labels,
 // counts, merged ports and addresses, first/last seen), in the same order, offline and from
 // the collector, with and without --show-remote, counting connections and packets.
+// Taking the records frees the counting table: the coverage keeps its counts, and a file added
+// afterwards is refused instead of being counted without the earlier handshakes.
+TEST(OfflineMatchesCollectorTest, TakingTheRecordsEndsTheCountingAndKeepsTheCoverage) {
+  TempDir dir;
+  const std::string pcap = dir.File("capture.pcap");
+  std::ofstream(pcap, std::ios::binary) << testing::PcapFileContents(kEthernet, Generate());
+  cli::CaptureSummarizer summarizer{common::SynAckTableOptions()};
+  ASSERT_OK(summarizer.AddFile(pcap));
+  const common::SynAckTableStats counted = summarizer.coverage().table;
+  ASSERT_GT(counted.synacks, 0u);
+  EXPECT_FALSE(summarizer.TakeRecords().empty());
+  EXPECT_EQ(summarizer.coverage().table, counted);
+  EXPECT_THAT(summarizer.AddFile(pcap),
+              synmap::testing::StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_EQ(summarizer.coverage().table, counted);
+}
+
 TEST(OfflineMatchesCollectorTest, SameCaptureSameNamesSameRowsCellForCell) {
   TempDir dir;
   const std::vector<TimedFrame> frames = Generate();
