@@ -87,6 +87,16 @@ std::string Pick(const std::string& flag, const char* env, const common::OptionM
 // An expired (or not yet valid) certificate is not tried: Renew needs the identity it proves,
 // so the attempt could only fail, and would be one more refused handshake in the collector's
 // log; the call says why instead.
+// How a reader's certificate in `tls` is renewed at the collector `target`.
+common::RenewalOptions ReaderRenewal(const std::string& target, const common::TlsFiles& tls,
+                                     const common::ChannelOptions& options) {
+  common::RenewalOptions renewal;
+  renewal.collectors = {target};
+  renewal.files = tls;
+  renewal.channel = options;
+  return renewal;
+}
+
 void RenewIfDue(const std::string& target, const common::TlsFiles& tls,
                 const common::ChannelOptions& options) {
   absl::StatusOr<std::string> cert = common::ReadPemFile("cert", tls.cert_path);
@@ -95,11 +105,8 @@ void RenewIfDue(const std::string& target, const common::TlsFiles& tls,
   if (!due.ok() || now < *due || !common::CheckCertificateValidity("cert", *cert, now).ok()) {
     return;
   }
-  common::RenewalOptions renewal;
-  renewal.collectors = {target};
-  renewal.files = tls;
-  renewal.channel = options;
-  absl::StatusOr<absl::Time> renewed = common::RenewCertificate(renewal);
+  absl::StatusOr<absl::Time> renewed =
+      common::RenewCertificate(ReaderRenewal(target, tls, options));
   if (!renewed.ok()) {
     std::fprintf(stderr, "synmap: warning: reader certificate %s is due for renewal: %s\n",
                  tls.cert_path.c_str(), std::string(renewed.status().message()).c_str());
@@ -180,21 +187,21 @@ absl::StatusOr<CollectorConnection> ConnectToCollector(const ConnectionFlags& fl
   // The collector sends answers of up to 1 GiB (query.proto), e.g. a complete map of millions
   // of rows; anything larger it refuses with a message of its own.
   options.max_receive_message_bytes = 1 << 30;
-  if (!keep_renewed.has_value()) {
-    conn.stub = synmap::v1::Query::NewStub(common::MakeChannel(conn.target, *material, options));
-    conn.tls = *std::move(material);
-    return conn;
-  }
+  // A connection kept renewed re-reads the certificate files, so it uses what the renewer writes.
   conn.stub = synmap::v1::Query::NewStub(common::MakeChannel(
-      conn.target, common::MakeReloadingClientCredentials(tls, keep_renewed->reload_every),
+      conn.target,
+      keep_renewed.has_value()
+          ? common::MakeReloadingClientCredentials(tls, keep_renewed->reload_every)
+          : common::MakeClientCredentials(*material),
       options));
   conn.tls = *std::move(material);
-  common::RenewalOptions renewal;
-  renewal.collectors = {conn.target};
-  renewal.files = tls;
-  renewal.channel.target_name_override = tls_name;
-  conn.renewer = std::make_unique<common::CertificateRenewer>(std::move(renewal), RealClock::Get(),
-                                                              keep_renewed->retry);
+  if (!keep_renewed.has_value()) {
+    return conn;
+  }
+  common::ChannelOptions renewal_channel;
+  renewal_channel.target_name_override = tls_name;
+  conn.renewer = std::make_unique<common::CertificateRenewer>(
+      ReaderRenewal(conn.target, tls, renewal_channel), RealClock::Get(), keep_renewed->retry);
   if (absl::Status started = conn.renewer->Start(); !started.ok()) {
     return started;
   }
