@@ -244,6 +244,7 @@ absl::Status CollectorServer::StartEnrolment(const CollectorServerOptions& optio
   }
   enrol_port_server_ = *std::move(port);
   enrol_port_ = enrol_port_server_->port();
+  RegisterListeningPort(enrol_port_);  // Its refused handshakes are logged with their peer too.
   SYNMAP_LOG(INFO) << "enrolment_server_started port=" << enrol_port_
                    << " tls=server_only lifetime="
                    << absl::FormatDuration(options.registrar->lifetime())
@@ -260,6 +261,7 @@ void CollectorServer::Shutdown(absl::Duration grace) {
   shut_down_ = true;
   if (enrol_port_server_ != nullptr) {
     enrol_port_server_->Shutdown(grace);
+    UnregisterListeningPort(enrol_port_);
   }
   enrol_port_server_.reset();
   enrolment_.reset();

@@ -87,6 +87,19 @@ FINGERPRINT=$good
 enroll "$SENSOR" router-h "$pinned" || fail "the token was spent by a connection that failed the pin"
 log "a wrong CA fingerprint is refused before the token is sent"
 
+# Plain text on the enrolment port: refused in the handshake, and logged with its client.
+exec 3<>"/dev/tcp/127.0.0.1/$ENROL_PORT" && printf 'GET / HTTP/1.1\r\n\r\n' >&3 &&
+  timeout 5 cat <&3 >/dev/null || true
+exec 3<&- 3>&-
+for _ in $(seq 1 50); do
+  grep -Eq "tls_handshake_refused peer=ipv4:127.0.0.1:[0-9]+ reason=not_tls" "$WORK/collector.log" &&
+    break
+  sleep 0.1
+done
+grep -Eq "tls_handshake_refused peer=ipv4:127.0.0.1:[0-9]+ reason=not_tls" "$WORK/collector.log" ||
+  fail "plain text on the enrolment port is not logged with its peer: $(grep tls_handshake_refused "$WORK/collector.log")"
+log "a refused handshake on the enrolment port names its client"
+
 # The refusals are counted: the collector's stop line lists them.
 kill -TERM "$COLLECTOR_PID"
 wait "$COLLECTOR_PID" || true
