@@ -38,6 +38,12 @@ constexpr size_t kHugePageBytes = size_t{2} << 20;
 
 }  // namespace
 
+OverlapIndex::OverlapIndex(int64_t tolerance_ns, int64_t horizon_ns, size_t log_chunk)
+    : tolerance_ns_(tolerance_ns), horizon_ns_(horizon_ns), log_chunk_(log_chunk) {
+  SYNMAP_CHECK(log_chunk_ > 0 && (log_chunk_ & (log_chunk_ - 1)) == 0)
+      << "log chunk " << log_chunk_ << " is not a power of two";
+}
+
 bool OverlapIndex::Before(const Sighting& a, const Sighting& b) const {
   if (a.time_ns != b.time_ns) {
     return a.time_ns < b.time_ns;
@@ -155,8 +161,13 @@ uint64_t OverlapIndex::Add(uint32_t sensor, absl::string_view sensor_name,
   std::vector<Slot>& pending = pending_;
   pending.clear();
   const uint32_t batch_id = NewBatch(batch.start_ns);
+  uint32_t logged = 0;
   size_t next = 0;
+  constexpr size_t kKeysAhead = 8;
   for (size_t i = 0; i < batch.records.size() && i < ids.size(); ++i) {
+    if (i + kKeysAhead < ids.size() && ids[i + kKeysAhead].key_id < keys_.size()) {
+      __builtin_prefetch(&keys_[ids[i + kKeysAhead].key_id]);
+    }
     const common::Record& r = batch.records[i];
     const size_t end = next + static_cast<size_t>(r.connections);
     if (end > batch.handshakes.size()) {
@@ -170,9 +181,30 @@ uint64_t OverlapIndex::Add(uint32_t sensor, absl::string_view sensor_name,
     if (keys_.size() <= id.key_id) {
       keys_.resize(size_t{id.key_id} + 1);
     }
-    const KeyInfo& key = keys_[id.key_id] =
-        KeyInfo{id.client, id.server, sensor, r.key.server_port, site};
-    const uint32_t key_hash = KeyHash(key);
+    KeyInfo& key = keys_[id.key_id];
+    if (key.state == KeyState::kUnseen || key.site != site) {
+      KeyInfo info;
+      info.client = id.client;
+      info.server = id.server;
+      info.sensor = sensor;
+      info.port = r.key.server_port;
+      info.site = site;
+      RegisterKey(id.key_id, info);
+    }
+    if (key.state == KeyState::kShared) {
+      const uint32_t key_hash = KeyHash(key);
+      for (; next < end; ++next) {
+        const common::Handshake& h = batch.handshakes[next];
+        if (batch.start_ns + int64_t{h.offset_ms} * kMsNs < earliest_ns) {
+          ++late_;
+          continue;
+        }
+        pending.push_back(
+            Slot{Hash(key_hash, h.fingerprint), id.key_id + 1, batch_id, h.offset_ms});
+      }
+      continue;
+    }
+    // No other sensor sent this key: nothing to match its sightings with, and nothing changes.
     for (; next < end; ++next) {
       const common::Handshake& h = batch.handshakes[next];
       const int64_t time_ns = batch.start_ns + int64_t{h.offset_ms} * kMsNs;
@@ -180,13 +212,14 @@ uint64_t OverlapIndex::Add(uint32_t sensor, absl::string_view sensor_name,
         ++late_;
         continue;
       }
-      pending.push_back(Slot{Hash(key_hash, h.fingerprint), id.key_id + 1, batch_id, h.offset_ms});
+      ++logged;
+      AppendLogged(key, h.fingerprint, batch_id, h.offset_ms, time_ns);
     }
   }
+  batches_[batch_id].sightings = logged;
   Reserve(pending.size());
   constexpr size_t kAhead = 16;
   const size_t mask = capacity_ - 1;
-  uint32_t kept = 0;
   for (size_t k = 0; k < pending.size(); ++k) {
     if (k + kAhead < pending.size()) {
       // The run goes on past the home slot more often than not: fetch the next line too.
@@ -194,15 +227,133 @@ uint64_t OverlapIndex::Add(uint32_t sensor, absl::string_view sensor_name,
       __builtin_prefetch(home);
       __builtin_prefetch(home + 64);
     }
-    kept += AddSighting(pending[k], out) ? 1 : 0;
+    if (AddSighting(pending[k], out)) {
+      ++batches_[batch_id].sightings;
+    }
   }
-  batches_[batch_id].sightings = kept;
-  if (kept == 0) {
+  if (batches_[batch_id].sightings == 0) {
     free_batches_.push_back(batch_id);
   }
   newest_ns_ = std::max(newest_ns_, batch.end_ns);
   Prune();
-  return pending.size();
+  return logged + pending.size();
+}
+
+void OverlapIndex::RegisterKey(uint32_t key_id, const KeyInfo& info) {
+  KeyInfo& key = keys_[key_id];
+  if (key.state != KeyState::kUnseen) {
+    // The key's sensor now names another site. Finding a key's other sensors goes by site, so
+    // give that up for good: every key into the table, where matching compares each
+    // sighting's key as it is now.
+    if (!all_shared_) {
+      all_shared_ = true;
+      for (uint32_t k = 0; k < keys_.size(); ++k) {
+        if (keys_[k].state == KeyState::kAlone) {
+          MoveLogged(k);
+          keys_[k].state = KeyState::kShared;
+        }
+      }
+      first_keys_ = std::vector<uint32_t>();
+      first_keys_count_ = 0;
+    }
+    key.site = info.site;
+    key.state = KeyState::kShared;
+    return;
+  }
+  key = info;
+  if (all_shared_) {
+    key.state = KeyState::kShared;
+    return;
+  }
+  const uint32_t first = FindOrAddFirstKey(key_id);
+  if (first == key_id) {
+    key.state = KeyState::kAlone;
+    return;
+  }
+  // A second sensor's key: from now on the sightings of both (of all) go into the table. Only
+  // the first key can still be alone: any later one made it shared.
+  if (keys_[first].state == KeyState::kAlone) {
+    MoveLogged(first);
+    keys_[first].state = KeyState::kShared;
+  }
+  key.state = KeyState::kShared;
+}
+
+uint32_t OverlapIndex::FindOrAddFirstKey(uint32_t key_id) {
+  if (2 * (first_keys_count_ + 1) > first_keys_.size()) {
+    std::vector<uint32_t> old = std::move(first_keys_);
+    first_keys_.assign(std::max<size_t>(1024, 2 * old.size()), 0);
+    const size_t mask = first_keys_.size() - 1;
+    for (const uint32_t v : old) {
+      if (v != 0) {
+        size_t i = KeyHash(keys_[v - 1]) & mask;
+        while (first_keys_[i] != 0) {
+          i = (i + 1) & mask;
+        }
+        first_keys_[i] = v;
+      }
+    }
+  }
+  const size_t mask = first_keys_.size() - 1;
+  const KeyInfo& key = keys_[key_id];
+  for (size_t i = KeyHash(key) & mask;; i = (i + 1) & mask) {
+    const uint32_t v = first_keys_[i];
+    if (v == 0) {
+      first_keys_[i] = key_id + 1;
+      ++first_keys_count_;
+      return key_id;
+    }
+    const KeyInfo& o = keys_[v - 1];
+    if (o.client == key.client && o.server == key.server && o.port == key.port &&
+        o.site == key.site) {
+      return v - 1;
+    }
+  }
+}
+
+void OverlapIndex::AppendLogged(KeyInfo& key, uint32_t fingerprint, uint32_t batch,
+                                uint32_t start_offset_ms, int64_t time_ns) {
+  if (log_end_ - log_begin_ == chunks_.size() * log_chunk_) {
+    chunks_.push_back(LogChunk{std::make_unique_for_overwrite<LogEntry[]>(log_chunk_)});
+  }
+  const uint64_t position = log_end_++;
+  uint32_t back = 0;
+  if (key.logged && key.log_head() >= log_begin_ &&
+      position - key.log_head() <= std::numeric_limits<uint32_t>::max()) {
+    back = static_cast<uint32_t>(position - key.log_head());
+  }
+  LogChunk& chunk = chunks_.back();
+  chunk.entries[(position - log_begin_) & (log_chunk_ - 1)] =
+      LogEntry{fingerprint, batch, start_offset_ms, back};
+  chunk.newest_ns = std::max(chunk.newest_ns, time_ns);
+  key.set_log_head(position);
+  key.logged = true;
+  ++logged_;
+}
+
+void OverlapIndex::MoveLogged(uint32_t key_id) {
+  KeyInfo& key = keys_[key_id];
+  if (!key.logged) {
+    return;
+  }
+  key.logged = false;
+  const uint32_t key_hash = KeyHash(key);
+  for (uint64_t position = key.log_head(); position >= log_begin_;) {
+    LogEntry& e = LogAt(position);
+    if (e.batch != kMoved) {
+      // Alone, a sighting was counted and changed nothing; in the table it is the same until
+      // another sensor's sighting of its handshake comes.
+      Reserve(1);
+      Place(Slot{Hash(key_hash, e.fingerprint), key_id + 1, e.batch, e.start_offset_ms});
+      ++sightings_count_;
+      --logged_;
+      e.batch = kMoved;
+    }
+    if (e.back == 0 || position - log_begin_ < e.back) {
+      break;
+    }
+    position -= e.back;
+  }
 }
 
 bool OverlapIndex::AddSighting(const Slot& n, std::vector<Uncounted>* out) {
@@ -380,6 +531,20 @@ void OverlapIndex::Prune() {
     } else {
       ++i;
     }
+  }
+  // The log forgets whole chunks, the oldest first, once all of a chunk's sightings are older
+  // (never the one being filled). A key whose newest sightings went with them finds its list
+  // ends before log_begin_.
+  while (chunks_.size() > 1 && chunks_.front().newest_ns < limit) {
+    const LogEntry* entries = chunks_.front().entries.get();
+    for (size_t j = 0; j < log_chunk_; ++j) {
+      if (entries[j].batch != kMoved) {
+        ReleaseSightings(entries[j].batch, 1);
+        --logged_;
+      }
+    }
+    chunks_.pop_front();
+    log_begin_ += log_chunk_;
   }
 }
 

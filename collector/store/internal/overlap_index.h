@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
+#include <limits>
 #include <memory>
 #include <string>
 #include <utility>
@@ -30,17 +32,27 @@ namespace synmap::collector::internal {
 // the status of sightings with the same key and fingerprint, so Add() recomputes those and
 // returns the changes for the caller to apply.
 //
-// Memory: a 16-byte slot per sighting in an open-addressing table filled to between 3/8 and
-// 3/4 (21-43 bytes a sighting), plus 16 bytes per key id seen and per batch some kept sighting
-// came in; a sighting is kept while its time is within `horizon_ns` of the newest batch end
-// seen; older ones are forgotten. A sighting earlier than newest - horizon + 2 x tolerance (so
-// that all it could match, and all those could match, are still kept) is late: neither matched
-// nor kept, so counted whole (late()).
+// Most handshakes are seen by one sensor only, and only a handshake whose key (client, server,
+// port, site) some other sensor has also sent can ever have a partner. So a key's sightings go
+// into an indexed table only once a second sensor has sent that key ("shared" keys); until then
+// they are appended to a per-key list in a log in arrival order (16 bytes a sighting, written
+// in sequence, nothing looked up), and moved into the table when the second sensor's key first
+// arrives. Neither the rule nor its result depends on which of the two holds a sighting.
+//
+// Memory: a 16-byte log entry per sighting of a key only one sensor sent; a 16-byte slot per
+// sighting of a shared key in an open-addressing table filled to between 3/8 and 3/4 (21-43
+// bytes a sighting); 28 bytes per key id seen, 4-8 per key without the sensor, and 16 per
+// batch some kept sighting came in. A sighting is kept while its time is within `horizon_ns`
+// of the newest batch end seen; older ones are forgotten (the log by whole chunks, once all of
+// a chunk is older). A sighting earlier than newest - horizon + 2 x tolerance (so that all it
+// could match, and all those could match, are still kept) is late: neither matched nor kept,
+// so counted whole (late()).
 // Thread-compatible.
 class OverlapIndex {
  public:
-  OverlapIndex(int64_t tolerance_ns, int64_t horizon_ns)
-      : tolerance_ns_(tolerance_ns), horizon_ns_(horizon_ns) {}
+  // `log_chunk` is the number of entries in one chunk of the log of unshared keys' sightings
+  // (a power of two; smaller only in tests, to exercise forgetting whole chunks).
+  OverlapIndex(int64_t tolerance_ns, int64_t horizon_ns, size_t log_chunk = size_t{1} << 16);
 
   // The ids the aggregates gave one record of a batch: its row key (with the sensor) and its
   // addresses. key_id = kSkipped for a record the aggregates did not take.
@@ -71,20 +83,49 @@ class OverlapIndex {
   // Per sensor id (sized to the highest id seen + 1): the peers it shares handshakes with.
   std::vector<std::vector<OverlapPeer>> Report() const;
 
-  size_t sightings() const { return sightings_count_; }
+  // Sightings kept: in the table, and in the log of keys only one sensor sent.
+  size_t sightings() const { return sightings_count_ + logged_; }
+  // Of those, the ones in the table (keys more than one sensor sent).
+  size_t indexed_sightings() const { return sightings_count_; }
   // Sightings not matched, so counted whole: older than the horizon allows, or beyond
   // kMaxGroup sightings of one key and fingerprint.
   uint64_t late() const { return late_; }
   int64_t tolerance_ns() const { return tolerance_ns_; }
 
  private:
-  // What a key id stands for: its sensor and the key without the sensor (with the site).
+  // What a key id stands for: its sensor and the key without the sensor (with the site); whether
+  // another sensor sent the same key without the sensor (kShared: its sightings go into the
+  // table) or not yet (kAlone: into the log, newest first from the log position `log_head`).
+  enum class KeyState : uint8_t { kUnseen, kAlone, kShared };
   struct KeyInfo {
     uint32_t client = 0;
     uint32_t server = 0;
     uint32_t sensor = 0;
     uint16_t port = 0;
     uint16_t site = 0;
+    uint32_t log_head_low = 0;  // log_head: 48 bits, enough for any collector's lifetime.
+    uint16_t log_head_high = 0;
+    KeyState state = KeyState::kUnseen;
+    bool logged = false;  // Some sighting of it is in the log.
+    uint64_t log_head() const { return uint64_t{log_head_high} << 32 | log_head_low; }
+    void set_log_head(uint64_t position) {
+      log_head_low = static_cast<uint32_t>(position);
+      log_head_high = static_cast<uint16_t>(position >> 32);
+    }
+  };
+  // A sighting of a key only one sensor sent, in the log: its fingerprint, `batch` and
+  // `start_offset_ms` as in a Slot (batch = kMoved once it went into the table or was
+  // forgotten), and how many entries back the key's previous sighting lies (0: none).
+  struct LogEntry {
+    uint32_t fingerprint;
+    uint32_t batch;
+    uint32_t start_offset_ms;
+    uint32_t back;
+  };
+  static constexpr uint32_t kMoved = 0xffffffff;
+  struct LogChunk {
+    std::unique_ptr<LogEntry[]> entries;  // Written before read: not initialised.
+    int64_t newest_ns = std::numeric_limits<int64_t>::min();  // Of its sightings.
   };
   // One slot of the sighting table: a sighting, or empty (key_id_plus1 == 0, so that fresh
   // zeroed memory is an empty table). `hash` stands for the handshake without the sensor
@@ -133,6 +174,22 @@ class OverlapIndex {
   int64_t TimeOf(const Slot& s) const {
     return batches_[s.batch].start_ns + int64_t{s.start_offset_ms} * 1'000'000;
   }
+  // Notes a key id seen for the first time (or its site changed): finds the other sensors'
+  // keys of the same key without the sensor, and moves a key into the table once shared.
+  void RegisterKey(uint32_t key_id, const KeyInfo& info);
+  // The key id of the first key registered with the same key without the sensor as `key_id`,
+  // after adding `key_id` as that first key if there is none.
+  uint32_t FindOrAddFirstKey(uint32_t key_id);
+  // Moves the logged sightings of `key_id` (an unshared key) into the table. (Those older than
+  // the horizon too: the table's next pruning forgets them.)
+  void MoveLogged(uint32_t key_id);
+  // Appends a sighting of the unshared key `key` to the log.
+  void AppendLogged(KeyInfo& key, uint32_t fingerprint, uint32_t batch, uint32_t start_offset_ms,
+                    int64_t time_ns);
+  LogEntry& LogAt(uint64_t position) {
+    const uint64_t i = position - log_begin_;
+    return chunks_[i / log_chunk_].entries[i % log_chunk_];
+  }
   // Adds sighting `n` (already in no slot), appending status changes to `out`. Returns false
   // when it was not kept (too many sightings of its handshake).
   bool AddSighting(const Slot& n, std::vector<Uncounted>* out);
@@ -171,12 +228,13 @@ class OverlapIndex {
   // Empties slot `i`, moving later sightings of its run back so that every sighting stays
   // reachable from its home without a gap.
   void EraseAt(size_t i);
-  // Forgets sightings older than the horizon (a pass over all of them once newest_ns_ has
-  // moved on by a minute).
+  // Forgets sightings older than the horizon (a pass over the table, and the log's chunks from
+  // the oldest, once newest_ns_ has moved on by a minute).
   void Prune();
 
   const int64_t tolerance_ns_;
   const int64_t horizon_ns_;
+  const size_t log_chunk_;
   std::vector<std::string> names_;  // By sensor id.
   std::vector<KeyInfo> keys_;       // By key id.
   std::vector<BatchStart> batches_;
@@ -187,6 +245,17 @@ class OverlapIndex {
   std::vector<Slot> pending_;  // Add()'s sightings before they go in.
   int64_t pruned_ns_ = 0;      // newest_ns_ at the last Prune().
   absl::flat_hash_map<std::pair<uint32_t, uint32_t>, PairStats> pairs_;
+  // The log of unshared keys' sightings: chunks_ holds positions [log_begin_, log_end_).
+  std::deque<LogChunk> chunks_;
+  uint64_t log_begin_ = 0;
+  uint64_t log_end_ = 0;
+  size_t logged_ = 0;  // Entries in the log not moved or forgotten.
+  // The first key id (+ 1; 0 = empty) of each key without the sensor, by KeyHash(): linear
+  // probing, at most half full.
+  std::vector<uint32_t> first_keys_;
+  size_t first_keys_count_ = 0;
+  // Set once a key id came with another site: from then on every key goes into the table.
+  bool all_shared_ = false;
   int64_t newest_ns_ = 0;
   size_t sightings_count_ = 0;
   uint64_t late_ = 0;

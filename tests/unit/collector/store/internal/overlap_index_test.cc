@@ -354,6 +354,165 @@ TEST(OverlapIndexTest, ManySightingsThroughGrowthAndPruningStillMatch) {
   }
 }
 
+// The rule of OverlapIndex, computed straight from its definition over all sightings at once:
+// (bucket start, sensor, port) -> (connections, duplicates) as ApplyEach's batches fill them.
+Rows RuleRows(const std::vector<Seen>& seen, const std::vector<std::string>& sensors,
+              int64_t tolerance_ns) {
+  auto sensor_id = [&](const Seen& s) {
+    return static_cast<uint32_t>(std::find(sensors.begin(), sensors.end(), s.sensor) -
+                                 sensors.begin());
+  };
+  // Nearest sighting of `sensor` to `s` in `all`, at most the tolerance away (ties: earlier).
+  auto nearest = [&](const Seen& s, const std::string& sensor, const std::vector<Seen>& all) {
+    const Seen* best = nullptr;
+    for (const Seen& o : all) {
+      const int64_t d = o.at_ns > s.at_ns ? o.at_ns - s.at_ns : s.at_ns - o.at_ns;
+      if (o.sensor != sensor || &o == &s || d > tolerance_ns) {
+        continue;
+      }
+      const int64_t best_d = best == nullptr         ? 0
+                             : best->at_ns > s.at_ns ? best->at_ns - s.at_ns
+                                                     : s.at_ns - best->at_ns;
+      if (best == nullptr || d < best_d || (d == best_d && o.at_ns < best->at_ns)) {
+        best = &o;
+      }
+    }
+    return best;
+  };
+  std::map<std::pair<uint16_t, uint32_t>, std::vector<Seen>> groups;
+  for (const Seen& s : seen) {
+    groups[{s.port, s.fingerprint}].push_back(s);
+  }
+  Rows rows;
+  for (const auto& [handshake, all] : groups) {
+    for (const Seen& s : all) {
+      bool counted = true;
+      for (const std::string& peer : sensors) {
+        if (peer == s.sensor) {
+          continue;
+        }
+        const Seen* m = nearest(s, peer, all);
+        if (m != nullptr && nearest(*m, s.sensor, all) == &s &&
+            (m->at_ns < s.at_ns || (m->at_ns == s.at_ns && m->sensor < s.sensor))) {
+          counted = false;
+        }
+      }
+      auto& row =
+          rows[{AggregateIndex::FloorTo(AggregateIndex::FloorTo(s.at_ns, 10 * kSecond), kMinute),
+                sensor_id(s), s.port}];
+      ++row.first;
+      row.second += counted ? 0 : 1;
+    }
+  }
+  return rows;
+}
+
+TEST(OverlapIndexTest, KeysOneSensorSentForLongAreMatchedOnceASecondSensorSendsThem) {
+  // A key's sightings are kept unindexed until a second sensor sends the key; then they move
+  // into the index. Here each port is seen by one sensor for a while before the others see
+  // it, in every order, and the result must be the rule's, computed from its definition.
+  const OverlapOptions options;
+  const int64_t tolerance = absl::ToInt64Nanoseconds(options.window + options.skew_tolerance);
+  for (uint32_t seed = 1; seed <= 6; ++seed) {
+    std::mt19937 random(seed);
+    std::vector<Seen> seen;
+    for (int h = 0; h < 300; ++h) {
+      const uint16_t port = static_cast<uint16_t>(1000 + random() % 12);
+      const uint32_t fingerprint = static_cast<uint32_t>(random() % 25);
+      const int64_t at = kT0 + static_cast<int64_t>(random() % 900'000) * kMs;
+      // A port's home sensor sees all of its handshakes; ports below 1009 are sometimes seen
+      // by the others too, the rest never.
+      const std::string& home = kSensors[port % 3];
+      for (const std::string& sensor : kSensors) {
+        if (sensor == home || (port < 1009 && random() % 3 == 0)) {
+          seen.push_back(
+              {sensor, port, fingerprint, at + static_cast<int64_t>(random() % 3) * kSecond});
+        }
+      }
+    }
+    // Alone first: every sighting of a port's first sensor, then the rest, shuffled within.
+    std::vector<Seen> first, rest;
+    for (const Seen& s : seen) {
+      (s.sensor == kSensors[s.port % 3] ? first : rest).push_back(s);
+    }
+    std::shuffle(first.begin(), first.end(), random);
+    std::shuffle(rest.begin(), rest.end(), random);
+    std::vector<Seen> order = first;
+    order.insert(order.end(), rest.begin(), rest.end());
+    AggregateIndex alone_first = Index(options);
+    ApplyEach(alone_first, order, kSensors);
+    const Rows expected = RuleRows(seen, kSensors, tolerance);
+    EXPECT_EQ(RowsOf(alone_first), expected) << "seed " << seed;
+    std::shuffle(order.begin(), order.end(), random);
+    AggregateIndex shuffled = Index(options);
+    ApplyEach(shuffled, order, kSensors);
+    EXPECT_EQ(RowsOf(shuffled), expected) << "seed " << seed << ", shuffled";
+  }
+}
+
+// One batch of one key's sightings for OverlapIndex itself: `count` handshakes with
+// fingerprints first_fingerprint.. at `at_ns` + 10 ms each, in a batch starting at `start_ns`.
+common::Batch KeyBatch(int64_t start_ns, int64_t width_ns, uint32_t first_fingerprint,
+                       uint32_t count, int64_t at_ns) {
+  common::Batch batch;
+  batch.start_ns = start_ns;
+  batch.end_ns = start_ns + width_ns;
+  common::Record r;
+  r.key.client = common::IpAddress::Parse("192.0.2.7").value();
+  r.key.server = common::IpAddress::Parse("198.51.100.1").value();
+  r.key.server_port = 443;
+  r.packets = r.connections = count;
+  batch.records.push_back(r);
+  for (uint32_t j = 0; j < count; ++j) {
+    batch.handshakes.push_back(common::Handshake{
+        first_fingerprint + j, static_cast<uint32_t>((at_ns + j * 10 * kMs - start_ns) / kMs)});
+  }
+  return batch;
+}
+
+TEST(OverlapIndexTest, AKeyOneSensorSentForHoursIsForgottenByChunksAndStillMatches) {
+  // Edge alone sends 1,000 handshakes a minute for four hours (horizon two hours): its log
+  // forgets whole chunks as they age, so what it keeps stays near two hours' worth. Then core
+  // sends the last 40 minutes again, 5 ms later: each of core's is a duplicate; and one minute
+  // now forgotten, which is late (counted whole, no change).
+  constexpr uint32_t kPerMinute = 1'000;
+  OverlapIndex index(65 * kSecond, 2 * kHour, /*log_chunk=*/64);
+  const std::vector<OverlapIndex::RecordIds> edge_ids = {{0, 1, 2}};
+  const std::vector<OverlapIndex::RecordIds> core_ids = {{1, 1, 2}};
+  std::vector<OverlapIndex::Uncounted> out;
+  size_t most_kept = 0;
+  for (int64_t m = 0; m < 240; ++m) {
+    index.Add(1, "edge",
+              KeyBatch(kT0 + m * kMinute, kMinute, static_cast<uint32_t>(m * kPerMinute),
+                       kPerMinute, kT0 + m * kMinute),
+              edge_ids, &out);
+    most_kept = std::max(most_kept, index.sightings());
+  }
+  EXPECT_TRUE(out.empty());
+  EXPECT_EQ(index.indexed_sightings(), 0u) << "a key one sensor sent is not indexed";
+  EXPECT_LE(most_kept, 123 * kPerMinute) << "the log forgets what is past the horizon";
+  EXPECT_GE(index.sightings(), 119 * kPerMinute);
+  for (int64_t m = 200; m < 240; ++m) {
+    index.Add(0, "core",
+              KeyBatch(kT0 + m * kMinute, kMinute, static_cast<uint32_t>(m * kPerMinute),
+                       kPerMinute, kT0 + m * kMinute + 5 * kMs),
+              core_ids, &out);
+  }
+  ASSERT_EQ(out.size(), 40 * kPerMinute);
+  for (const OverlapIndex::Uncounted& u : out) {
+    EXPECT_EQ(u.key_id, 1u);
+    EXPECT_EQ(u.delta, 1);
+  }
+  EXPECT_GT(index.indexed_sightings(), 0u);
+  out.clear();
+  index.Add(0, "core",
+            KeyBatch(kT0 + 100 * kMinute, kMinute, 100 * kPerMinute, kPerMinute,
+                     kT0 + 100 * kMinute + 5 * kMs),
+            core_ids, &out);
+  EXPECT_TRUE(out.empty());
+  EXPECT_EQ(index.late(), kPerMinute);
+}
+
 TEST(OverlapIndexTest, SkewIsTheMedianOffsetPerPairOfSensors) {
   AggregateIndex index = Index();
   std::vector<Seen> seen;
