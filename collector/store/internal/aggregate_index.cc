@@ -401,12 +401,18 @@ void AggregateIndex::ApplySightings(uint32_t sensor, absl::string_view sensor_na
   if (!apply) {
     return;
   }
+  // Changes come in runs of one bucket (a batch's sightings, their partners in one peer batch).
+  AggregateBucket* bucket = nullptr;
   for (const OverlapIndex::Uncounted& u : uncounted) {
-    const AggregateBucket* holding = Holding(u.batch_start_ns);
-    if (holding == nullptr) {
-      continue;  // Dropped by retention.
+    if (bucket == nullptr || u.batch_start_ns < bucket->start_ns ||
+        u.batch_start_ns - bucket->start_ns >= bucket->width_ns) {
+      const AggregateBucket* holding = Holding(u.batch_start_ns);
+      if (holding == nullptr) {
+        bucket = nullptr;
+        continue;  // Dropped by retention.
+      }
+      bucket = MutableBucket(holding->start_ns, holding->width_ns);
     }
-    AggregateBucket* bucket = MutableBucket(holding->start_ns, holding->width_ns);
     auto row = bucket->index.find(u.key_id);
     if (row == bucket->index.end()) {
       continue;

@@ -94,7 +94,21 @@ bool OverlapIndex::Counted(const Sighting& s, const Sightings& all) const {
 }
 
 void OverlapIndex::NoteOffset(uint32_t sensor, uint32_t peer, int64_t offset_ns) {
-  PairStats& p = pairs_[{sensor, peer}];
+  // Matches come in runs of the same two sensors: the last pairs looked up are kept at hand
+  // (node_hash_map: their addresses do not move).
+  PairStats* found = nullptr;
+  for (const RecentPair& r : recent_pairs_) {
+    if (r.stats != nullptr && r.sensor == sensor && r.peer == peer) {
+      found = r.stats;
+      break;
+    }
+  }
+  if (found == nullptr) {
+    found = &pairs_[{sensor, peer}];
+    recent_pairs_[next_recent_pair_] = RecentPair{sensor, peer, found};
+    next_recent_pair_ = (next_recent_pair_ + 1) % recent_pairs_.size();
+  }
+  PairStats& p = *found;
   ++p.matches;
   if (p.recent.size() < kRecent) {
     p.recent.push_back(offset_ns);
@@ -314,7 +328,13 @@ uint32_t OverlapIndex::FindOrAddFirstKey(uint32_t key_id) {
 void OverlapIndex::AppendLogged(KeyInfo& key, uint32_t fingerprint, uint32_t batch,
                                 uint32_t start_offset_ms, int64_t time_ns) {
   if (log_end_ - log_begin_ == chunks_.size() * log_chunk_) {
-    chunks_.push_back(LogChunk{std::make_unique_for_overwrite<LogEntry[]>(log_chunk_)});
+    LogChunk chunk;
+    if (spare_chunk_ != nullptr) {
+      chunk.entries = std::move(spare_chunk_);  // Its pages are in place already.
+    } else {
+      chunk.entries = std::make_unique_for_overwrite<LogEntry[]>(log_chunk_);
+    }
+    chunks_.push_back(std::move(chunk));
   }
   const uint64_t position = log_end_++;
   uint32_t back = 0;
@@ -543,6 +563,7 @@ void OverlapIndex::Prune() {
         --logged_;
       }
     }
+    spare_chunk_ = std::move(chunks_.front().entries);
     chunks_.pop_front();
     log_begin_ += log_chunk_;
   }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <limits>
@@ -8,8 +9,8 @@
 #include <utility>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "collector/store/snapshot.h"
@@ -244,9 +245,17 @@ class OverlapIndex {
   size_t capacity_ = 0;        // Of slots_: 0 or a power of two.
   std::vector<Slot> pending_;  // Add()'s sightings before they go in.
   int64_t pruned_ns_ = 0;      // newest_ns_ at the last Prune().
-  absl::flat_hash_map<std::pair<uint32_t, uint32_t>, PairStats> pairs_;
+  absl::node_hash_map<std::pair<uint32_t, uint32_t>, PairStats> pairs_;
+  struct RecentPair {
+    uint32_t sensor = 0;
+    uint32_t peer = 0;
+    PairStats* stats = nullptr;
+  };
+  std::array<RecentPair, 4> recent_pairs_;
+  size_t next_recent_pair_ = 0;
   // The log of unshared keys' sightings: chunks_ holds positions [log_begin_, log_end_).
   std::deque<LogChunk> chunks_;
+  std::unique_ptr<LogEntry[]> spare_chunk_;  // The last chunk forgotten, for the next one.
   uint64_t log_begin_ = 0;
   uint64_t log_end_ = 0;
   size_t logged_ = 0;  // Entries in the log not moved or forgotten.
