@@ -90,7 +90,10 @@ const std::vector<OptionSpec>& Specs() {
        .help = "sensors' retransmission window, added to the tolerance (default 60s)"},
       {.name = "overlap-horizon",
        .value_name = "DURATION",
-       .help = "remember handshakes this far behind the newest batch (default 30m)"},
+       .help = "remember handshakes this far behind the newest batch (default 6h)"},
+      {.name = "overlap-memory-mb",
+       .value_name = "N",
+       .help = "memory for remembered handshakes; past it the oldest go first (default 256)"},
       {.name = "store-threads",
        .value_name = "N",
        .help = "threads making store calls (default 16)"},
@@ -247,6 +250,13 @@ absl::StatusOr<MainOptions> ResolveOptions(const OptionMap& o) {
   SYNMAP_ASSIGN_OR_RETURN(overlap.window, common::GetDuration(o, "overlap-window", overlap.window));
   SYNMAP_ASSIGN_OR_RETURN(overlap.horizon,
                           common::GetDuration(o, "overlap-horizon", overlap.horizon));
+  SYNMAP_ASSIGN_OR_RETURN(int64_t overlap_mb,
+                          common::GetInt(o, "overlap-memory-mb", overlap.max_memory_bytes >> 20));
+  if (overlap_mb < 1 || overlap_mb > (int64_t{1} << 20)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--overlap-memory-mb ", overlap_mb, ": must be 1 to 1048576"));
+  }
+  overlap.max_memory_bytes = overlap_mb << 20;
   if (IsPostgresDatabase(m.store.path)) {
     PostgresStoreOptions& pg = m.postgres.emplace();
     pg.uri = m.store.path;

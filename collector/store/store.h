@@ -25,13 +25,16 @@ struct OverlapOptions {
   // sensors. Defaults 60 s and 5 s.
   absl::Duration window = absl::Seconds(60);
   absl::Duration skew_tolerance = absl::Seconds(5);
-  // How far behind the newest batch end (capture time) sightings are remembered, 32 to 64
-  // bytes each. A handshake earlier than that (plus twice window + skew_tolerance) arriving
-  // late is counted without deduplication. Default 30 min.
-  absl::Duration horizon = absl::Minutes(30);
+  // How far behind the newest batch end (capture time) sightings are remembered, within
+  // `max_memory_bytes` (past it the oldest go first). A handshake no later than the newest
+  // forgotten plus twice window + skew_tolerance is counted without deduplication. The horizon
+  // is long so that sensors replaying captures of a few hours one after the other still meet;
+  // the budget bounds what a busy live site keeps. Defaults 6 h and 256 MiB.
+  absl::Duration horizon = absl::Hours(6);
+  int64_t max_memory_bytes = int64_t{256} << 20;
 
-  // InvalidArgument for a negative window or tolerance, or a horizon shorter than four times
-  // window + skew_tolerance.
+  // InvalidArgument for a negative window or tolerance, a horizon shorter than four times
+  // window + skew_tolerance, or a memory budget under 1 MiB.
   [[nodiscard]] absl::Status Validate() const;
 };
 

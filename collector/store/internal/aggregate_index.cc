@@ -92,7 +92,8 @@ AggregateIndex::AggregateIndex(std::vector<BucketTier> tiers, const OverlapOptio
     : tiers_(std::move(tiers)) {
   if (overlap.enabled) {
     overlap_.emplace(absl::ToInt64Nanoseconds(overlap.window + overlap.skew_tolerance),
-                     absl::ToInt64Nanoseconds(overlap.horizon));
+                     absl::ToInt64Nanoseconds(overlap.horizon),
+                     static_cast<size_t>(overlap.max_memory_bytes));
   }
 }
 

@@ -24,6 +24,10 @@ absl::Status OverlapOptions::Validate() const {
                      " must be at least four times window + skew tolerance (",
                      absl::FormatDuration(4 * (window + skew_tolerance)), ")"));
   }
+  if (max_memory_bytes < (int64_t{1} << 20)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("overlap memory budget of ", max_memory_bytes, " bytes is under 1 MiB"));
+  }
   return absl::OkStatus();
 }
 
@@ -38,8 +42,13 @@ constexpr size_t kHugePageBytes = size_t{2} << 20;
 
 }  // namespace
 
-OverlapIndex::OverlapIndex(int64_t tolerance_ns, int64_t horizon_ns, size_t log_chunk)
-    : tolerance_ns_(tolerance_ns), horizon_ns_(horizon_ns), log_chunk_(log_chunk) {
+OverlapIndex::OverlapIndex(int64_t tolerance_ns, int64_t horizon_ns, size_t max_bytes,
+                           size_t log_chunk)
+    : tolerance_ns_(tolerance_ns),
+      horizon_ns_(horizon_ns),
+      max_bytes_(max_bytes),
+      log_chunk_(log_chunk),
+      kept_horizon_ns_(horizon_ns) {
   SYNMAP_CHECK(log_chunk_ > 0 && (log_chunk_ & (log_chunk_ - 1)) == 0)
       << "log chunk " << log_chunk_ << " is not a power of two";
 }
@@ -165,8 +174,9 @@ uint64_t OverlapIndex::Add(uint32_t sensor, absl::string_view sensor_name,
   names_[sensor] = std::string(sensor_name);
   // Every sighting at or after newest - horizon is kept; deciding a sighting reads those up to
   // two tolerances before it (its matches and theirs). Older ones are late: not matched.
-  const int64_t earliest_ns = newest_ns_ == 0 ? std::numeric_limits<int64_t>::min()
-                                              : newest_ns_ - horizon_ns_ + 2 * tolerance_ns_;
+  const int64_t earliest_ns = forgotten_ns_ == std::numeric_limits<int64_t>::min()
+                                  ? forgotten_ns_
+                                  : forgotten_ns_ + 2 * tolerance_ns_ + 1;
   // The batch's sightings first, so that each one's slot can be fetched a few sightings ahead:
   // the table is far larger than the caches, and overlapping its misses is what keeps matching
   // cheap.
@@ -535,19 +545,35 @@ void OverlapIndex::EraseAt(size_t i) {
 }
 
 void OverlapIndex::Prune() {
-  if (newest_ns_ - pruned_ns_ < kMinuteNs) {
+  const bool over = bytes() > max_bytes_ && kept_horizon_ns_ / 2 >= 4 * tolerance_ns_;
+  if (newest_ns_ - pruned_ns_ < kMinuteNs && !over) {
     return;
   }
   pruned_ns_ = newest_ns_;
-  const int64_t limit = newest_ns_ - horizon_ns_;
+  // Over the memory budget, the horizon kept is halved until what is kept fits (not below
+  // four tolerances: then the budget is exceeded rather than the matching broken); well under
+  // it, it grows back towards the configured horizon.
+  ForgetBefore(newest_ns_ - kept_horizon_ns_);
+  while (bytes() > max_bytes_ && kept_horizon_ns_ / 2 >= 4 * tolerance_ns_) {
+    kept_horizon_ns_ /= 2;
+    ForgetBefore(newest_ns_ - kept_horizon_ns_);
+  }
+  if (bytes() < max_bytes_ / 2) {
+    kept_horizon_ns_ = std::min(horizon_ns_, 2 * kept_horizon_ns_);
+  }
+}
+
+void OverlapIndex::ForgetBefore(int64_t limit) {
   // Erasing moves later sightings of the run back into slot i, so i is looked at again; a
   // sighting moved across the table's end may be looked at twice, which is harmless.
   for (size_t i = 0; i < capacity_;) {
-    if (slots_[i].key_id_plus1 != 0 && TimeOf(slots_[i]) < limit) {
+    const int64_t time_ns = slots_[i].key_id_plus1 != 0 ? TimeOf(slots_[i]) : limit;
+    if (time_ns < limit) {
       const uint32_t batch = slots_[i].batch;
       EraseAt(i);
       --sightings_count_;
       ReleaseSightings(batch, 1);
+      forgotten_ns_ = std::max(forgotten_ns_, time_ns);
     } else {
       ++i;
     }
@@ -561,6 +587,7 @@ void OverlapIndex::Prune() {
       if (entries[j].batch != kMoved) {
         ReleaseSightings(entries[j].batch, 1);
         --logged_;
+        forgotten_ns_ = std::max(forgotten_ns_, chunks_.front().newest_ns);
       }
     }
     spare_chunk_ = std::move(chunks_.front().entries);

@@ -42,18 +42,23 @@ namespace synmap::collector::internal {
 //
 // Memory: a 16-byte log entry per sighting of a key only one sensor sent; a 16-byte slot per
 // sighting of a shared key in an open-addressing table filled to between 3/8 and 3/4 (21-43
-// bytes a sighting); 28 bytes per key id seen, 4-8 per key without the sensor, and 16 per
-// batch some kept sighting came in. A sighting is kept while its time is within `horizon_ns`
-// of the newest batch end seen; older ones are forgotten (the log by whole chunks, once all of
-// a chunk is older). A sighting earlier than newest - horizon + 2 x tolerance (so that all it
-// could match, and all those could match, are still kept) is late: neither matched nor kept,
-// so counted whole (late()).
+// bytes a sighting); 24 bytes per key id seen, 4-8 per key without the sensor, and 16 per
+// batch some kept sighting came in.
+//
+// What is kept: every sighting within `horizon_ns` of the newest batch end seen (capture
+// time), as long as the sightings fit `max_bytes` (counting 16 bytes a logged and 32 an indexed
+// sighting); past the budget, the oldest are forgotten first (the horizon kept is halved until
+// they fit). So two sensors replaying the same capture of a few hours, one after the other,
+// still meet. A sighting no later than the newest one forgotten plus 2 x tolerance (all it
+// could match, and all those could match, may be gone) is late: neither matched nor kept, so
+// counted whole (late()).
 // Thread-compatible.
 class OverlapIndex {
  public:
   // `log_chunk` is the number of entries in one chunk of the log of unshared keys' sightings
   // (a power of two; smaller only in tests, to exercise forgetting whole chunks).
-  OverlapIndex(int64_t tolerance_ns, int64_t horizon_ns, size_t log_chunk = size_t{1} << 16);
+  OverlapIndex(int64_t tolerance_ns, int64_t horizon_ns, size_t max_bytes,
+               size_t log_chunk = size_t{1} << 16);
 
   // The ids the aggregates gave one record of a batch: its row key (with the sensor) and its
   // addresses. key_id = kSkipped for a record the aggregates did not take.
@@ -88,6 +93,11 @@ class OverlapIndex {
   size_t sightings() const { return sightings_count_ + logged_; }
   // Of those, the ones in the table (keys more than one sensor sent).
   size_t indexed_sightings() const { return sightings_count_; }
+  // What the kept sightings count against the memory budget.
+  size_t bytes() const { return 32 * sightings_count_ + 16 * logged_; }
+  // How far behind the newest batch end sightings are kept now (the horizon, or less while
+  // the memory budget is reached).
+  int64_t kept_horizon_ns() const { return kept_horizon_ns_; }
   // Sightings not matched, so counted whole: older than the horizon allows, or beyond
   // kMaxGroup sightings of one key and fingerprint.
   uint64_t late() const { return late_; }
@@ -229,13 +239,19 @@ class OverlapIndex {
   // Empties slot `i`, moving later sightings of its run back so that every sighting stays
   // reachable from its home without a gap.
   void EraseAt(size_t i);
-  // Forgets sightings older than the horizon (a pass over the table, and the log's chunks from
-  // the oldest, once newest_ns_ has moved on by a minute).
+  // Forgets sightings older than the horizon kept, once newest_ns_ has moved on by a minute or
+  // the memory budget is exceeded.
   void Prune();
+  // Forgets the table's sightings earlier than `limit` and the log's chunks wholly earlier.
+  void ForgetBefore(int64_t limit);
 
   const int64_t tolerance_ns_;
   const int64_t horizon_ns_;
+  const size_t max_bytes_;
   const size_t log_chunk_;
+  int64_t kept_horizon_ns_;
+  // The latest capture time of a sighting forgotten (min: none yet).
+  int64_t forgotten_ns_ = std::numeric_limits<int64_t>::min();
   std::vector<std::string> names_;  // By sensor id.
   std::vector<KeyInfo> keys_;       // By key id.
   std::vector<BatchStart> batches_;

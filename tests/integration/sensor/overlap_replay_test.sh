@@ -11,8 +11,9 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/lib.sh"
 require_tools python3 openssl
 
-# 6,000 SYN/ACKs over 2 minutes of capture time.
-gen_capture 6000 2m
+# 6,000 SYN/ACKs over 3 hours of capture time: core starts when edge has sent all of it, so
+# core's first batches are hours behind the newest the collector has seen.
+gen_capture 6000 3h
 make_certs
 for name in edge core; do bash "$MAKE_CERTS" "$WORK/certs" sensor "$name" >/dev/null; done
 

@@ -301,10 +301,30 @@ TEST(OverlapIndexTest, SightingsOlderThanTheHorizonAreCountedWholeAndCounted) {
   OverlapOptions options;
   options.horizon = absl::Hours(1);
   AggregateIndex index = Index(options);
-  ApplyEach(index, {{"edge", 443, 7, kT0}, {"edge", 443, 9, kT0 + 2 * kHour}}, kSensors);
+  // Edge's and core's first handshakes are forgotten once edge's batch two hours later comes;
+  // core's copy of edge's first then comes too late to be matched: counted whole.
+  ApplyEach(index,
+            {{"edge", 443, 7, kT0}, {"core", 443, 8, kT0}, {"edge", 443, 9, kT0 + 2 * kHour}},
+            kSensors);
   ApplyEach(index, {{"core", 443, 7, kT0}}, kSensors);
-  EXPECT_EQ(Merged(index), 3u);
+  EXPECT_EQ(Merged(index), 4u);
   EXPECT_EQ(index.overlap_late(), 1u);
+}
+
+TEST(OverlapIndexTest, TwoSensorsReplayingHoursOfCaptureOneAfterTheOtherMeet) {
+  // Edge sends three hours of capture, then core sends the same handshakes from the start:
+  // core's are hours behind the newest batch, yet nothing was forgotten (within the default
+  // horizon and memory budget), so each is matched.
+  std::vector<Seen> edge, core;
+  for (uint32_t h = 0; h < 3 * 60; ++h) {
+    edge.push_back({"edge", static_cast<uint16_t>(400 + h % 5), h, kT0 + h * kMinute});
+    core.push_back({"core", static_cast<uint16_t>(400 + h % 5), h, kT0 + h * kMinute + 7 * kMs});
+  }
+  AggregateIndex index = Index();
+  ApplyEach(index, edge, kSensors);
+  ApplyEach(index, core, kSensors);
+  EXPECT_EQ(Merged(index), edge.size());
+  EXPECT_EQ(index.overlap_late(), 0u);
 }
 
 TEST(OverlapIndexTest, ManySightingsThroughGrowthAndPruningStillMatch) {
@@ -476,7 +496,7 @@ TEST(OverlapIndexTest, AKeyOneSensorSentForHoursIsForgottenByChunksAndStillMatch
   // sends the last 40 minutes again, 5 ms later: each of core's is a duplicate; and one minute
   // now forgotten, which is late (counted whole, no change).
   constexpr uint32_t kPerMinute = 1'000;
-  OverlapIndex index(65 * kSecond, 2 * kHour, /*log_chunk=*/64);
+  OverlapIndex index(65 * kSecond, 2 * kHour, size_t{1} << 30, /*log_chunk=*/64);
   const std::vector<OverlapIndex::RecordIds> edge_ids = {{0, 1, 2}};
   const std::vector<OverlapIndex::RecordIds> core_ids = {{1, 1, 2}};
   std::vector<OverlapIndex::Uncounted> out;
@@ -508,6 +528,38 @@ TEST(OverlapIndexTest, AKeyOneSensorSentForHoursIsForgottenByChunksAndStillMatch
   index.Add(0, "core",
             KeyBatch(kT0 + 100 * kMinute, kMinute, 100 * kPerMinute, kPerMinute,
                      kT0 + 100 * kMinute + 5 * kMs),
+            core_ids, &out);
+  EXPECT_TRUE(out.empty());
+  EXPECT_EQ(index.late(), kPerMinute);
+}
+
+TEST(OverlapIndexTest, PastTheMemoryBudgetTheOldestAreForgottenFirst) {
+  // 1 MiB holds about 65,000 logged sightings; edge alone sends 1,000 a minute for four hours
+  // (a horizon of a day): the horizon kept shrinks until they fit. Core's copies of the last
+  // minutes are matched; of the first hour, late.
+  constexpr uint32_t kPerMinute = 1'000;
+  OverlapIndex index(65 * kSecond, 24 * kHour, size_t{1} << 20, /*log_chunk=*/256);
+  const std::vector<OverlapIndex::RecordIds> edge_ids = {{0, 1, 2}};
+  const std::vector<OverlapIndex::RecordIds> core_ids = {{1, 1, 2}};
+  std::vector<OverlapIndex::Uncounted> out;
+  for (int64_t m = 0; m < 240; ++m) {
+    index.Add(1, "edge",
+              KeyBatch(kT0 + m * kMinute, kMinute, static_cast<uint32_t>(m * kPerMinute),
+                       kPerMinute, kT0 + m * kMinute),
+              edge_ids, &out);
+    EXPECT_LE(index.bytes(), (size_t{1} << 20) + 16 * (kPerMinute + 512)) << "minute " << m;
+  }
+  EXPECT_LT(index.kept_horizon_ns(), 2 * kHour);
+  EXPECT_GE(index.kept_horizon_ns(), 260 * kSecond);
+  index.Add(0, "core",
+            KeyBatch(kT0 + 239 * kMinute, kMinute, 239 * kPerMinute, kPerMinute,
+                     kT0 + 239 * kMinute + 5 * kMs),
+            core_ids, &out);
+  EXPECT_EQ(out.size(), kPerMinute) << "the last minute is kept: each of core's is a duplicate";
+  out.clear();
+  index.Add(0, "core",
+            KeyBatch(kT0 + 30 * kMinute, kMinute, 30 * kPerMinute, kPerMinute,
+                     kT0 + 30 * kMinute + 5 * kMs),
             core_ids, &out);
   EXPECT_TRUE(out.empty());
   EXPECT_EQ(index.late(), kPerMinute);
