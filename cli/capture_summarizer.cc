@@ -1,11 +1,10 @@
 #include "cli/capture_summarizer.h"
 
 #include <algorithm>
-#include <array>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "absl/types/span.h"
 #include "common/aggregate/merge.h"
 #include "common/status/status_macros.h"
 
@@ -81,58 +80,47 @@ absl::Status CaptureSummarizer::AddFile(absl::string_view path, const ProgressFn
   SYNMAP_ASSIGN_OR_RETURN(std::unique_ptr<common::PacketReader> reader,
                           common::PacketReader::Open(path, reader_options_));
   coverage_.files.push_back({reader->path(), 0, false});
-  common::PacketRef packet;
-  // Without a window, SYN/ACKs are decoded straight into a batch for SynAckTable::AddBatch
-  // (whose prefetching hides most of the table's cache misses); with one, each is counted as
-  // it comes, since a bucket may close between two of them.
-  std::array<common::SynAckEvent, kBatchEvents> batch;
-  size_t batched = 0;
-  auto flush = [&] {
-    table_.AddBatch(absl::MakeConstSpan(batch.data(), batched));
-    batched = 0;
-  };
-  // The hot loop: no allocation, no virtual call; counters stay in locals.
-  common::DecodeStats decode;
-  uint64_t packets = 0;
-  while (reader->Next(&packet)) {
-    ++packets;
-    common::SynAckEvent& event = batch[batched];
-    common::TunnelInfo tunnel;
-    const common::DecodeResult result = common::DecodePacket(
-        packet.link_type, packet.data, packet.caplen, decode_options_, &event, &tunnel);
-    decode.Count(result, tunnel);
-    if (result == common::DecodeResult::kSynAck) {
-      event.timestamp_ns = packet.timestamp_ns;
-      if (buckets_.has_value()) {
-        // Per bucket, as a sensor's flush windows: a SYN/ACK counts in the bucket it was
-        // captured in (slightly out-of-order ones stay in the open bucket, as on a sensor).
-        if (std::optional<common::CaptureWindow> closed = buckets_->Advance(packet.timestamp_ns)) {
-          CloseBucket(*closed);
-        }
-        table_.Add(event);
-      } else if (++batched == batch.size()) {
-        flush();
-      }
-    } else if (result == common::DecodeResult::kUnsupportedLinkType) {
-      ++skipped_[packet.link_type];
+  if (threading_ == Threading::kPipelined) {
+    DecodeThread decoder(*reader, decode_options_, kProgressPackets);
+    while (const DecodedBatch* batch = decoder.Next()) {
+      Count(*batch, progress);
     }
-    if (packets == kProgressPackets && progress) {
-      flush();
-      // Fold the local counters in and report.
-      coverage_.packets += packets;
-      coverage_.decode.MergeFrom(decode);
-      coverage_.files.back().packets += packets;
-      packets = 0;
-      decode = common::DecodeStats();
-      progress(coverage());
+  } else {
+    DecodedBatch batch;
+    bool more = true;
+    while (more) {
+      more = DecodeBatch(*reader, decode_options_, kProgressPackets, batch);
+      Count(batch, progress);
     }
   }
-  flush();
-  coverage_.packets += packets;
-  coverage_.decode.MergeFrom(decode);
-  coverage_.files.back().packets += packets;
   coverage_.files.back().complete = reader->status().ok();
   return reader->status();
+}
+
+void CaptureSummarizer::Count(const DecodedBatch& batch, const ProgressFn& progress) {
+  if (buckets_.has_value()) {
+    // Per bucket, as a sensor's flush windows: a SYN/ACK counts in the bucket it was captured
+    // in (slightly out-of-order ones stay in the open bucket, as on a sensor), so a bucket may
+    // close between two of them.
+    for (const common::SynAckEvent& event : batch.synacks()) {
+      if (std::optional<common::CaptureWindow> closed = buckets_->Advance(event.timestamp_ns)) {
+        CloseBucket(*closed);
+      }
+      table_.Add(event);
+    }
+  } else {
+    // AddBatch's prefetching hides most of the table's cache misses.
+    table_.AddBatch(batch.synacks());
+  }
+  coverage_.packets += batch.packets;
+  coverage_.decode.MergeFrom(batch.decode);
+  coverage_.files.back().packets += batch.packets;
+  for (const auto& [link_type, packets] : batch.skipped_link_types) {
+    skipped_[link_type] += packets;
+  }
+  if (batch.progress_point && progress) {
+    progress(coverage());
+  }
 }
 
 const SummaryCoverage& CaptureSummarizer::coverage() {

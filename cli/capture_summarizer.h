@@ -10,6 +10,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "cli/decode_thread.h"
 #include "common/aggregate/capture_window.h"
 #include "common/aggregate/record.h"
 #include "common/aggregate/synack_table.h"
@@ -50,14 +51,20 @@ struct SummaryWindow {
 };
 
 // Reads capture files in order through DecodePacket into one SynAckTable (so a handshake
-// seen in two files counts once). Thread-compatible.
+// seen in two files counts once). By default a file is read and decoded on a second thread
+// (DecodeThread) while the calling thread counts its SYN/ACKs, in capture order: the records,
+// the coverage and the progress calls are the same as when both run on one thread.
+// Thread-compatible (the second thread lives only inside AddFile and never touches the table).
 class CaptureSummarizer {
  public:
-  // Called every `kProgressPackets` packets with the coverage so far (for a progress line).
+  // Called every `kProgressPackets` packets of a file with the coverage so far (for a progress
+  // line), on the thread calling AddFile.
   using ProgressFn = std::function<void(const SummaryCoverage&)>;
   static constexpr uint64_t kProgressPackets = uint64_t{1} << 18;
-  // SYN/ACKs handed to SynAckTable::AddBatch at a time.
-  static constexpr size_t kBatchEvents = 64;
+  // Where a file is read and decoded: on a second thread (kPipelined, the default: reading and
+  // decoding are most of the counting, and the table's work overlaps with them) or on the one
+  // calling AddFile.
+  enum class Threading { kSingleThread, kPipelined };
 
   // With `window`, only the SYN/ACKs captured in its answered (bucket-widened) window count.
   // `decode_options` say whether tunnels are entered (by default they are).
@@ -70,6 +77,8 @@ class CaptureSummarizer {
   // corrupt/truncated, returns the reader's error (NotFound, InvalidArgument, DataLoss: the
   // message names the file and where); everything read before it stays counted.
   [[nodiscard]] absl::Status AddFile(absl::string_view path, const ProgressFn& progress = nullptr);
+  // Applies to the files added after it.
+  void set_threading(Threading threading) { threading_ = threading; }
 
   // The records counted (inside the window, if any), sorted by key. Ends the counting: the
   // table's memory is freed (coverage() keeps its stats), and AddFile after it returns
@@ -81,12 +90,16 @@ class CaptureSummarizer {
  private:
   // With a window: closes the bucket being counted, keeping its records if inside the window.
   void CloseBucket(const common::CaptureWindow& bucket);
+  // Counts `batch` of the file being added and folds its counters into the coverage; reports
+  // progress at its end if it ends a progress interval.
+  void Count(const DecodedBatch& batch, const ProgressFn& progress);
 
   common::SynAckTable table_;
   common::SynAckTableOptions table_options_;
   bool taken_ = false;  // TakeRecords was called.
   common::PacketReaderOptions reader_options_;
   common::DecodeOptions decode_options_;
+  Threading threading_ = Threading::kPipelined;
   std::optional<SummaryWindow> window_;  // Answered (widened) window.
   std::optional<common::CaptureWindower> buckets_;
   std::vector<common::Record> kept_;  // With a window: records of closed buckets inside it.
