@@ -137,6 +137,12 @@ std::string CoverageFooter(const synmap::v1::Coverage& c, absl::Time now, absl::
     absl::StrAppend(
         &out, losses.empty() ? "; nothing lost" : absl::StrCat("; INCOMPLETE: ", losses), "\n");
   }
+  if (c.overlap_undeduplicated() > 0) {
+    absl::StrAppend(&out, "overlap: ", c.overlap_undeduplicated(),
+                    " handshake(s) counted without deduplication since the collector started "
+                    "(they arrived after what they could match at another sensor was forgotten: "
+                    "--overlap-horizon, --overlap-memory-mb); merged counts may hold them twice\n");
+  }
   return out;
 }
 
@@ -161,7 +167,8 @@ void AppendCoverageJson(const synmap::v1::Coverage& c, std::string* out) {
       ", \"kernel_drops\": ", c.kernel_drops(), ", \"interface_drops\": ", c.interface_drops(),
       ", \"malformed\": ", c.malformed(), ", \"handshakes_evicted\": ", c.handshakes_evicted(),
       ", \"spool_batches_dropped\": ", c.spool_batches_dropped(),
-      ", \"spool_records_dropped\": ", c.spool_records_dropped(), ", \"store\": ");
+      ", \"spool_records_dropped\": ", c.spool_records_dropped(),
+      ", \"overlap_undeduplicated\": ", c.overlap_undeduplicated(), ", \"store\": ");
   const synmap::v1::StoreStatus& store = c.store();
   out->append("{\"backend\": ");
   AppendJsonString(store.backend(), out);

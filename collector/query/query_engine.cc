@@ -158,6 +158,7 @@ void FillCoverage(const StoreSnapshot& snapshot, const synmap::v1::TimeRange& ra
   out->mutable_answered()->set_since_unix_ns(snapshot.answered_since_ns);
   out->mutable_answered()->set_until_unix_ns(snapshot.answered_until_ns);
   out->set_bucket_ns(snapshot.resolution_ns);
+  out->set_overlap_undeduplicated(snapshot.overlap_late);
   out->set_resolution_seconds((snapshot.resolution_ns + 999'999'999) / 1'000'000'000);
   synmap::v1::StoreStatus* store = out->mutable_store();
   store->set_backend(snapshot.store.backend);

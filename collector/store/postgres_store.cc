@@ -891,6 +891,7 @@ std::shared_ptr<const StoreSnapshot> PostgresStore::Snapshot(int64_t since_ns, i
   snapshot->overlap = index_.OverlapReport();
   snapshot->overlap_enabled = index_.overlap_enabled();
   snapshot->overlap_tolerance_ns = index_.overlap_tolerance_ns();
+  snapshot->overlap_late = index_.overlap_late();
   snapshot->store = health_.Get();
   return snapshot;
 }

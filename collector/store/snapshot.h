@@ -139,6 +139,9 @@ struct StoreSnapshot {
   // plus skew tolerance) within which two sightings are one handshake.
   bool overlap_enabled = false;
   int64_t overlap_tolerance_ns = 0;
+  // Sightings counted whole since the store opened because what they could match had been
+  // forgotten (AggregateIndex::overlap_late()).
+  uint64_t overlap_late = 0;
   // The database's state when the snapshot was taken.
   StoreHealth store;
 };

@@ -42,6 +42,18 @@ TEST(CoverageFormatTest, FooterIsSilentWhenTheWindowFitsTheBuckets) {
               Not(HasSubstr("widened")));
 }
 
+TEST(CoverageFormatTest, HandshakesCountedWithoutOverlapDeduplicationAreSaid) {
+  synmap::v1::Coverage c = Widened();
+  EXPECT_THAT(CoverageFooter(c, absl::FromUnixNanos(kT0), absl::UTCTimeZone()),
+              Not(HasSubstr("overlap:")));
+  c.set_overlap_undeduplicated(12);
+  EXPECT_THAT(CoverageFooter(c, absl::FromUnixNanos(kT0), absl::UTCTimeZone()),
+              HasSubstr("overlap: 12 handshake(s) counted without deduplication"));
+  std::string json;
+  AppendCoverageJson(c, &json);
+  EXPECT_THAT(json, HasSubstr("\"overlap_undeduplicated\": 12,"));
+}
+
 TEST(CoverageFormatTest, JsonCarriesAskedAnsweredAndResolution) {
   std::string json;
   AppendCoverageJson(Widened(), &json);

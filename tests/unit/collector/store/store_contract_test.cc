@@ -109,6 +109,7 @@ class StoreContractTest : public ::testing::TestWithParam<Backend> {
   struct Options {
     std::vector<StoreTier> tiers = DefaultStoreTiers();
     absl::Duration retention = absl::ZeroDuration();
+    OverlapOptions overlap;
   };
 
   absl::StatusOr<std::unique_ptr<Store>> TryOpen() { return TryOpen(Options()); }
@@ -119,6 +120,7 @@ class StoreContractTest : public ::testing::TestWithParam<Backend> {
       options.clock = &clock_;
       options.tiers = o.tiers;
       options.retention = o.retention;
+      options.overlap = o.overlap;
       return OpenSqliteStore(options);
     }
     PostgresStoreOptions options;
@@ -126,6 +128,7 @@ class StoreContractTest : public ::testing::TestWithParam<Backend> {
     options.clock = &clock_;
     options.tiers = o.tiers;
     options.retention = o.retention;
+    options.overlap = o.overlap;
     return OpenPostgresStore(options);
   }
   std::unique_ptr<Store> Open() { return Open(Options()); }
@@ -625,6 +628,22 @@ TEST_P(StoreContractTest, OverlappingSensorsCountOnceMergedAcrossResendsRestarts
   const auto snapshot = store->Snapshot(0, 0, SnapshotBuckets::kNone);
   EXPECT_TRUE(snapshot->overlap_enabled);
   EXPECT_EQ(snapshot->overlap_tolerance_ns, 65 * kSecond);
+}
+
+TEST_P(StoreContractTest, HandshakesTooLateToMatchAreCountedWholeAndCountedInTheSnapshot) {
+  Options o;
+  o.overlap.horizon = absl::Minutes(5);
+  auto store = Open(o);
+  ASSERT_NE(store, nullptr);
+  ASSERT_OK(store->Commit("edge", Plain(FingerprintedBatch(1, kT0, {{1, 0}}))));
+  ASSERT_OK(store->Commit("core", Plain(FingerprintedBatch(1, kT0, {{2, 0}}))));
+  // Edge's batch 20 minutes on: what was seen at kT0 is forgotten, so core's copy of edge's
+  // first handshake can no longer be matched.
+  ASSERT_OK(store->Commit("edge", Plain(FingerprintedBatch(2, kT0 + kHour / 3, {{3, 0}}))));
+  ASSERT_OK(store->Commit("core", Plain(FingerprintedBatch(2, kT0 + 10 * kSecond, {{1, 0}}))));
+  const auto snapshot = All(*store);
+  EXPECT_EQ(MergedConnections(*snapshot), 4u);
+  EXPECT_EQ(snapshot->overlap_late, 1u);
 }
 
 TEST_P(StoreContractTest, BatchWithFingerprintsNotMatchingItsConnectionsIsRefused) {
