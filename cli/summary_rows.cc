@@ -1,15 +1,19 @@
 #include "cli/summary_rows.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <limits>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/hash/hash.h"
+#include "absl/synchronization/mutex.h"
 #include "cli/summary_table.h"
 #include "common/naming/labeler.h"
 
@@ -51,8 +55,11 @@ class SummaryRows {
   SummaryRows(const SummaryRows&) = delete;
   SummaryRows& operator=(const SummaryRows&) = delete;
 
-  // Hands each row's cells (SummaryCellViews: views valid for the call) to `row`, in order.
-  void ForEach(OutputFormat format, absl::TimeZone zone,
+  size_t size() const { return rows_.size(); }
+
+  // Hands the cells of rows [begin, end) (SummaryCellViews: views valid for the call) to `row`,
+  // in order. Thread-safe (const): the Labeler's Text() only reads.
+  void ForEach(size_t begin, size_t end, OutputFormat format, absl::TimeZone zone,
                absl::FunctionRef<void(absl::Span<const absl::string_view> cells)> row) const {
     const bool json = format == OutputFormat::kJson;  // The only format with the addresses.
     SummaryCellScratch scratch;
@@ -62,7 +69,8 @@ class SummaryRows {
                  ? labeler_->Text(common::Labeler::IpLabel(static_cast<uint32_t>(id)), buffer)
                  : absl::string_view();
     };
-    for (const common::SummaryGroup* g : rows_) {
+    for (size_t i = begin; i < end; ++i) {
+      const common::SummaryGroup* g = rows_[i];
       const common::GroupTotals& t = g->totals;
       row(SummaryCellViews({.count = g->Count(count_),
                             .site = site_,
@@ -132,13 +140,18 @@ class SummaryRows {
     std::vector<Key> keys;
     keys.reserve(records.size());
     ports.reserve(records.size());
+    uint32_t client = 0;
     for (size_t i = 0; i < records.size(); ++i) {
       if (i + kPrefetchDistance < records.size()) {
         index.prefetch(IpWords(records[i + kPrefetchDistance].key.client));
         index.prefetch(IpWords(records[i + kPrefetchDistance].key.server));
       }
       const common::Record& r = records[i];
-      keys.push_back(Key{id_of(r.key.client),
+      // The records come sorted by client: a client's records follow one another.
+      if (i == 0 || !(r.key.client == records[i - 1].key.client)) {
+        client = id_of(r.key.client);
+      }
+      keys.push_back(Key{client,
                          id_of(r.key.server),
                          {r.packets, r.connections, r.first_seen_ns, r.last_seen_ns}});
       ports.push_back(r.key.server_port);
@@ -155,6 +168,71 @@ class SummaryRows {
   std::vector<const common::SummaryGroup*> rows_;
 };
 
+// Writes `rows` to `writer`, in order. Formatting is most of the output's time: from two chunks
+// of kChunkRows on, this thread formats the even chunks and a second thread the odd ones, one
+// chunk each at a time, and this thread writes them in turn (memory: two chunks of text).
+void WriteRows(const SummaryRows& rows, OutputFormat format, absl::TimeZone zone,
+               TableWriter& writer) {
+  constexpr size_t kChunkRows = 4096;
+  const size_t n = rows.size();
+  const size_t chunks = (n + kChunkRows - 1) / kChunkRows;
+  if (chunks < 2) {
+    rows.ForEach(0, n, format, zone, [&](absl::Span<const absl::string_view> c) { writer.Add(c); });
+    return;
+  }
+  const uint64_t first_index = writer.rows();
+  // Formats chunk `chunk` into `out` (emptied first); returns its rows.
+  auto format_chunk = [&](size_t chunk, std::string& out) {
+    const size_t begin = chunk * kChunkRows;
+    const size_t end = std::min(n, begin + kChunkRows);
+    out.clear();
+    uint64_t index = first_index + begin;
+    rows.ForEach(begin, end, format, zone,
+                 [&](absl::Span<const absl::string_view> c) { writer.Format(c, index++, &out); });
+    return end - begin;
+  };
+  std::string even;
+  std::string odd;  // The second thread's chunk: its own from asked > k until done > k.
+  size_t odd_rows = 0;
+  struct {
+    absl::Mutex mu;
+    size_t asked ABSL_GUARDED_BY(mu) = 0;  // Odd chunks 2k + 1 (k < asked) may be made.
+    size_t done ABSL_GUARDED_BY(mu) = 0;   // Odd chunks 2k + 1 (k < done) were made.
+  } odd_chunks;
+  std::thread odd_formatter([&] {
+    for (size_t k = 0; 2 * k + 1 < chunks; ++k) {
+      {
+        absl::MutexLock lock(&odd_chunks.mu);
+        auto asked = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(odd_chunks.mu) {
+          return odd_chunks.asked > k;
+        };
+        odd_chunks.mu.Await(absl::Condition(&asked));
+      }
+      odd_rows = format_chunk(2 * k + 1, odd);
+      absl::MutexLock lock(&odd_chunks.mu);
+      odd_chunks.done = k + 1;
+    }
+  });
+  for (size_t k = 0; 2 * k < chunks; ++k) {
+    {
+      absl::MutexLock lock(&odd_chunks.mu);
+      odd_chunks.asked = k + 1;  // The odd chunk before was written: `odd` may be reused.
+    }
+    writer.AddFormatted(even, format_chunk(2 * k, even));
+    if (2 * k + 1 < chunks) {
+      {
+        absl::MutexLock lock(&odd_chunks.mu);
+        auto done = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(odd_chunks.mu) {
+          return odd_chunks.done > k;
+        };
+        odd_chunks.mu.Await(absl::Condition(&done));
+      }
+      writer.AddFormatted(odd, odd_rows);  // Not under the lock: it may write to the stream.
+    }
+  }
+  odd_formatter.join();
+}
+
 }  // namespace
 
 void SummarizeRecordsTo(std::vector<common::Record> records, const common::NameTable& names,
@@ -165,9 +243,10 @@ void SummarizeRecordsTo(std::vector<common::Record> records, const common::NameT
   if (writer.measures()) {
     // Text pads its columns to the widest cell: a first pass measures, so the rows need not
     // be kept (formatting a row twice costs less than holding it).
-    rows.ForEach(format, zone, [&](absl::Span<const absl::string_view> c) { writer.Measure(c); });
+    rows.ForEach(0, rows.size(), format, zone,
+                 [&](absl::Span<const absl::string_view> c) { writer.Measure(c); });
   }
-  rows.ForEach(format, zone, [&](absl::Span<const absl::string_view> c) { writer.Add(c); });
+  WriteRows(rows, format, zone, writer);
 }
 
 Table SummarizeRecords(std::vector<common::Record> records, const common::NameTable& names,
@@ -176,7 +255,7 @@ Table SummarizeRecords(std::vector<common::Record> records, const common::NameTa
   Table table;
   table.columns = SummaryTableColumns(/*by_sensor=*/false, /*with_site=*/!site.empty());
   const SummaryRows rows(std::move(records), names, show_remote, count, order, site);
-  rows.ForEach(format, zone, [&](absl::Span<const absl::string_view> cells) {
+  rows.ForEach(0, rows.size(), format, zone, [&](absl::Span<const absl::string_view> cells) {
     table.rows.emplace_back(cells.begin(), cells.end());
   });
   return table;

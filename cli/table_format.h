@@ -74,6 +74,14 @@ class TableWriter {
   void Measure(absl::Span<const absl::string_view> cells);
   // One row: a cell per column; the views need to live only for the call.
   void Add(absl::Span<const absl::string_view> cells);
+  // Appends to `out` what Add would write for `cells` as row number `index` (0-based; json
+  // separates rows after the first), so rows can be formatted on several threads and written in
+  // order by AddFormatted. Text: only after Measure saw every row. Thread-safe (const).
+  void Format(absl::Span<const absl::string_view> cells, uint64_t index, std::string* out) const;
+  // Writes `rows` rows that Format made (with the indexes that follow the rows written so far).
+  void AddFormatted(absl::string_view text, uint64_t rows);
+  // Rows written so far (Add, AddFormatted).
+  uint64_t rows() const { return rows_; }
   // Ends the table and flushes the stream: json's total_rows (unset = the rows added),
   // truncated and coverage (appended by `append_coverage_json`).
   void Finish(std::optional<uint64_t> total_rows,

@@ -3,9 +3,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "cli/summary_table.h"
+#include "cli/table_format.h"
 #include "common/naming/name_table.h"
 #include "tests/testing/status_matchers.h"
 
@@ -124,6 +128,44 @@ TEST(SummaryRowsTest, TableHasRecipeColumnsInTextAndAllFieldsInJson) {
                         "\"client_ip\": \"192.0.2.1\", \"packets\": 9, \"connections\": 7, "
                         "\"first_seen\": \"1970-01-01T00:00:00.000000001Z\", "
                         "\"last_seen\": \"1970-01-01T00:00:01Z\""));
+}
+
+// What SummarizeRecordsTo writes for `records` in `format` (coverage "{}").
+std::string Written(const std::vector<Record>& records, OutputFormat format) {
+  FILE* stream = std::tmpfile();
+  TableWriter writer(SummaryTableColumns(/*by_sensor=*/false), format, stream);
+  SummarizeRecordsTo(records, common::NameTable(), /*show_remote=*/true, CountKind::kPackets,
+                     RowOrder::kCount, format, absl::UTCTimeZone(), writer);
+  writer.Finish(std::nullopt, [](std::string* o) { o->append("{}"); });
+  std::string out(static_cast<size_t>(std::ftell(stream)), '\0');
+  std::rewind(stream);
+  out.resize(std::fread(out.data(), 1, out.size(), stream));
+  std::fclose(stream);
+  return out;
+}
+
+TEST(SummaryRowsTest, RowsFormattedOnTwoThreadsAreWrittenInOrderInEveryFormat) {
+  // Rows for three chunks of the two formatting threads (4,096 rows each); counts that need
+  // sorting.
+  std::vector<Record> records;
+  for (int i = 0; i < 10'000; ++i) {
+    const std::string client = "10.1." + std::to_string(i / 250) + "." + std::to_string(i % 250);
+    records.push_back(MakeRecord(client.c_str(), i % 2 == 0 ? "10.2.0.1" : "2001:db8::1",
+                                 static_cast<uint16_t>(1 + i % 7), 1 + (i * 7919) % 1000, 1, i + 1,
+                                 i + 2));
+  }
+  for (const OutputFormat format :
+       {OutputFormat::kText, OutputFormat::kTsv, OutputFormat::kCsv, OutputFormat::kJson}) {
+    SCOPED_TRACE(static_cast<int>(format));
+    const Table table =
+        SummarizeRecords(records, common::NameTable(), /*show_remote=*/true, CountKind::kPackets,
+                         RowOrder::kCount, format, absl::UTCTimeZone());
+    ASSERT_EQ(table.rows.size(), records.size());
+    std::string expected;
+    AppendTable(
+        table, format, [](std::string* o) { o->append("{}"); }, &expected);
+    EXPECT_EQ(Written(records, format), expected);
+  }
 }
 
 TEST(SummaryRowsTest, NamesFileRefusesAHostNamedLikeAnAddress) {
