@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <string>
 #include <vector>
@@ -132,15 +133,16 @@ TEST(SummaryRowsTest, TableHasRecipeColumnsInTextAndAllFieldsInJson) {
 
 // What SummarizeRecordsTo writes for `records` in `format` (coverage "{}").
 std::string Written(const std::vector<Record>& records, OutputFormat format) {
-  FILE* stream = std::tmpfile();
+  char* written = nullptr;
+  size_t size = 0;
+  FILE* stream = open_memstream(&written, &size);
   TableWriter writer(SummaryTableColumns(/*by_sensor=*/false), format, stream);
   SummarizeRecordsTo(records, common::NameTable(), /*show_remote=*/true, CountKind::kPackets,
                      RowOrder::kCount, format, absl::UTCTimeZone(), writer);
   writer.Finish(std::nullopt, [](std::string* o) { o->append("{}"); });
-  std::string out(static_cast<size_t>(std::ftell(stream)), '\0');
-  std::rewind(stream);
-  out.resize(std::fread(out.data(), 1, out.size(), stream));
   std::fclose(stream);
+  std::string out(written, size);
+  std::free(written);
   return out;
 }
 
