@@ -127,7 +127,8 @@ class FleetServerTest : public ::testing::Test {
 };
 
 // A "HOST:PORT" on loopback where nothing listens (a collector that is down): a port bound and
-// released again.
+// kept bound, never listening, for the rest of the process, so that no test running beside
+// this one can take it and answer there (connecting to it is refused).
 inline std::string DeadAddress() {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in address{};
@@ -138,9 +139,6 @@ inline std::string DeadAddress() {
   if (fd >= 0 && bind(fd, reinterpret_cast<sockaddr*>(&address), length) == 0 &&
       getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
     port = ntohs(address.sin_port);
-  }
-  if (fd >= 0) {
-    close(fd);
   }
   return absl::StrCat("127.0.0.1:", port);
 }
