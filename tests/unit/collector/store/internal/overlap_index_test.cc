@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <map>
 #include <memory>
@@ -490,45 +491,49 @@ common::Batch KeyBatch(int64_t start_ns, int64_t width_ns, uint32_t first_finger
   return batch;
 }
 
+constexpr uint32_t kPerMinute = 1'000;
+
+// Sends minutes [from, to) of one key's handshakes, kPerMinute a minute (fingerprints
+// m * kPerMinute + j, 10 ms apart from the minute's start + `delay_ns`), one batch a minute, as
+// sensor `sensor` under key id `sensor`; calls `after(m)` after each.
+void SendMinutes(OverlapIndex& index, uint32_t sensor, const std::string& name, int64_t from,
+                 int64_t to, int64_t delay_ns, std::vector<OverlapIndex::Uncounted>* out,
+                 const std::function<void(int64_t)>& after = nullptr) {
+  const std::vector<OverlapIndex::RecordIds> ids = {{sensor, 1, 2}};
+  for (int64_t m = from; m < to; ++m) {
+    index.Add(sensor, name,
+              KeyBatch(kT0 + m * kMinute, kMinute, static_cast<uint32_t>(m * kPerMinute),
+                       kPerMinute, kT0 + m * kMinute + delay_ns),
+              ids, out);
+    if (after) {
+      after(m);
+    }
+  }
+}
+
 TEST(OverlapIndexTest, AKeyOneSensorSentForHoursIsForgottenByChunksAndStillMatches) {
   // Edge alone sends 1,000 handshakes a minute for four hours (horizon two hours): its log
   // forgets whole chunks as they age, so what it keeps stays near two hours' worth. Then core
   // sends the last 40 minutes again, 5 ms later: each of core's is a duplicate; and one minute
   // now forgotten, which is late (counted whole, no change).
-  constexpr uint32_t kPerMinute = 1'000;
   OverlapIndex index(65 * kSecond, 2 * kHour, size_t{1} << 30, /*log_chunk=*/64);
-  const std::vector<OverlapIndex::RecordIds> edge_ids = {{0, 1, 2}};
-  const std::vector<OverlapIndex::RecordIds> core_ids = {{1, 1, 2}};
   std::vector<OverlapIndex::Uncounted> out;
   size_t most_kept = 0;
-  for (int64_t m = 0; m < 240; ++m) {
-    index.Add(1, "edge",
-              KeyBatch(kT0 + m * kMinute, kMinute, static_cast<uint32_t>(m * kPerMinute),
-                       kPerMinute, kT0 + m * kMinute),
-              edge_ids, &out);
-    most_kept = std::max(most_kept, index.sightings());
-  }
+  SendMinutes(index, 1, "edge", 0, 240, 0, &out,
+              [&](int64_t) { most_kept = std::max(most_kept, index.sightings()); });
   EXPECT_TRUE(out.empty());
   EXPECT_EQ(index.indexed_sightings(), 0u) << "a key one sensor sent is not indexed";
   EXPECT_LE(most_kept, 123 * kPerMinute) << "the log forgets what is past the horizon";
   EXPECT_GE(index.sightings(), 119 * kPerMinute);
-  for (int64_t m = 200; m < 240; ++m) {
-    index.Add(0, "core",
-              KeyBatch(kT0 + m * kMinute, kMinute, static_cast<uint32_t>(m * kPerMinute),
-                       kPerMinute, kT0 + m * kMinute + 5 * kMs),
-              core_ids, &out);
-  }
+  SendMinutes(index, 0, "core", 200, 240, 5 * kMs, &out);
   ASSERT_EQ(out.size(), 40 * kPerMinute);
   for (const OverlapIndex::Uncounted& u : out) {
-    EXPECT_EQ(u.key_id, 1u);
+    EXPECT_EQ(u.key_id, 0u);
     EXPECT_EQ(u.delta, 1);
   }
   EXPECT_GT(index.indexed_sightings(), 0u);
   out.clear();
-  index.Add(0, "core",
-            KeyBatch(kT0 + 100 * kMinute, kMinute, 100 * kPerMinute, kPerMinute,
-                     kT0 + 100 * kMinute + 5 * kMs),
-            core_ids, &out);
+  SendMinutes(index, 0, "core", 100, 101, 5 * kMs, &out);
   EXPECT_TRUE(out.empty());
   EXPECT_EQ(index.late(), kPerMinute);
 }
@@ -536,31 +541,18 @@ TEST(OverlapIndexTest, AKeyOneSensorSentForHoursIsForgottenByChunksAndStillMatch
 TEST(OverlapIndexTest, PastTheMemoryBudgetTheOldestAreForgottenFirst) {
   // 1 MiB holds about 65,000 logged sightings; edge alone sends 1,000 a minute for four hours
   // (a horizon of a day): the horizon kept shrinks until they fit. Core's copies of the last
-  // minutes are matched; of the first hour, late.
-  constexpr uint32_t kPerMinute = 1'000;
+  // minute are matched; of the first hour, late.
   OverlapIndex index(65 * kSecond, 24 * kHour, size_t{1} << 20, /*log_chunk=*/256);
-  const std::vector<OverlapIndex::RecordIds> edge_ids = {{0, 1, 2}};
-  const std::vector<OverlapIndex::RecordIds> core_ids = {{1, 1, 2}};
   std::vector<OverlapIndex::Uncounted> out;
-  for (int64_t m = 0; m < 240; ++m) {
-    index.Add(1, "edge",
-              KeyBatch(kT0 + m * kMinute, kMinute, static_cast<uint32_t>(m * kPerMinute),
-                       kPerMinute, kT0 + m * kMinute),
-              edge_ids, &out);
+  SendMinutes(index, 1, "edge", 0, 240, 0, &out, [&](int64_t m) {
     EXPECT_LE(index.bytes(), (size_t{1} << 20) + 16 * (kPerMinute + 512)) << "minute " << m;
-  }
+  });
   EXPECT_LT(index.kept_horizon_ns(), 2 * kHour);
   EXPECT_GE(index.kept_horizon_ns(), 260 * kSecond);
-  index.Add(0, "core",
-            KeyBatch(kT0 + 239 * kMinute, kMinute, 239 * kPerMinute, kPerMinute,
-                     kT0 + 239 * kMinute + 5 * kMs),
-            core_ids, &out);
+  SendMinutes(index, 0, "core", 239, 240, 5 * kMs, &out);
   EXPECT_EQ(out.size(), kPerMinute) << "the last minute is kept: each of core's is a duplicate";
   out.clear();
-  index.Add(0, "core",
-            KeyBatch(kT0 + 30 * kMinute, kMinute, 30 * kPerMinute, kPerMinute,
-                     kT0 + 30 * kMinute + 5 * kMs),
-            core_ids, &out);
+  SendMinutes(index, 0, "core", 30, 31, 5 * kMs, &out);
   EXPECT_TRUE(out.empty());
   EXPECT_EQ(index.late(), kPerMinute);
 }
