@@ -172,8 +172,8 @@ uint64_t OverlapIndex::Add(uint32_t sensor, absl::string_view sensor_name,
     names_.resize(sensor + 1);
   }
   names_[sensor] = std::string(sensor_name);
-  // Every sighting at or after newest - horizon is kept; deciding a sighting reads those up to
-  // two tolerances before it (its matches and theirs). Older ones are late: not matched.
+  // Deciding a sighting reads those up to two tolerances before it (its matches and theirs):
+  // one no later than the newest forgotten plus that is late, not matched.
   const int64_t earliest_ns = forgotten_ns_ == std::numeric_limits<int64_t>::min()
                                   ? forgotten_ns_
                                   : forgotten_ns_ + 2 * tolerance_ns_ + 1;
@@ -207,37 +207,28 @@ uint64_t OverlapIndex::Add(uint32_t sensor, absl::string_view sensor_name,
     }
     KeyInfo& key = keys_[id.key_id];
     if (key.state == KeyState::kUnseen || key.site != site) {
-      KeyInfo info;
-      info.client = id.client;
-      info.server = id.server;
-      info.sensor = sensor;
-      info.port = r.key.server_port;
-      info.site = site;
-      RegisterKey(id.key_id, info);
+      RegisterKey(id.key_id, KeyInfo{.client = id.client,
+                                     .server = id.server,
+                                     .sensor = sensor,
+                                     .port = r.key.server_port,
+                                     .site = site});
     }
-    if (key.state == KeyState::kShared) {
-      const uint32_t key_hash = KeyHash(key);
-      for (; next < end; ++next) {
-        const common::Handshake& h = batch.handshakes[next];
-        if (batch.start_ns + int64_t{h.offset_ms} * kMsNs < earliest_ns) {
-          ++late_;
-          continue;
-        }
-        pending.push_back(
-            Slot{Hash(key_hash, h.fingerprint), id.key_id + 1, batch_id, h.offset_ms});
-      }
-      continue;
-    }
-    // No other sensor sent this key: nothing to match its sightings with, and nothing changes.
+    // A key no other sensor sent has nothing to match its sightings with: they only go into
+    // the log, and nothing changes.
+    const bool shared = key.state == KeyState::kShared;
+    const uint32_t key_hash = shared ? KeyHash(key) : 0;
     for (; next < end; ++next) {
       const common::Handshake& h = batch.handshakes[next];
       const int64_t time_ns = batch.start_ns + int64_t{h.offset_ms} * kMsNs;
       if (time_ns < earliest_ns) {
         ++late_;
-        continue;
+      } else if (shared) {
+        pending.push_back(
+            Slot{Hash(key_hash, h.fingerprint), id.key_id + 1, batch_id, h.offset_ms});
+      } else {
+        ++logged;
+        AppendLogged(key, h.fingerprint, batch_id, h.offset_ms, time_ns);
       }
-      ++logged;
-      AppendLogged(key, h.fingerprint, batch_id, h.offset_ms, time_ns);
     }
   }
   batches_[batch_id].sightings = logged;
@@ -545,16 +536,18 @@ void OverlapIndex::EraseAt(size_t i) {
 }
 
 void OverlapIndex::Prune() {
-  const bool over = bytes() > max_bytes_ && kept_horizon_ns_ / 2 >= 4 * tolerance_ns_;
-  if (newest_ns_ - pruned_ns_ < kMinuteNs && !over) {
-    return;
-  }
-  pruned_ns_ = newest_ns_;
   // Over the memory budget, the horizon kept is halved until what is kept fits (not below
   // four tolerances: then the budget is exceeded rather than the matching broken); well under
   // it, it grows back towards the configured horizon.
+  auto shrink = [this] {
+    return bytes() > max_bytes_ && kept_horizon_ns_ / 2 >= 4 * tolerance_ns_;
+  };
+  if (newest_ns_ - pruned_ns_ < kMinuteNs && !shrink()) {
+    return;
+  }
+  pruned_ns_ = newest_ns_;
   ForgetBefore(newest_ns_ - kept_horizon_ns_);
-  while (bytes() > max_bytes_ && kept_horizon_ns_ / 2 >= 4 * tolerance_ns_) {
+  while (shrink()) {
     kept_horizon_ns_ /= 2;
     ForgetBefore(newest_ns_ - kept_horizon_ns_);
   }
