@@ -57,7 +57,8 @@ void CaptureSummarizer::CloseBucket(const common::CaptureWindow& bucket) {
 std::vector<common::Record> CaptureSummarizer::TakeRecords() {
   std::vector<common::Record> records;
   if (!window_.has_value()) {
-    records = table_.TakeRecords();
+    records = table_.TakeRecords(threading_ == Threading::kPipelined ? common::SortThreads::kTwo
+                                                                     : common::SortThreads::kOne);
   } else {
     if (std::optional<common::CaptureWindow> open = buckets_->Close()) {
       CloseBucket(*open);

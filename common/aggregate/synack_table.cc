@@ -100,7 +100,9 @@ bool SynAckTable::AddHashed(const SynAckEvent& event, uint64_t fingerprint, uint
   return !retransmission;
 }
 
-std::vector<Record> SynAckTable::TakeRecords() { return keys_->Take(); }
+std::vector<Record> SynAckTable::TakeRecords(SortThreads threads) {
+  return keys_->Take(/*two_threads=*/threads == SortThreads::kTwo);
+}
 
 size_t SynAckTable::key_count() const { return keys_->size(); }
 

@@ -32,6 +32,11 @@ struct SynAckTableOptions {
   [[nodiscard]] absl::Status Validate() const;
 };
 
+// Where TakeRecords() sorts a big window's records: on the calling thread (a sensor's capture
+// thread, which must not take a second core from a router), or on two (ParallelSort; for
+// offline summaries, which use both cores anyway).
+enum class SortThreads { kOne, kTwo };
+
 struct SynAckTableStats {
   uint64_t synacks = 0;             // Events added.
   uint64_t retransmissions = 0;     // Events that added a packet but no connection.
@@ -79,9 +84,9 @@ class SynAckTable {
   // cache misses of a batch overlap instead of following one another.
   void AddBatch(absl::Span<const SynAckEvent> events);
 
-  // Returns the records counted since the last call, sorted by key, and clears them.
-  // Handshake memory is kept.
-  std::vector<Record> TakeRecords();
+  // Returns the records counted since the last call, sorted by key (on `threads`), and clears
+  // them. Handshake memory is kept.
+  std::vector<Record> TakeRecords(SortThreads threads = SortThreads::kOne);
 
   size_t key_count() const;
   size_t handshake_count() const;

@@ -7,6 +7,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
+#include "common/aggregate/parallel_sort.h"
 
 namespace synmap::common {
 
@@ -15,8 +16,8 @@ std::vector<SummaryGroup> SummaryGrouper::Sum(
   // Grouping by sorting the members: equal group keys become neighbours, so the rows are made in
   // one pass, counted first so the rows vector is allocated once at its size (a hash map of the
   // groups and a doubling vector cost twice the rows' memory at their peak on big answers).
-  std::sort(members_.begin(), members_.end(),
-            [](const Member& a, const Member& b) { return a.group < b.group; });
+  ParallelSort(members_.begin(), members_.end(),
+               [](const Member& a, const Member& b) { return a.group < b.group; });
   size_t rows = 0;
   for (size_t i = 0; i < members_.size(); ++i) {
     rows += i == 0 || members_[i].group != members_[i - 1].group ? 1 : 0;
@@ -90,8 +91,8 @@ class LabelRanks {
                  ? absl::string_view()
                  : absl::string_view(tails).substr(e.tail + 1, static_cast<uint8_t>(tails[e.tail]));
     };
-    Labeler::TextBuffer a_buffer, b_buffer;
-    // -1, 0, 1 as a's text sorts before, equal to or after b's.
+    // -1, 0, 1 as a's text sorts before, equal to or after b's. Called from two threads at once
+    // (ParallelSort): its buffers are its own.
     auto compare = [&](const Entry& a, const Entry& b) {
       if (a.high != b.high) {
         return a.high < b.high ? -1 : 1;
@@ -104,10 +105,11 @@ class LabelRanks {
         return c;
       }
       // Equal cut tails: compare the texts.
+      Labeler::TextBuffer a_buffer, b_buffer;
       return labeler.Text(a.label_id, a_buffer).compare(labeler.Text(b.label_id, b_buffer));
     };
-    std::sort(entries.begin(), entries.end(),
-              [&](const Entry& a, const Entry& b) { return compare(a, b) < 0; });
+    ParallelSort(entries.begin(), entries.end(),
+                 [&](const Entry& a, const Entry& b) { return compare(a, b) < 0; });
     uint32_t rank = 0;
     for (size_t i = 0; i < entries.size(); ++i) {
       if (i > 0 && compare(entries[i - 1], entries[i]) != 0) {
@@ -237,7 +239,7 @@ std::vector<const SummaryGroup*> SortGroups(
                       sorted.end(), less);
     sorted.resize(top_n);
   } else {
-    std::sort(sorted.begin(), sorted.end(), less);
+    ParallelSort(sorted.begin(), sorted.end(), less);
   }
   std::vector<const SummaryGroup*> rows;
   rows.reserve(sorted.size());

@@ -5,6 +5,7 @@
 #include <limits>
 #include <utility>
 
+#include "common/aggregate/parallel_sort.h"
 #include "common/log/log.h"
 
 namespace synmap::common::internal {
@@ -138,14 +139,18 @@ void KeyCounts::Rehash(size_t slots) {
   }
 }
 
-std::vector<Record> KeyCounts::Take() {
+std::vector<Record> KeyCounts::Take(bool two_threads) {
   // Free the index first: the sort below is the peak of a large window.
   std::vector<uint64_t>().swap(slots_);
   mask_ = 0;
   std::vector<Record> out = std::move(records_);
   records_.clear();  // A moved-from vector is valid but unspecified.
-  std::sort(out.begin(), out.end(),
-            [](const Record& a, const Record& b) { return KeyLess(a.key, b.key); });
+  auto less = [](const Record& a, const Record& b) { return KeyLess(a.key, b.key); };
+  if (two_threads) {
+    ParallelSort(out.begin(), out.end(), less);
+  } else {
+    std::sort(out.begin(), out.end(), less);
+  }
   return out;
 }
 

@@ -36,8 +36,9 @@ class KeyCounts {
     }
   }
   void PrefetchRecord(uint32_t hash) const;
-  // Returns the records sorted by key and starts empty.
-  std::vector<Record> Take();
+  // Returns the records sorted by key (on two threads if `two_threads` and they are many:
+  // ParallelSort) and starts empty.
+  std::vector<Record> Take(bool two_threads = false);
   size_t size() const { return records_.size(); }
 
   // The hash used for the index: every byte of the key counts.

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
+#include <random>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -141,6 +143,76 @@ TEST(SummaryGrouperTest, RowsSortByTheTextsOfTheirLabels) {
     got.emplace_back(labeler.Label(g->client), labeler.Label(g->server), labeler.Label(g->service));
   }
   EXPECT_EQ(got, want);
+}
+
+// An answer big enough that the members, the labels and the rows are each sorted on two threads
+// (common/aggregate/parallel_sort.h), with many equal counts and keys that share their labels:
+// the rows are summed and ordered exactly as a plain sort of their texts orders them.
+TEST(SummaryGrouperTest, BigAnswersGroupAndSortAsTheirTexts) {
+  std::mt19937 rng(5);
+  std::vector<IpAddress> ips;
+  for (int i = 0; i < 150'000; ++i) {
+    const uint32_t r = static_cast<uint32_t>(rng());
+    const std::string text =
+        i % 3 == 0 ? absl::StrCat("2001:db8::", absl::Hex(r & 0xffff), ":", absl::Hex(r >> 16))
+                   : absl::StrCat(r >> 24, ".", (r >> 16) & 0xff, ".", (r >> 8) & 0xff, ".", r & 0xff);
+    ips.push_back(*IpAddress::Parse(text));
+  }
+  ASSERT_OK_AND_ASSIGN(const NameTable names, NameTable::FromYaml("{}", "names.yaml"));
+  Labeler labeler(names, ips, /*show_remote=*/true);
+  SummaryGrouper grouper(labeler);
+  // Keys: random client, server and one of 4 ports; some repeat (two keys, one row).
+  struct Key {
+    uint32_t client, server;
+    uint16_t port;
+    uint64_t connections;
+  };
+  std::vector<Key> keys;
+  for (uint32_t i = 0; i < 300'000; ++i) {
+    if (i > 0 && rng() % 8 == 0) {
+      Key again = keys[rng() % keys.size()];
+      again.connections = 1 + rng() % 4;
+      keys.push_back(again);
+    } else {
+      keys.push_back(Key{static_cast<uint32_t>(rng() % ips.size()),
+                         static_cast<uint32_t>(rng() % ips.size()),
+                         static_cast<uint16_t>(80 + rng() % 4), 1 + rng() % 4});
+    }
+    grouper.Add(i, keys[i].client, keys[i].server, keys[i].port, kNoSensor);
+  }
+  const std::vector<SummaryGroup> groups = grouper.Sum([&](uint32_t i, GroupTotals& t) {
+    t.Add(keys[i].client, keys[i].server, keys[i].port,
+          KeyTotals{keys[i].connections, keys[i].connections, 10, 20});
+  });
+  // The reference: texts summed in a map, then sorted by count descending, then texts.
+  using Texts = std::tuple<std::string, std::string, std::string>;
+  std::map<Texts, uint64_t> sums;
+  for (const Key& k : keys) {
+    sums[Texts(ips[k.client].ToString(), ips[k.server].ToString(),
+               labeler.Label(labeler.ServiceLabelId(k.port)))] += k.connections;
+  }
+  std::vector<std::pair<uint64_t, Texts>> want;
+  for (const auto& [texts, connections] : sums) {
+    want.emplace_back(connections, texts);
+  }
+  std::sort(want.begin(), want.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first > b.first : a.second < b.second;
+  });
+  ASSERT_EQ(groups.size(), want.size());
+  ASSERT_GT(groups.size(), 3u * 65'536);
+  const std::vector<const SummaryGroup*> rows =
+      SortGroups(groups, CountKind::kConnections, RowOrder::kCount, groups.size(), labeler,
+                 [](uint32_t) -> const std::string& {
+                   static const std::string kNone;
+                   return kNone;
+                 });
+  ASSERT_EQ(rows.size(), want.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const Texts got(labeler.Label(rows[i]->client), labeler.Label(rows[i]->server),
+                    labeler.Label(rows[i]->service));
+    ASSERT_EQ(rows[i]->totals.connections, want[i].first) << "row " << i;
+    ASSERT_EQ(got, want[i].second) << "row " << i;
+  }
 }
 
 }  // namespace
