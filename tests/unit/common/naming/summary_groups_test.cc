@@ -154,8 +154,9 @@ TEST(SummaryGrouperTest, BigAnswersGroupAndSortAsTheirTexts) {
   for (int i = 0; i < 150'000; ++i) {
     const uint32_t r = static_cast<uint32_t>(rng());
     const std::string text =
-        i % 3 == 0 ? absl::StrCat("2001:db8::", absl::Hex(r & 0xffff), ":", absl::Hex(r >> 16))
-                   : absl::StrCat(r >> 24, ".", (r >> 16) & 0xff, ".", (r >> 8) & 0xff, ".", r & 0xff);
+        i % 3 == 0
+            ? absl::StrCat("2001:db8::", absl::Hex(r & 0xffff), ":", absl::Hex(r >> 16))
+            : absl::StrCat(r >> 24, ".", (r >> 16) & 0xff, ".", (r >> 8) & 0xff, ".", r & 0xff);
     ips.push_back(*IpAddress::Parse(text));
   }
   ASSERT_OK_AND_ASSIGN(const NameTable names, NameTable::FromYaml("{}", "names.yaml"));
