@@ -1,9 +1,33 @@
 #include "cli/decode_thread.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 
 namespace synmap::cli {
 namespace {
+
+// Reads up to `n` bytes of `fd` into `out`; fewer only at the end of the file or on a read
+// error (then in `status`). Returns the bytes read.
+size_t ReadFully(int fd, uint8_t* out, size_t n, absl::Status& status) {
+  size_t filled = 0;
+  while (filled < n) {
+    const ssize_t got = ::read(fd, out + filled, n - filled);
+    if (got < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      status = absl::ErrnoToStatus(errno, "read");
+      break;
+    }
+    if (got == 0) {
+      break;
+    }
+    filled += static_cast<size_t>(got);
+  }
+  return filled;
+}
 
 void CountSkipped(int link_type, std::vector<std::pair<int, uint64_t>>& skipped) {
   auto it = std::find_if(skipped.begin(), skipped.end(),
@@ -61,10 +85,20 @@ bool DecodeBatch(common::PacketReader& reader, const common::DecodeOptions& opti
 DecodeThread::DecodeThread(common::PacketReader& reader, const common::DecodeOptions& options,
                            uint64_t progress_packets)
     : reader_(reader), options_(options), progress_packets_(progress_packets) {
+  chunk_memory_.reset(new uint8_t[kChunks * (kChunkHeadroom + kChunkBytes)]);
+  read_fd_ = reader_.HandOverReading(this);
+  if (read_fd_ < 0) {
+    chunk_memory_.reset();  // The decoding thread reads: no chunks.
+  }
   thread_ = std::thread([this] { Run(); });
 }
 
-DecodeThread::~DecodeThread() { Stop(); }
+DecodeThread::~DecodeThread() {
+  Stop();
+  if (read_fd_ >= 0) {
+    reader_.TakeBackReading();  // The chunks go with this object.
+  }
+}
 
 void DecodeThread::Run() {
   // One lock per batch: the batch is published and the next slot waited for in one go.
@@ -88,20 +122,70 @@ void DecodeThread::Run() {
 }
 
 const DecodedBatch* DecodeThread::Next() {
-  {
-    absl::MutexLock lock(&mu_);
-    if (holding_) {
-      ++handed_back_;
-      holding_ = false;
+  mu_.Lock();
+  if (holding_) {
+    ++handed_back_;
+    holding_ = false;
+  }
+  for (;;) {
+    mu_.Await(absl::Condition(this, &DecodeThread::CanReadOrHasBatchOrDone));
+    if (CanRead()) {
+      // Reading first keeps the decoding thread fed; it is one chunk, then the batches again.
+      ReadNextChunk();
+      continue;
     }
-    mu_.Await(absl::Condition(this, &DecodeThread::HasBatchOrDone));
     if (filled_ > handed_back_) {
       holding_ = true;
-      return &slots_[handed_back_ % kSlots];
+      const DecodedBatch* batch = &slots_[handed_back_ % kSlots];
+      mu_.Unlock();
+      return batch;
     }
+    break;  // Done, and every batch was handed out.
   }
-  Stop();  // Every batch was handed out: the thread has ended or is ending.
+  mu_.Unlock();
+  Stop();  // The thread has ended or is ending.
   return nullptr;
+}
+
+common::ByteChunk DecodeThread::NextChunk() {
+  mu_.Lock();
+  if (chunks_taken_ > 0) {
+    chunks_released_ = chunks_taken_ - 1;  // The reader keeps only the last chunk it took.
+  }
+  mu_.Await(absl::Condition(this, &DecodeThread::HasChunkOrEnd));
+  if (chunks_read_ == chunks_taken_ && !read_ended_) {
+    // Stopped: Next()'s thread reads no more, and the decoding goes on to its batch's end. It
+    // reads here rather than see a false end of the file (the reader is given back after).
+    ReadNextChunk();
+  }
+  common::ByteChunk out;
+  if (chunks_read_ > chunks_taken_) {
+    const uint64_t chunk = chunks_taken_++;
+    out = common::ByteChunk{ChunkData(chunk), chunk_sizes_[chunk % kChunks], kChunkHeadroom};
+  }
+  mu_.Unlock();
+  return out;
+}
+
+void DecodeThread::ReadNextChunk() {
+  const uint64_t chunk = chunks_read_;
+  mu_.Unlock();  // No lock across I/O: the decoding thread takes and releases chunks meanwhile.
+  absl::Status status;
+  const size_t got = ReadFully(read_fd_, ChunkData(chunk), kChunkBytes, status);
+  mu_.Lock();
+  if (got > 0) {
+    chunk_sizes_[chunk % kChunks] = got;
+    ++chunks_read_;
+  }
+  if (got < kChunkBytes) {
+    read_ended_ = true;
+    read_status_ = status;
+  }
+}
+
+absl::Status DecodeThread::ReadStatus() {
+  absl::MutexLock lock(&mu_);
+  return read_status_;
 }
 
 void DecodeThread::Stop() {

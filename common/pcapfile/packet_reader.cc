@@ -89,6 +89,23 @@ absl::StatusOr<std::unique_ptr<PacketReader>> PacketReader::Open(
   return reader;
 }
 
+int PacketReader::HandOverReading(ChunkSource* source) {
+  if (stream_ == nullptr || source_ == Source::kLibpcap || source_ == Source::kDone) {
+    return -1;
+  }
+  const int fd = stream_->regular_file_fd();
+  if (fd >= 0) {
+    stream_->set_source(source);
+  }
+  return fd;
+}
+
+void PacketReader::TakeBackReading() {
+  if (stream_ != nullptr) {
+    stream_->TakeBackReading();
+  }
+}
+
 bool PacketReader::Fail(absl::StatusCode code, absl::string_view what, uint64_t byte_offset) {
   if (status_.ok()) {
     status_ = absl::Status(code, absl::StrCat(path_, ": packet ", packets_read_ + 1,

@@ -8,6 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/pcapfile/chunk_source.h"
 
 namespace synmap::common {
 namespace internal {
@@ -82,6 +83,16 @@ class PacketReader {
   // InvalidArgument (a block we cannot interpret), naming the file, the packet number
   // (1-based: the packet that could not be read) and, where known, the byte offset.
   [[nodiscard]] const absl::Status& status() const { return status_; }
+
+  // Lets another thread do this reader's read() calls (the kernel's copy of the file is a third
+  // of reading a big capture): from now on the bytes past those already buffered come from
+  // `source`, which must read them in order from the descriptor returned, and outlive the reader
+  // (or its last Next()). Returns -1 and changes nothing for standard input, a pipe, or the
+  // libpcap engine, which keep reading on their own. Results are the same either way.
+  int HandOverReading(ChunkSource* source);
+  // Reads on its own again, from the first byte it has not buffered (whatever the source read
+  // past it is read again). For when the source goes before the reader does.
+  void TakeBackReading();
 
   // Packets delivered so far.
   uint64_t packets_read() const { return packets_read_; }

@@ -31,6 +31,7 @@ absl::StatusOr<std::unique_ptr<ByteStream>> ByteStream::Open(absl::string_view p
   if (S_ISDIR(st.st_mode)) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": is a directory"));
   }
+  stream->regular_file_ = S_ISREG(st.st_mode);
   return stream;
 }
 
@@ -43,6 +44,9 @@ ByteStream::~ByteStream() {
 const uint8_t* ByteStream::Fill(size_t n) {
   if (eof_ || !status_.ok()) {
     return nullptr;
+  }
+  if (source_ != nullptr) {
+    return FillFromSource(n);
   }
   // Move the unconsumed tail to the front, grow to fit `n`, then read until `n` are there.
   const size_t have = static_cast<size_t>(end_ - pos_);
@@ -78,6 +82,72 @@ const uint8_t* ByteStream::Fill(size_t n) {
   }
   end_ = begin_ + filled;
   return filled >= n ? pos_ : nullptr;
+}
+
+const uint8_t* ByteStream::FillFromSource(size_t n) {
+  const size_t have = static_cast<size_t>(end_ - pos_);
+  const uint64_t offset_now = offset();
+  ByteChunk chunk = source_->NextChunk();
+  if (chunk.size == 0) {
+    eof_ = true;
+    status_ = source_->ReadStatus();
+    return nullptr;  // pos_ and end_ stay: the tail is still there (buffered()).
+  }
+  if (have <= chunk.headroom && have + chunk.size >= n) {
+    // The usual case: the tail (the start of a record cut by the boundary) goes just before the
+    // chunk's bytes. The chunk before (holding the tail) is still the stream's until the next
+    // NextChunk() call.
+    uint8_t* start = chunk.data - have;
+    if (have > 0) {
+      std::memcpy(start, pos_, have);
+    }
+    begin_ = start;
+    pos_ = start;
+    end_ = chunk.data + chunk.size;
+    consumed_before_buffer_ = offset_now;
+    return pos_;
+  }
+  // A record longer than a chunk's headroom allows, or the file's last chunks: gather the tail
+  // and whole chunks in buffer_ until `n` bytes are there or the input ends.
+  std::vector<uint8_t> gathered;
+  gathered.reserve(std::max(n, have + chunk.size));
+  gathered.insert(gathered.end(), pos_, end_);
+  for (;;) {
+    gathered.insert(gathered.end(), chunk.data, chunk.data + chunk.size);
+    if (gathered.size() >= n) {
+      break;
+    }
+    chunk = source_->NextChunk();
+    if (chunk.size == 0) {
+      eof_ = true;
+      status_ = source_->ReadStatus();
+      break;
+    }
+  }
+  buffer_.swap(gathered);
+  begin_ = buffer_.data();
+  pos_ = begin_;
+  end_ = begin_ + buffer_.size();
+  consumed_before_buffer_ = offset_now;
+  return buffer_.size() >= n ? pos_ : nullptr;
+}
+
+void ByteStream::TakeBackReading() {
+  if (source_ == nullptr) {
+    return;
+  }
+  source_ = nullptr;
+  const uint64_t offset_now = offset();
+  std::vector<uint8_t> tail(pos_, end_);
+  buffer_.swap(tail);
+  begin_ = buffer_.data();
+  pos_ = begin_;
+  end_ = begin_ + buffer_.size();
+  consumed_before_buffer_ = offset_now;
+  if (!eof_ && status_.ok() &&
+      ::lseek(fd_, static_cast<off_t>(offset_now + buffer_.size()), SEEK_SET) < 0) {
+    status_ = absl::ErrnoToStatus(errno, "lseek");
+  }
 }
 
 bool ByteStream::Discard(uint64_t n) {

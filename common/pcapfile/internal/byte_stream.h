@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/pcapfile/chunk_source.h"
 
 namespace synmap::common::internal {
 
@@ -49,14 +50,30 @@ class ByteStream {
   // OK, or the error of a failed read().
   const absl::Status& status() const { return status_; }
 
+  // The descriptor read from: a regular file's, or -1 for standard input or anything else that
+  // is not a regular file (a pipe: its reads come in pieces as they are written).
+  int regular_file_fd() const { return regular_file_ ? fd_ : -1; }
+  // From now on, the bytes past those buffered come from `source` (which reads them from
+  // regular_file_fd() on another thread) instead of read() here. Borrowed: must outlive this.
+  void set_source(ChunkSource* source) { source_ = source; }
+  // Reads here again from now on, at the first byte not buffered (the source may have read
+  // past it): the buffered tail is copied out of the source's chunk. Sets status() if the file
+  // position cannot be set back.
+  void TakeBackReading();
+
  private:
   static constexpr size_t kReadChunkBytes = size_t{1} << 20;
 
   ByteStream(int fd, bool owns_fd) : fd_(fd), owns_fd_(owns_fd) {}
   const uint8_t* Fill(size_t n);
+  // Fill() from source_: the unread tail goes into the next chunk's headroom when it fits
+  // (almost always), else the tail and whole chunks are gathered in buffer_.
+  const uint8_t* FillFromSource(size_t n);
 
   int fd_ = -1;
   bool owns_fd_ = false;
+  bool regular_file_ = false;
+  ChunkSource* source_ = nullptr;
   bool eof_ = false;
   std::vector<uint8_t> buffer_;
   const uint8_t* begin_ = nullptr;

@@ -1,11 +1,15 @@
 #include "cli/decode_thread.h"
 
 #include <cstdint>
+#include <filesystem>
 #include <fstream>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "common/packet/decoder.h"
 #include "common/pcapfile/packet_reader.h"
 #include "gtest/gtest.h"
 #include "tests/testing/packet_builder.h"
@@ -90,6 +94,147 @@ TEST(DecodeThreadTest, DestroyedBeforeTheEndStopsTheDecodingAndReturnsTheReader)
   common::PacketRef packet;
   ASSERT_TRUE(reader->Next(&packet));
   EXPECT_EQ(reader->packets_read(), read + 1);
+}
+
+// A capture of about 16 MB (many of DecodeThread's chunks): frames of random sizes, one in 200
+// up to 250 KB (records cut by every chunk boundary, some longer than the rest of their chunk),
+// a SYN/ACK (its seq numbering it) after every other one. `frames_written`: how many frames.
+std::string WriteBigRecords(const TempDir& dir, uint32_t* frames_written) {
+  std::mt19937 rng(11);
+  std::vector<testing::TimedFrame> frames;
+  uint32_t isn = 0;
+  size_t bytes = 0;
+  while (bytes < (size_t{16} << 20)) {
+    const int64_t at = 1'700'000'000'000'000'000 + int64_t{isn} * 1'000'000;
+    const size_t payload = rng() % 200 == 0 ? rng() % 250'000 : rng() % 200;
+    frames.push_back({at, PacketBuilder()
+                              .Ethernet()
+                              .Ipv4("198.51.100.1", "192.0.2.1")
+                              .Tcp(443, 40000, testing::kTcpAck, isn)
+                              .Payload(std::vector<uint8_t>(payload, 0x5a))
+                              .Build()});
+    bytes += frames.back().bytes.size() + 16;
+    if (rng() % 2 == 0) {
+      frames.push_back({at, PacketBuilder()
+                                .Ethernet()
+                                .Ipv4("198.51.100.1", "192.0.2.1")
+                                .Tcp(443, 40000, testing::kTcpSynAck, isn++)
+                                .Build()});
+    }
+  }
+  *frames_written = static_cast<uint32_t>(frames.size());
+  const std::string path = dir.File("big.pcap");
+  std::ofstream(path, std::ios::binary) << testing::PcapFileContents(kEthernet, frames);
+  return path;
+}
+
+// What one pass over a file found: SYN/ACK seq numbers in order, packets, the reader's status.
+struct Pass {
+  std::vector<uint32_t> isns;
+  uint64_t packets = 0;
+  absl::Status status;
+};
+
+Pass ReadWithThread(const std::string& path) {
+  Pass pass;
+  absl::StatusOr<std::unique_ptr<common::PacketReader>> reader = common::PacketReader::Open(path);
+  EXPECT_OK(reader.status());
+  {
+    DecodeThread decoder(**reader, common::DecodeOptions(), kProgressPackets);
+    while (const DecodedBatch* batch = decoder.Next()) {
+      for (const common::SynAckEvent& event : batch->synacks()) {
+        pass.isns.push_back(event.isn);
+      }
+      pass.packets += batch->packets;
+    }
+  }
+  pass.status = (*reader)->status();
+  return pass;
+}
+
+Pass ReadOnOneThread(const std::string& path) {
+  Pass pass;
+  absl::StatusOr<std::unique_ptr<common::PacketReader>> reader = common::PacketReader::Open(path);
+  EXPECT_OK(reader.status());
+  DecodedBatch batch;
+  bool more = true;
+  while (more) {
+    more = DecodeBatch(**reader, common::DecodeOptions(), kProgressPackets, batch);
+    for (const common::SynAckEvent& event : batch.synacks()) {
+      pass.isns.push_back(event.isn);
+    }
+    pass.packets += batch.packets;
+  }
+  pass.status = (*reader)->status();
+  return pass;
+}
+
+TEST(DecodeThreadTest, RecordsCutByChunkBoundariesReadAsOnOneThread) {
+  TempDir dir;
+  uint32_t frames = 0;
+  const std::string path = WriteBigRecords(dir, &frames);
+  const Pass threaded = ReadWithThread(path);
+  const Pass one = ReadOnOneThread(path);
+  EXPECT_OK(threaded.status);
+  EXPECT_EQ(threaded.packets, frames);
+  EXPECT_EQ(threaded.packets, one.packets);
+  EXPECT_EQ(threaded.isns, one.isns);
+  ASSERT_FALSE(threaded.isns.empty());
+  EXPECT_EQ(threaded.isns.back() + 1, threaded.isns.size());
+}
+
+TEST(DecodeThreadTest, TruncatedInsideABigRecordFailsAsOnOneThread) {
+  TempDir dir;
+  uint32_t frames = 0;
+  const std::string path = WriteBigRecords(dir, &frames);
+  const uintmax_t size = std::filesystem::file_size(path);
+  // Cuts: inside the last chunks (a record longer than what is left), and in the middle.
+  for (const uintmax_t cut : {size - 100'000, size - 1'000, size / 2 + 12'345}) {
+    std::filesystem::resize_file(path, cut);
+    const Pass threaded = ReadWithThread(path);
+    const Pass one = ReadOnOneThread(path);
+    EXPECT_EQ(threaded.status.code(), absl::StatusCode::kDataLoss) << threaded.status;
+    EXPECT_EQ(threaded.status, one.status) << "cut at " << cut;
+    EXPECT_EQ(threaded.packets, one.packets) << "cut at " << cut;
+    EXPECT_EQ(threaded.isns, one.isns) << "cut at " << cut;
+  }
+}
+
+TEST(DecodeThreadTest, DestroyedMidFileGivesTheReadingBackWhereItsReaderStopped) {
+  TempDir dir;
+  uint32_t frames = 0;
+  const std::string path = WriteBigRecords(dir, &frames);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<common::PacketReader> reader,
+                       common::PacketReader::Open(path));
+  uint64_t packets = 0;
+  {
+    DecodeThread decoder(*reader, common::DecodeOptions(), kProgressPackets);
+    while (const DecodedBatch* batch = decoder.Next()) {
+      packets += batch->packets;
+      if (packets > frames / 2) {
+        break;  // Chunks were read ahead, some not yet taken by the decoding thread.
+      }
+    }
+  }
+  // The reader goes on from its own position: every frame is read exactly once in all, and the
+  // SYN/ACKs after the hand-back are the last ones of the file, in order.
+  common::PacketRef packet;
+  std::vector<uint32_t> isns;
+  while (reader->Next(&packet)) {
+    common::SynAckEvent event;
+    common::TunnelInfo tunnel;
+    if (common::DecodePacket(packet.link_type, packet.data, packet.caplen, common::DecodeOptions(),
+                             &event, &tunnel) == common::DecodeResult::kSynAck) {
+      isns.push_back(event.isn);
+    }
+  }
+  EXPECT_OK(reader->status());
+  EXPECT_EQ(reader->packets_read(), frames);
+  ASSERT_FALSE(isns.empty());
+  const Pass whole = ReadOnOneThread(path);
+  for (size_t i = 0; i < isns.size(); ++i) {
+    ASSERT_EQ(isns[i], whole.isns[whole.isns.size() - isns.size() + i]) << i;
+  }
 }
 
 }  // namespace
