@@ -1,33 +1,9 @@
 #include "cli/decode_thread.h"
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 
 namespace synmap::cli {
 namespace {
-
-// Reads up to `n` bytes of `fd` into `out`; fewer only at the end of the file or on a read
-// error (then in `status`). Returns the bytes read.
-size_t ReadFully(int fd, uint8_t* out, size_t n, absl::Status& status) {
-  size_t filled = 0;
-  while (filled < n) {
-    const ssize_t got = ::read(fd, out + filled, n - filled);
-    if (got < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      status = absl::ErrnoToStatus(errno, "read");
-      break;
-    }
-    if (got == 0) {
-      break;
-    }
-    filled += static_cast<size_t>(got);
-  }
-  return filled;
-}
 
 void CountSkipped(int link_type, std::vector<std::pair<int, uint64_t>>& skipped) {
   auto it = std::find_if(skipped.begin(), skipped.end(),
@@ -171,7 +147,9 @@ void DecodeThread::ReadNextChunk() {
   const uint64_t chunk = chunks_read_;
   mu_.Unlock();  // No lock across I/O: the decoding thread takes and releases chunks meanwhile.
   absl::Status status;
-  const size_t got = ReadFully(read_fd_, ChunkData(chunk), kChunkBytes, status);
+  bool eof = false;
+  const size_t got =
+      common::ReadAtLeast(read_fd_, ChunkData(chunk), kChunkBytes, kChunkBytes, &eof, &status);
   mu_.Lock();
   if (got > 0) {
     chunk_sizes_[chunk % kChunks] = got;

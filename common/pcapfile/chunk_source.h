@@ -28,4 +28,11 @@ class ChunkSource {
   virtual absl::Status ReadStatus() = 0;
 };
 
+// Reads `fd` into `out` (room for `capacity` bytes) until at least `at_least` (<= capacity)
+// bytes are there, the file ends (then *eof is set) or a read fails (then *status is set);
+// an interrupted read is retried. Returns the bytes read. The one read loop of the native
+// readers, whichever thread reads.
+size_t ReadAtLeast(int fd, uint8_t* out, size_t at_least, size_t capacity, bool* eof,
+                   absl::Status* status);
+
 }  // namespace synmap::common

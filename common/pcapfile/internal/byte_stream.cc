@@ -64,22 +64,8 @@ const uint8_t* ByteStream::Fill(size_t n) {
   begin_ = buffer_.data();
   pos_ = begin_;
   end_ = begin_ + have;
-  size_t filled = have;
-  while (filled < n) {
-    const ssize_t got = ::read(fd_, buffer_.data() + filled, buffer_.size() - filled);
-    if (got < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      status_ = absl::ErrnoToStatus(errno, "read");
-      break;
-    }
-    if (got == 0) {
-      eof_ = true;
-      break;
-    }
-    filled += static_cast<size_t>(got);
-  }
+  const size_t filled = have + ReadAtLeast(fd_, buffer_.data() + have, n - have,
+                                           buffer_.size() - have, &eof_, &status_);
   end_ = begin_ + filled;
   return filled >= n ? pos_ : nullptr;
 }
@@ -167,3 +153,28 @@ bool ByteStream::Discard(uint64_t n) {
 }
 
 }  // namespace synmap::common::internal
+
+namespace synmap::common {
+
+size_t ReadAtLeast(int fd, uint8_t* out, size_t at_least, size_t capacity, bool* eof,
+                   absl::Status* status) {
+  size_t filled = 0;
+  while (filled < at_least) {
+    const ssize_t got = ::read(fd, out + filled, capacity - filled);
+    if (got < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      *status = absl::ErrnoToStatus(errno, "read");
+      break;
+    }
+    if (got == 0) {
+      *eof = true;
+      break;
+    }
+    filled += static_cast<size_t>(got);
+  }
+  return filled;
+}
+
+}  // namespace synmap::common
