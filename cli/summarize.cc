@@ -1,6 +1,7 @@
 #include "cli/summarize.h"
 
 #include <malloc.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -107,17 +108,38 @@ class ProgressLine {
 
 // Every named file can be opened for reading (a directory cannot): checked for all of them before
 // anything is printed, so a typo in the second name does not come after the first file's table.
-// Standard input ('-') is always there. Returns one message per file that cannot be read.
+// Standard input ('-') is always there. A regular file is opened and a byte read; anything else
+// (a pipe such as `<(ssh router cat x.pcap)`, a FIFO, a device) is only checked for permission:
+// reading from it here would take bytes the reader never sees. Returns one message per file that
+// cannot be read.
 std::vector<std::string> UnreadableFiles(const std::vector<std::string>& files) {
   std::vector<std::string> problems;
+  auto problem = [&](const std::string& file, int error) {
+    problems.push_back(absl::StrCat("cannot read '", file, "': ", std::strerror(error)));
+  };
   for (const std::string& file : files) {
     if (file == "-") {
+      continue;
+    }
+    struct stat st;
+    if (::stat(file.c_str(), &st) != 0) {
+      problem(file, errno);
+      continue;
+    }
+    if (S_ISDIR(st.st_mode)) {
+      problem(file, EISDIR);
+      continue;
+    }
+    if (!S_ISREG(st.st_mode)) {
+      if (::access(file.c_str(), R_OK) != 0) {
+        problem(file, errno);
+      }
       continue;
     }
     errno = 0;
     FILE* f = std::fopen(file.c_str(), "rb");
     if (f == nullptr) {
-      problems.push_back(absl::StrCat("cannot read '", file, "': ", std::strerror(errno)));
+      problem(file, errno);
       continue;
     }
     char byte;
@@ -125,7 +147,7 @@ std::vector<std::string> UnreadableFiles(const std::vector<std::string>& files) 
     const int read_errno = errno;
     std::fclose(f);
     if (!readable) {
-      problems.push_back(absl::StrCat("cannot read '", file, "': ", std::strerror(read_errno)));
+      problem(file, read_errno);
     }
   }
   return problems;

@@ -292,6 +292,25 @@ TEST_F(SummarizeTest, StandardInputReadsLikeAFile) {
   EXPECT_THAT(from_stdin.out, HasSubstr("3\t10.0.0.5\t10.0.0.2\t"));
 }
 
+// A pipe named as a file (`synmap summarize <(ssh router cat x.pcap)`: /dev/fd/N) reads like the
+// file: the check that every file is readable must not take its first bytes.
+TEST_F(SummarizeTest, PipeNamedAsAFileReadsLikeTheFile) {
+  const RunResult from_file = RunSynmap({"summarize", "--format", "tsv", second_});
+  ASSERT_EQ(from_file.exit_code, 0) << from_file.err;
+  const std::string bytes = ReadText(second_);
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  ASSERT_LT(bytes.size(), 60'000u);  // Fits in the pipe: written whole before synmap starts.
+  ASSERT_EQ(write(fds[1], bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
+  close(fds[1]);
+  const std::string named = absl::StrCat("/dev/fd/", fds[0]);  // Inherited by synmap.
+  const RunResult from_pipe = RunSynmap({"summarize", "--format", "tsv", named});
+  close(fds[0]);
+  EXPECT_EQ(from_pipe.exit_code, 0) << from_pipe.err;
+  EXPECT_EQ(from_pipe.out, from_file.out);
+  EXPECT_THAT(from_pipe.err, HasSubstr("1 of 1 file(s) read to the end"));
+}
+
 TEST_F(SummarizeTest, TruncatedFilePrintsRowsSoFarAndNamesTheDamage) {
   // Cut the pcapng inside its fourth packet block: the first three packets still count.
   const std::string cut = dir_.File("cut.pcapng");
