@@ -61,10 +61,10 @@ bool DecodeBatch(common::PacketReader& reader, const common::DecodeOptions& opti
 DecodeThread::DecodeThread(common::PacketReader& reader, const common::DecodeOptions& options,
                            uint64_t progress_packets)
     : reader_(reader), options_(options), progress_packets_(progress_packets) {
-  chunk_memory_.reset(new uint8_t[kChunks * (kChunkHeadroom + kChunkBytes)]);
+  // The reader asks for chunks only once the decoding thread runs, after they exist.
   read_fd_ = reader_.HandOverReading(this);
-  if (read_fd_ < 0) {
-    chunk_memory_.reset();  // The decoding thread reads: no chunks.
+  if (read_fd_ >= 0) {
+    chunk_memory_.reset(new uint8_t[kChunks * (kChunkHeadroom + kChunkBytes)]);
   }
   thread_ = std::thread([this] { Run(); });
 }

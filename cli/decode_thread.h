@@ -133,7 +133,7 @@ class DecodeThread : private common::ChunkSource {
   bool holding_ = false;  // Next()'s thread: it handed out batch handed_back_, not yet back.
   // Reading ahead (read_fd_ >= 0): chunk n lives in buffer n % kChunks, written by Next()'s
   // thread while n < chunks_read_ is false, read by the decoding thread from then until it
-  // released it (chunks_released_ > n; it keeps the last two it took).
+  // released it (chunks_released_ > n; it keeps the last one it took, two within NextChunk).
   int read_fd_ = -1;
   std::unique_ptr<uint8_t[]> chunk_memory_;  // Not zeroed: only the pages used get memory.
   std::array<size_t, kChunks> chunk_sizes_ ABSL_GUARDED_BY(mu_) = {};
