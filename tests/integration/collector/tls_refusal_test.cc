@@ -123,7 +123,11 @@ int PlainTcpAttempt(int port) {
   if (c.fd < 0) {
     return 0;
   }
-  const std::string request = "GET / HTTP/1.1\r\nHost: collector\r\n\r\n";
+  // Each attempt's bytes are its own (its port in the path): the collector tells handshakes
+  // apart by their first bytes (collector/server/handshake_peer.h), and two identical requests
+  // at the same instant may be logged with one another's address.
+  const std::string request =
+      absl::StrCat("GET /", c.local_port, " HTTP/1.1\r\nHost: collector\r\n\r\n");
   if (write(c.fd, request.data(), request.size()) < 0) {
     close(c.fd);
     return 0;
