@@ -1,8 +1,10 @@
 #include "cli/decode_thread.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
@@ -15,6 +17,7 @@
 #include "tests/testing/packet_builder.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/unit/common/pcapfile/capture_bytes.h"
 
 namespace synmap::cli {
 namespace {
@@ -194,6 +197,83 @@ TEST(DecodeThreadTest, TruncatedInsideABigRecordFailsAsOnOneThread) {
     const Pass threaded = ReadWithThread(path);
     const Pass one = ReadOnOneThread(path);
     EXPECT_EQ(threaded.status.code(), absl::StatusCode::kDataLoss) << threaded.status;
+    EXPECT_EQ(threaded.status, one.status) << "cut at " << cut;
+    EXPECT_EQ(threaded.packets, one.packets) << "cut at " << cut;
+    EXPECT_EQ(threaded.isns, one.isns) << "cut at " << cut;
+  }
+}
+
+// A pcapng file of two sections (little-, then big-endian byte order) of SYN/ACKs (their seq
+// numbers count them) and plain ACKs. Some packet blocks carry up to 5 MiB of comments, more
+// than a chunk and its headroom: the reader gathers them from several chunks. Blocks readers
+// skip, of up to 3 MiB, lie between. `frames_written`: how many packets.
+std::string WriteBigPcapng(const TempDir& dir, uint32_t* frames_written) {
+  std::mt19937 rng(12);
+  std::vector<uint8_t> file;
+  uint32_t isn = 0;
+  uint32_t frames = 0;
+  for (const bool big_endian : {false, true}) {
+    testing::PcapngWriter w(big_endian);
+    w.Section();
+    w.Interface(kEthernet, /*snaplen=*/0, /*tsresol=*/9);
+    while (w.size() < (size_t{12} << 20)) {
+      if (rng() % 400 == 0) {
+        w.Unknown(0x40000bad, rng() % (size_t{3} << 20));  // A custom block.
+      }
+      const bool synack = rng() % 2 == 0;
+      const std::vector<uint8_t> frame =
+          PacketBuilder()
+              .Ethernet()
+              .Ipv4("198.51.100.1", "192.0.2.1")
+              .Tcp(443, 40000, synack ? testing::kTcpSynAck : testing::kTcpAck, isn)
+              .Payload(std::vector<uint8_t>(rng() % 100 == 0 ? rng() % 250'000 : rng() % 200, 0x5a))
+              .Build();
+      const size_t comments = rng() % 300 == 0 ? rng() % (size_t{5} << 20) : 0;
+      const uint64_t units = 1'700'000'000'000'000'000 + uint64_t{isn} * 1'000'000;
+      w.Enhanced(0, units, frame, static_cast<uint32_t>(frame.size()), comments);
+      isn += synack ? 1 : 0;
+      ++frames;
+    }
+    file.insert(file.end(), w.bytes().begin(), w.bytes().end());
+  }
+  *frames_written = frames;
+  const std::string path = dir.File("big.pcapng");
+  testing::WriteFile(path, file);
+  return path;
+}
+
+TEST(DecodeThreadTest, PcapngBlocksLongerThanAChunkReadAsOnOneThread) {
+  TempDir dir;
+  uint32_t frames = 0;
+  const std::string path = WriteBigPcapng(dir, &frames);
+  const Pass threaded = ReadWithThread(path);
+  const Pass one = ReadOnOneThread(path);
+  EXPECT_OK(threaded.status);
+  EXPECT_EQ(threaded.packets, frames);
+  EXPECT_EQ(threaded.packets, one.packets);
+  EXPECT_EQ(threaded.isns, one.isns);
+  ASSERT_FALSE(threaded.isns.empty());
+  EXPECT_EQ(threaded.isns.back() + 1, threaded.isns.size());
+}
+
+TEST(DecodeThreadTest, PcapngTruncatedAnywhereFailsAsOnOneThread) {
+  TempDir dir;
+  uint32_t frames = 0;
+  const std::string path = WriteBigPcapng(dir, &frames);
+  const uintmax_t size = std::filesystem::file_size(path);
+  std::mt19937 rng(13);
+  // Cuts from the end to the start (each shortens the file further): inside big and small
+  // blocks, near chunk boundaries and anywhere.
+  std::vector<uintmax_t> cuts = {size - 1, size - 4'000'000, (uintmax_t{8} << 20) + 3,
+                                 (uintmax_t{3} << 20) - 5, 1'000'000};
+  for (int i = 0; i < 6; ++i) {
+    cuts.push_back(rng() % size);
+  }
+  std::sort(cuts.begin(), cuts.end(), std::greater<>());
+  for (const uintmax_t cut : cuts) {
+    std::filesystem::resize_file(path, cut);
+    const Pass threaded = ReadWithThread(path);
+    const Pass one = ReadOnOneThread(path);
     EXPECT_EQ(threaded.status, one.status) << "cut at " << cut;
     EXPECT_EQ(threaded.packets, one.packets) << "cut at " << cut;
     EXPECT_EQ(threaded.isns, one.isns) << "cut at " << cut;

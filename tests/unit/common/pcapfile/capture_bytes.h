@@ -2,6 +2,8 @@
 
 // Builds capture files byte by byte (either byte order), for reader tests.
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <fstream>
 #include <string>
@@ -108,7 +110,10 @@ class PcapngWriter {
     w_.U16(0);
     End();
   }
-  void Enhanced(uint32_t if_id, uint64_t units, const std::vector<uint8_t>& data, uint32_t len) {
+  // `comment_bytes` > 0 adds opt_comment options (of up to 65,532 bytes each) holding that
+  // many bytes, then opt_endofopt: a block as long as one wants around a small packet.
+  void Enhanced(uint32_t if_id, uint64_t units, const std::vector<uint8_t>& data, uint32_t len,
+                size_t comment_bytes = 0) {
     Begin(6);
     w_.U32(if_id);
     w_.U32(static_cast<uint32_t>(units >> 32));
@@ -117,6 +122,20 @@ class PcapngWriter {
     w_.U32(len);
     w_.Raw(data);
     w_.Pad4();
+    if (comment_bytes > 0) {
+      for (size_t left = comment_bytes; left > 0;) {
+        const size_t n = std::min<size_t>(left, 65'532);
+        w_.U16(1);
+        w_.U16(static_cast<uint16_t>(n));
+        for (size_t i = 0; i < n; ++i) {
+          w_.U8('c');
+        }
+        w_.Pad4();
+        left -= n;
+      }
+      w_.U16(0);
+      w_.U16(0);
+    }
     End();
   }
   void Obsolete(uint16_t if_id, uint64_t units, const std::vector<uint8_t>& data, uint32_t len) {
