@@ -7,10 +7,9 @@
 #include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include <algorithm>
-#include <array>
-#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -21,6 +20,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "collector/server/internal/recent_reads.h"
 
 namespace synmap::collector {
 namespace {
@@ -65,27 +65,13 @@ uint64_t PrefixHash(const struct iovec* iov, size_t iovcnt, size_t n) {
   return h == 0 ? 1 : h;
 }
 
-// Recent reads: slot i holds (hash tag << 24 | socket) of the last read whose prefix hash has
-// low bits i. Lock-free: a read costs one relaxed store; a lookup one load. An entry is
-// overwritten by a later read of the same slot, which only makes a lookup answer "unknown".
-constexpr size_t kReadSlots = 8192;
-constexpr uint64_t kFdMask = (uint64_t{1} << 24) - 1;
-std::array<std::atomic<uint64_t>, kReadSlots> g_reads{};
+// Recent reads of every socket of the process, by their first bytes.
+constinit internal::RecentReads g_reads;
 
-void NoteRead(int fd, uint64_t hash) {
-  if (fd < 0 || static_cast<uint64_t>(fd) > kFdMask) {
-    return;
-  }
-  g_reads[hash & (kReadSlots - 1)].store((hash & ~kFdMask) | static_cast<uint64_t>(fd),
-                                         std::memory_order_relaxed);
-}
-
-int LookUpRead(uint64_t hash) {
-  const uint64_t slot = g_reads[hash & (kReadSlots - 1)].load(std::memory_order_relaxed);
-  if (slot == 0 || (slot & ~kFdMask) != (hash & ~kFdMask)) {
-    return -1;
-  }
-  return static_cast<int>(slot & kFdMask);
+uint64_t MonotonicSeconds() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+  return static_cast<uint64_t>(now.tv_sec);
 }
 
 // What this thread last handed to OpenSSL with BIO_write (the BIO and its bytes' prefix hash),
@@ -188,9 +174,9 @@ void TraceHandshakeStep(const SSL* ssl) {
       return;  // The bytes went to another BIO: not this handshake's.
     }
   }
-  const int fd = LookUpRead(hash);
+  const int fd = g_reads.Claim(hash, MonotonicSeconds());
   if (fd < 0) {
-    return;
+    return;  // Not known, or several sockets sent these bytes (then naming one could be wrong).
   }
   std::string peer = AcceptedPeer(fd);
   if (peer.empty()) {
@@ -238,8 +224,9 @@ ssize_t recvmsg(int fd, struct msghdr* msg, int flags) {
   static const auto real = synmap::collector::Next<synmap::collector::RecvmsgFn>("recvmsg");
   const ssize_t n = real(fd, msg, flags);
   if (n > 0 && msg != nullptr && (flags & MSG_PEEK) == 0) {
-    synmap::collector::NoteRead(
-        fd, synmap::collector::PrefixHash(msg->msg_iov, msg->msg_iovlen, static_cast<size_t>(n)));
+    synmap::collector::g_reads.Note(
+        fd, synmap::collector::PrefixHash(msg->msg_iov, msg->msg_iovlen, static_cast<size_t>(n)),
+        synmap::collector::MonotonicSeconds());
   }
   return n;
 }

@@ -24,9 +24,11 @@ namespace synmap::collector {
 //      SSL_get_peer_cert_chain, right before the verifier on the same thread) make that SSL
 //      the thread's current handshake, which this function names.
 // It answers "" unless the socket is a TCP connection accepted on a port passed to
-// RegisterListeningPort (so a client socket of the same process is never named). Two reads
-// whose first 64 bytes are equal (never the case for TLS records, whose handshake messages
-// carry fresh random bytes) could name the wrong one of the two.
+// RegisterListeningPort (so a client socket of the same process is never named). Handshakes
+// whose first 32 bytes other sockets also sent, while a step of one of them was still to come
+// (never the case for TLS, whose handshake messages carry fresh random bytes; identical
+// plain-TCP probes at once are), are not named: "" rather than perhaps another one's address
+// (internal/recent_reads.h).
 std::string HandshakePeerAddress();
 
 // Ports this process's gRPC server listens on (HandshakePeerAddress only names connections

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -118,16 +119,16 @@ int TlsAttempt(int port, const common::TlsMaterial* material) {
 }
 
 // Plain text where a TLS ClientHello belongs; waits for the collector to close.
-int PlainTcpAttempt(int port) {
+int PlainTcpAttempt(int port, bool same_bytes = false) {
   Connection c = ConnectFromKnownPort(port);
   if (c.fd < 0) {
     return 0;
   }
-  // Each attempt's bytes are its own (its port in the path): the collector tells handshakes
-  // apart by their first bytes (collector/server/handshake_peer.h), and two identical requests
-  // at the same instant may be logged with one another's address.
+  // Unless `same_bytes`, each attempt's bytes are its own (its port in the path): the collector
+  // tells handshakes apart by their first bytes (collector/server/handshake_peer.h), and does
+  // not name the peer of identical requests at once.
   const std::string request =
-      absl::StrCat("GET /", c.local_port, " HTTP/1.1\r\nHost: collector\r\n\r\n");
+      absl::StrCat("GET /", same_bytes ? 0 : c.local_port, " HTTP/1.1\r\nHost: collector\r\n\r\n");
   if (write(c.fd, request.data(), request.size()) < 0) {
     close(c.fd);
     return 0;
@@ -347,6 +348,47 @@ TEST_F(TlsRefusalTest, ConcurrentRefusalsAreEachLoggedWithTheirOwnPeerAndReason)
     EXPECT_THAT(mine[0], HasSubstr(absl::StrCat(" reason=", a.reason, " ")));
   }
   EXPECT_THAT(log, HasSubstr(absl::StrCat("tls_refusals reason=not_tls count=", kRounds)));
+}
+
+// Identical plain-TCP probes at once (a scanner): their handshakes cannot be told apart by their
+// bytes, so each line names its probe's own address or none ("unknown"), never another probe's.
+TEST_F(TlsRefusalTest, IdenticalConcurrentProbesAreNeverLoggedWithAnotherOnesAddress) {
+  auto collector = Start();
+  constexpr int kProbes = 16;
+  std::vector<int> ports(kProbes);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kProbes; ++i) {
+    threads.emplace_back([&, i] { ports[static_cast<size_t>(i)] = PlainTcpAttempt(port_, true); });
+  }
+  for (std::thread& t : threads) {
+    t.join();
+  }
+  const std::string log = StopAndLog(*collector);
+  const std::vector<std::string> refused = LinesWith(log, "tls_handshake_refused");
+  ASSERT_EQ(refused.size(), static_cast<size_t>(kProbes)) << log;
+  absl::flat_hash_map<std::string, int> lines_naming;
+  int unknown = 0;
+  for (const std::string& line : refused) {
+    EXPECT_THAT(line, HasSubstr(" reason=not_tls "));
+    const size_t at = line.find(" peer=");
+    ASSERT_NE(at, std::string::npos) << line;
+    const std::string peer = line.substr(at + 6, line.find(' ', at + 6) - at - 6);
+    if (peer == "unknown") {
+      ++unknown;
+    } else {
+      ++lines_naming[peer];
+    }
+  }
+  for (const auto& [peer, lines] : lines_naming) {
+    EXPECT_EQ(lines, 1) << peer << " is named by " << lines << " lines\n" << log;
+    bool a_probe = false;
+    for (int p : ports) {
+      a_probe = a_probe || peer == absl::StrCat("ipv4:127.0.0.1:", p);
+    }
+    EXPECT_TRUE(a_probe) << peer << "\n" << log;
+  }
+  std::printf("identical probes: %d of %d logged without an address\n", unknown, kProbes);
+  EXPECT_THAT(log, HasSubstr(absl::StrCat("tls_refusals reason=not_tls count=", kProbes)));
 }
 
 }  // namespace
