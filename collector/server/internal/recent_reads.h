@@ -19,7 +19,9 @@ namespace synmap::collector::internal {
 // first bytes (their random numbers); identical plain-TCP probes at once do. A read that is
 // never claimed (its connection closed first) is forgotten once nothing read the same bytes for
 // about a minute (kForgetAfterSeconds); a read whose slot another's bytes take is forgotten at
-// once (its lookup answers kNone).
+// once (its lookup answers kNone, or names the socket of a later read of the same bytes: that
+// needs another read to land in its slot, one of 65,536, and the same bytes from another socket
+// before its handshake step, which follows its read within milliseconds).
 // Thread-safe. Constant-initialised (usable before main and while the process exits).
 class RecentReads {
  public:
@@ -82,14 +84,14 @@ class RecentReads {
 
  private:
   // A word: tag (30 bits) | time unit (8) | unclaimed reads (6) | socket (20). 0 = empty.
-  static constexpr size_t kSlots = 8192;  // 13 bits of the hash pick the slot.
+  static constexpr size_t kSlots = 65536;  // 16 bits of the hash pick the slot (512 KiB).
   static constexpr uint64_t kSocketMask = (uint64_t{1} << 20) - 1;
   static constexpr uint64_t kSeveralSockets = kSocketMask;
   static constexpr uint64_t kCountMask = (uint64_t{1} << 6) - 1;
   static constexpr uint64_t kStuck = kCountMask;  // So many reads that the count stopped.
   static constexpr uint64_t kTimeMask = (uint64_t{1} << 8) - 1;
 
-  static uint64_t Tag(uint64_t hash) { return (hash >> 13) & ((uint64_t{1} << 30) - 1); }
+  static uint64_t Tag(uint64_t hash) { return (hash >> 16) & ((uint64_t{1} << 30) - 1); }
   static uint64_t Unit(uint64_t seconds) { return (seconds / kSecondsPerUnit) & kTimeMask; }
   static uint64_t Pack(uint64_t tag, uint64_t time, uint64_t count, uint64_t socket) {
     return tag << 34 | time << 26 | count << 20 | socket;
