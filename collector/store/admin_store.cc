@@ -24,8 +24,7 @@ absl::Status EnsureSqliteSchema(const std::string& path) {
                ? absl::OkStatus()
                : internal::MigrateSchema(*db);  // Refuses a newer schema by name.
   }
-  absl::StatusOr<std::unique_ptr<internal::DatabaseLock>> lock =
-      internal::DatabaseLock::Acquire(path);
+  absl::StatusOr<std::unique_ptr<internal::DatabaseLock>> lock = internal::LockDatabase(path);
   if (!lock.ok()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "database ", path, " has schema version ", version, ", older than this program's ",

@@ -637,7 +637,7 @@ class ContentCheckedStore final : public Store {
 absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const SqliteStoreOptions& options) {
   SYNMAP_RETURN_IF_ERROR(options.Validate());
   SYNMAP_ASSIGN_OR_RETURN(std::unique_ptr<internal::DatabaseLock> lock,
-                          internal::DatabaseLock::Acquire(options.path));
+                          internal::LockDatabase(options.path));
   SYNMAP_ASSIGN_OR_RETURN(std::unique_ptr<Store> inner, internal::SqliteStore::Open(options));
   SYNMAP_ASSIGN_OR_RETURN(std::unique_ptr<internal::SqliteDb> reader,
                           internal::SqliteDb::Open(options.path));

@@ -88,7 +88,14 @@ absl::StatusOr<std::unique_ptr<Spool>> Spool::Open(std::string dir) {
   if (ec) {
     return ErrorCodeToStatus(ec, absl::StrCat("create spool dir ", dir));
   }
-  auto spool = absl::WrapUnique(new Spool(std::move(dir)));
+  // Before anything is read or written: two processes on one spool would take each other's
+  // seqs and temp files (batches lost, and others sent twice).
+  SYNMAP_ASSIGN_OR_RETURN(
+      std::unique_ptr<common::LockFile> lock,
+      common::LockFile::Acquire(dir, {.what = absl::StrCat("spool ", dir),
+                                      .holder = "synmap-sensor",
+                                      .other_choice = "give this one another --spool"}));
+  auto spool = absl::WrapUnique(new Spool(std::move(dir), std::move(lock)));
   SYNMAP_RETURN_IF_ERROR(spool->Recover());
   return spool;
 }

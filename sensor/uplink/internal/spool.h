@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/lockfile/lock_file.h"
 #include "synmap/v1/ingest.pb.h"
 
 namespace synmap::sensor::internal {
@@ -55,9 +56,10 @@ struct SpoolCounters {
 // dir/quarantine/, logged and counted.
 class Spool {
  public:
-  // Creates dir and dir/quarantine if missing, removes temp files, finishes a renumbering
-  // interrupted by a crash (see RenumberAbove), quarantines corrupt files, deletes parts
-  // left by a merge interrupted by a crash, and indexes the rest (all marked sent).
+  // Creates dir and dir/quarantine if missing, locks dir (common::LockFile: FailedPrecondition
+  // naming the other process's pid while one holds it: one sensor per spool), removes temp files,
+  // finishes a renumbering interrupted by a crash (see RenumberAbove), quarantines corrupt files,
+  // deletes parts left by a merge interrupted by a crash, and indexes the rest (all marked sent).
   // Errno-derived status if the directory cannot be used.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<Spool>> Open(std::string dir);
 
@@ -112,7 +114,8 @@ class Spool {
   const SpoolCounters& counters() const { return counters_; }
 
  private:
-  explicit Spool(std::string dir) : dir_(std::move(dir)) {}
+  Spool(std::string dir, std::unique_ptr<common::LockFile> lock)
+      : dir_(std::move(dir)), lock_(std::move(lock)) {}
   [[nodiscard]] absl::Status Recover();
   // Completes the renumbering recorded in dir/renumber, if any, then removes the journal.
   [[nodiscard]] absl::Status FinishRenumber();
@@ -134,6 +137,7 @@ class Spool {
   std::string PathOf(uint64_t seq) const;
 
   std::string dir_;
+  std::unique_ptr<common::LockFile> lock_;  // On dir, held while this index owns the spool.
   std::map<uint64_t, SpoolEntry> entries_;
   uint64_t bytes_ = 0;
   uint64_t highest_seq_seen_ = 0;

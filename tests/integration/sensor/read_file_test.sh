@@ -36,6 +36,36 @@ batches=$(sqlite3 "file:$WORK/collector.db?mode=ro" 'SELECT COUNT(*) FROM batche
   fail "spool not empty after every batch was acked: $(ls "$WORK/spool-ok")"
 log "replay acked: $stored SYN/ACKs in $batches batches"
 
+# Started twice on one spool (a unit and a manual run): the second refuses before it touches
+# the spool, naming the first's pid; the first loses nothing and delivers every SYN/ACK.
+before=$(collector_synacks)
+"$SENSOR" --read "$WORK/replay.pcap" --spool "$WORK/spool-twice" --flush-interval 1s \
+  --collector "127.0.0.1:$COLLECTOR_PORT" --ca "$WORK/certs/ca.pem" \
+  --cert "$WORK/certs/sensor-it.pem" --key "$WORK/certs/sensor-it.key" \
+  --log-file "$WORK/sensor-spool-twice.log" --drain-timeout 60s --replay-speed &
+first=$!
+for _ in $(seq 200); do
+  grep -q privileges_dropped "$WORK/sensor-spool-twice.log" 2>/dev/null && break
+  sleep 0.05
+done
+sleep 0.5  # The uplink opens the spool right after dropping privileges.
+rc=0
+"$SENSOR" --read "$WORK/replay.pcap" --spool "$WORK/spool-twice" --flush-interval 1s \
+  --collector "127.0.0.1:$COLLECTOR_PORT" --ca "$WORK/certs/ca.pem" \
+  --cert "$WORK/certs/sensor-it.pem" --key "$WORK/certs/sensor-it.key" \
+  --log-file "$WORK/sensor-second.log" --drain-timeout 5s || rc=$?
+[ $rc -ne 0 ] || fail "a second sensor on the same spool exited 0"
+grep -q "spool $WORK/spool-twice is in use by another synmap-sensor (pid $first); stop that one first or give this one another --spool" \
+  "$WORK/sensor-second.log" || fail "the second sensor did not say the spool is in use: $(tail -3 "$WORK/sensor-second.log")"
+rc=0
+wait "$first" || rc=$?
+[ $rc -eq 0 ] || fail "the first sensor exited $rc beside a second one (see $WORK/sensor-spool-twice.log)"
+grep -q batch_lost "$WORK/sensor-spool-twice.log" && fail "the first sensor lost batches: $(grep -m1 batch_lost "$WORK/sensor-spool-twice.log")"
+stored=$(collector_synacks)
+[ $((stored - before)) = "$WANT_SYNACKS" ] ||
+  fail "collector committed $((stored - before)) SYN/ACKs of the first sensor, want $WANT_SYNACKS"
+log "started twice on one spool: the second refused (exit $rc), the first delivered all"
+
 # Nothing listens on port 1 of 127.0.0.1.
 rc=0
 sensor_read spool-kept --collector 127.0.0.1:1 --drain-timeout 2s || rc=$?

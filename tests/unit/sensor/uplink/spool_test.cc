@@ -1,13 +1,16 @@
 #include "sensor/uplink/internal/spool.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "sensor/uplink/internal/batch_codec.h"
 #include "sensor/uplink/internal/seq_counter.h"
 #include "sensor/uplink/internal/spool_file.h"
@@ -115,6 +118,26 @@ TEST(SpoolTest, WrittenBatchesAreRecoveredInOrderAndReadBack) {
   ASSERT_OK_AND_ASSIGN(v1::Batch two, spool->Read(2));
   EXPECT_EQ(two.SerializeAsString(), MakeBatch(2, 2, 80).SerializeAsString());
   EXPECT_THAT(spool->Read(9), StatusIs(absl::StatusCode::kNotFound));
+}
+
+// A second sensor started on the same spool would take the first's seqs and temp files (both
+// write batch-<seq>.spool and seq): it is refused before it reads or writes anything, naming the
+// process that has the spool, and may have it once that one has let it go.
+TEST(SpoolTest, ASpoolIsOpenedByOneOwnerAtATime) {
+  TempDir dir;
+  ASSERT_OK(WriteSpoolBatch(dir.path(), MakeBatch(1, 2, 80)).status());
+  {
+    ASSERT_OK_AND_ASSIGN(auto first, Spool::Open(dir.path()));
+    const absl::StatusOr<std::unique_ptr<Spool>> second = Spool::Open(dir.path());
+    EXPECT_THAT(second.status(), StatusIs(absl::StatusCode::kFailedPrecondition));
+    EXPECT_EQ(second.status().message(),
+              absl::StrCat("spool ", dir.path(), " is in use by another synmap-sensor (pid ",
+                           getpid(), "); stop that one first or give this one another --spool"));
+    EXPECT_EQ(Seqs(*first), (std::vector<uint64_t>{1}));
+    EXPECT_EQ(FilesIn(dir.path()), (std::vector<std::string>{SpoolFileName(1)}));  // Untouched.
+  }
+  ASSERT_OK_AND_ASSIGN(auto again, Spool::Open(dir.path()));
+  EXPECT_EQ(Seqs(*again), (std::vector<uint64_t>{1}));
 }
 
 TEST(SpoolTest, CorruptFileIsQuarantinedAtOpenNotFatal) {
