@@ -38,7 +38,8 @@ constexpr char kUsageHead[] =
     "Counts the TCP SYN/ACKs in capture files (pcap or pcapng, microsecond or nanosecond;\n"
     "'-' reads standard input) and prints one row per client, server and service, like the\n"
     "recipe `tcpdump -w ... 'tcp[13] & 0x12 = 0x12'` | sed | uniq -c. All files feed one\n"
-    "table in the order given, so a handshake seen in two files counts once. SYN/ACKs inside\n"
+    "table in the order given, so a handshake seen in two files that follow one another in\n"
+    "time counts once (the footer says when files go back in time). SYN/ACKs inside\n"
     "tunnels (GRE, ERSPAN, VXLAN, Geneve, GTP-U, IP-in-IP, Teredo, AYIYA) are counted by their\n"
     "inner headers unless --no-decapsulate is given.\n"
     "Columns: count, client, server, service. '_' is a non-local host; an unknown port\n"
@@ -185,6 +186,13 @@ std::string Footer(const SummaryCoverage& c, size_t given) {
                     " handshakes forgotten early (table bound); their retransmissions, if "
                     "any, counted as connections\n");
   }
+  if (c.table.late_connections > 0) {
+    absl::StrAppend(&out, "summarize: ", c.table.late_connections,
+                    " connections counted from SYN/ACKs 60 s or more older than SYN/ACKs read "
+                    "before them (files out of capture-time order, or captures of the same time "
+                    "span): each may be a handshake counted twice; give the files in time "
+                    "order, and merge overlapping captures by time first (mergecap)\n");
+  }
   return out;
 }
 
@@ -252,7 +260,8 @@ void AppendCoverageJson(const SummaryCoverage& c, size_t given, const absl::Stat
     AppendJsonString(common::DecodeResultName(result), out);
     absl::StrAppend(out, ": ", c.decode.Get(result));
   }
-  absl::StrAppend(out, "},\n    \"handshakes_evicted\": ", c.table.handshakes_evicted, "\n  }");
+  absl::StrAppend(out, "},\n    \"handshakes_evicted\": ", c.table.handshakes_evicted,
+                  ",\n    \"late_connections\": ", c.table.late_connections, "\n  }");
 }
 
 int UsageError(absl::string_view message) {

@@ -93,6 +93,7 @@ bool SynAckTable::AddHashed(const SynAckEvent& event, uint64_t fingerprint, uint
   ++stats_.synacks;
   const bool retransmission = handshakes_->SeenWithinWindow(fingerprint, event.timestamp_ns);
   stats_.handshakes_evicted = handshakes_->evicted();
+  stats_.late_connections = handshakes_->late_new();
   if (retransmission) {
     ++stats_.retransmissions;
   }

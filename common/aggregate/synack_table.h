@@ -41,6 +41,10 @@ struct SynAckTableStats {
   uint64_t synacks = 0;             // Events added.
   uint64_t retransmissions = 0;     // Events that added a packet but no connection.
   uint64_t handshakes_evicted = 0;  // Handshakes forgotten before their window ended.
+  // New connections from SYN/ACKs a window or more older than the newest event before them
+  // (input far out of time order): each may be a handshake counted twice, since an earlier
+  // sighting of it may have been forgotten already. 0 for input in time order.
+  uint64_t late_connections = 0;
   friend bool operator==(const SynAckTableStats&, const SynAckTableStats&) = default;
 };
 
@@ -58,8 +62,9 @@ struct SynAckTableStats {
 // ring (16 bytes) indexed by a hash set (~5-10 bytes): about 26 MB at the default bound.
 // Entries leave the ring's head once the newest timestamp seen so far is a full window past
 // them, so events out of order by less than a window are handled exactly; a copy arriving
-// later than that may count as new. At max_handshakes the head is dropped early, counted in
-// handshakes_evicted if it was still within its window. Two distinct handshakes share a
+// later than that may count as new (stats().late_connections counts those new connections).
+// At max_handshakes the head is dropped early, counted in handshakes_evicted if it was still
+// within its window. Two distinct handshakes share a
 // fingerprint with probability ~n^2/2^65 (n remembered), which would count the second one as
 // a retransmission. Keys: a dense vector of Records plus an open-addressing index of 8-byte
 // slots (32-bit hash + position), ~85-95 bytes a key; TakeRecords() sorts and hands out that

@@ -199,6 +199,14 @@ void Pipeline::CloseLocked(int64_t end_ns) {
   window_stats_.retransmissions = totals.retransmissions - table_stats_at_close_.retransmissions;
   window_stats_.handshakes_evicted =
       totals.handshakes_evicted - table_stats_at_close_.handshakes_evicted;
+  if (totals.late_connections > table_stats_at_close_.late_connections) {
+    // Capture time went back by more than the retransmission window (files read out of time
+    // order, a clock stepped back): the handshake memory may have forgotten these.
+    SYNMAP_LOG(WARNING) << "synacks_out_of_time_order late_connections="
+                        << totals.late_connections - table_stats_at_close_.late_connections
+                        << " window_end_ns=" << end_ns
+                        << " effect=\"each may be a handshake counted twice\"";
+  }
   table_stats_at_close_ = totals;
 
   common::Batch batch;

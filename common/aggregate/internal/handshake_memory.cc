@@ -30,6 +30,7 @@ HandshakeMemory::HandshakeMemory(int64_t window_ns, size_t max_entries)
 }
 
 bool HandshakeMemory::SeenWithinWindow(uint64_t fingerprint, int64_t timestamp_ns) {
+  const bool late = AtLeastApart(max_seen_ns_, timestamp_ns, window_ns_);
   if (timestamp_ns > max_seen_ns_) {
     max_seen_ns_ = timestamp_ns;
     ExpireOld();
@@ -55,6 +56,7 @@ bool HandshakeMemory::SeenWithinWindow(uint64_t fingerprint, int64_t timestamp_n
   ring_[tail_seq_ & mask_] = Entry{fingerprint, timestamp_ns};
   index_.insert(tail_seq_);
   ++tail_seq_;
+  late_new_ += late ? 1 : 0;
   return false;
 }
 

@@ -31,6 +31,10 @@ class HandshakeMemory {
 
   size_t size() const { return index_.size(); }
   uint64_t evicted() const { return evicted_; }
+  // Handshakes remembered as new from a SYN/ACK a window or more older than the newest seen
+  // before it: their earlier sighting, if any, may have been forgotten already, so they may be
+  // counted twice (input far out of time order: files given out of order, overlapping captures).
+  uint64_t late_new() const { return late_new_; }
 
  private:
   struct Entry {
@@ -65,6 +69,7 @@ class HandshakeMemory {
   size_t max_entries_;
   int64_t max_seen_ns_ = INT64_MIN;
   uint64_t evicted_ = 0;
+  uint64_t late_new_ = 0;
   std::vector<Entry> ring_;
   uint32_t mask_ = 0;
   uint32_t head_seq_ = 0;  // Oldest entry; tail_seq_ - head_seq_ (mod 2^32) entries live.

@@ -200,6 +200,32 @@ TEST(SynAckTableTest, HandshakesExpireAsCaptureTimeAdvances) {
   EXPECT_EQ(table.stats().handshakes_evicted, 0u);
 }
 
+// Input far out of time order (files given out of order, two captures of one time span): a
+// SYN/ACK a window or more older than the newest one before it is counted, but if it is counted
+// as a new connection that may be a handshake counted twice, so it is counted in the stats.
+TEST(SynAckTableTest, NewConnectionsFromFarOutOfOrderSynAcksAreCounted) {
+  SynAckTable table(Options());
+  const SynAckEvent early =
+      MakeSynAck("10.0.0.2", 443, "10.0.0.1", 40000, 7, At(absl::ZeroDuration()));
+  EXPECT_TRUE(table.Add(early));
+  // The newest is now at 200 s; the handshake at 0 s has been forgotten.
+  EXPECT_TRUE(table.Add(MakeSynAck("10.0.0.2", 80, "10.0.0.1", 1002, 3, At(absl::Seconds(200)))));
+  EXPECT_EQ(table.stats().late_connections, 0u);
+  // Its retransmission at 1 s (a second capture of the same span) counts as a new connection:
+  // flagged.
+  EXPECT_TRUE(table.Add(Later(early, absl::Seconds(1))));
+  EXPECT_EQ(table.stats().late_connections, 1u);
+  // Less than a window out of order: handled exactly, not flagged.
+  EXPECT_TRUE(table.Add(MakeSynAck("10.0.0.2", 80, "10.0.0.1", 1003, 4, At(absl::Seconds(141)))));
+  EXPECT_EQ(table.stats().late_connections, 1u);
+  // Far out of order but still found in memory (the late copy just remembered): a
+  // retransmission, not flagged.
+  EXPECT_FALSE(table.Add(Later(early, absl::Seconds(2))));
+  EXPECT_EQ(table.stats().late_connections, 1u);
+  EXPECT_EQ(table.stats().synacks, 5u);
+  EXPECT_EQ(table.stats().retransmissions, 1u);
+}
+
 TEST(SynAckTableTest, SteadyTrafficKeepsOnlyOneWindowOfHandshakes) {
   SynAckTable table(Options(/*max_handshakes=*/1'000'000));
   for (int i = 0; i < 1000; ++i) {
