@@ -2,7 +2,10 @@
 
 #include <arpa/inet.h>
 #include <httplib.h>
+#include <sys/socket.h>
 
+#include <cerrno>
+#include <cstring>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -107,13 +110,26 @@ absl::StatusOr<std::unique_ptr<WebServer>> WebServer::Start(const WebServerOptio
   }
   server->AddRoutes();
   httplib::Server& http = *server->server_;
+  // SO_REUSEADDR (a restart binds while its old connections linger in TIME_WAIT), and not
+  // cpp-httplib's default SO_REUSEPORT: with it a second `synmap web` on the same port would
+  // bind too, and the kernel would hand each browser connection to either of the two.
+  http.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
+  errno = 0;
   if (address.port == 0) {
     server->port_ = http.bind_to_any_port(address.host);
   } else if (http.bind_to_port(address.host, address.port)) {
     server->port_ = address.port;
   }
   if (server->port_ <= 0) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));
+    const int err = errno;
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on ", options.listen,
+        err == EADDRINUSE ? ": address already in use (is another synmap web serving there?)"
+        : err != 0        ? absl::StrCat(": ", std::strerror(err))
+                          : ""));
   }
   server->listener_ = std::thread([&http] { http.listen_after_bind(); });
   return server;

@@ -224,6 +224,21 @@ TEST_F(WebServerTest, UnreachableCollectorIsAPageWith502) {
   EXPECT_THAT(response.body, HasSubstr("cannot reach collector"));
 }
 
+// A second `synmap web` on a port already served is refused: with cpp-httplib's default
+// SO_REUSEPORT both would bind, and each browser connection would go to either of the two.
+TEST_F(WebServerTest, ASecondServerOnTheSamePortIsRefused) {
+  absl::StatusOr<std::unique_ptr<WebServer>> second =
+      WebServer::Start({.listen = absl::StrCat("127.0.0.1:", server_->port())}, *views_);
+  EXPECT_THAT(second.status(),
+              StatusHas(absl::StatusCode::kUnavailable,
+                        "address already in use (is another synmap web serving there?)"));
+  if (second.ok()) {
+    // Left running if it did start: stopping one of two listeners sharing a port can hang.
+    (void)second->release();
+  }
+  EXPECT_EQ(Get("/").empty(), false);  // The first one still serves.
+}
+
 TEST_F(WebServerTest, NonLoopbackWithoutTlsIsRefused) {
   EXPECT_THAT(WebServer::Start({.listen = "0.0.0.0:0"}, *views_),
               StatusHas(absl::StatusCode::kInvalidArgument, "not a loopback address"));
