@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -10,6 +11,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "cli/decode_thread.h"
 #include "common/aggregate/capture_window.h"
 #include "common/aggregate/record.h"
@@ -50,15 +52,17 @@ struct SummaryWindow {
   SummaryWindow Answered() const;
 };
 
-// Reads capture files in order through DecodePacket into one SynAckTable (so a handshake
-// seen in two files counts once). By default a file is read and decoded on a second thread
-// (DecodeThread) while the calling thread counts its SYN/ACKs, in capture order: the records,
-// the coverage and the progress calls are the same as when both run on one thread.
-// Thread-compatible (the second thread lives only inside AddFile and never touches the table).
+// Reads capture files through DecodePacket into one SynAckTable. The SYN/ACKs of the files of
+// one AddFiles call are counted in capture-time order across them (a merge by time, as
+// mergecap does), so a handshake seen in two files counts once whatever order the files are
+// given in and however they overlap in time (two capture points: one connection, a packet at
+// each). By default a file is read and decoded on a thread of its own (DecodeThread) while the
+// calling thread counts: the records and the coverage are the same as on one thread.
+// Thread-compatible (the decoding threads live only inside AddFiles and never touch the table).
 class CaptureSummarizer {
  public:
-  // Called every `kProgressPackets` packets of a file with the coverage so far (for a progress
-  // line), on the thread calling AddFile.
+  // Called about every `kProgressPackets` packets with the coverage so far (for a progress
+  // line), on the thread calling AddFiles.
   using ProgressFn = std::function<void(const SummaryCoverage&)>;
   static constexpr uint64_t kProgressPackets = uint64_t{1} << 18;
   // Where a file is read and decoded: on a second thread (kPipelined, the default: reading and
@@ -73,10 +77,19 @@ class CaptureSummarizer {
                              std::optional<SummaryWindow> window = std::nullopt,
                              const common::DecodeOptions& decode_options = {});
 
-  // Reads every packet of `path` ("-" = stdin). On a file that cannot be opened or is
-  // corrupt/truncated, returns the reader's error (NotFound, InvalidArgument, DataLoss: the
-  // message names the file and where); everything read before it stays counted.
-  [[nodiscard]] absl::Status AddFile(absl::string_view path, const ProgressFn& progress = nullptr);
+  // Reads every packet of `paths` ("-" = stdin, at most once), merged by capture time. A
+  // regular file is opened when the merge reaches the time of its first packet (read once
+  // before, to order them), so files that follow one another in time are read one or two at a
+  // time; standard input and pipes are opened at the start. coverage().files lists the files in
+  // the order they were opened. On a file that cannot be opened or is corrupt/truncated,
+  // returns the reader's error (NotFound, InvalidArgument, DataLoss: the message names the file
+  // and where) as soon as the merge reaches it; everything merged before stays counted.
+  [[nodiscard]] absl::Status AddFiles(const std::vector<std::string>& paths,
+                                      const ProgressFn& progress = nullptr);
+  // AddFiles of one file.
+  [[nodiscard]] absl::Status AddFile(absl::string_view path, const ProgressFn& progress = nullptr) {
+    return AddFiles({std::string(path)}, progress);
+  }
   // Applies to the files added after it.
   void set_threading(Threading threading) { threading_ = threading; }
 
@@ -88,11 +101,21 @@ class CaptureSummarizer {
   const SummaryCoverage& coverage();
 
  private:
+  struct Input;  // One file being merged (capture_summarizer.cc).
+
   // With a window: closes the bucket being counted, keeping its records if inside the window.
   void CloseBucket(const common::CaptureWindow& bucket);
-  // Counts `batch` of the file being added and folds its counters into the coverage; reports
-  // progress at its end if it ends a progress interval.
-  void Count(const DecodedBatch& batch, const ProgressFn& progress);
+  // Opens `path` (a coverage file entry) with a decoding thread of its own unless
+  // `decoding_threads` other files have one, and reads up to its first batch with SYN/ACKs; null
+  // when it has none (`error` set if it failed).
+  std::unique_ptr<Input> Open(const std::string& path, size_t decoding_threads,
+                              const ProgressFn& progress, absl::Status& error);
+  // Moves `input` to its next batch with SYN/ACKs, folding the counters of every batch read into
+  // the coverage. False when the file has ended (its coverage entry then says whether
+  // completely); `error` is then the reader's status.
+  bool Advance(Input& input, const ProgressFn& progress, absl::Status& error);
+  // Counts SYN/ACKs in capture order (with a window, bucket by bucket).
+  void Count(absl::Span<const common::SynAckEvent> synacks);
 
   common::SynAckTable table_;
   common::SynAckTableOptions table_options_;

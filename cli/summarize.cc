@@ -37,9 +37,9 @@ constexpr char kUsageHead[] =
     "\n"
     "Counts the TCP SYN/ACKs in capture files (pcap or pcapng, microsecond or nanosecond;\n"
     "'-' reads standard input) and prints one row per client, server and service, like the\n"
-    "recipe `tcpdump -w ... 'tcp[13] & 0x12 = 0x12'` | sed | uniq -c. All files feed one\n"
-    "table in the order given, so a handshake seen in two files that follow one another in\n"
-    "time counts once (the footer says when files go back in time). SYN/ACKs inside\n"
+    "recipe `tcpdump -w ... 'tcp[13] & 0x12 = 0x12'` | sed | uniq -c. The files are read as\n"
+    "one capture, merged by capture time in any order given, so a handshake seen in two files\n"
+    "(rotated files, two capture points) counts once, as a packet in each. SYN/ACKs inside\n"
     "tunnels (GRE, ERSPAN, VXLAN, Geneve, GTP-U, IP-in-IP, Teredo, AYIYA) are counted by their\n"
     "inner headers unless --no-decapsulate is given.\n"
     "Columns: count, client, server, service. '_' is a non-local host; an unknown port\n"
@@ -188,10 +188,9 @@ std::string Footer(const SummaryCoverage& c, size_t given) {
   }
   if (c.table.late_connections > 0) {
     absl::StrAppend(&out, "summarize: ", c.table.late_connections,
-                    " connections counted from SYN/ACKs 60 s or more older than SYN/ACKs read "
-                    "before them (files out of capture-time order, or captures of the same time "
-                    "span): each may be a handshake counted twice; give the files in time "
-                    "order, and merge overlapping captures by time first (mergecap)\n");
+                    " connections counted from SYN/ACKs 60 s or more older than SYN/ACKs before "
+                    "them in their file (a clock stepped back, a file not in time order): each "
+                    "may be a handshake counted twice\n");
   }
   return out;
 }
@@ -372,13 +371,9 @@ int RunSummarize(absl::Span<const std::string> args) {
   CaptureSummarizer summarizer{common::SynAckTableOptions(), common::PacketReaderOptions(), window,
                                common::DecodeOptions{.decapsulate = !flags.no_decapsulate}};
   ProgressLine progress(format == OutputFormat::kText && isatty(STDERR_FILENO) == 1);
-  absl::Status error;
-  for (const std::string& file : flags.files) {
-    error = summarizer.AddFile(file, [&](const SummaryCoverage& c) { progress.Update(c); });
-    if (!error.ok()) {
-      break;  // Report what was counted up to the damage.
-    }
-  }
+  // On a damaged file: what was counted up to the damage is reported.
+  const absl::Status error =
+      summarizer.AddFiles(flags.files, [&](const SummaryCoverage& c) { progress.Update(c); });
   progress.Clear();
 
   const SummaryCoverage& coverage = summarizer.coverage();

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <optional>
 #include <string>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "bench/capture_gen.h"
 #include "common/aggregate/record.h"
 #include "gtest/gtest.h"
@@ -53,13 +55,8 @@ Counted Count(const std::vector<std::string>& files, Threading threading,
   CaptureSummarizer summarizer(common::SynAckTableOptions(), common::PacketReaderOptions(), window);
   summarizer.set_threading(threading);
   Counted out;
-  for (const std::string& file : files) {
-    out.status =
-        summarizer.AddFile(file, [&](const SummaryCoverage& c) { out.progress.push_back(c); });
-    if (!out.status.ok()) {
-      break;
-    }
-  }
+  out.status =
+      summarizer.AddFiles(files, [&](const SummaryCoverage& c) { out.progress.push_back(c); });
   out.coverage = summarizer.coverage();
   out.records = summarizer.TakeRecords();
   return out;
@@ -196,6 +193,106 @@ TEST_F(CaptureSummarizerTest, PipelinedKeepsWhatWasReadBeforeACorruptRecord) {
   EXPECT_THAT(single.status, StatusIs(absl::StatusCode::kDataLoss));
   EXPECT_EQ(single.coverage.packets, 100'000u);
   EXPECT_FALSE(single.records.empty());
+  ExpectSame(pipelined, single);
+}
+
+// Writes the records of classic pcap `pcap` whose index i has pick(i) == n into file `n` of
+// `count` files named <prefix><n>.pcap; returns their paths.
+std::vector<std::string> SplitCapture(const std::string& pcap, const std::string& prefix,
+                                      size_t count, const std::function<size_t(size_t)>& pick) {
+  const std::vector<size_t> offsets = RecordOffsets(pcap);
+  std::vector<std::string> parts(count, pcap.substr(0, 24));
+  for (size_t i = 0; i < offsets.size(); ++i) {
+    const size_t end = i + 1 < offsets.size() ? offsets[i + 1] : pcap.size();
+    parts[pick(i)] += pcap.substr(offsets[i], end - offsets[i]);
+  }
+  std::vector<std::string> paths;
+  for (size_t n = 0; n < count; ++n) {
+    paths.push_back(absl::StrCat(prefix, n, ".pcap"));
+    WriteFile(paths.back(), parts[n]);
+  }
+  return paths;
+}
+
+// What counting must not depend on: the records and the table's counters.
+void ExpectSameCounts(const Counted& got, const Counted& want, const std::string& what) {
+  EXPECT_OK(got.status) << what;
+  EXPECT_EQ(got.records, want.records) << what;
+  EXPECT_EQ(got.coverage.table, want.coverage.table) << what;
+  EXPECT_EQ(got.coverage.packets, want.coverage.packets) << what;
+  EXPECT_EQ(got.coverage.decode, want.coverage.decode) << what;
+}
+
+// Rotated files (one capture cut in three) count as the whole capture whatever order they are
+// given in: a shell glob puts cap.pcap10 before cap.pcap2.
+TEST_F(CaptureSummarizerTest, FilesInAnyOrderCountAsTheWholeCapture) {
+  const std::string pcap = ReadFile(Capture());
+  const size_t n = RecordOffsets(pcap).size();
+  const std::vector<std::string> parts =
+      SplitCapture(pcap, dir_->File("rotated-"), 3, [&](size_t i) { return i * 3 / n; });
+  const Counted whole = Count({Capture()}, Threading::kSingleThread);
+  ASSERT_OK(whole.status);
+  EXPECT_EQ(whole.coverage.table.late_connections, 0u);
+  for (const Threading threading : {Threading::kSingleThread, Threading::kPipelined}) {
+    for (const std::vector<std::string>& order :
+         {std::vector<std::string>{parts[0], parts[1], parts[2]},
+          std::vector<std::string>{parts[2], parts[0], parts[1]},
+          std::vector<std::string>{parts[1], parts[2], parts[0]}}) {
+      const Counted merged = Count(order, threading);
+      ExpectSameCounts(merged, whole, absl::StrCat(order[0], " first"));
+      ASSERT_EQ(merged.coverage.files.size(), 3u);
+      EXPECT_EQ(merged.coverage.files[0].path, parts[0]);  // Opened in time order.
+      EXPECT_EQ(merged.coverage.files[2].path, parts[2]);
+    }
+  }
+}
+
+// Captures of the same time span from several points (each frame of the capture seen at one of
+// them): merged by time, they count as the one capture. Seven files: more than the decoding
+// threads, so some are decoded on the counting thread.
+TEST_F(CaptureSummarizerTest, OverlappingCapturesCountAsOneCapture) {
+  const std::string pcap = ReadFile(Capture());
+  const Counted whole = Count({Capture()}, Threading::kSingleThread);
+  for (const size_t points : {size_t{2}, size_t{7}}) {
+    const std::vector<std::string> parts =
+        SplitCapture(pcap, dir_->File(absl::StrCat("point", points, "-")), points,
+                     [&](size_t i) { return (i * 7919) % points; });
+    for (const Threading threading : {Threading::kSingleThread, Threading::kPipelined}) {
+      ExpectSameCounts(Count(parts, threading), whole, absl::StrCat(points, " points"));
+    }
+  }
+  // The same capture from two points that both saw every frame: each handshake counts once, as
+  // a packet at each.
+  const Counted twice = Count({Capture(), Capture()}, Threading::kPipelined);
+  ASSERT_OK(twice.status);
+  EXPECT_EQ(twice.coverage.table.synacks, 2 * whole.coverage.table.synacks);
+  EXPECT_EQ(twice.coverage.table.late_connections, 0u);
+  uint64_t connections = 0;
+  uint64_t want = 0;
+  for (const common::Record& r : twice.records) {
+    connections += r.connections;
+  }
+  for (const common::Record& r : whole.records) {
+    want += r.connections;
+  }
+  EXPECT_EQ(connections, want);
+}
+
+// A damaged file among several: the error names it, and what the merge counted before it stays.
+TEST_F(CaptureSummarizerTest, ADamagedFileAmongSeveralStopsTheMergeThere) {
+  const std::string pcap = ReadFile(Capture());
+  std::vector<std::string> parts =
+      SplitCapture(pcap, dir_->File("damaged-"), 2, [](size_t i) { return i % 2; });
+  const std::string second = ReadFile(parts[1]);
+  WriteFile(parts[1], second.substr(0, second.size() / 2 + 7));
+  const Counted single = Count(parts, Threading::kSingleThread);
+  const Counted pipelined = Count(parts, Threading::kPipelined);
+  EXPECT_THAT(single.status, StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_NE(single.status.message().find(parts[1]), std::string::npos) << single.status;
+  ASSERT_EQ(single.coverage.files.size(), 2u);
+  EXPECT_FALSE(single.coverage.files[1].complete);
+  EXPECT_FALSE(single.records.empty());
+  EXPECT_LT(single.coverage.table.synacks, stats_.synacks);
   ExpectSame(pipelined, single);
 }
 
