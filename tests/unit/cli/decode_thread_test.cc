@@ -172,10 +172,9 @@ Pass ReadOnOneThread(const std::string& path) {
   return pass;
 }
 
-TEST(DecodeThreadTest, RecordsCutByChunkBoundariesReadAsOnOneThread) {
-  TempDir dir;
-  uint32_t frames = 0;
-  const std::string path = WriteBigRecords(dir, &frames);
+// `path` (of `frames` frames, whose SYN/ACKs' seq numbers count them) reads completely, and as
+// on one thread.
+void ExpectReadsAsOnOneThread(const std::string& path, uint32_t frames) {
   const Pass threaded = ReadWithThread(path);
   const Pass one = ReadOnOneThread(path);
   EXPECT_OK(threaded.status);
@@ -186,21 +185,38 @@ TEST(DecodeThreadTest, RecordsCutByChunkBoundariesReadAsOnOneThread) {
   EXPECT_EQ(threaded.isns.back() + 1, threaded.isns.size());
 }
 
+// Shortens `path` to each of `cuts` (descending) in turn: the threaded reading then ends as one
+// thread's does (with DataLoss when every cut is `inside_records`).
+void ExpectCutsReadAsOnOneThread(const std::string& path, const std::vector<uintmax_t>& cuts,
+                                 bool inside_records) {
+  for (const uintmax_t cut : cuts) {
+    std::filesystem::resize_file(path, cut);
+    const Pass threaded = ReadWithThread(path);
+    const Pass one = ReadOnOneThread(path);
+    if (inside_records) {
+      EXPECT_EQ(threaded.status.code(), absl::StatusCode::kDataLoss) << threaded.status;
+    }
+    EXPECT_EQ(threaded.status, one.status) << "cut at " << cut;
+    EXPECT_EQ(threaded.packets, one.packets) << "cut at " << cut;
+    EXPECT_EQ(threaded.isns, one.isns) << "cut at " << cut;
+  }
+}
+
+TEST(DecodeThreadTest, RecordsCutByChunkBoundariesReadAsOnOneThread) {
+  TempDir dir;
+  uint32_t frames = 0;
+  const std::string path = WriteBigRecords(dir, &frames);
+  ExpectReadsAsOnOneThread(path, frames);
+}
+
 TEST(DecodeThreadTest, TruncatedInsideABigRecordFailsAsOnOneThread) {
   TempDir dir;
   uint32_t frames = 0;
   const std::string path = WriteBigRecords(dir, &frames);
   const uintmax_t size = std::filesystem::file_size(path);
   // Cuts: inside the last chunks (a record longer than what is left), and in the middle.
-  for (const uintmax_t cut : {size - 100'000, size - 1'000, size / 2 + 12'345}) {
-    std::filesystem::resize_file(path, cut);
-    const Pass threaded = ReadWithThread(path);
-    const Pass one = ReadOnOneThread(path);
-    EXPECT_EQ(threaded.status.code(), absl::StatusCode::kDataLoss) << threaded.status;
-    EXPECT_EQ(threaded.status, one.status) << "cut at " << cut;
-    EXPECT_EQ(threaded.packets, one.packets) << "cut at " << cut;
-    EXPECT_EQ(threaded.isns, one.isns) << "cut at " << cut;
-  }
+  ExpectCutsReadAsOnOneThread(path, {size - 100'000, size - 1'000, size / 2 + 12'345},
+                              /*inside_records=*/true);
 }
 
 // A pcapng file of two sections (little-, then big-endian byte order) of SYN/ACKs (their seq
@@ -246,14 +262,7 @@ TEST(DecodeThreadTest, PcapngBlocksLongerThanAChunkReadAsOnOneThread) {
   TempDir dir;
   uint32_t frames = 0;
   const std::string path = WriteBigPcapng(dir, &frames);
-  const Pass threaded = ReadWithThread(path);
-  const Pass one = ReadOnOneThread(path);
-  EXPECT_OK(threaded.status);
-  EXPECT_EQ(threaded.packets, frames);
-  EXPECT_EQ(threaded.packets, one.packets);
-  EXPECT_EQ(threaded.isns, one.isns);
-  ASSERT_FALSE(threaded.isns.empty());
-  EXPECT_EQ(threaded.isns.back() + 1, threaded.isns.size());
+  ExpectReadsAsOnOneThread(path, frames);
 }
 
 TEST(DecodeThreadTest, PcapngTruncatedAnywhereFailsAsOnOneThread) {
@@ -270,14 +279,7 @@ TEST(DecodeThreadTest, PcapngTruncatedAnywhereFailsAsOnOneThread) {
     cuts.push_back(rng() % size);
   }
   std::sort(cuts.begin(), cuts.end(), std::greater<>());
-  for (const uintmax_t cut : cuts) {
-    std::filesystem::resize_file(path, cut);
-    const Pass threaded = ReadWithThread(path);
-    const Pass one = ReadOnOneThread(path);
-    EXPECT_EQ(threaded.status, one.status) << "cut at " << cut;
-    EXPECT_EQ(threaded.packets, one.packets) << "cut at " << cut;
-    EXPECT_EQ(threaded.isns, one.isns) << "cut at " << cut;
-  }
+  ExpectCutsReadAsOnOneThread(path, cuts, /*inside_records=*/false);
 }
 
 TEST(DecodeThreadTest, DestroyedMidFileGivesTheReadingBackWhereItsReaderStopped) {
