@@ -22,6 +22,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "synmap/v1/query.grpc.pb.h"
 #include "tests/integration/collector/collector_process.h"
 #include "tests/integration/collector/ingest_test_util.h"
@@ -83,9 +84,38 @@ Connection ConnectFromKnownPort(int port) {
   return c;
 }
 
+// Sockets of finished attempts kept open until the test's end, so that no later attempt gets
+// the same local port (the collector closes first, so a closed client port is free at once): the
+// tests tell attempts apart by their ports. Thread-safe.
+class HeldSockets {
+ public:
+  ~HeldSockets() {
+    for (int fd : fds_) {
+      close(fd);
+    }
+  }
+  void Hold(int fd) {
+    absl::MutexLock lock(&mu_);
+    fds_.push_back(fd);
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<int> fds_;
+};
+
+// Closes `fd` now, or hands it to `held` when given.
+void Release(int fd, HeldSockets* held) {
+  if (held != nullptr) {
+    held->Hold(fd);
+  } else {
+    close(fd);
+  }
+}
+
 // A TLS client handshake presenting `material`'s certificate (none when `material` is null),
 // then one read for the collector's verdict; returns the local port used (0 on failure).
-int TlsAttempt(int port, const common::TlsMaterial* material) {
+int TlsAttempt(int port, const common::TlsMaterial* material, HeldSockets* held = nullptr) {
   Connection c = ConnectFromKnownPort(port);
   if (c.fd < 0) {
     return 0;
@@ -114,12 +144,12 @@ int TlsAttempt(int port, const common::TlsMaterial* material) {
   ERR_clear_error();
   SSL_free(ssl);
   SSL_CTX_free(ctx);
-  close(c.fd);
+  Release(c.fd, held);
   return c.local_port;
 }
 
 // Plain text where a TLS ClientHello belongs; waits for the collector to close.
-int PlainTcpAttempt(int port, bool same_bytes = false) {
+int PlainTcpAttempt(int port, bool same_bytes = false, HeldSockets* held = nullptr) {
   Connection c = ConnectFromKnownPort(port);
   if (c.fd < 0) {
     return 0;
@@ -136,7 +166,7 @@ int PlainTcpAttempt(int port, bool same_bytes = false) {
   char buf[256];
   while (read(c.fd, buf, sizeof(buf)) > 0) {
   }
-  close(c.fd);
+  Release(c.fd, held);
   return c.local_port;
 }
 
@@ -313,24 +343,25 @@ TEST_F(TlsRefusalTest, ConcurrentRefusalsAreEachLoggedWithTheirOwnPeerAndReason)
   };
   std::vector<Attempt> attempts(5 * kRounds);
   std::vector<std::thread> threads;
+  HeldSockets held;  // Every attempt's local port stays its own.
   for (int i = 0; i < 5 * kRounds; ++i) {
     threads.emplace_back([&, i] {
       Attempt& a = attempts[static_cast<size_t>(i)];
       switch (i % 5) {
         case 0:
-          a = {"client_certificate_expired", TlsAttempt(port_, &expired)};
+          a = {"client_certificate_expired", TlsAttempt(port_, &expired, &held)};
           break;
         case 1:
-          a = {"client_certificate_unknown_ca", TlsAttempt(port_, &foreign)};
+          a = {"client_certificate_unknown_ca", TlsAttempt(port_, &foreign, &held)};
           break;
         case 2:
-          a = {"client_certificate_not_yet_valid", TlsAttempt(port_, &young)};
+          a = {"client_certificate_not_yet_valid", TlsAttempt(port_, &young, &held)};
           break;
         case 3:
-          a = {"no_client_certificate", TlsAttempt(port_, nullptr)};
+          a = {"no_client_certificate", TlsAttempt(port_, nullptr, &held)};
           break;
         default:
-          a = {"not_tls", PlainTcpAttempt(port_)};
+          a = {"not_tls", PlainTcpAttempt(port_, /*same_bytes=*/false, &held)};
           break;
       }
     });
@@ -357,8 +388,10 @@ TEST_F(TlsRefusalTest, IdenticalConcurrentProbesAreNeverLoggedWithAnotherOnesAdd
   constexpr int kProbes = 16;
   std::vector<int> ports(kProbes);
   std::vector<std::thread> threads;
+  HeldSockets held;  // Every probe's local port stays its own.
   for (int i = 0; i < kProbes; ++i) {
-    threads.emplace_back([&, i] { ports[static_cast<size_t>(i)] = PlainTcpAttempt(port_, true); });
+    threads.emplace_back(
+        [&, i] { ports[static_cast<size_t>(i)] = PlainTcpAttempt(port_, true, &held); });
   }
   for (std::thread& t : threads) {
     t.join();
