@@ -134,16 +134,23 @@ absl::Status CaptureSummarizer::AddFiles(const std::vector<std::string>& paths,
   std::vector<Waiting> waiting;
   std::vector<std::unique_ptr<Input>> open;
   absl::Status error;
+  // Opens `path` among the open files (not when it has no SYN/ACKs); `error` says if it failed.
+  auto open_file = [&](const std::string& path) {
+    size_t threads = 0;
+    for (const std::unique_ptr<Input>& input : open) {
+      threads += input->thread != nullptr ? 1 : 0;
+    }
+    if (std::unique_ptr<Input> input = Open(path, threads, progress, error)) {
+      open.push_back(std::move(input));
+    }
+  };
   for (const std::string& path : paths) {
     if (paths.size() > 1 && IsRegularFile(path)) {
       waiting.push_back({FirstPacketTime(path, reader_options_), path});
       continue;
     }
-    std::unique_ptr<Input> input = Open(path, open.size(), progress, error);
+    open_file(path);
     SYNMAP_RETURN_IF_ERROR(error);
-    if (input != nullptr) {
-      open.push_back(std::move(input));
-    }
   }
   std::stable_sort(waiting.begin(), waiting.end(),
                    [](const Waiting& a, const Waiting& b) { return a.first_ns < b.first_ns; });
@@ -167,15 +174,8 @@ absl::Status CaptureSummarizer::AddFiles(const std::vector<std::string>& paths,
     const int64_t next_file =
         next_waiting < waiting.size() ? waiting[next_waiting].first_ns : kNever;
     if (next_waiting < waiting.size() && (open.empty() || next_file <= head)) {
-      size_t threads = 0;
-      for (const std::unique_ptr<Input>& input : open) {
-        threads += input->thread != nullptr ? 1 : 0;
-      }
-      std::unique_ptr<Input> input = Open(waiting[next_waiting++].path, threads, progress, error);
+      open_file(waiting[next_waiting++].path);
       SYNMAP_RETURN_IF_ERROR(error);
-      if (input != nullptr) {
-        open.push_back(std::move(input));
-      }
       continue;
     }
     if (open.empty()) {
