@@ -20,42 +20,43 @@
 namespace synmap::cli {
 namespace {
 
-// The rows of one summary of `records`: named, grouped and sorted once; ForEach formats each
+// The rows of one summary of `blocks`: named, grouped and sorted once; ForEach formats each
 // row's cells as it hands them out, so no row holds a string. Holds per address its value (17
-// B), its labels (5 B), and per row its sums (SummaryGroup) and its place in the order.
+// B) and its labels (5 B), and per row its sums (SummaryGroup, 72 B), in their order.
 // Not movable: the Labeler borrows the address dictionary.
 class SummaryRows {
  public:
-  SummaryRows(std::vector<common::Record> records, const common::NameTable& names, bool show_remote,
+  SummaryRows(RecordBlocks blocks, const common::NameTable& names, bool show_remote,
               common::CountKind count, common::RowOrder order, absl::string_view site)
       : count_(count), site_(site) {
-    // The address dictionary the Labeler names by id, as the collector's store keeps one, and
-    // each record's sums by address ids (42 B instead of 72 B, and the records' spare capacity):
-    // the records are freed before grouping.
-    std::vector<uint16_t> ports;
-    std::vector<Key> keys = Compact(std::move(records), ports);
+    // The address dictionary the Labeler names by id, as the collector's store keeps one; each
+    // record's two address ids are kept (8 B a record) for the second pass.
+    std::vector<uint32_t> ids = InternAddresses(blocks);
     labeler_ = std::make_unique<common::Labeler>(names, ips_, show_remote);
     common::SummaryGrouper grouper(*labeler_);
-    grouper.Reserve(keys.size());
+    grouper.Reserve(ids.size() / 2);
     const uint32_t site_id = labeler_->SiteId(site);
-    for (uint32_t i = 0; i < keys.size(); ++i) {
-      grouper.Add(i, keys[i].client, keys[i].server, ports[i], common::kNoSensor, site_id);
+    size_t k = 0;
+    for (std::vector<common::Record>& block : blocks) {
+      for (const common::Record& r : block) {
+        grouper.Add(ids[k], ids[k + 1], r.key.server_port, common::kNoSensor, site_id,
+                    {r.packets, r.connections, r.first_seen_ns, r.last_seen_ns});
+        k += 2;
+      }
+      // Summed into the rows: freed now (`= {}` would keep the memory), so the records and the
+      // rows are not all held at once.
+      block = std::vector<common::Record>();
     }
-    groups_ = grouper.Sum([&](uint32_t i, common::GroupTotals& totals) {
-      const Key& k = keys[i];
-      totals.Add(k.client, k.server, ports[i], k.totals);
-    });
-    // Summed into the groups: freed (`= {}` would keep the memory).
-    keys = std::vector<Key>();
-    ports = std::vector<uint16_t>();
+    ids = std::vector<uint32_t>();
+    groups_ = grouper.Sum();
     static const std::string kNoName;
-    rows_ = common::SortGroups(groups_, count, order, std::numeric_limits<size_t>::max(), *labeler_,
-                               [](uint32_t) -> const std::string& { return kNoName; });
+    common::SortGroups(groups_, count, order, std::numeric_limits<size_t>::max(), *labeler_,
+                       [](uint32_t) -> const std::string& { return kNoName; });
   }
   SummaryRows(const SummaryRows&) = delete;
   SummaryRows& operator=(const SummaryRows&) = delete;
 
-  size_t size() const { return rows_.size(); }
+  size_t size() const { return groups_.size(); }
 
   // Hands the cells of rows [begin, end) (SummaryCellViews: views valid for the call) to `row`,
   // in order. Thread-safe (const): the Labeler's Text() only reads.
@@ -70,13 +71,13 @@ class SummaryRows {
                  : absl::string_view();
     };
     for (size_t i = begin; i < end; ++i) {
-      const common::SummaryGroup* g = rows_[i];
-      const common::GroupTotals& t = g->totals;
-      row(SummaryCellViews({.count = g->Count(count_),
+      const common::SummaryGroup& g = groups_[i];
+      const common::GroupTotals& t = g.totals;
+      row(SummaryCellViews({.count = g.Count(count_),
                             .site = site_,
-                            .client = labeler_->Text(g->client, client),
-                            .server = labeler_->Text(g->server, server),
-                            .service = labeler_->Text(g->service, service),
+                            .client = labeler_->Text(g.client, client),
+                            .server = labeler_->Text(g.server, server),
+                            .service = labeler_->Text(g.service, service),
                             .sensor = {},
                             .server_port = t.port >= 0 ? static_cast<uint32_t>(t.port) : 0,
                             .server_ip = ip_text(t.server_ip, server_ip),
@@ -91,13 +92,6 @@ class SummaryRows {
   }
 
  private:
-  // A record by address ids, 40 bytes (its port is kept beside it: 2 more, not 8).
-  struct Key {
-    uint32_t client;
-    uint32_t server;
-    common::KeyTotals totals;
-  };
-
   // An address as two words and its length: hashed and compared without a byte loop.
   struct IpWords {
     uint64_t high, low;
@@ -124,9 +118,9 @@ class SummaryRows {
     bool operator()(const IpWords& a, uint32_t b) const { return a == IpWords((*ips)[b]); }
   };
 
-  // Fills ips_ with the distinct addresses of `records` and returns them by address id, their
-  // ports in `ports`.
-  std::vector<Key> Compact(std::vector<common::Record> records, std::vector<uint16_t>& ports) {
+  // Fills ips_ with the distinct addresses of `blocks` and returns each record's client and
+  // server address ids, in block order.
+  std::vector<uint32_t> InternAddresses(const RecordBlocks& blocks) {
     absl::flat_hash_set<uint32_t, IpHash, IpEq> index(0, IpHash{&ips_}, IpEq{&ips_});
     auto id_of = [&](const common::IpAddress& ip) {
       return *index.lazy_emplace(IpWords(ip), [&](const auto& make) {
@@ -134,38 +128,34 @@ class SummaryRows {
         ips_.push_back(ip);
       });
     };
+    size_t records = 0;
+    for (const std::vector<common::Record>& block : blocks) {
+      records += block.size();
+    }
+    std::vector<uint32_t> ids;
+    ids.reserve(2 * records);
     // The index outgrows the caches on big answers: each lookup is prefetched a few records
     // ahead to overlap the misses.
     constexpr size_t kPrefetchDistance = 8;
-    std::vector<Key> keys;
-    keys.reserve(records.size());
-    ports.reserve(records.size());
-    uint32_t client = 0;
-    for (size_t i = 0; i < records.size(); ++i) {
-      if (i + kPrefetchDistance < records.size()) {
-        index.prefetch(IpWords(records[i + kPrefetchDistance].key.client));
-        index.prefetch(IpWords(records[i + kPrefetchDistance].key.server));
+    for (const std::vector<common::Record>& block : blocks) {
+      for (size_t i = 0; i < block.size(); ++i) {
+        if (i + kPrefetchDistance < block.size()) {
+          index.prefetch(IpWords(block[i + kPrefetchDistance].key.client));
+          index.prefetch(IpWords(block[i + kPrefetchDistance].key.server));
+        }
+        ids.push_back(id_of(block[i].key.client));
+        ids.push_back(id_of(block[i].key.server));
       }
-      const common::Record& r = records[i];
-      // The records come sorted by client: a client's records follow one another.
-      if (i == 0 || !(r.key.client == records[i - 1].key.client)) {
-        client = id_of(r.key.client);
-      }
-      keys.push_back(Key{client,
-                         id_of(r.key.server),
-                         {r.packets, r.connections, r.first_seen_ns, r.last_seen_ns}});
-      ports.push_back(r.key.server_port);
     }
     ips_.shrink_to_fit();
-    return keys;
+    return ids;
   }
 
   common::CountKind count_;
   absl::string_view site_;
   std::vector<common::IpAddress> ips_;
   std::unique_ptr<common::Labeler> labeler_;
-  std::vector<common::SummaryGroup> groups_;
-  std::vector<const common::SummaryGroup*> rows_;
+  std::vector<common::SummaryGroup> groups_;  // In the answer's order.
 };
 
 // Writes `rows` to `writer`, in order. Formatting is most of the output's time: from two chunks
@@ -235,11 +225,16 @@ void WriteRows(const SummaryRows& rows, OutputFormat format, absl::TimeZone zone
 
 }  // namespace
 
-void SummarizeRecordsTo(std::vector<common::Record> records, const common::NameTable& names,
-                        bool show_remote, common::CountKind count, common::RowOrder order,
-                        OutputFormat format, absl::TimeZone zone, TableWriter& writer,
-                        absl::string_view site) {
-  const SummaryRows rows(std::move(records), names, show_remote, count, order, site);
+RecordBlocks OneBlock(std::vector<common::Record> records) {
+  RecordBlocks blocks;
+  blocks.push_back(std::move(records));
+  return blocks;
+}
+
+void SummarizeRecordsTo(RecordBlocks blocks, const common::NameTable& names, bool show_remote,
+                        common::CountKind count, common::RowOrder order, OutputFormat format,
+                        absl::TimeZone zone, TableWriter& writer, absl::string_view site) {
+  const SummaryRows rows(std::move(blocks), names, show_remote, count, order, site);
   if (writer.measures()) {
     // Text pads its columns to the widest cell: a first pass measures, so the rows need not
     // be kept (formatting a row twice costs less than holding it).
@@ -249,12 +244,12 @@ void SummarizeRecordsTo(std::vector<common::Record> records, const common::NameT
   WriteRows(rows, format, zone, writer);
 }
 
-Table SummarizeRecords(std::vector<common::Record> records, const common::NameTable& names,
-                       bool show_remote, common::CountKind count, common::RowOrder order,
-                       OutputFormat format, absl::TimeZone zone, absl::string_view site) {
+Table SummarizeRecords(RecordBlocks blocks, const common::NameTable& names, bool show_remote,
+                       common::CountKind count, common::RowOrder order, OutputFormat format,
+                       absl::TimeZone zone, absl::string_view site) {
   Table table;
   table.columns = SummaryTableColumns(/*by_sensor=*/false, /*with_site=*/!site.empty());
-  const SummaryRows rows(std::move(records), names, show_remote, count, order, site);
+  const SummaryRows rows(std::move(blocks), names, show_remote, count, order, site);
   rows.ForEach(0, rows.size(), format, zone, [&](absl::Span<const absl::string_view> cells) {
     table.rows.emplace_back(cells.begin(), cells.end());
   });

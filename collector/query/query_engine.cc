@@ -227,33 +227,29 @@ absl::StatusOr<synmap::v1::SummaryResponse> QueryEngine::Summary(
   const bool merged = !request.by_sensor() && request.filters().sensor().empty();
   const std::vector<KeyTotals> totals = SumByKey(*snapshot, since, until, merged);
   ForEachKey(*snapshot, totals, filter, naming,
-             [&](uint32_t id, const AggregateKey& k, const KeyTotals&, uint32_t site) {
-               grouper.Add(id, k.client, k.server, k.port,
-                           request.by_sensor() ? k.sensor : common::kNoSensor, site);
+             [&](uint32_t, const AggregateKey& k, const KeyTotals& t, uint32_t site) {
+               grouper.Add(k.client, k.server, k.port,
+                           request.by_sensor() ? k.sensor : common::kNoSensor, site, t);
              });
-  const std::vector<AggregateKey>& keys = *snapshot->keys;
-  const std::vector<common::SummaryGroup> groups = grouper.Sum([&](uint32_t id, GroupTotals& acc) {
-    const AggregateKey& k = keys[id];
-    acc.Add(k.client, k.server, k.port, totals[id]);
-  });
+  std::vector<common::SummaryGroup> rows = grouper.Sum();
   const common::CountKind count =
       packets ? common::CountKind::kPackets : common::CountKind::kConnections;
   synmap::v1::SummaryResponse response;
-  response.set_total_rows(groups.size());
-  const std::vector<const common::SummaryGroup*> rows = common::SortGroups(
-      groups, count, common::RowOrder::kCount, top_n, naming,
+  response.set_total_rows(rows.size());
+  common::SortGroups(
+      rows, count, common::RowOrder::kCount, top_n, naming,
       [&](uint32_t sensor) -> const std::string& { return snapshot->sensors[sensor].name; });
-  for (const common::SummaryGroup* g : rows) {
+  for (const common::SummaryGroup& g : rows) {
     synmap::v1::SummaryRow* row = response.add_rows();
-    row->set_count(g->Count(count));
-    row->set_client(naming.Label(g->client));
-    row->set_server(naming.Label(g->server));
-    row->set_service(naming.Label(g->service));
-    row->set_site(naming.SiteName(g->site));
-    if (g->sensor != common::kNoSensor) {
-      row->set_sensor(snapshot->sensors[g->sensor].name);
+    row->set_count(g.Count(count));
+    row->set_client(naming.Label(g.client));
+    row->set_server(naming.Label(g.server));
+    row->set_service(naming.Label(g.service));
+    row->set_site(naming.SiteName(g.site));
+    if (g.sensor != common::kNoSensor) {
+      row->set_sensor(snapshot->sensors[g.sensor].name);
     }
-    internal::FillFacts(g->totals, naming, row);
+    internal::FillFacts(g.totals, naming, row);
   }
   internal::FillCoverage(*snapshot, request.range(), filter, response.mutable_coverage());
   return response;

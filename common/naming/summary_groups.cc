@@ -2,42 +2,58 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <tuple>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/hash/hash.h"
 #include "absl/strings/string_view.h"
 #include "common/aggregate/parallel_sort.h"
+#include "common/log/log.h"
 
 namespace synmap::common {
 
-std::vector<SummaryGroup> SummaryGrouper::Sum(
-    absl::FunctionRef<void(uint32_t ref, GroupTotals&)> add) {
-  // Grouping by sorting the members: equal group keys become neighbours, so the rows are made in
-  // one pass, counted first so the rows vector is allocated once at its size (a hash map of the
-  // groups and a doubling vector cost twice the rows' memory at their peak on big answers).
-  ParallelSort(members_.begin(), members_.end(),
-               [](const Member& a, const Member& b) { return a.group < b.group; });
-  size_t rows = 0;
-  for (size_t i = 0; i < members_.size(); ++i) {
-    rows += i == 0 || members_[i].group != members_[i - 1].group ? 1 : 0;
-  }
-  std::vector<SummaryGroup> groups;
-  groups.reserve(rows);
-  for (size_t i = 0; i < members_.size(); ++i) {
-    const Member& m = members_[i];
-    if (i == 0 || m.group != members_[i - 1].group) {
-      const uint32_t slot = static_cast<uint32_t>(m.group.second);
-      groups.push_back(SummaryGroup{static_cast<uint32_t>(m.group.first >> 32),
-                                    static_cast<uint32_t>(m.group.first),
-                                    static_cast<uint32_t>(m.group.second >> 32),
-                                    slot == ~m.site ? kNoSensor : slot, m.site, GroupTotals()});
-    }
-    add(m.ref, groups.back().totals);
-  }
-  members_.clear();
-  members_.shrink_to_fit();
-  return groups;
+SummaryGrouper::SummaryGrouper(Labeler& labeler)
+    : labeler_(labeler), index_(0, RowHash{&rows_}, RowEq{&rows_}) {}
+
+void SummaryGrouper::Reserve(size_t keys) {
+  rows_.reserve(keys);
+  index_.reserve(keys);
+}
+
+SummaryGrouper::GroupKey SummaryGrouper::KeyOf(const SummaryGroup& row) {
+  // A sensor belongs to one site, so with sensors kept apart the sensor id also tells the site;
+  // without, the site takes the sensor's slot (as ~site, far above any sensor id).
+  const uint32_t slot = row.sensor != kNoSensor ? row.sensor : ~row.site;
+  return GroupKey{(uint64_t{row.client} << 32) | row.server, (uint64_t{row.service} << 32) | slot};
+}
+
+size_t SummaryGrouper::RowHash::operator()(const GroupKey& key) const {
+  return absl::HashOf(key.labels, key.service_slot);
+}
+
+void SummaryGrouper::Add(uint32_t client_ip, uint32_t server_ip, uint16_t port, uint32_t sensor,
+                         uint32_t site, const KeyTotals& totals) {
+  const SummaryGroup row{.client = labeler_.HostLabelId(client_ip, site),
+                         .server = labeler_.HostLabelId(server_ip, site),
+                         .service = labeler_.ServiceLabelId(port),
+                         .sensor = sensor,
+                         .site = site,
+                         .totals = {}};
+  const uint32_t i = *index_.lazy_emplace(KeyOf(row), [&](const auto& make) {
+    SYNMAP_CHECK(rows_.size() < std::numeric_limits<uint32_t>::max()) << "more than 2^32 rows";
+    rows_.push_back(row);
+    make(static_cast<uint32_t>(rows_.size() - 1));
+  });
+  rows_[i].totals.Add(client_ip, server_ip, port, totals);
+}
+
+std::vector<SummaryGroup> SummaryGrouper::Sum() {
+  index_ = decltype(index_)(0, RowHash{&rows_}, RowEq{&rows_});  // Freed (clear() keeps it).
+  std::vector<SummaryGroup> rows = std::move(rows_);
+  rows_.clear();  // A moved-from vector is valid but unspecified.
+  return rows;
 }
 
 namespace {
@@ -172,11 +188,88 @@ absl::flat_hash_map<Id, uint32_t> RankNames(std::vector<std::pair<const std::str
   return ranks;
 }
 
+// What a row is sorted by (its count and the text ranks of its names) and its index in the
+// rows. Rows of one site and one sensor leave those two out: 24 bytes a row instead of 32.
+struct NarrowSortRow {
+  uint64_t count;
+  uint32_t client;
+  uint32_t server;
+  uint32_t service;
+  uint32_t group;  // Index into the rows.
+  auto names() const { return std::tie(client, server, service); }
+};
+struct WideSortRow {
+  uint64_t count;
+  uint32_t site;
+  uint32_t client;
+  uint32_t server;
+  uint32_t service;
+  uint32_t sensor;
+  uint32_t group;
+  auto names() const { return std::tie(site, client, server, service, sensor); }
+};
+
+// SortGroups' ordering by rows `make(row, index)`: the sort rows are sorted, then the first
+// `top_n` rows are copied out (a few of many) or all rows are moved into that order in place.
+template <typename SortRow>
+void OrderGroups(std::vector<SummaryGroup>& groups, RowOrder order, size_t top_n,
+                 absl::FunctionRef<SortRow(const SummaryGroup&, uint32_t)> make) {
+  std::vector<SortRow> sorted;
+  sorted.reserve(groups.size());
+  for (size_t i = 0; i < groups.size(); ++i) {
+    sorted.push_back(make(groups[i], static_cast<uint32_t>(i)));
+  }
+  auto less = [order](const SortRow& a, const SortRow& b) {
+    if (order == RowOrder::kCount) {
+      if (a.count != b.count) {
+        return a.count > b.count;
+      }
+      return a.names() < b.names();
+    }
+    if (const auto na = a.names(), nb = b.names(); na != nb) {
+      return na < nb;
+    }
+    return a.count > b.count;
+  };
+  if (sorted.size() > top_n) {
+    std::partial_sort(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(top_n),
+                      sorted.end(), less);
+    std::vector<SummaryGroup> top;
+    top.reserve(top_n);
+    for (size_t i = 0; i < top_n; ++i) {
+      top.push_back(groups[sorted[i].group]);
+    }
+    groups.swap(top);
+    return;
+  }
+  ParallelSort(sorted.begin(), sorted.end(), less);
+  // Every row moves to its place in `groups` itself (no second copy of the rows): position i
+  // takes row sorted[i].group, cycle by cycle, each cycle's first row held aside.
+  constexpr uint32_t kPlaced = std::numeric_limits<uint32_t>::max();
+  for (size_t start = 0; start < sorted.size(); ++start) {
+    if (sorted[start].group == kPlaced) {
+      continue;
+    }
+    const SummaryGroup first = groups[start];
+    size_t to = start;
+    while (true) {
+      const uint32_t from = sorted[to].group;
+      sorted[to].group = kPlaced;
+      if (from == start) {
+        groups[to] = first;
+        break;
+      }
+      groups[to] = groups[from];
+      to = from;
+    }
+  }
+}
+
 }  // namespace
 
-std::vector<const SummaryGroup*> SortGroups(
-    const std::vector<SummaryGroup>& groups, CountKind count, RowOrder order, size_t top_n,
-    const Labeler& labeler, absl::FunctionRef<const std::string&(uint32_t sensor)> sensor_name) {
+void SortGroups(std::vector<SummaryGroup>& groups, CountKind count, RowOrder order, size_t top_n,
+                const Labeler& labeler,
+                absl::FunctionRef<const std::string&(uint32_t sensor)> sensor_name) {
   static const std::string kNone;
   // Rows compare integer ranks of their names (site, client, server, service, sensor) in text
   // order, looked up once per row: no string is compared or kept while sorting.
@@ -202,51 +295,22 @@ std::vector<const SummaryGroup*> SortGroups(
   const bool one_site = site_rank.size() <= 1;
   const bool one_sensor = sensor_rank.size() <= 1;
 
-  struct SortRow {
-    uint64_t count;
-    uint32_t site;
-    uint32_t client;
-    uint32_t server;
-    uint32_t service;
-    uint32_t sensor;
-    uint32_t group;  // Index into `groups`.
-  };
-  std::vector<SortRow> sorted;
-  sorted.reserve(groups.size());
-  for (size_t i = 0; i < groups.size(); ++i) {
-    const SummaryGroup& g = groups[i];
-    sorted.push_back(SortRow{g.Count(count), one_site ? 0 : site_rank.at(g.site),
-                             label_rank(g.client), label_rank(g.server), label_rank(g.service),
-                             one_sensor ? 0 : sensor_rank.at(g.sensor), static_cast<uint32_t>(i)});
-  }
-  auto names = [](const SortRow& r) {
-    return std::tie(r.site, r.client, r.server, r.service, r.sensor);
-  };
-  auto less = [&](const SortRow& a, const SortRow& b) {
-    if (order == RowOrder::kCount) {
-      if (a.count != b.count) {
-        return a.count > b.count;
-      }
-      return names(a) < names(b);
-    }
-    if (const auto na = names(a), nb = names(b); na != nb) {
-      return na < nb;
-    }
-    return a.count > b.count;
-  };
-  if (sorted.size() > top_n) {
-    std::partial_sort(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(top_n),
-                      sorted.end(), less);
-    sorted.resize(top_n);
+  if (one_site && one_sensor) {
+    OrderGroups<NarrowSortRow>(groups, order, top_n, [&](const SummaryGroup& g, uint32_t i) {
+      return NarrowSortRow{g.Count(count), label_rank(g.client), label_rank(g.server),
+                           label_rank(g.service), i};
+    });
   } else {
-    ParallelSort(sorted.begin(), sorted.end(), less);
+    OrderGroups<WideSortRow>(groups, order, top_n, [&](const SummaryGroup& g, uint32_t i) {
+      return WideSortRow{g.Count(count),
+                         one_site ? 0 : site_rank.at(g.site),
+                         label_rank(g.client),
+                         label_rank(g.server),
+                         label_rank(g.service),
+                         one_sensor ? 0 : sensor_rank.at(g.sensor),
+                         i};
+    });
   }
-  std::vector<const SummaryGroup*> rows;
-  rows.reserve(sorted.size());
-  for (const SortRow& r : sorted) {
-    rows.push_back(&groups[r.group]);
-  }
-  return rows;
 }
 
 }  // namespace synmap::common

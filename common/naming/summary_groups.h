@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/functional/function_ref.h"
 #include "common/aggregate/saturating.h"
 #include "common/naming/labeler.h"
@@ -23,17 +24,18 @@ struct KeyTotals {
 };
 
 // Sums over the keys of one answer row (saturating at UINT64_MAX), plus whether they share one
-// port / client / server address (ids into the Labeler's address dictionary).
+// port / client / server address (ids into the Labeler's address dictionary, below 2^31 as
+// Labeler::IpLabel needs, so they fit the int32 fields beside the two markers).
 struct GroupTotals {
-  static constexpr int64_t kUnset = -1;
-  static constexpr int64_t kSeveral = -2;
+  static constexpr int32_t kUnset = -1;
+  static constexpr int32_t kSeveral = -2;
   uint64_t packets = 0;
   uint64_t connections = 0;
   int64_t first_ns = std::numeric_limits<int64_t>::max();
   int64_t last_ns = std::numeric_limits<int64_t>::min();
-  int64_t port = kUnset;       // The one port, or kSeveral.
-  int64_t client_ip = kUnset;  // The one client address id, or kSeveral.
-  int64_t server_ip = kUnset;  // The one server address id, or kSeveral.
+  int32_t port = kUnset;       // The one port, or kSeveral.
+  int32_t client_ip = kUnset;  // The one client address id, or kSeveral.
+  int32_t server_ip = kUnset;  // The one server address id, or kSeveral.
 
   void Add(uint32_t client, uint32_t server, uint16_t key_port, const KeyTotals& t) {
     packets = SaturatingAdd(packets, t.packets);
@@ -41,12 +43,12 @@ struct GroupTotals {
     first_ns = std::min(first_ns, t.first_ns);
     last_ns = std::max(last_ns, t.last_ns);
     Single(port, key_port);
-    Single(client_ip, client);
-    Single(server_ip, server);
+    Single(client_ip, static_cast<int32_t>(client));
+    Single(server_ip, static_cast<int32_t>(server));
   }
 
  private:
-  static void Single(int64_t& slot, int64_t value) {
+  static void Single(int32_t& slot, int32_t value) {
     if (slot == kUnset) {
       slot = value;
     } else if (slot != value) {
@@ -80,53 +82,69 @@ struct SummaryGroup {
 // The grouping rule of every summary, offline and from the collector: keys whose site, client,
 // server and service labels (and sensor, when kept apart) are equal are one row, summed. Keys
 // of different sites are never one row: the same address at two sites is two hosts.
-// Usage: Add every key that passes the filters, then Sum once. Thread-compatible.
+// Each key is summed into its row as it is added (a hash index of row numbers, 5-10 bytes a
+// row), so the grouper holds only the rows (72 bytes each) and the caller need not keep its keys
+// until the end. Usage: Add every key that passes the filters, then Sum once.
+// Thread-compatible. Not copyable or movable (the index's functors point at the rows).
 class SummaryGrouper {
  public:
-  explicit SummaryGrouper(Labeler& labeler) : labeler_(labeler) {}
+  explicit SummaryGrouper(Labeler& labeler);
+  SummaryGrouper(const SummaryGrouper&) = delete;
+  SummaryGrouper& operator=(const SummaryGrouper&) = delete;
 
-  // Room for `keys` calls of Add: one allocation instead of a doubling vector.
-  void Reserve(size_t keys) { members_.reserve(keys); }
+  // Room for `keys` calls of Add: no regrowth of the rows or the index while they are added.
+  // The rows' room is only reserved: pages are used as rows are made (big reservations are
+  // mapped, untouched, by the allocator).
+  void Reserve(size_t keys);
 
-  // Notes key `ref` (the caller's index of the key, handed back to Sum) with its address ids,
-  // port, sensor (kNoSensor unless rows are kept apart by sensor) and site (Labeler::SiteId;
-  // its names label the addresses).
-  void Add(uint32_t ref, uint32_t client_ip, uint32_t server_ip, uint16_t port, uint32_t sensor,
-           uint32_t site = 0) {
-    const uint32_t client = labeler_.HostLabelId(client_ip, site);
-    const uint32_t server = labeler_.HostLabelId(server_ip, site);
-    const uint32_t service = labeler_.ServiceLabelId(port);
-    // A sensor belongs to one site, so with sensors kept apart the sensor id also tells the
-    // site; without, the site takes the sensor's slot (as ~site, far above any sensor id): the
-    // group key stays two words.
-    const uint32_t slot = sensor != kNoSensor ? sensor : ~site;
-    members_.push_back(
-        Member{{(uint64_t{client} << 32) | server, (uint64_t{service} << 32) | slot}, site, ref});
-  }
+  // Adds a key: its address ids, port, sensor (kNoSensor unless rows are kept apart by sensor),
+  // site (Labeler::SiteId; its names label the addresses) and its totals.
+  void Add(uint32_t client_ip, uint32_t server_ip, uint16_t port, uint32_t sensor, uint32_t site,
+           const KeyTotals& totals);
 
-  // The rows, in no particular order. `add(ref, totals)` adds key `ref` to its row's totals
-  // (GroupTotals::Add with the key's address ids, port and KeyTotals). Empties the grouper.
-  // Groups by sorting the members (24 bytes each); the rows are allocated once, at their count.
-  std::vector<SummaryGroup> Sum(absl::FunctionRef<void(uint32_t ref, GroupTotals&)> add);
+  // The rows so far.
+  size_t size() const { return rows_.size(); }
+
+  // The rows, in the order of their first key. Empties the grouper.
+  std::vector<SummaryGroup> Sum();
 
  private:
-  struct Member {
-    // (client << 32 | server, service << 32 | (sensor, or ~site without sensors)).
-    std::pair<uint64_t, uint64_t> group;
-    uint32_t site;  // In what was padding: a member stays 24 bytes.
-    uint32_t ref;
+  // (client << 32 | server, service << 32 | (sensor, or ~site without sensors)).
+  struct GroupKey {
+    uint64_t labels;
+    uint64_t service_slot;
+    bool operator==(const GroupKey&) const = default;
   };
+  static GroupKey KeyOf(const SummaryGroup& row);
+  // Hash and equality of row numbers by their rows' group keys, so the index holds 4-byte row
+  // numbers and finds one from a group key.
+  struct RowHash {
+    using is_transparent = void;
+    const std::vector<SummaryGroup>* rows;
+    size_t operator()(uint32_t row) const { return (*this)(KeyOf((*rows)[row])); }
+    size_t operator()(const GroupKey& key) const;
+  };
+  struct RowEq {
+    using is_transparent = void;
+    const std::vector<SummaryGroup>* rows;
+    bool operator()(uint32_t a, uint32_t b) const { return a == b; }
+    bool operator()(uint32_t a, const GroupKey& b) const { return KeyOf((*rows)[a]) == b; }
+    bool operator()(const GroupKey& a, uint32_t b) const { return a == KeyOf((*rows)[b]); }
+  };
+
   Labeler& labeler_;
-  std::vector<Member> members_;
+  std::vector<SummaryGroup> rows_;
+  absl::flat_hash_set<uint32_t, RowHash, RowEq> index_;
 };
 
-// The first `top_n` rows of `groups` in `order` by `count`, as pointers into `groups`. Ties in
-// kCount order go by site, client, server, service, then sensor name (so rows without a site
-// come first); in kName order by count descending. `sensor_name(id)` is called only for ids other
+// Orders `groups` in place in `order` by `count` and keeps the first `top_n`. Ties in kCount
+// order go by site, client, server, service, then sensor name (so rows without a site come
+// first); in kName order by count descending. `sensor_name(id)` is called only for ids other
 // than kNoSensor. Names compare by their rank in text order, made once per used label (each IP
-// label's text is formatted once into a temporary buffer): ~20 bytes a row while sorting.
-std::vector<const SummaryGroup*> SortGroups(
-    const std::vector<SummaryGroup>& groups, CountKind count, RowOrder order, size_t top_n,
-    const Labeler& labeler, absl::FunctionRef<const std::string&(uint32_t sensor)> sensor_name);
+// label's text is formatted once into a temporary buffer): 24-32 bytes a row while sorting, then
+// the rows are moved into that order in place.
+void SortGroups(std::vector<SummaryGroup>& groups, CountKind count, RowOrder order, size_t top_n,
+                const Labeler& labeler,
+                absl::FunctionRef<const std::string&(uint32_t sensor)> sensor_name);
 
 }  // namespace synmap::common

@@ -239,9 +239,9 @@ TEST(OfflineMatchesCollectorTest, SameCaptureSameNamesSameRowsCellForCell) {
          {common::CountKind::kConnections, common::CountKind::kPackets}) {
       SCOPED_TRACE(::testing::Message() << "show_remote=" << show_remote
                                         << " packets=" << (count == common::CountKind::kPackets));
-      const cli::Table offline =
-          cli::SummarizeRecords(records, *names_table, show_remote, count, common::RowOrder::kCount,
-                                cli::OutputFormat::kJson, absl::UTCTimeZone());
+      const cli::Table offline = cli::SummarizeRecords(
+          cli::OneBlock(records), *names_table, show_remote, count, common::RowOrder::kCount,
+          cli::OutputFormat::kJson, absl::UTCTimeZone());
       synmap::v1::SummaryRequest request;
       request.set_show_remote(show_remote);
       request.set_count(count == common::CountKind::kPackets ? synmap::v1::COUNT_KIND_PACKETS
