@@ -132,8 +132,15 @@ class LabelRanks {
         ++rank;
       }
       Slot(entries[i].label_id) = rank;
+      if (rank == label_of_rank_.size()) {
+        label_of_rank_.push_back(entries[i].label_id);
+      }
     }
   }
+
+  // A label of rank `rank`: the one label of that text (the Labeler gives equal texts equal
+  // ids), or, if ever two had one text, one of them, which reads the same.
+  uint32_t LabelOf(uint32_t rank) const { return label_of_rank_[rank]; }
 
   uint32_t operator()(uint32_t label_id) const {
     return Labeler::IsIpLabel(label_id) ? ip_rank_[Labeler::IpOf(label_id)]
@@ -169,6 +176,7 @@ class LabelRanks {
 
   std::vector<uint32_t> ip_rank_;
   std::vector<uint32_t> interned_rank_;
+  std::vector<uint32_t> label_of_rank_;
   size_t used_ = 0;
 };
 
@@ -188,80 +196,31 @@ absl::flat_hash_map<Id, uint32_t> RankNames(std::vector<std::pair<const std::str
   return ranks;
 }
 
-// What a row is sorted by (its count and the text ranks of its names) and its index in the
-// rows. Rows of one site and one sensor leave those two out: 24 bytes a row instead of 32.
-struct NarrowSortRow {
-  uint64_t count;
-  uint32_t client;
-  uint32_t server;
-  uint32_t service;
-  uint32_t group;  // Index into the rows.
-  auto names() const { return std::tie(client, server, service); }
-};
-struct WideSortRow {
-  uint64_t count;
-  uint32_t site;
-  uint32_t client;
-  uint32_t server;
-  uint32_t service;
-  uint32_t sensor;
-  uint32_t group;
-  auto names() const { return std::tie(site, client, server, service, sensor); }
-};
-
-// SortGroups' ordering by rows `make(row, index)`: the sort rows are sorted, then the first
-// `top_n` rows are copied out (a few of many) or all rows are moved into that order in place.
-template <typename SortRow>
-void OrderGroups(std::vector<SummaryGroup>& groups, RowOrder order, size_t top_n,
-                 absl::FunctionRef<SortRow(const SummaryGroup&, uint32_t)> make) {
-  std::vector<SortRow> sorted;
-  sorted.reserve(groups.size());
-  for (size_t i = 0; i < groups.size(); ++i) {
-    sorted.push_back(make(groups[i], static_cast<uint32_t>(i)));
-  }
-  auto less = [order](const SortRow& a, const SortRow& b) {
+// SortGroups' ordering of `groups`, whose label ids are their text ranks by then: `names(row)`
+// is the tuple of name ranks a row sorts by after (or before) its count.
+template <typename Names>
+void OrderByRanks(std::vector<SummaryGroup>& groups, CountKind count, RowOrder order, size_t top_n,
+                  Names names) {
+  auto less = [&](const SummaryGroup& a, const SummaryGroup& b) {
+    const uint64_t ca = a.Count(count);
+    const uint64_t cb = b.Count(count);
     if (order == RowOrder::kCount) {
-      if (a.count != b.count) {
-        return a.count > b.count;
+      if (ca != cb) {
+        return ca > cb;
       }
-      return a.names() < b.names();
+      return names(a) < names(b);
     }
-    if (const auto na = a.names(), nb = b.names(); na != nb) {
+    if (const auto na = names(a), nb = names(b); na != nb) {
       return na < nb;
     }
-    return a.count > b.count;
+    return ca > cb;
   };
-  if (sorted.size() > top_n) {
-    std::partial_sort(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(top_n),
-                      sorted.end(), less);
-    std::vector<SummaryGroup> top;
-    top.reserve(top_n);
-    for (size_t i = 0; i < top_n; ++i) {
-      top.push_back(groups[sorted[i].group]);
-    }
-    groups.swap(top);
-    return;
-  }
-  ParallelSort(sorted.begin(), sorted.end(), less);
-  // Every row moves to its place in `groups` itself (no second copy of the rows): position i
-  // takes row sorted[i].group, cycle by cycle, each cycle's first row held aside.
-  constexpr uint32_t kPlaced = std::numeric_limits<uint32_t>::max();
-  for (size_t start = 0; start < sorted.size(); ++start) {
-    if (sorted[start].group == kPlaced) {
-      continue;
-    }
-    const SummaryGroup first = groups[start];
-    size_t to = start;
-    while (true) {
-      const uint32_t from = sorted[to].group;
-      sorted[to].group = kPlaced;
-      if (from == start) {
-        groups[to] = first;
-        break;
-      }
-      groups[to] = groups[from];
-      to = from;
-    }
+  if (groups.size() > top_n) {
+    std::partial_sort(groups.begin(), groups.begin() + static_cast<std::ptrdiff_t>(top_n),
+                      groups.end(), less);
+    groups.resize(top_n);
+  } else {
+    ParallelSort(groups.begin(), groups.end(), less);
   }
 }
 
@@ -295,21 +254,42 @@ void SortGroups(std::vector<SummaryGroup>& groups, CountKind count, RowOrder ord
   const bool one_site = site_rank.size() <= 1;
   const bool one_sensor = sensor_rank.size() <= 1;
 
+  // The rows are sorted in place with their label ids replaced by their ranks, and given their
+  // ids back after: no memory per row beyond the rows.
+  for (SummaryGroup& g : groups) {
+    g.client = label_rank(g.client);
+    g.server = label_rank(g.server);
+    g.service = label_rank(g.service);
+  }
   if (one_site && one_sensor) {
-    OrderGroups<NarrowSortRow>(groups, order, top_n, [&](const SummaryGroup& g, uint32_t i) {
-      return NarrowSortRow{g.Count(count), label_rank(g.client), label_rank(g.server),
-                           label_rank(g.service), i};
+    OrderByRanks(groups, count, order, top_n, [](const SummaryGroup& g) {
+      return std::make_tuple(g.client, g.server, g.service);
     });
   } else {
-    OrderGroups<WideSortRow>(groups, order, top_n, [&](const SummaryGroup& g, uint32_t i) {
-      return WideSortRow{g.Count(count),
-                         one_site ? 0 : site_rank.at(g.site),
-                         label_rank(g.client),
-                         label_rank(g.server),
-                         label_rank(g.service),
-                         one_sensor ? 0 : sensor_rank.at(g.sensor),
-                         i};
+    // By id: a vector lookup in each comparison. Sensor ids are indices of the caller's sensors,
+    // kNoSensor (~0u) at 0 as sensor + 1.
+    auto by_id = [](const absl::flat_hash_map<uint32_t, uint32_t>& ranks, uint32_t shift) {
+      uint32_t size = 0;
+      for (const auto& [id, rank] : ranks) {
+        size = std::max(size, id + shift + 1);
+      }
+      std::vector<uint32_t> out(size, 0);
+      for (const auto& [id, rank] : ranks) {
+        out[id + shift] = rank;
+      }
+      return out;
+    };
+    const std::vector<uint32_t> site_of = by_id(site_rank, 0);
+    const std::vector<uint32_t> sensor_of = by_id(sensor_rank, 1);
+    OrderByRanks(groups, count, order, top_n, [&](const SummaryGroup& g) {
+      return std::make_tuple(site_of[g.site], g.client, g.server, g.service,
+                             sensor_of[g.sensor + 1]);
     });
+  }
+  for (SummaryGroup& g : groups) {
+    g.client = label_rank.LabelOf(g.client);
+    g.server = label_rank.LabelOf(g.server);
+    g.service = label_rank.LabelOf(g.service);
   }
 }
 

@@ -141,8 +141,8 @@ class SummaryGrouper {
 // order go by site, client, server, service, then sensor name (so rows without a site come
 // first); in kName order by count descending. `sensor_name(id)` is called only for ids other
 // than kNoSensor. Names compare by their rank in text order, made once per used label (each IP
-// label's text is formatted once into a temporary buffer): 24-32 bytes a row while sorting, then
-// the rows are moved into that order in place.
+// label's text is formatted once into a temporary buffer); the rows are sorted in place, with
+// no memory per row beyond them.
 void SortGroups(std::vector<SummaryGroup>& groups, CountKind count, RowOrder order, size_t top_n,
                 const Labeler& labeler,
                 absl::FunctionRef<const std::string&(uint32_t sensor)> sensor_name);
