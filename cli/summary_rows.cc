@@ -22,7 +22,7 @@ namespace {
 
 // The rows of one summary of `blocks`: named, grouped and sorted once; ForEach formats each
 // row's cells as it hands them out, so no row holds a string. Holds per address its value (17
-// B) and its labels (5 B), and per row its sums (SummaryGroup, 72 B), in their order.
+// B) and its labels (5 B), and per row its sums (SummaryGroup, 64 B), in their order.
 // Not movable: the Labeler borrows the address dictionary.
 class SummaryRows {
  public:

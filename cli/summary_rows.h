@@ -24,8 +24,8 @@ RecordBlocks OneBlock(std::vector<common::Record> records);
 // records whose client, server and service labels are equal are one row, summed), sorted by
 // `order`, in the columns of `synmap summary` (SummaryTableColumns without a sensor), written
 // to `writer` as they are formatted (text: a first pass over the rows measures the columns, so
-// no row is kept). Memory: per record 8 bytes and its row's share (72 bytes a row, 32 more
-// while sorting), per distinct address about 22 bytes. With a `site` (summarize --site), the
+// no row is kept). Memory: 8 bytes a record while grouping, 64 bytes a row (sorted in place),
+// about 22 bytes a distinct address. With a `site` (summarize --site), the
 // records are that site's: its names apply, and the rows carry a site column
 // (SummaryTableColumns with_site), as the collector's rows of that site do.
 void SummarizeRecordsTo(RecordBlocks blocks, const common::NameTable& names, bool show_remote,

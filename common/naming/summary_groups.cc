@@ -35,12 +35,12 @@ size_t SummaryGrouper::RowHash::operator()(const GroupKey& key) const {
 
 void SummaryGrouper::Add(uint32_t client_ip, uint32_t server_ip, uint16_t port, uint32_t sensor,
                          uint32_t site, const KeyTotals& totals) {
-  const SummaryGroup row{.client = labeler_.HostLabelId(client_ip, site),
+  const SummaryGroup row{.totals = {},
+                         .client = labeler_.HostLabelId(client_ip, site),
                          .server = labeler_.HostLabelId(server_ip, site),
                          .service = labeler_.ServiceLabelId(port),
                          .sensor = sensor,
-                         .site = site,
-                         .totals = {}};
+                         .site = site};
   const uint32_t i = *index_.lazy_emplace(KeyOf(row), [&](const auto& make) {
     SYNMAP_CHECK(rows_.size() < std::numeric_limits<uint32_t>::max()) << "more than 2^32 rows";
     rows_.push_back(row);

@@ -66,24 +66,28 @@ enum class RowOrder { kCount, kName };
 inline constexpr uint32_t kNoSensor = std::numeric_limits<uint32_t>::max();
 
 // One row of a summary before formatting: label ids (of a Labeler) and the sums of its keys.
+// 64 bytes: the ids sit in the totals' tail padding (a potentially-overlapping member; the
+// compiler never writes that padding when the totals are assigned), as an answer holds one per
+// row.
 struct SummaryGroup {
+  [[no_unique_address]] GroupTotals totals;
   uint32_t client = 0;
   uint32_t server = 0;
   uint32_t service = 0;
   uint32_t sensor = kNoSensor;  // The sensor id when rows are kept apart by sensor.
   uint32_t site = 0;            // The Labeler's site id (0 = no site).
-  GroupTotals totals;
 
   uint64_t Count(CountKind kind) const {
     return kind == CountKind::kPackets ? totals.packets : totals.connections;
   }
 };
+static_assert(sizeof(SummaryGroup) == 64, "the ids must share the totals' tail padding");
 
 // The grouping rule of every summary, offline and from the collector: keys whose site, client,
 // server and service labels (and sensor, when kept apart) are equal are one row, summed. Keys
 // of different sites are never one row: the same address at two sites is two hosts.
 // Each key is summed into its row as it is added (a hash index of row numbers, 5-10 bytes a
-// row), so the grouper holds only the rows (72 bytes each) and the caller need not keep its keys
+// row), so the grouper holds only the rows (64 bytes each) and the caller need not keep its keys
 // until the end. Usage: Add every key that passes the filters, then Sum once.
 // Thread-compatible. Not copyable or movable (the index's functors point at the rows).
 class SummaryGrouper {

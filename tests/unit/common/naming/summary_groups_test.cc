@@ -205,6 +205,36 @@ TEST(SummaryGrouperTest, BigAnswersGroupAndSortAsTheirTexts) {
   }
 }
 
+// A row's ids share the tail padding of its totals: assigning or adding to the totals must
+// leave them alone.
+TEST(SummaryGroupTest, AssigningTheTotalsKeepsTheIds) {
+  std::vector<SummaryGroup> rows(3);
+  for (uint32_t i = 0; i < rows.size(); ++i) {
+    rows[i] = SummaryGroup{.totals = {},
+                           .client = i + 1,
+                           .server = i + 2,
+                           .service = i + 3,
+                           .sensor = i + 4,
+                           .site = i + 5};
+    rows[i].totals.Add(i, i + 1, 80, KeyTotals{i + 1, 1, 10, 20});
+  }
+  rows[0].totals = rows[2].totals;
+  rows[1].totals = GroupTotals();
+  rows[2].totals.Add(7, 8, 443, KeyTotals{1, 1, 5, 30});
+  for (uint32_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(rows[i].client, i + 1);
+    EXPECT_EQ(rows[i].server, i + 2);
+    EXPECT_EQ(rows[i].service, i + 3);
+    EXPECT_EQ(rows[i].sensor, i + 4);
+    EXPECT_EQ(rows[i].site, i + 5);
+  }
+  EXPECT_EQ(rows[0].totals.packets, 3u);
+  EXPECT_EQ(rows[0].totals.server_ip, 3);
+  EXPECT_EQ(rows[1].totals.port, GroupTotals::kUnset);
+  EXPECT_EQ(rows[2].totals.port, GroupTotals::kSeveral);
+  EXPECT_EQ(rows[2].totals.first_ns, 5);
+}
+
 // Keys that land in one row sum their counts and times, and the row keeps an address or port
 // only when all its keys share it.
 TEST(SummaryGrouperTest, ARowKeepsWhatAllItsKeysShare) {
