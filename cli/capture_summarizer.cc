@@ -8,6 +8,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -61,23 +62,40 @@ void CaptureSummarizer::CloseBucket(const common::CaptureWindow& bucket) {
   }
 }
 
-std::vector<common::Record> CaptureSummarizer::TakeRecords() {
-  std::vector<common::Record> records;
-  if (!window_.has_value()) {
-    records = table_.TakeRecords(threading_ == Threading::kPipelined ? common::SortThreads::kTwo
-                                                                     : common::SortThreads::kOne);
-  } else {
-    if (std::optional<common::CaptureWindow> open = buckets_->Close()) {
-      CloseBucket(*open);
-    }
-    records = std::move(kept_);
+std::vector<common::Record> CaptureSummarizer::TakeKept() {
+  if (std::optional<common::CaptureWindow> open = buckets_->Close()) {
+    CloseBucket(*open);
   }
+  return std::move(kept_);
+}
+
+void CaptureSummarizer::EndCounting() {
   // The counting is over: the key index and the handshake memory (about 50 B a key on big
   // captures) are freed before the rows are made from the records; the stats stay.
   coverage();
   taken_ = true;
   table_ = common::SynAckTable(table_options_);
+}
+
+std::vector<common::Record> CaptureSummarizer::TakeRecords() {
+  std::vector<common::Record> records =
+      window_.has_value()
+          ? TakeKept()
+          : table_.TakeRecords(threading_ == Threading::kPipelined ? common::SortThreads::kTwo
+                                                                   : common::SortThreads::kOne);
+  EndCounting();
   return records;
+}
+
+std::vector<std::vector<common::Record>> CaptureSummarizer::TakeRecordBlocks() {
+  std::vector<std::vector<common::Record>> blocks;
+  if (!window_.has_value()) {
+    blocks = table_.TakeRecordBlocks();
+  } else if (std::vector<common::Record> kept = TakeKept(); !kept.empty()) {
+    blocks.push_back(std::move(kept));
+  }
+  EndCounting();
+  return blocks;
 }
 
 // One file being merged: its reader, its decoding (on a thread of its own, or on the calling

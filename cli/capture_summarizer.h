@@ -97,6 +97,11 @@ class CaptureSummarizer {
   // table's memory is freed (coverage() keeps its stats), and AddFile after it returns
   // FailedPrecondition.
   std::vector<common::Record> TakeRecords();
+  // As TakeRecords() (the counting ends the same way), but the records in no particular order, in
+  // blocks the caller can free one by one as it reads them: without a window the table's blocks
+  // (SynAckTable::TakeRecordBlocks(), no copy and no sort), with one the window's records as a
+  // single block. No block is empty.
+  std::vector<std::vector<common::Record>> TakeRecordBlocks();
   // Coverage so far (table stats and skipped link types brought up to date).
   const SummaryCoverage& coverage();
 
@@ -105,6 +110,10 @@ class CaptureSummarizer {
 
   // With a window: closes the bucket being counted, keeping its records if inside the window.
   void CloseBucket(const common::CaptureWindow& bucket);
+  // With a window: closes the open bucket and returns the records kept (sorted by key).
+  std::vector<common::Record> TakeKept();
+  // Once the records are out: ends the counting (see TakeRecords()).
+  void EndCounting();
   // Opens `path` (a coverage file entry) with a decoding thread of its own unless
   // `decoding_threads` other files have one, and reads up to its first batch with SYN/ACKs; null
   // when it has none (`error` set if it failed).
@@ -119,7 +128,7 @@ class CaptureSummarizer {
 
   common::SynAckTable table_;
   common::SynAckTableOptions table_options_;
-  bool taken_ = false;  // TakeRecords was called.
+  bool taken_ = false;  // The records were taken.
   common::PacketReaderOptions reader_options_;
   common::DecodeOptions decode_options_;
   Threading threading_ = Threading::kPipelined;

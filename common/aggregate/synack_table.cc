@@ -105,6 +105,8 @@ std::vector<Record> SynAckTable::TakeRecords(SortThreads threads) {
   return keys_->Take(/*two_threads=*/threads == SortThreads::kTwo);
 }
 
+std::vector<std::vector<Record>> SynAckTable::TakeRecordBlocks() { return keys_->TakeBlocks(); }
+
 size_t SynAckTable::key_count() const { return keys_->size(); }
 
 size_t SynAckTable::handshake_count() const { return handshakes_->size(); }

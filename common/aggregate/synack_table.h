@@ -49,8 +49,8 @@ struct SynAckTableStats {
 };
 
 // Counts SYN/ACKs per (client, server, server port). The handshake memory (for
-// retransmissions) spans TakeRecords() calls, so a retransmission just after a flush is still
-// a retransmission. The key table itself is unbounded: a caller that must bound memory (the
+// retransmissions) spans the calls taking the records, so a retransmission just after a flush is
+// still a retransmission. The key table itself is unbounded: a caller that must bound memory (the
 // sensor) flushes when key_count() reaches its limit, so nothing is ever dropped here.
 //
 // Retransmission rule: the window is measured from the FIRST sighting of a handshake
@@ -66,9 +66,11 @@ struct SynAckTableStats {
 // At max_handshakes the head is dropped early, counted in handshakes_evicted if it was still
 // within its window. Two distinct handshakes share a
 // fingerprint with probability ~n^2/2^65 (n remembered), which would count the second one as
-// a retransmission. Keys: a dense vector of Records plus an open-addressing index of 8-byte
-// slots (32-bit hash + position), ~85-95 bytes a key; TakeRecords() sorts and hands out that
-// vector without copying.
+// a retransmission. Keys: Records in blocks of 2^14 (growing adds a block, nothing is copied)
+// plus an open-addressing index of 8-byte slots (32-bit hash + position), ~85-95 bytes a key.
+// TakeRecords() copies them into one sorted vector, freeing each block once copied (the records
+// once plus a block at the peak, if freed blocks go back to the system: see `synmap summarize`'s
+// mmap threshold); TakeRecordBlocks() hands the blocks out as they are.
 //
 // Thread-compatible: owned by one capture thread. Keeps no pointers into packet buffers.
 // No allocation per event once the tables have grown to their working size. Movable (a
@@ -89,9 +91,13 @@ class SynAckTable {
   // cache misses of a batch overlap instead of following one another.
   void AddBatch(absl::Span<const SynAckEvent> events);
 
-  // Returns the records counted since the last call, sorted by key (on `threads`), and clears
-  // them. Handshake memory is kept.
+  // Returns the records counted since the last take (this or TakeRecordBlocks()), sorted by key
+  // (on `threads`), and clears them. Handshake memory is kept.
   std::vector<Record> TakeRecords(SortThreads threads = SortThreads::kOne);
+  // As TakeRecords(), but the records in no particular order, in the blocks they were counted
+  // in (no copy; each holds at most 2^14 records, every one but the last exactly that many, and
+  // none is empty): a caller can free each block once it has read it.
+  std::vector<std::vector<Record>> TakeRecordBlocks();
 
   size_t key_count() const;
   size_t handshake_count() const;

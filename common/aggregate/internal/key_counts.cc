@@ -76,7 +76,7 @@ void KeyCounts::PrefetchRecord(uint32_t hash) const {
   // Only the home slot: most keys sit there, and a hint must stay cheap.
   const uint64_t slot = slots_[hash & mask_];
   if (slot != 0 && static_cast<uint32_t>(slot >> 32) == hash) {
-    __builtin_prefetch(&records_[static_cast<uint32_t>(slot) - 1]);
+    __builtin_prefetch(&At(static_cast<uint32_t>(slot) - 1));
   }
 }
 
@@ -94,7 +94,7 @@ void KeyCounts::AddHashed(const RecordKey& key, uint32_t hash, int64_t timestamp
       break;
     }
     if ((slot & 0xFFFFFFFF00000000ULL) == tag) {
-      Record& candidate = records_[static_cast<uint32_t>(slot) - 1];
+      Record& candidate = At(static_cast<uint32_t>(slot) - 1);
       if (SameKey(candidate.key, key)) {
         record = &candidate;
         break;
@@ -106,13 +106,17 @@ void KeyCounts::AddHashed(const RecordKey& key, uint32_t hash, int64_t timestamp
     record->first_seen_ns = std::min(record->first_seen_ns, timestamp_ns);
     record->last_seen_ns = std::max(record->last_seen_ns, timestamp_ns);
   } else {
-    SYNMAP_CHECK(records_.size() < std::numeric_limits<uint32_t>::max())
+    const size_t position = size();
+    SYNMAP_CHECK(position < std::numeric_limits<uint32_t>::max())
         << "more than 2^32 keys in one window";
-    slots_[i] = tag | (records_.size() + 1);
-    records_.push_back(
+    slots_[i] = tag | (position + 1);
+    if (blocks_.empty() || blocks_.back().size() == kBlockRecords) {
+      // A new block; the full ones stay where they are.
+      blocks_.emplace_back().reserve(kBlockRecords);
+    }
+    record = &blocks_.back().emplace_back(
         Record{.key = key, .first_seen_ns = timestamp_ns, .last_seen_ns = timestamp_ns});
-    record = &records_.back();
-    if (records_.size() * 4 > slots_.size() * 3) {
+    if ((position + 1) * 4 > slots_.size() * 3) {
       Rehash(slots_.size() * 2);
     }
   }
@@ -140,11 +144,16 @@ void KeyCounts::Rehash(size_t slots) {
 }
 
 std::vector<Record> KeyCounts::Take(bool two_threads) {
-  // Free the index first: the sort below is the peak of a large window.
-  std::vector<uint64_t>().swap(slots_);
-  mask_ = 0;
-  std::vector<Record> out = std::move(records_);
-  records_.clear();  // A moved-from vector is valid but unspecified.
+  // One vector of exactly the records, each block freed as soon as it is copied (the index
+  // before them): the records are held once plus one block at the peak, if freed blocks go back
+  // to the system.
+  std::vector<Record> out;
+  out.reserve(size());
+  std::vector<std::vector<Record>> blocks = TakeBlocks();
+  for (std::vector<Record>& block : blocks) {
+    out.insert(out.end(), block.begin(), block.end());
+    std::vector<Record>().swap(block);
+  }
   auto less = [](const Record& a, const Record& b) { return KeyLess(a.key, b.key); };
   if (two_threads) {
     ParallelSort(out.begin(), out.end(), less);
@@ -152,6 +161,13 @@ std::vector<Record> KeyCounts::Take(bool two_threads) {
     std::sort(out.begin(), out.end(), less);
   }
   return out;
+}
+
+std::vector<std::vector<Record>> KeyCounts::TakeBlocks() {
+  // The index goes first: whatever the caller does with the blocks, it is not needed.
+  std::vector<uint64_t>().swap(slots_);
+  mask_ = 0;
+  return std::exchange(blocks_, {});
 }
 
 }  // namespace synmap::common::internal

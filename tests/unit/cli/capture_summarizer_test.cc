@@ -1,5 +1,6 @@
 #include "cli/capture_summarizer.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <fstream>
@@ -157,6 +158,49 @@ TEST_F(CaptureSummarizerTest, PipelinedCountsAWindowAsOneThread) {
   }
   EXPECT_LT(windowed, stats_.synacks / 2);  // A third of the capture, widened to minutes.
   ExpectSame(pipelined, single);
+}
+
+// TakeRecordBlocks() gives the records TakeRecords() gives, in blocks (the table's without a
+// window, one with), on one thread or two, and ends the counting as it does.
+TEST_F(CaptureSummarizerTest, TakeRecordBlocksHoldsWhatTakeRecordsGives) {
+  constexpr size_t kBlock = size_t{1} << 14;
+  const int64_t span = stats_.last_ns - stats_.first_ns;
+  const SummaryWindow window{stats_.first_ns + span / 3, stats_.first_ns + 2 * span / 3, kMinute};
+  for (const std::optional<SummaryWindow>& w :
+       {std::optional<SummaryWindow>(), std::optional(window)}) {
+    for (const Threading threading : {Threading::kSingleThread, Threading::kPipelined}) {
+      const std::string what = absl::StrCat(w.has_value() ? "window" : "no window", ", threading ",
+                                            static_cast<int>(threading));
+      const Counted want = Count({Capture()}, threading, w);
+      ASSERT_OK(want.status);
+      CaptureSummarizer summarizer(common::SynAckTableOptions(), common::PacketReaderOptions(), w);
+      summarizer.set_threading(threading);
+      ASSERT_OK(summarizer.AddFile(Capture()));
+      const std::vector<std::vector<common::Record>> blocks = summarizer.TakeRecordBlocks();
+      if (w.has_value()) {
+        EXPECT_EQ(blocks.size(), 1u) << what;
+      } else {
+        ASSERT_EQ(blocks.size(), (want.records.size() + kBlock - 1) / kBlock) << what;
+        EXPECT_GE(blocks.size(), 2u) << what;  // Past a block's end.
+        for (size_t b = 0; b + 1 < blocks.size(); ++b) {
+          EXPECT_EQ(blocks[b].size(), kBlock) << what << ", block " << b;
+        }
+      }
+      std::vector<common::Record> flat;
+      for (const std::vector<common::Record>& block : blocks) {
+        EXPECT_FALSE(block.empty()) << what;
+        flat.insert(flat.end(), block.begin(), block.end());
+      }
+      std::sort(flat.begin(), flat.end(),
+                [](const common::Record& a, const common::Record& b) { return a.key < b.key; });
+      EXPECT_EQ(flat, want.records) << what;
+      EXPECT_TRUE(SameCoverage(summarizer.coverage(), want.coverage)) << what;
+      EXPECT_THAT(summarizer.AddFile(Capture()), StatusIs(absl::StatusCode::kFailedPrecondition))
+          << what;
+      EXPECT_TRUE(summarizer.TakeRecordBlocks().empty()) << what;
+      EXPECT_EQ(summarizer.coverage().table, want.coverage.table) << what;
+    }
+  }
 }
 
 TEST_F(CaptureSummarizerTest, PipelinedKeepsWhatWasReadBeforeATruncation) {

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <random>
@@ -446,6 +447,73 @@ TEST(SynAckTableTest, ManyKeysKeepTheirCountsAndSortAsRecordKey) {
 
 TEST(SynAckTableTest, ManyKeysSortedOnTwoThreadsAsOnOne) {
   ExpectManyKeysKeepTheirCountsAndSortAsRecordKey(SortThreads::kTwo);
+}
+
+// Keys past several blocks, some seen again as retransmissions or new connections:
+// TakeRecordBlocks() gives the records TakeRecords() gives (unsorted, in blocks of 2^14, all full
+// but the last) and clears them as it does, keeping the handshake memory: the same handshakes
+// seen again two seconds later count afresh, as retransmissions only.
+TEST(SynAckTableTest, TakeRecordBlocksHoldsWhatTakeRecordsSorts) {
+  constexpr size_t kBlock = size_t{1} << 14;
+  std::mt19937 rng(21);
+  std::vector<SynAckEvent> events;
+  const int64_t t = At(absl::ZeroDuration());
+  for (uint32_t i = 0; i < 40'000; ++i) {
+    const SynAckEvent event =
+        MakeSynAck(absl::StrCat("10.1.", i % 200, ".", i / 200), static_cast<uint16_t>(443 + i % 3),
+                   "2001:db8::1", static_cast<uint16_t>(i), i, t + int64_t{i} * 1000);
+    events.push_back(event);
+    switch (rng() % 6) {
+      case 0:  // A retransmission, later in the stream.
+        events.push_back(Later(event, absl::Seconds(1)));
+        break;
+      case 1:  // A new connection of the same key.
+        events.push_back(Later(event, absl::Seconds(1)));
+        events.back().isn += 1'000'000;
+        break;
+      default:
+        break;
+    }
+  }
+  std::shuffle(events.begin(), events.end(), rng);
+  SynAckTable sorted(Options(/*max_handshakes=*/1 << 17));
+  SynAckTable blocked(Options(/*max_handshakes=*/1 << 17));
+  for (const absl::Duration later : {absl::ZeroDuration(), absl::Seconds(2)}) {
+    for (const SynAckEvent& event : events) {
+      sorted.Add(Later(event, later));
+      blocked.Add(Later(event, later));
+    }
+    const std::vector<Record> want = sorted.TakeRecords();
+    ASSERT_EQ(want.size(), 40'000u);
+    ASSERT_EQ(blocked.key_count(), want.size());
+    const std::vector<std::vector<Record>> blocks = blocked.TakeRecordBlocks();
+    EXPECT_EQ(blocked.key_count(), 0u);
+    ASSERT_EQ(blocks.size(), (want.size() + kBlock - 1) / kBlock);
+    std::vector<Record> flat;
+    for (size_t b = 0; b < blocks.size(); ++b) {
+      EXPECT_EQ(blocks[b].size(), b + 1 < blocks.size() ? kBlock : want.size() - b * kBlock)
+          << "block " << b;
+      flat.insert(flat.end(), blocks[b].begin(), blocks[b].end());
+    }
+    std::sort(flat.begin(), flat.end(),
+              [](const Record& a, const Record& b) { return a.key < b.key; });
+    EXPECT_EQ(flat, want);
+    uint64_t packets = 0;
+    uint64_t connections = 0;
+    for (const Record& r : want) {
+      packets += r.packets;
+      connections += r.connections;
+    }
+    EXPECT_EQ(packets, events.size());
+    if (later == absl::ZeroDuration()) {
+      EXPECT_LT(connections, events.size());  // Retransmissions among them.
+      EXPECT_GT(connections, want.size());    // And new connections of keys seen before.
+    } else {
+      EXPECT_EQ(connections, 0u);  // Every handshake remembered across the take.
+    }
+  }
+  EXPECT_EQ(blocked.stats(), sorted.stats());
+  EXPECT_TRUE(blocked.TakeRecordBlocks().empty());
 }
 
 // AddBatch is Add on each event in order: same records, stats, retransmissions and evictions,
