@@ -220,6 +220,17 @@ phases() {
 }
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+# What summarize holds whatever the capture (its libraries, buffers): peak RSS on a capture of no
+# packet (a classic pcap header only). Per-key costs below are also given above it.
+BASE_RSS=0
+if [ "$HAVE_SYNMAP" = 1 ]; then
+  printf '\xd4\xc3\xb2\xa1\x02\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00\xff\xff\x00\x00\x01\x00\x00\x00' >"$TMP/empty.pcap"
+  runs=$RUNS
+  RUNS=3
+  measure "$TMP/empty.out" "$SYNMAP" summarize --format tsv --show-remote --count packets "$TMP/empty.pcap"
+  RUNS=$runs
+  BASE_RSS=$RSS
+fi
 ROWS=()
 ROWS_SPREAD=()
 SPLIT=()
@@ -274,7 +285,7 @@ for entry in "${CAPTURES[@]}"; do
       fi
     fi
     ratio_bare="$(ratio "$WALL" "$bare_wall") (cpu $(ratio "$CPU" "$bare_cpu"))"
-    rss_cell="$((RSS / 1024)) MB ($(awk -v r="$RSS" -v k="$keys" 'BEGIN {printf "%.0f", r * 1024 / k}') B/key)"
+    rss_cell="$((RSS / 1024)) MB ($(awk -v r="$RSS" -v b="$BASE_RSS" -v k="$keys" 'BEGIN {printf "%.0f B/key; %.0f above an empty capture", r * 1024 / k, (r - b) * 1024 / k}'))"
     rows=$(( $(wc -l <"$TMP/synmap.out") - 1 ))
     phases "$pcap"
     if [ -n "$COUNT_CPU" ]; then
@@ -302,7 +313,7 @@ done
 
 HEADER="| capture | frames | file | SYN/ACKs (truth) | keys | bare pcap loop | synmap summarize | recipe pipeline | pipeline/synmap | synmap/bare | synmap peak RSS | SYN/ACKs the pipeline saw |
 |---|---|---|---|---|---|---|---|---|---|---|---|"
-SPLIT_HEADER="| capture | keys | rows shown | synmap: cpu, peak RSS | counting (read, decode, table, sorted records): cpu, peak RSS | the rest (naming, grouping, sorting, output): cpu | the rest: memory |
+SPLIT_HEADER="| capture | keys | rows shown | synmap: cpu, peak RSS | counting (read, decode, table, records taken): cpu, peak RSS | the rest (naming, grouping, sorting, output): cpu | the rest: memory |
 |---|---|---|---|---|---|---|"
 CPU_MODEL=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
 MODE_FLAGS=""
@@ -310,7 +321,7 @@ MODE_FLAGS=""
 [ "$SCALING" = 1 ] && MODE_FLAGS="$MODE_FLAGS --scaling"
 REPORT="Run: \`bench/bench_summarize.sh$MODE_FLAGS --runs $RUNS --recipe-runs $RECIPE_RUNS\` on $(date -u +%Y-%m-%dT%H:%MZ)
 Machine: $(nproc) cores ($CPU_MODEL), $(awk '/MemTotal/ {printf "%.0f GB", $2 / 1048576}' /proc/meminfo) RAM, load average $LOAD_BEFORE before and $(cut -d' ' -f1-3 /proc/loadavg) after (shared machine).
-Times: best of $RUNS runs ($RECIPE_RUNS for the recipe), wall (cpu = user + system of the command and its children); peak RSS from /usr/bin/time -v; B/key = peak RSS / keys.
+Times: best of $RUNS runs ($RECIPE_RUNS for the recipe), wall (cpu = user + system of the command and its children); peak RSS from /usr/bin/time -v; B/key = peak RSS / keys, and (peak RSS - $((BASE_RSS / 1024)) MB, the peak on a capture of no packet) / keys.
 
 $HEADER
 $(printf '%s\n' "${ROWS[@]}")

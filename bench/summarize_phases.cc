@@ -1,10 +1,11 @@
 // synmap-summarize-phases FILE...: times the stages of `synmap summarize` that come before
 // naming, on the same code (CaptureSummarizer): reading, decoding and counting every file into
-// the SYN/ACK table, then taking the sorted records out. Prints one line per stage with its wall
-// and CPU time and the process's resident memory after it (VmRSS, VmHWM), then the key count,
-// so the cost per key of the table and, by difference with the whole command, of naming and
-// output can be written down. Not a test; see bench/README.md.
+// the SYN/ACK table, then taking the records out (in blocks, as summarize does). Prints one line
+// per stage with its wall and CPU time and the process's resident memory after it (VmRSS, VmHWM),
+// then the key count, so the cost per key of the table and, by difference with the whole command,
+// of naming and output can be written down. Not a test; see bench/README.md.
 
+#include <malloc.h>
 #include <sys/resource.h>
 
 #include <cinttypes>
@@ -68,6 +69,7 @@ int main(int argc, char** argv) {
     std::fputs("usage: synmap-summarize-phases FILE...\n", stderr);
     return 2;
   }
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);  // As `synmap summarize` sets it (cli/summarize.cc).
   absl::Time wall = absl::Now();
   double cpu = CpuSeconds();
   Stage("start", &wall, &cpu);
@@ -79,11 +81,14 @@ int main(int argc, char** argv) {
     }
   }
   Stage("count", &wall, &cpu);
-  const std::vector<synmap::common::Record> records = summarizer.TakeRecords();
+  const std::vector<std::vector<synmap::common::Record>> blocks = summarizer.TakeRecordBlocks();
   Stage("take", &wall, &cpu);
+  size_t keys = 0;
+  for (const std::vector<synmap::common::Record>& block : blocks) {
+    keys += block.size();
+  }
   const synmap::cli::SummaryCoverage& coverage = summarizer.coverage();
   std::printf("packets %" PRIu64 " synacks %" PRIu64 " keys %zu (%zu bytes a Record)\n",
-              coverage.packets, coverage.table.synacks, records.size(),
-              sizeof(synmap::common::Record));
+              coverage.packets, coverage.table.synacks, keys, sizeof(synmap::common::Record));
   return 0;
 }

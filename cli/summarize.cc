@@ -380,8 +380,8 @@ int RunSummarize(absl::Span<const std::string> args) {
   const common::RowOrder order =
       flags.sort == "name" ? common::RowOrder::kName : common::RowOrder::kCount;
   if (dot) {
-    const Table table = SummarizeRecords(OneBlock(summarizer.TakeRecords()), *names,
-                                         flags.show_remote, count, order, format, zone, flags.site);
+    const Table table = SummarizeRecords(summarizer.TakeRecordBlocks(), *names, flags.show_remote,
+                                         count, order, format, zone, flags.site);
     WriteAll(
         stdout,
         SummaryDot(
@@ -393,7 +393,7 @@ int RunSummarize(absl::Span<const std::string> args) {
     // Rows go out as they are formatted: memory does not grow with a second copy of them.
     TableWriter writer(SummaryTableColumns(/*by_sensor=*/false, /*with_site=*/!flags.site.empty()),
                        format, stdout);
-    SummarizeRecordsTo(OneBlock(summarizer.TakeRecords()), *names, flags.show_remote, count, order,
+    SummarizeRecordsTo(summarizer.TakeRecordBlocks(), *names, flags.show_remote, count, order,
                        format, zone, writer, flags.site);
     writer.Finish(std::nullopt, [&](std::string* o) {
       AppendCoverageJson(coverage, flags.files.size(), error, window, o);
