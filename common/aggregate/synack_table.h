@@ -67,7 +67,7 @@ struct SynAckTableStats {
 // within its window. Two distinct handshakes share a
 // fingerprint with probability ~n^2/2^65 (n remembered), which would count the second one as
 // a retransmission. Keys: Records in blocks of 2^14 (growing adds a block, nothing is copied)
-// plus an open-addressing index of 8-byte slots (32-bit hash + position), ~85-95 bytes a key.
+// plus an open-addressing index of 8-byte slots (32-bit hash + position), ~81-90 bytes a key.
 // TakeRecords() copies them into one sorted vector, freeing each block once copied (the records
 // once plus a block at the peak, if freed blocks go back to the system: see `synmap summarize`'s
 // mmap threshold); TakeRecordBlocks() hands the blocks out as they are.

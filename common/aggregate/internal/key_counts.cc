@@ -116,7 +116,7 @@ void KeyCounts::AddHashed(const RecordKey& key, uint32_t hash, int64_t timestamp
     }
     record = &blocks_.back().emplace_back(
         Record{.key = key, .first_seen_ns = timestamp_ns, .last_seen_ns = timestamp_ns});
-    if ((position + 1) * 4 > slots_.size() * 3) {
+    if ((position + 1) * 8 > slots_.size() * 7) {
       Rehash(slots_.size() * 2);
     }
   }

@@ -17,13 +17,14 @@ namespace synmap::common::internal {
 // (0 = empty). A lookup reads slots (a probe usually stays in one cache line) and compares the full
 // key only when the stored hash matches, so a key costs one cache miss in the index and one in
 // the records; growing the index rehashes from the slots alone. Memory: the 72-byte Record plus
-// 8 bytes / load factor (kept between 3/8 and 3/4), ~85-95 bytes a key, plus at most one
-// block's unused room. Take() copies the records into one vector, freeing each block once
-// copied: the records once plus a block at its peak where freed blocks go back to the system
-// (up to twice the records where they stay on the heap, as under glibc's default threshold).
-// TakeBlocks() hands the blocks out as they are.
-// Thread-compatible. Movable (a moved-from one may only be destroyed or assigned to); not
-// copyable, since nothing copies one and a copied block would lose its reserved room.
+// 8 bytes / load factor (kept between 7/16 and 7/8: a mismatch reads no record, so a full
+// index costs little time, and it halves the index, and its peak while growing, for some
+// sizes), ~81-90 bytes a key, plus at most one block's unused room. Take() copies the records into
+// one vector, freeing each block once copied: the records once plus a block at its peak where freed
+// blocks go back to the system (up to twice the records where they stay on the heap, as under
+// glibc's default threshold). TakeBlocks() hands the blocks out as they are. Thread-compatible.
+// Movable (a moved-from one may only be destroyed or assigned to); not copyable, since nothing
+// copies one and a copied block would lose its reserved room.
 class KeyCounts {
  public:
   // Records a block holds (the last one may hold fewer).
