@@ -29,25 +29,47 @@ class SummaryRows {
   SummaryRows(RecordBlocks blocks, const common::NameTable& names, bool show_remote,
               common::CountKind count, common::RowOrder order, absl::string_view site)
       : count_(count), site_(site) {
-    // The address dictionary the Labeler names by id, as the collector's store keeps one; each
-    // record's two address ids are kept (8 B a record) for the second pass.
-    std::vector<uint32_t> ids = InternAddresses(blocks);
+    // One pass over the records: each address is given its id in the address dictionary (the
+    // Labeler names by id, as the collector's store keeps one) and each record is summed into
+    // its row, then its block is freed (`= {}` would keep the memory), so the records and the
+    // rows are not all held at once.
+    size_t records = 0;
+    for (const std::vector<common::Record>& block : blocks) {
+      records += block.size();
+    }
+    // At most two addresses a record: reserved (only the pages used are taken), so the
+    // dictionary is never copied while it grows.
+    ips_.reserve(2 * records);
     labeler_ = std::make_unique<common::Labeler>(names, ips_, show_remote);
     common::SummaryGrouper grouper(*labeler_);
-    grouper.Reserve(ids.size() / 2);
+    grouper.Reserve(records);
     const uint32_t site_id = labeler_->SiteId(site);
-    size_t k = 0;
+    absl::flat_hash_set<uint32_t, IpHash, IpEq> index(0, IpHash{&ips_}, IpEq{&ips_});
+    auto id_of = [&](const common::IpAddress& ip) {
+      return *index.lazy_emplace(IpWords(ip), [&](const auto& make) {
+        make(static_cast<uint32_t>(ips_.size()));
+        ips_.push_back(ip);
+      });
+    };
+    // The index outgrows the caches on big answers: each lookup is prefetched a few records
+    // ahead to overlap the misses.
+    constexpr size_t kPrefetchDistance = 8;
     for (std::vector<common::Record>& block : blocks) {
-      for (const common::Record& r : block) {
-        grouper.Add(ids[k], ids[k + 1], r.key.server_port, common::kNoSensor, site_id,
-                    {r.packets, r.connections, r.first_seen_ns, r.last_seen_ns});
-        k += 2;
+      for (size_t i = 0; i < block.size(); ++i) {
+        if (i + kPrefetchDistance < block.size()) {
+          index.prefetch(IpWords(block[i + kPrefetchDistance].key.client));
+          index.prefetch(IpWords(block[i + kPrefetchDistance].key.server));
+        }
+        const common::Record& r = block[i];
+        grouper.Add(id_of(r.key.client), id_of(r.key.server), r.key.server_port, common::kNoSensor,
+                    site_id, {r.packets, r.connections, r.first_seen_ns, r.last_seen_ns});
       }
-      // Summed into the rows: freed now (`= {}` would keep the memory), so the records and the
-      // rows are not all held at once.
       block = std::vector<common::Record>();
     }
-    ids = std::vector<uint32_t>();
+    // Freed before the sort: the dictionary's index, and the Labeler's caches (the labels are
+    // made).
+    index = decltype(index)(0, IpHash{&ips_}, IpEq{&ips_});
+    labeler_->ForgetAddressCaches();
     groups_ = grouper.Sum();
     static const std::string kNoName;
     common::SortGroups(groups_, count, order, std::numeric_limits<size_t>::max(), *labeler_,
@@ -117,39 +139,6 @@ class SummaryRows {
     bool operator()(uint32_t a, const IpWords& b) const { return IpWords((*ips)[a]) == b; }
     bool operator()(const IpWords& a, uint32_t b) const { return a == IpWords((*ips)[b]); }
   };
-
-  // Fills ips_ with the distinct addresses of `blocks` and returns each record's client and
-  // server address ids, in block order.
-  std::vector<uint32_t> InternAddresses(const RecordBlocks& blocks) {
-    absl::flat_hash_set<uint32_t, IpHash, IpEq> index(0, IpHash{&ips_}, IpEq{&ips_});
-    auto id_of = [&](const common::IpAddress& ip) {
-      return *index.lazy_emplace(IpWords(ip), [&](const auto& make) {
-        make(static_cast<uint32_t>(ips_.size()));
-        ips_.push_back(ip);
-      });
-    };
-    size_t records = 0;
-    for (const std::vector<common::Record>& block : blocks) {
-      records += block.size();
-    }
-    std::vector<uint32_t> ids;
-    ids.reserve(2 * records);
-    // The index outgrows the caches on big answers: each lookup is prefetched a few records
-    // ahead to overlap the misses.
-    constexpr size_t kPrefetchDistance = 8;
-    for (const std::vector<common::Record>& block : blocks) {
-      for (size_t i = 0; i < block.size(); ++i) {
-        if (i + kPrefetchDistance < block.size()) {
-          index.prefetch(IpWords(block[i + kPrefetchDistance].key.client));
-          index.prefetch(IpWords(block[i + kPrefetchDistance].key.server));
-        }
-        ids.push_back(id_of(block[i].key.client));
-        ids.push_back(id_of(block[i].key.server));
-      }
-    }
-    ips_.shrink_to_fit();
-    return ids;
-  }
 
   common::CountKind count_;
   absl::string_view site_;

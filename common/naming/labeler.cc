@@ -127,8 +127,23 @@ Labeler::ScopeCache& Labeler::ScopedCache(uint32_t scope) {
   return it->second;
 }
 
+void Labeler::ForgetAddressCaches() {
+  host_label_ = std::vector<uint32_t>();  // `= {}` or clear() would keep the memory.
+  local_ = std::vector<int8_t>();
+  scoped_.clear();
+}
+
+int8_t& Labeler::ScopedLocal(uint32_t ip, uint32_t scope) {
+  ScopeCache& cache = ScopedCache(scope);
+  return Covered(cache.host_label, cache.local, ip)[ip];
+}
+
 uint32_t Labeler::ScopedHostLabelId(uint32_t ip, uint32_t scope) {
-  uint32_t& id = ScopedCache(scope).host_label[ip];
+  ScopeCache& cache = ScopedCache(scope);
+  if (ip >= cache.host_label.size()) {
+    Cover(cache.host_label, cache.local);
+  }
+  uint32_t& id = cache.host_label[ip];
   if (id == kUnknown) {
     id = ComputeHostLabel(ip, scope);
   }

@@ -23,7 +23,8 @@ namespace synmap::common {
 // Sites: a key's site (a small id from SiteId, 0 = no site) picks which names apply to its
 // addresses (NameTable::ScopeOf: the site's own local networks and host names, else the global
 // ones); the site itself is kept apart by the caller (SummaryGrouper groups by it).
-// Borrows `names` and `ips` (the address dictionary: id -> address), which must outlive it.
+// Borrows `names` and `ips` (the address dictionary: id -> address), which must outlive it;
+// addresses may be appended to `ips` while it is used.
 // Thread-compatible (one answer).
 class Labeler {
  public:
@@ -42,6 +43,9 @@ class Labeler {
     if (site != 0 && scope_of_[site] != 0) {
       return ScopedHostLabelId(ip, scope_of_[site]);
     }
+    if (ip >= host_label_.size()) {
+      Cover(host_label_, local_);
+    }
     uint32_t& id = host_label_[ip];
     if (id == kUnknown) {
       id = ComputeHostLabel(ip, 0);
@@ -57,12 +61,16 @@ class Labeler {
   }
   bool IsLocal(uint32_t ip, uint32_t site = 0) {
     const uint32_t scope = site == 0 ? 0 : scope_of_[site];
-    int8_t& local = scope == 0 ? local_[ip] : ScopedCache(scope).local[ip];
+    int8_t& local = scope == 0 ? Covered(host_label_, local_, ip)[ip] : ScopedLocal(ip, scope);
     if (local < 0) {
       local = names_.IsLocal(ips_[ip], scope) ? 1 : 0;
     }
     return local == 1;
   }
+  // Frees the per-address caches of host labels and locality (5 bytes an address, per names
+  // scope used) once an answer's labels are made: only Text() and Label() are left to call.
+  // Labels asked for later are made again.
+  void ForgetAddressCaches();
   // The text of a label id; the reference lives as long as this object. An IP label's text is
   // kept once made (a hash-map node and a string): for a few rows; many rows use Text().
   const std::string& Label(uint32_t label_id) const;
@@ -91,6 +99,21 @@ class Labeler {
     std::vector<int8_t> local;
   };
   ScopeCache& ScopedCache(uint32_t scope);
+  int8_t& ScopedLocal(uint32_t ip, uint32_t scope);
+  // Grows per-address caches to the dictionary's size: addresses may be added to it while
+  // labels are made (an offline summary adds them as it reads its records).
+  void Cover(std::vector<uint32_t>& host_label, std::vector<int8_t>& local) const {
+    host_label.resize(ips_.size(), kUnknown);
+    local.resize(ips_.size(), -1);
+  }
+  // `local`, covering address `ip`.
+  std::vector<int8_t>& Covered(std::vector<uint32_t>& host_label, std::vector<int8_t>& local,
+                               uint32_t ip) const {
+    if (ip >= local.size()) {
+      Cover(host_label, local);
+    }
+    return local;
+  }
   uint32_t ScopedHostLabelId(uint32_t ip, uint32_t scope);
   uint32_t ComputeHostLabel(uint32_t ip, uint32_t scope);
   uint32_t Intern(std::string label);

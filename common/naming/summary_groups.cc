@@ -132,14 +132,27 @@ class LabelRanks {
         ++rank;
       }
       Slot(entries[i].label_id) = rank;
-      if (rank == label_of_rank_.size()) {
-        label_of_rank_.push_back(entries[i].label_id);
+    }
+    // LabelOf()'s table (4 bytes a rank), made once the texts are freed.
+    const size_t ranks = entries.empty() ? 0 : size_t{rank} + 1;
+    entries = std::vector<Entry>();
+    tails = std::string();
+    label_of_rank_.resize(ranks);
+    for (uint32_t id = 0; id < interned_rank_.size(); ++id) {
+      if (interned_rank_[id] != kUnranked) {
+        label_of_rank_[interned_rank_[id]] = id;
+      }
+    }
+    for (uint32_t ip = 0; ip < ip_rank_.size(); ++ip) {
+      if (ip_rank_[ip] != kUnranked) {
+        label_of_rank_[ip_rank_[ip]] = Labeler::IpLabel(ip);
       }
     }
   }
 
-  // A label of rank `rank`: the one label of that text (the Labeler gives equal texts equal
-  // ids), or, if ever two had one text, one of them, which reads the same.
+  // A label of rank `rank`: the one label of that text (the Labeler
+  // gives equal texts equal ids), or, if ever two had one text, one of them, which reads the
+  // same.
   uint32_t LabelOf(uint32_t rank) const { return label_of_rank_[rank]; }
 
   uint32_t operator()(uint32_t label_id) const {

@@ -72,5 +72,46 @@ TEST(LabelerTest, TextOfANameIsTheName) {
   EXPECT_EQ(labeler.Text(labeler.ServiceLabelId(1), buffer), "up:1");
 }
 
+// An offline summary adds addresses to the dictionary while it labels them; its labels, at the
+// global names and a site's, are those of a Labeler made over the whole dictionary, also after
+// the per-address caches were forgotten.
+TEST(LabelerTest, AddressesAddedWhileLabelingAreLabeledAsIfThereFromTheStart) {
+  ASSERT_OK_AND_ASSIGN(const NameTable names,
+                       NameTable::FromYaml("local_networks: [10.0.0.0/8]\n"
+                                           "hosts:\n  db: [10.0.0.5]\n"
+                                           "sites:\n  a:\n    local_networks: [192.0.2.0/24]\n"
+                                           "    hosts:\n      gw: [192.0.2.1]\n",
+                                           "names.yaml"));
+  std::vector<IpAddress> all;
+  for (int i = 0; i < 3000; ++i) {
+    all.push_back(*IpAddress::Parse(i % 3 == 0   ? "10.0.0." + std::to_string(i % 250)
+                                    : i % 3 == 1 ? "192.0.2." + std::to_string(i % 250)
+                                                 : "198.51.100." + std::to_string(i % 250)));
+  }
+  Labeler whole(names, all, /*show_remote=*/false);
+  std::vector<IpAddress> growing;
+  Labeler labeler(names, growing, /*show_remote=*/false);
+  const uint32_t site = labeler.SiteId("a");
+  ASSERT_EQ(whole.SiteId("a"), site);
+  for (uint32_t ip = 0; ip < all.size(); ++ip) {
+    growing.push_back(all[ip]);
+    if (ip == 1500) {
+      labeler.ForgetAddressCaches();
+    }
+    for (uint32_t s : {0u, site}) {
+      ASSERT_EQ(labeler.Label(labeler.HostLabelId(ip, s)), whole.Label(whole.HostLabelId(ip, s)))
+          << all[ip].ToString() << " site " << s;
+      ASSERT_EQ(labeler.IsLocal(ip, s), whole.IsLocal(ip, s)) << all[ip].ToString();
+    }
+  }
+  // Earlier addresses, asked again after the caches were forgotten.
+  labeler.ForgetAddressCaches();
+  for (uint32_t ip = 0; ip < all.size(); ip += 7) {
+    EXPECT_EQ(labeler.Label(labeler.HostLabelId(ip, site)),
+              whole.Label(whole.HostLabelId(ip, site)));
+    EXPECT_EQ(labeler.IsLocal(ip), whole.IsLocal(ip));
+  }
+}
+
 }  // namespace
 }  // namespace synmap::common
