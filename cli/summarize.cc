@@ -24,6 +24,7 @@
 #include "cli/summary_table.h"
 #include "cli/table_format.h"
 #include "cli/time_text.h"
+#include "common/limits/open_file_limit.h"
 #include "common/naming/name_table.h"
 
 namespace synmap::cli {
@@ -367,6 +368,11 @@ int RunSummarize(absl::Span<const std::string> args) {
       WriteAll(stderr, absl::StrCat("synmap summarize: ", problem, "\n"));
     }
     return kExitFailure;
+  }
+  // Files overlapping in time are all open at once while they are merged (several capture
+  // points): a low soft limit on descriptors must not stop that below the hard one.
+  if (flags.files.size() > 1) {
+    common::RaiseOpenFileLimit().status().IgnoreError();  // Else an open fails, and says so.
   }
   CaptureSummarizer summarizer{common::SynAckTableOptions(), common::PacketReaderOptions(), window,
                                common::DecodeOptions{.decapsulate = !flags.no_decapsulate}};

@@ -2,7 +2,6 @@
 // SIGTERM/SIGINT; SIGHUP reloads the names file. Only wiring lives here.
 
 #include <signal.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -34,6 +33,7 @@
 #include "collector/store/postgres_store.h"
 #include "collector/store/sqlite_store.h"
 #include "common/config/options.h"
+#include "common/limits/open_file_limit.h"
 #include "common/log/log.h"
 #include "common/metrics/metrics.h"
 #include "common/metrics/metrics_endpoint.h"
@@ -333,23 +333,14 @@ std::string HostOf(const std::string& listen) { return listen.substr(0, listen.r
 // Raises the soft descriptor limit to the hard one: every connection, even a stalled TLS
 // handshake, holds a descriptor, and gRPC 1.51 stops accepting for good after one EMFILE.
 void RaiseFileLimit() {
-  rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) {
-    SYNMAP_LOG(WARNING) << "file_limit_unknown error=" << std::strerror(errno);
+  const absl::StatusOr<common::OpenFileLimit> limit = common::RaiseOpenFileLimit();
+  if (!limit.ok()) {
+    SYNMAP_LOG(WARNING) << "file_limit_not_raised error=\"" << limit.status().message() << "\"";
     return;
   }
-  const rlim_t before = limit.rlim_cur;
-  if (limit.rlim_cur != limit.rlim_max) {
-    limit.rlim_cur = limit.rlim_max;
-    if (setrlimit(RLIMIT_NOFILE, &limit) != 0) {
-      SYNMAP_LOG(WARNING) << "file_limit_not_raised soft=" << before << " hard=" << limit.rlim_max
-                          << " error=" << std::strerror(errno);
-      return;
-    }
-  }
-  SYNMAP_LOG(INFO) << "file_limit soft=" << limit.rlim_cur << " was=" << before;
-  if (limit.rlim_cur < 4096) {
-    SYNMAP_LOG(WARNING) << "file_limit_low soft=" << limit.rlim_cur
+  SYNMAP_LOG(INFO) << "file_limit soft=" << limit->soft << " was=" << limit->soft_before;
+  if (limit->soft < 4096) {
+    SYNMAP_LOG(WARNING) << "file_limit_low soft=" << limit->soft
                         << " want=65536 (LimitNOFILE in the systemd unit)";
   }
 }

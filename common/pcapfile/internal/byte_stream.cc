@@ -32,6 +32,13 @@ absl::StatusOr<std::unique_ptr<ByteStream>> ByteStream::Open(absl::string_view p
     return absl::InvalidArgumentError(absl::StrCat(path, ": is a directory"));
   }
   stream->regular_file_ = S_ISREG(st.st_mode);
+  if (stream->regular_file_) {
+    // A small file needs no 1 MiB buffer: many of them may be open at once (several capture
+    // points merged by time). It may still grow (a capture being written): reads then come in
+    // pieces of the size chosen here, and a record longer than it grows the buffer.
+    stream->read_chunk_bytes_ = std::clamp<size_t>(static_cast<size_t>(st.st_size) + 1,
+                                                   kMinReadChunkBytes, kReadChunkBytes);
+  }
   return stream;
 }
 
@@ -51,8 +58,8 @@ const uint8_t* ByteStream::Fill(size_t n) {
   // Move the unconsumed tail to the front, grow to fit `n`, then read until `n` are there.
   const size_t have = static_cast<size_t>(end_ - pos_);
   const size_t consumed = static_cast<size_t>(pos_ - begin_);
-  if (buffer_.size() < n || buffer_.size() < kReadChunkBytes) {
-    std::vector<uint8_t> bigger(std::max(n, kReadChunkBytes));
+  if (buffer_.size() < n || buffer_.size() < read_chunk_bytes_) {
+    std::vector<uint8_t> bigger(std::max(n, read_chunk_bytes_));
     if (have > 0) {
       std::memcpy(bigger.data(), pos_, have);
     }

@@ -6,9 +6,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <pcap/pcap.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -397,6 +399,37 @@ TEST_F(SummarizeTest, AFileGoingBackInTimeIsReportedInTheFooter) {
   EXPECT_THAT(json.out, HasSubstr("\"late_connections\": 1"));
   const RunResult in_order = RunSynmap({"summarize", first_});
   EXPECT_THAT(in_order.err, Not(HasSubstr("older than SYN/ACKs")));
+}
+
+// Capture points recording the same hour (each file spans it, so all are open at once while
+// merged), more of them than a low soft descriptor limit allows: summarize raises its soft limit
+// to the hard one and counts every file.
+TEST_F(SummarizeTest, ManyCaptureFilesOverlappingInTimeAreAllCounted) {
+  rlimit original{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &original), 0);
+  constexpr int kFiles = 150;
+  if (original.rlim_max < 2 * kFiles) {
+    GTEST_SKIP() << "hard descriptor limit " << original.rlim_max << " is below " << 2 * kFiles;
+  }
+  std::vector<std::string> args = {"summarize", "--format", "tsv", "--show-remote"};
+  for (int i = 0; i < kFiles; ++i) {
+    const std::string path = dir_.File(absl::StrCat("point", i, ".pcap"));
+    const std::string client = absl::StrCat("203.0.113.", i);
+    WritePcap(path,
+              {{kT0 + i * kSecond, SynAck4("10.0.0.1", 443, client.c_str(), 40000, 7000 + i)},
+               {kT0 + 3600 * kSecond, SynAck4("10.0.0.2", 22, client.c_str(), 40001, 9000 + i)}},
+              /*nanos=*/true);
+    args.push_back(path);
+  }
+  rlimit low = original;
+  low.rlim_cur = 64;  // Inherited by the child: below the files it must hold open.
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+  const RunResult r = RunSynmap(args);
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &original), 0);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr(absl::StrCat("summarize: ", kFiles, " of ", kFiles,
+                                            " file(s) read to the end, ", 2 * kFiles, " packets")));
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 2 * kFiles + 1);  // Header + keys.
 }
 
 TEST(SummarizeUsageTest, BadFlagsExit64WithOneLineAndHint) {
