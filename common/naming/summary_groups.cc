@@ -150,9 +150,8 @@ class LabelRanks {
     }
   }
 
-  // A label of rank `rank`: the one label of that text (the Labeler
-  // gives equal texts equal ids), or, if ever two had one text, one of them, which reads the
-  // same.
+  // A label of rank `rank`: the one label of that text (the Labeler gives equal texts equal
+  // ids), or, if ever two had one text, one of them, which reads the same.
   uint32_t LabelOf(uint32_t rank) const { return label_of_rank_[rank]; }
 
   uint32_t operator()(uint32_t label_id) const {
