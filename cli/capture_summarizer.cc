@@ -55,18 +55,20 @@ CaptureSummarizer::CaptureSummarizer(const common::SynAckTableOptions& table_opt
 }
 
 void CaptureSummarizer::CloseBucket(const common::CaptureWindow& bucket) {
-  std::vector<common::Record> records = table_.TakeRecords();
+  // Unsorted: the kept records are combined by key in a hash table, not merged as lists.
+  const std::vector<std::vector<common::Record>> blocks = table_.TakeRecordBlocks();
   if ((window_->since_ns == 0 || bucket.start_ns >= window_->since_ns) &&
       (window_->until_ns == 0 || bucket.start_ns < window_->until_ns)) {
-    kept_ = common::MergeRecords(kept_, records);
+    for (const std::vector<common::Record>& block : blocks) {
+      kept_.Add(block);
+    }
   }
 }
 
-std::vector<common::Record> CaptureSummarizer::TakeKept() {
+void CaptureSummarizer::CloseLastBucket() {
   if (std::optional<common::CaptureWindow> open = buckets_->Close()) {
     CloseBucket(*open);
   }
-  return std::move(kept_);
 }
 
 void CaptureSummarizer::EndCounting() {
@@ -78,21 +80,26 @@ void CaptureSummarizer::EndCounting() {
 }
 
 std::vector<common::Record> CaptureSummarizer::TakeRecords() {
-  std::vector<common::Record> records =
-      window_.has_value()
-          ? TakeKept()
-          : table_.TakeRecords(threading_ == Threading::kPipelined ? common::SortThreads::kTwo
-                                                                   : common::SortThreads::kOne);
+  const bool two_threads = threading_ == Threading::kPipelined;
+  std::vector<common::Record> records;
+  if (window_.has_value()) {
+    CloseLastBucket();
+    records = kept_.TakeSorted(two_threads);
+  } else {
+    records =
+        table_.TakeRecords(two_threads ? common::SortThreads::kTwo : common::SortThreads::kOne);
+  }
   EndCounting();
   return records;
 }
 
 std::vector<std::vector<common::Record>> CaptureSummarizer::TakeRecordBlocks() {
   std::vector<std::vector<common::Record>> blocks;
-  if (!window_.has_value()) {
+  if (window_.has_value()) {
+    CloseLastBucket();
+    blocks = kept_.TakeBlocks();
+  } else {
     blocks = table_.TakeRecordBlocks();
-  } else if (std::vector<common::Record> kept = TakeKept(); !kept.empty()) {
-    blocks.push_back(std::move(kept));
   }
   EndCounting();
   return blocks;

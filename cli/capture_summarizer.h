@@ -14,6 +14,7 @@
 #include "absl/types/span.h"
 #include "cli/decode_thread.h"
 #include "common/aggregate/capture_window.h"
+#include "common/aggregate/merge.h"
 #include "common/aggregate/record.h"
 #include "common/aggregate/synack_table.h"
 #include "common/packet/decoder.h"
@@ -99,8 +100,8 @@ class CaptureSummarizer {
   std::vector<common::Record> TakeRecords();
   // As TakeRecords() (the counting ends the same way), but the records in no particular order, in
   // blocks the caller can free one by one as it reads them: without a window the table's blocks
-  // (SynAckTable::TakeRecordBlocks(), no copy and no sort), with one the window's records as a
-  // single block. No block is empty.
+  // (SynAckTable::TakeRecordBlocks(), no copy and no sort), with one the blocks of the window's
+  // records combined by key. No block is empty.
   std::vector<std::vector<common::Record>> TakeRecordBlocks();
   // Coverage so far (table stats and skipped link types brought up to date).
   const SummaryCoverage& coverage();
@@ -110,8 +111,8 @@ class CaptureSummarizer {
 
   // With a window: closes the bucket being counted, keeping its records if inside the window.
   void CloseBucket(const common::CaptureWindow& bucket);
-  // With a window: closes the open bucket and returns the records kept (sorted by key).
-  std::vector<common::Record> TakeKept();
+  // With a window: closes the open bucket (CloseBucket).
+  void CloseLastBucket();
   // Once the records are out: ends the counting (see TakeRecords()).
   void EndCounting();
   // Opens `path` (a coverage file entry) with a decoding thread of its own unless
@@ -134,7 +135,9 @@ class CaptureSummarizer {
   Threading threading_ = Threading::kPipelined;
   std::optional<SummaryWindow> window_;  // Answered (widened) window.
   std::optional<common::CaptureWindower> buckets_;
-  std::vector<common::Record> kept_;  // With a window: records of closed buckets inside it.
+  // With a window: the records of closed buckets inside it, combined by key (a hash table:
+  // keeping a bucket costs a lookup per record, not a merge of all kept so far).
+  common::RecordMerger kept_;
   SummaryCoverage coverage_;
   absl::flat_hash_map<int, uint64_t> skipped_;
 };

@@ -1,6 +1,10 @@
 #include "common/aggregate/merge.h"
 
 #include <algorithm>
+#include <memory>
+#include <utility>
+
+#include "common/aggregate/internal/key_counts.h"
 
 namespace synmap::common {
 namespace {
@@ -56,5 +60,24 @@ bool IsSortedByUniqueKey(absl::Span<const Record> records) {
   }
   return true;
 }
+
+RecordMerger::RecordMerger() : counts_(std::make_unique<internal::KeyCounts>()) {}
+RecordMerger::~RecordMerger() = default;
+RecordMerger::RecordMerger(RecordMerger&&) noexcept = default;
+RecordMerger& RecordMerger::operator=(RecordMerger&&) noexcept = default;
+
+void RecordMerger::Add(absl::Span<const Record> records) {
+  for (const Record& record : records) {
+    counts_->Merge(record);
+  }
+}
+
+size_t RecordMerger::size() const { return counts_->size(); }
+
+std::vector<Record> RecordMerger::TakeSorted(bool two_threads) {
+  return counts_->Take(two_threads);
+}
+
+std::vector<std::vector<Record>> RecordMerger::TakeBlocks() { return counts_->TakeBlocks(); }
 
 }  // namespace synmap::common

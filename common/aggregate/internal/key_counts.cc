@@ -80,14 +80,13 @@ void KeyCounts::PrefetchRecord(uint32_t hash) const {
   }
 }
 
-void KeyCounts::AddHashed(const RecordKey& key, uint32_t hash, int64_t timestamp_ns,
-                          bool new_connection) {
+template <typename Make>
+Record& KeyCounts::FindOrAdd(const RecordKey& key, uint32_t hash, Make make, bool& added) {
   if (slots_.empty()) {
     Rehash(kMinSlots);
   }
   const uint64_t tag = uint64_t{hash} << 32;
   size_t i = hash & mask_;
-  Record* record = nullptr;
   while (true) {
     const uint64_t slot = slots_[i];
     if (slot == 0) {
@@ -96,33 +95,53 @@ void KeyCounts::AddHashed(const RecordKey& key, uint32_t hash, int64_t timestamp
     if ((slot & 0xFFFFFFFF00000000ULL) == tag) {
       Record& candidate = At(static_cast<uint32_t>(slot) - 1);
       if (SameKey(candidate.key, key)) {
-        record = &candidate;
-        break;
+        added = false;
+        return candidate;
       }
     }
     i = (i + 1) & mask_;
   }
-  if (record != nullptr) {
-    record->first_seen_ns = std::min(record->first_seen_ns, timestamp_ns);
-    record->last_seen_ns = std::max(record->last_seen_ns, timestamp_ns);
-  } else {
-    const size_t position = size();
-    SYNMAP_CHECK(position < std::numeric_limits<uint32_t>::max())
-        << "more than 2^32 keys in one window";
-    slots_[i] = tag | (position + 1);
-    if (blocks_.empty() || blocks_.back().size() == kBlockRecords) {
-      // A new block; the full ones stay where they are.
-      blocks_.emplace_back().reserve(kBlockRecords);
-    }
-    record = &blocks_.back().emplace_back(
-        Record{.key = key, .first_seen_ns = timestamp_ns, .last_seen_ns = timestamp_ns});
-    if ((position + 1) * 8 > slots_.size() * 7) {
-      Rehash(slots_.size() * 2);
-    }
+  const size_t position = size();
+  SYNMAP_CHECK(position < std::numeric_limits<uint32_t>::max())
+      << "more than 2^32 keys in one window";
+  slots_[i] = tag | (position + 1);
+  if (blocks_.empty() || blocks_.back().size() == kBlockRecords) {
+    // A new block; the full ones stay where they are.
+    blocks_.emplace_back().reserve(kBlockRecords);
   }
-  ++record->packets;
+  Record& record = blocks_.back().emplace_back(make());
+  if ((position + 1) * 8 > slots_.size() * 7) {
+    Rehash(slots_.size() * 2);
+  }
+  added = true;
+  return record;
+}
+
+void KeyCounts::AddHashed(const RecordKey& key, uint32_t hash, int64_t timestamp_ns,
+                          bool new_connection) {
+  bool added = false;
+  Record& record = FindOrAdd(
+      key, hash,
+      [&] {
+        return Record{.key = key, .first_seen_ns = timestamp_ns, .last_seen_ns = timestamp_ns};
+      },
+      added);
+  if (!added) {
+    record.first_seen_ns = std::min(record.first_seen_ns, timestamp_ns);
+    record.last_seen_ns = std::max(record.last_seen_ns, timestamp_ns);
+  }
+  ++record.packets;
   if (new_connection) {
-    ++record->connections;
+    ++record.connections;
+  }
+}
+
+void KeyCounts::Merge(const Record& record) {
+  bool added = false;
+  Record& mine = FindOrAdd(
+      record.key, Hash(record.key), [&] { return record; }, added);
+  if (!added) {
+    mine.MergeFrom(record);
   }
 }
 

@@ -43,6 +43,8 @@ class KeyCounts {
   }
   // As Add(), with `hash` = Hash(key) computed by the caller.
   void AddHashed(const RecordKey& key, uint32_t hash, int64_t timestamp_ns, bool new_connection);
+  // Merges `record` into the record of its key (Record::MergeFrom), or adds a copy of it.
+  void Merge(const Record& record);
   // Hints that keys of these hashes come soon: the first asks for the slot's cache line, the
   // second (once the slot is likely there) for the record the slot points to. Only hints:
   // nothing changes, and any hash is allowed.
@@ -71,6 +73,10 @@ class KeyCounts {
 
   // Rebuilds the index with `slots` slots (a power of two).
   void Rehash(size_t slots);
+  // The record of `key` (of hash `hash`); a new key gets the record `make()` returns, and
+  // `added` says which.
+  template <typename Make>
+  Record& FindOrAdd(const RecordKey& key, uint32_t hash, Make make, bool& added);
   // The record at `position` (< size()).
   Record& At(uint32_t position) {
     return blocks_[position >> kBlockBits][position & (kBlockRecords - 1)];

@@ -3,8 +3,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "common/aggregate/synack_table.h"
@@ -129,6 +131,47 @@ TEST(IsSortedByUniqueKeyTest, RejectsDisorderAndDuplicates) {
   EXPECT_FALSE(IsSortedByUniqueKey(std::vector<Record>{r2, r1}));
   EXPECT_FALSE(IsSortedByUniqueKey(std::vector<Record>{r1, r1}));
   EXPECT_TRUE(IsSortedByUniqueKey(std::vector<Record>{}));
+}
+
+// Many lists, in any order and with repeated keys, combined in the merger: the same records as
+// merging them as sorted lists one after another; past several blocks of keys.
+TEST(RecordMergerTest, CombinesAnyListsAsPairwiseMergesDo) {
+  std::mt19937 rng(21);
+  std::vector<std::vector<Record>> lists;
+  for (int i = 0; i < 40; ++i) {
+    lists.push_back(RandomRecords(rng, 1 + static_cast<int>(rng() % 60)));
+  }
+  // Many distinct keys too (more than two blocks of the table).
+  std::vector<Record> wide;
+  for (uint32_t i = 0; i < 40'000; ++i) {
+    wide.push_back(MakeRecord("10." + std::to_string(i >> 16) + "." +
+                                  std::to_string((i >> 8) & 255) + "." + std::to_string(i & 255),
+                              "192.0.2.1", static_cast<uint16_t>(1 + i % 3), 1 + i % 4, i % 2, i,
+                              i + 5));
+  }
+  lists.push_back(wide);
+  lists.push_back(SortAndCombineRecords(std::vector<Record>(wide.begin(), wide.begin() + 5000)));
+  std::vector<Record> want;
+  RecordMerger merger;
+  for (std::vector<Record>& list : lists) {
+    want = MergeRecords(want, SortAndCombineRecords(list));
+    std::shuffle(list.begin(), list.end(), rng);  // The merger takes any order.
+    merger.Add(list);
+  }
+  EXPECT_EQ(merger.size(), want.size());
+  EXPECT_EQ(merger.TakeSorted(/*two_threads=*/true), want);
+  EXPECT_EQ(merger.size(), 0u);
+
+  for (const std::vector<Record>& list : lists) {
+    merger.Add(list);
+  }
+  std::vector<Record> flat;
+  for (const std::vector<Record>& block : merger.TakeBlocks()) {
+    ASSERT_FALSE(block.empty());
+    flat.insert(flat.end(), block.begin(), block.end());
+  }
+  EXPECT_EQ(SortAndCombineRecords(flat), want);
+  EXPECT_EQ(flat.size(), want.size());  // Each key once.
 }
 
 }  // namespace
