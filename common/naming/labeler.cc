@@ -135,14 +135,13 @@ void Labeler::ForgetAddressCaches() {
 
 int8_t& Labeler::ScopedLocal(uint32_t ip, uint32_t scope) {
   ScopeCache& cache = ScopedCache(scope);
-  return Covered(cache.host_label, cache.local, ip)[ip];
+  Cover(ip, cache.host_label, cache.local);
+  return cache.local[ip];
 }
 
 uint32_t Labeler::ScopedHostLabelId(uint32_t ip, uint32_t scope) {
   ScopeCache& cache = ScopedCache(scope);
-  if (ip >= cache.host_label.size()) {
-    Cover(cache.host_label, cache.local);
-  }
+  Cover(ip, cache.host_label, cache.local);
   uint32_t& id = cache.host_label[ip];
   if (id == kUnknown) {
     id = ComputeHostLabel(ip, scope);

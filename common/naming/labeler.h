@@ -43,9 +43,7 @@ class Labeler {
     if (site != 0 && scope_of_[site] != 0) {
       return ScopedHostLabelId(ip, scope_of_[site]);
     }
-    if (ip >= host_label_.size()) {
-      Cover(host_label_, local_);
-    }
+    Cover(ip, host_label_, local_);
     uint32_t& id = host_label_[ip];
     if (id == kUnknown) {
       id = ComputeHostLabel(ip, 0);
@@ -61,7 +59,10 @@ class Labeler {
   }
   bool IsLocal(uint32_t ip, uint32_t site = 0) {
     const uint32_t scope = site == 0 ? 0 : scope_of_[site];
-    int8_t& local = scope == 0 ? Covered(host_label_, local_, ip)[ip] : ScopedLocal(ip, scope);
+    if (scope == 0) {
+      Cover(ip, host_label_, local_);
+    }
+    int8_t& local = scope == 0 ? local_[ip] : ScopedLocal(ip, scope);
     if (local < 0) {
       local = names_.IsLocal(ips_[ip], scope) ? 1 : 0;
     }
@@ -100,19 +101,14 @@ class Labeler {
   };
   ScopeCache& ScopedCache(uint32_t scope);
   int8_t& ScopedLocal(uint32_t ip, uint32_t scope);
-  // Grows per-address caches to the dictionary's size: addresses may be added to it while
-  // labels are made (an offline summary adds them as it reads its records).
-  void Cover(std::vector<uint32_t>& host_label, std::vector<int8_t>& local) const {
-    host_label.resize(ips_.size(), kUnknown);
-    local.resize(ips_.size(), -1);
-  }
-  // `local`, covering address `ip`.
-  std::vector<int8_t>& Covered(std::vector<uint32_t>& host_label, std::vector<int8_t>& local,
-                               uint32_t ip) const {
-    if (ip >= local.size()) {
-      Cover(host_label, local);
+  // Grows a scope's per-address caches (of one size) to the dictionary's when `ip` is past
+  // them: addresses may be added to it while labels are made (an offline summary adds them as
+  // it reads its records).
+  void Cover(uint32_t ip, std::vector<uint32_t>& host_label, std::vector<int8_t>& local) const {
+    if (ip >= host_label.size()) {
+      host_label.resize(ips_.size(), kUnknown);
+      local.resize(ips_.size(), -1);
     }
-    return local;
   }
   uint32_t ScopedHostLabelId(uint32_t ip, uint32_t scope);
   uint32_t ComputeHostLabel(uint32_t ip, uint32_t scope);
