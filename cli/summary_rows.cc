@@ -214,12 +214,6 @@ void WriteRows(const SummaryRows& rows, OutputFormat format, absl::TimeZone zone
 
 }  // namespace
 
-RecordBlocks OneBlock(std::vector<common::Record> records) {
-  RecordBlocks blocks;
-  blocks.push_back(std::move(records));
-  return blocks;
-}
-
 void SummarizeRecordsTo(RecordBlocks blocks, const common::NameTable& names, bool show_remote,
                         common::CountKind count, common::RowOrder order, OutputFormat format,
                         absl::TimeZone zone, TableWriter& writer, absl::string_view site) {

@@ -16,8 +16,6 @@ namespace synmap::cli {
 // Records in blocks, in any order (CaptureSummarizer::TakeRecordBlocks): each block is freed
 // once summed, so the records and the rows made from them are not all held at once.
 using RecordBlocks = std::vector<std::vector<common::Record>>;
-// `records` as one block.
-RecordBlocks OneBlock(std::vector<common::Record> records);
 
 // The rows `synmap summarize` prints for the records of `blocks`: named and grouped by the rule
 // every summary uses, offline and on the collector (common::Labeler, common::SummaryGrouper:

@@ -15,10 +15,10 @@ namespace synmap::common::internal {
 
 // Sequential access to the bytes of a file or of standard input ("-"), read() into a buffer
 // of 1 MiB, or of a regular file's size (at least 64 KiB) when that is less (grown when a
-// caller needs more contiguous bytes). Records are handed out in place
-// (no copy per packet). A memory-mapped variant was measured and dropped: it was not faster
-// than this (0.16 s vs 0.12 s CPU for a 10M-packet, 0.9 GB file, both ~4x under libpcap),
-// held more resident memory, and a file truncated while mapped would raise SIGBUS.
+// caller needs more contiguous bytes). Records are handed out in place (no copy per packet).
+// A memory-mapped variant was measured and dropped: it was not faster than this (0.16 s vs
+// 0.12 s CPU for a 10M-packet, 0.9 GB file, both ~4x under libpcap), held more resident
+// memory, and a file truncated while mapped would raise SIGBUS.
 // Thread-compatible. Owns its descriptor (not standard input's).
 class ByteStream {
  public:

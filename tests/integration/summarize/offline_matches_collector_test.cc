@@ -240,7 +240,7 @@ TEST(OfflineMatchesCollectorTest, SameCaptureSameNamesSameRowsCellForCell) {
       SCOPED_TRACE(::testing::Message() << "show_remote=" << show_remote
                                         << " packets=" << (count == common::CountKind::kPackets));
       const cli::Table offline = cli::SummarizeRecords(
-          cli::OneBlock(records), *names_table, show_remote, count, common::RowOrder::kCount,
+          cli::RecordBlocks{records}, *names_table, show_remote, count, common::RowOrder::kCount,
           cli::OutputFormat::kJson, absl::UTCTimeZone());
       synmap::v1::SummaryRequest request;
       request.set_show_remote(show_remote);

@@ -38,8 +38,8 @@ Record MakeRecord(const char* client, const char* server, uint16_t port, uint64_
 Table Summarize(const std::vector<Record>& records, const common::NameTable& names,
                 bool show_remote, CountKind count = CountKind::kConnections,
                 RowOrder order = RowOrder::kCount) {
-  return SummarizeRecords(OneBlock(records), names, show_remote, count, order, OutputFormat::kJson,
-                          absl::UTCTimeZone());
+  return SummarizeRecords(RecordBlocks{records}, names, show_remote, count, order,
+                          OutputFormat::kJson, absl::UTCTimeZone());
 }
 
 // Cells: count, client, server, service, server_port, server_ip, client_ip, packets,
@@ -116,7 +116,7 @@ TEST(SummaryRowsTest, TableHasRecipeColumnsInTextAndAllFieldsInJson) {
                                                    "names.yaml"));
   const std::vector<Record> records = {
       MakeRecord("192.0.2.1", "10.0.0.1", 80, 9, 7, 1, 1'000'000'000)};
-  const Table table = SummarizeRecords(OneBlock(records), names, false, CountKind::kPackets,
+  const Table table = SummarizeRecords(RecordBlocks{records}, names, false, CountKind::kPackets,
                                        RowOrder::kCount, OutputFormat::kJson, absl::UTCTimeZone());
   std::string text;
   AppendText(table, &text);
@@ -137,7 +137,7 @@ std::string Written(const std::vector<Record>& records, OutputFormat format) {
   size_t size = 0;
   FILE* stream = open_memstream(&written, &size);
   TableWriter writer(SummaryTableColumns(/*by_sensor=*/false), format, stream);
-  SummarizeRecordsTo(OneBlock(records), common::NameTable(), /*show_remote=*/true,
+  SummarizeRecordsTo(RecordBlocks{records}, common::NameTable(), /*show_remote=*/true,
                      CountKind::kPackets, RowOrder::kCount, format, absl::UTCTimeZone(), writer);
   writer.Finish(std::nullopt, [](std::string* o) { o->append("{}"); });
   std::fclose(stream);
@@ -160,7 +160,7 @@ TEST(SummaryRowsTest, RowsFormattedOnTwoThreadsAreWrittenInOrderInEveryFormat) {
        {OutputFormat::kText, OutputFormat::kTsv, OutputFormat::kCsv, OutputFormat::kJson}) {
     SCOPED_TRACE(static_cast<int>(format));
     const Table table =
-        SummarizeRecords(OneBlock(records), common::NameTable(), /*show_remote=*/true,
+        SummarizeRecords(RecordBlocks{records}, common::NameTable(), /*show_remote=*/true,
                          CountKind::kPackets, RowOrder::kCount, format, absl::UTCTimeZone());
     ASSERT_EQ(table.rows.size(), records.size());
     std::string expected;

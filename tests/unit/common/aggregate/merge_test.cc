@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -27,7 +28,7 @@ Record MakeRecord(const std::string& client, const std::string& server, uint16_t
                 .last_seen_ns = last_ns};
 }
 
-// Random records over a small key space, so lists share keys.
+// Random records over a small key space, so lists share keys (and a list may repeat one).
 std::vector<Record> RandomRecords(std::mt19937& rng, int count) {
   static const char* const kHosts[] = {"10.0.0.1", "10.0.0.2", "2001:db8::1", "192.0.2.7"};
   std::vector<Record> records;
@@ -37,23 +38,49 @@ std::vector<Record> RandomRecords(std::mt19937& rng, int count) {
                                  static_cast<uint16_t>(rng() % 5), 1 + rng() % 9, rng() % 3, first,
                                  first + static_cast<int64_t>(rng() % 100)));
   }
-  return SortAndCombineRecords(std::move(records));
+  return records;
 }
 
-TEST(MergeRecordsTest, CombinesEqualKeys) {
-  const std::vector<Record> a = {MakeRecord("10.0.0.1", "10.0.0.9", 80, 5, 2, 100, 200)};
-  const std::vector<Record> b = {MakeRecord("10.0.0.1", "10.0.0.9", 80, 3, 1, 50, 150)};
-  const std::vector<Record> merged = MergeRecords(a, b);
+// The records of `lists` combined key by key with Record::MergeFrom, sorted by key: the
+// reference the merger must equal.
+std::vector<Record> Combined(const std::vector<std::vector<Record>>& lists) {
+  std::map<RecordKey, Record> by_key;
+  for (const std::vector<Record>& list : lists) {
+    for (const Record& r : list) {
+      if (auto [it, inserted] = by_key.try_emplace(r.key, r); !inserted) {
+        it->second.MergeFrom(r);
+      }
+    }
+  }
+  std::vector<Record> out;
+  for (const auto& [key, record] : by_key) {
+    out.push_back(record);
+  }
+  return out;
+}
+
+std::vector<Record> MergedSorted(const std::vector<std::vector<Record>>& lists) {
+  RecordMerger merger;
+  for (const std::vector<Record>& list : lists) {
+    merger.Add(list);
+  }
+  return merger.TakeSorted();
+}
+
+TEST(RecordMergerTest, CombinesEqualKeys) {
+  const std::vector<Record> merged =
+      MergedSorted({{MakeRecord("10.0.0.1", "10.0.0.9", 80, 5, 2, 100, 200)},
+                    {MakeRecord("10.0.0.1", "10.0.0.9", 80, 3, 1, 50, 150)}});
   ASSERT_EQ(merged.size(), 1u);
   EXPECT_EQ(merged[0], MakeRecord("10.0.0.1", "10.0.0.9", 80, 8, 3, 50, 200));
 }
 
-TEST(MergeRecordsTest, InterleavesDistinctKeysInOrder) {
-  const std::vector<Record> a = {MakeRecord("10.0.0.1", "10.0.0.9", 80, 1, 1, 1, 1),
-                                 MakeRecord("10.0.0.3", "10.0.0.9", 80, 1, 1, 1, 1)};
-  const std::vector<Record> b = {MakeRecord("10.0.0.2", "10.0.0.9", 80, 2, 2, 2, 2),
-                                 MakeRecord("10.0.0.4", "10.0.0.9", 80, 2, 2, 2, 2)};
-  const std::vector<Record> merged = MergeRecords(a, b);
+TEST(RecordMergerTest, HandsOutDistinctKeysInKeyOrder) {
+  const std::vector<Record> merged =
+      MergedSorted({{MakeRecord("10.0.0.3", "10.0.0.9", 80, 1, 1, 1, 1),
+                     MakeRecord("10.0.0.1", "10.0.0.9", 80, 1, 1, 1, 1)},
+                    {MakeRecord("10.0.0.4", "10.0.0.9", 80, 2, 2, 2, 2),
+                     MakeRecord("10.0.0.2", "10.0.0.9", 80, 2, 2, 2, 2)}});
   ASSERT_EQ(merged.size(), 4u);
   EXPECT_EQ(merged[0].key.client, Ip("10.0.0.1"));
   EXPECT_EQ(merged[1].key.client, Ip("10.0.0.2"));
@@ -61,28 +88,33 @@ TEST(MergeRecordsTest, InterleavesDistinctKeysInOrder) {
   EXPECT_EQ(merged[3].key.client, Ip("10.0.0.4"));
 }
 
-TEST(MergeRecordsTest, EmptySideReturnsTheOther) {
+TEST(RecordMergerTest, EmptyListsAddNothing) {
   const std::vector<Record> a = {MakeRecord("10.0.0.1", "10.0.0.9", 80, 1, 1, 1, 1)};
-  EXPECT_EQ(MergeRecords(a, {}), a);
-  EXPECT_EQ(MergeRecords({}, a), a);
-  EXPECT_TRUE(MergeRecords({}, {}).empty());
+  EXPECT_EQ(MergedSorted({a, {}}), a);
+  EXPECT_EQ(MergedSorted({{}, a}), a);
+  EXPECT_TRUE(MergedSorted({{}, {}}).empty());
 }
 
-TEST(MergeRecordsTest, IsAssociativeAndCommutative) {
+// The combination is associative and commutative: lists added in any order, or first combined
+// in any grouping, give the same records, each key once in key order.
+TEST(RecordMergerTest, AnyOrderAndGroupingGiveTheSameRecords) {
   std::mt19937 rng(7);
   for (int round = 0; round < 50; ++round) {
     const std::vector<Record> a = RandomRecords(rng, 20);
     const std::vector<Record> b = RandomRecords(rng, 20);
     const std::vector<Record> c = RandomRecords(rng, 20);
-    const std::vector<Record> left = MergeRecords(MergeRecords(a, b), c);
-    const std::vector<Record> right = MergeRecords(a, MergeRecords(b, c));
-    EXPECT_EQ(left, right) << "round " << round;
-    EXPECT_EQ(MergeRecords(a, b), MergeRecords(b, a)) << "round " << round;
-    EXPECT_TRUE(IsSortedByUniqueKey(left));
+    const std::vector<Record> abc = MergedSorted({a, b, c});
+    EXPECT_EQ(MergedSorted({c, a, b}), abc) << "round " << round;
+    EXPECT_EQ(MergedSorted({MergedSorted({a, b}), c}), abc) << "round " << round;
+    EXPECT_EQ(MergedSorted({a, MergedSorted({b, c})}), abc) << "round " << round;
+    EXPECT_EQ(abc, Combined({a, b, c})) << "round " << round;
+    for (size_t i = 1; i < abc.size(); ++i) {
+      ASSERT_LT(abc[i - 1].key, abc[i].key) << "round " << round;
+    }
   }
 }
 
-TEST(MergeRecordsTest, PreservesTotals) {
+TEST(RecordMergerTest, PreservesTotals) {
   std::mt19937 rng(11);
   const std::vector<Record> a = RandomRecords(rng, 30);
   const std::vector<Record> b = RandomRecords(rng, 30);
@@ -90,11 +122,11 @@ TEST(MergeRecordsTest, PreservesTotals) {
   for (const Record& r : a) packets += r.packets;
   for (const Record& r : b) packets += r.packets;
   uint64_t merged_packets = 0;
-  for (const Record& r : MergeRecords(a, b)) merged_packets += r.packets;
+  for (const Record& r : MergedSorted({a, b})) merged_packets += r.packets;
   EXPECT_EQ(merged_packets, packets);
 }
 
-TEST(MergeRecordsTest, MergingTwoHalvesEqualsCountingEverything) {
+TEST(RecordMergerTest, CountingTwoHalvesEqualsCountingEverything) {
   // No retransmissions in this stream, so splitting it between two tables changes nothing.
   std::mt19937 rng(3);
   std::vector<SynAckEvent> events;
@@ -111,31 +143,13 @@ TEST(MergeRecordsTest, MergingTwoHalvesEqualsCountingEverything) {
     whole.Add(events[i]);
     (i % 2 == 0 ? first_half : second_half).Add(events[i]);
   }
-  EXPECT_EQ(MergeRecords(first_half.TakeRecords(), second_half.TakeRecords()), whole.TakeRecords());
+  EXPECT_EQ(MergedSorted({first_half.TakeRecords(), second_half.TakeRecords()}),
+            whole.TakeRecords());
 }
 
-TEST(SortAndCombineRecordsTest, SortsAndCombinesDuplicates) {
-  std::vector<Record> records = {MakeRecord("10.0.0.2", "10.0.0.9", 80, 1, 1, 10, 10),
-                                 MakeRecord("10.0.0.1", "10.0.0.9", 80, 1, 1, 20, 20),
-                                 MakeRecord("10.0.0.2", "10.0.0.9", 80, 4, 0, 5, 7)};
-  const std::vector<Record> out = SortAndCombineRecords(std::move(records));
-  ASSERT_EQ(out.size(), 2u);
-  EXPECT_EQ(out[0], MakeRecord("10.0.0.1", "10.0.0.9", 80, 1, 1, 20, 20));
-  EXPECT_EQ(out[1], MakeRecord("10.0.0.2", "10.0.0.9", 80, 5, 1, 5, 10));
-}
-
-TEST(IsSortedByUniqueKeyTest, RejectsDisorderAndDuplicates) {
-  const Record r1 = MakeRecord("10.0.0.1", "10.0.0.9", 80, 1, 1, 1, 1);
-  const Record r2 = MakeRecord("10.0.0.2", "10.0.0.9", 80, 1, 1, 1, 1);
-  EXPECT_TRUE(IsSortedByUniqueKey(std::vector<Record>{r1, r2}));
-  EXPECT_FALSE(IsSortedByUniqueKey(std::vector<Record>{r2, r1}));
-  EXPECT_FALSE(IsSortedByUniqueKey(std::vector<Record>{r1, r1}));
-  EXPECT_TRUE(IsSortedByUniqueKey(std::vector<Record>{}));
-}
-
-// Many lists, in any order and with repeated keys, combined in the merger: the same records as
-// merging them as sorted lists one after another; past several blocks of keys.
-TEST(RecordMergerTest, CombinesAnyListsAsPairwiseMergesDo) {
+// Many lists, in any order and with repeated keys, past several blocks of keys: both takes give
+// each key once, combined.
+TEST(RecordMergerTest, CombinesManyListsPastSeveralBlocks) {
   std::mt19937 rng(21);
   std::vector<std::vector<Record>> lists;
   for (int i = 0; i < 40; ++i) {
@@ -150,12 +164,13 @@ TEST(RecordMergerTest, CombinesAnyListsAsPairwiseMergesDo) {
                               i + 5));
   }
   lists.push_back(wide);
-  lists.push_back(SortAndCombineRecords(std::vector<Record>(wide.begin(), wide.begin() + 5000)));
-  std::vector<Record> want;
-  RecordMerger merger;
+  lists.emplace_back(wide.begin(), wide.begin() + 5000);
   for (std::vector<Record>& list : lists) {
-    want = MergeRecords(want, SortAndCombineRecords(list));
-    std::shuffle(list.begin(), list.end(), rng);  // The merger takes any order.
+    std::shuffle(list.begin(), list.end(), rng);
+  }
+  const std::vector<Record> want = Combined(lists);
+  RecordMerger merger;
+  for (const std::vector<Record>& list : lists) {
     merger.Add(list);
   }
   EXPECT_EQ(merger.size(), want.size());
@@ -170,8 +185,9 @@ TEST(RecordMergerTest, CombinesAnyListsAsPairwiseMergesDo) {
     ASSERT_FALSE(block.empty());
     flat.insert(flat.end(), block.begin(), block.end());
   }
-  EXPECT_EQ(SortAndCombineRecords(flat), want);
-  EXPECT_EQ(flat.size(), want.size());  // Each key once.
+  std::sort(flat.begin(), flat.end(),
+            [](const Record& a, const Record& b) { return a.key < b.key; });
+  EXPECT_EQ(flat, want);  // Each key once.
 }
 
 }  // namespace
