@@ -239,12 +239,15 @@ absl::StatusOr<synmap::v1::SummaryResponse> QueryEngine::Summary(
   common::SortGroups(
       rows, count, common::RowOrder::kCount, top_n, naming,
       [&](uint32_t sensor) -> const std::string& { return snapshot->sensors[sensor].name; });
+  // Text(), not Label(): an address's text is made for its row, not kept for the answer's life.
+  QueryNaming::TextBuffer buffer;
+  auto text = [&](uint32_t label_id) { return std::string(naming.Text(label_id, buffer)); };
   for (const common::SummaryGroup& g : rows) {
     synmap::v1::SummaryRow* row = response.add_rows();
     row->set_count(g.Count(count));
-    row->set_client(naming.Label(g.client));
-    row->set_server(naming.Label(g.server));
-    row->set_service(naming.Label(g.service));
+    row->set_client(text(g.client));
+    row->set_server(text(g.server));
+    row->set_service(text(g.service));
     row->set_site(naming.SiteName(g.site));
     if (g.sensor != common::kNoSensor) {
       row->set_sensor(snapshot->sensors[g.sensor].name);

@@ -3,100 +3,6 @@
 #include <utility>
 
 namespace synmap::common {
-namespace {
-
-char* AppendDecimal(unsigned v, char* out) {  // v < 256.
-  if (v >= 100) {
-    *out++ = static_cast<char>('0' + v / 100);
-    v %= 100;
-    *out++ = static_cast<char>('0' + v / 10);
-  } else if (v >= 10) {
-    *out++ = static_cast<char>('0' + v / 10);
-  }
-  *out++ = static_cast<char>('0' + v % 10);
-  return out;
-}
-
-char* AppendV4(const uint8_t* bytes, char* out) {
-  for (int i = 0; i < 4; ++i) {
-    if (i > 0) {
-      *out++ = '.';
-    }
-    out = AppendDecimal(bytes[i], out);
-  }
-  return out;
-}
-
-// glibc's inet_ntop6 (RFC 5952: lowercase hex without leading zeros, the first longest run of
-// two or more zero words as "::", IPv4-compatible and -mapped addresses with a dotted tail),
-// without its sprintf per word.
-char* AppendV6(const uint8_t* bytes, char* out) {
-  uint16_t words[8];
-  for (int i = 0; i < 8; ++i) {
-    words[i] = static_cast<uint16_t>(bytes[2 * i] << 8 | bytes[2 * i + 1]);
-  }
-  int best_base = -1, best_len = 0;
-  for (int i = 0; i < 8;) {
-    if (words[i] != 0) {
-      ++i;
-      continue;
-    }
-    int j = i;
-    while (j < 8 && words[j] == 0) {
-      ++j;
-    }
-    if (j - i > best_len) {
-      best_base = i;
-      best_len = j - i;
-    }
-    i = j;
-  }
-  if (best_len < 2) {
-    best_base = -1;
-  }
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (int i = 0; i < 8; ++i) {
-    if (best_base != -1 && i >= best_base && i < best_base + best_len) {
-      if (i == best_base) {
-        *out++ = ':';
-      }
-      continue;
-    }
-    if (i != 0) {
-      *out++ = ':';
-    }
-    if (i == 6 && best_base == 0 && (best_len == 6 || (best_len == 5 && words[5] == 0xffff))) {
-      return AppendV4(bytes + 12, out);
-    }
-    bool digits = false;
-    for (int shift = 12; shift >= 0; shift -= 4) {
-      const unsigned nibble = (words[i] >> shift) & 0xf;
-      if (nibble != 0 || digits || shift == 0) {
-        *out++ = kHex[nibble];
-        digits = true;
-      }
-    }
-  }
-  if (best_base != -1 && best_base + best_len == 8) {
-    *out++ = ':';
-  }
-  return out;
-}
-
-// `ip`'s text as IpAddress::ToString writes it (inet_ntop), into `buffer`, without glibc's
-// sprintf per byte or word (formatting a million addresses was a fifth of a big summary).
-absl::string_view IpText(const IpAddress& ip, Labeler::TextBuffer& buffer) {
-  char* const begin = buffer.data();
-  if (ip.is_v4()) {
-    return absl::string_view(begin, static_cast<size_t>(AppendV4(ip.bytes.data(), begin) - begin));
-  }
-  if (ip.is_v6()) {
-    return absl::string_view(begin, static_cast<size_t>(AppendV6(ip.bytes.data(), begin) - begin));
-  }
-  return "-";  // As ToString.
-}
-
-}  // namespace
 
 Labeler::Labeler(const NameTable& names, const std::vector<IpAddress>& ips, bool show_remote)
     : names_(names),
@@ -170,7 +76,7 @@ const std::string& Labeler::Label(uint32_t label_id) const {
   auto [it, inserted] = ip_texts_.try_emplace(ip);
   if (inserted) {
     TextBuffer buffer;
-    it->second = std::string(IpText(ips_[ip], buffer));
+    it->second = std::string(ips_[ip].Text(buffer));
   }
   return it->second;
 }
@@ -179,7 +85,7 @@ absl::string_view Labeler::Text(uint32_t label_id, TextBuffer& buffer) const {
   if (!IsIpLabel(label_id)) {
     return labels_[label_id];
   }
-  return IpText(ips_[IpOf(label_id)], buffer);
+  return ips_[IpOf(label_id)].Text(buffer);
 }
 
 uint32_t Labeler::Intern(std::string label) {

@@ -75,8 +75,8 @@ class Labeler {
   // The text of a label id; the reference lives as long as this object. An IP label's text is
   // kept once made (a hash-map node and a string): for a few rows; many rows use Text().
   const std::string& Label(uint32_t label_id) const;
-  // Room for an address's text (INET6_ADDRSTRLEN).
-  using TextBuffer = std::array<char, 46>;
+  // Room for an address's text.
+  using TextBuffer = IpAddress::TextBuffer;
   // The text of a label id without keeping it: an IP label's text is written into `buffer`. The
   // view lives until `buffer` is reused and as long as this object.
   absl::string_view Text(uint32_t label_id, TextBuffer& buffer) const;

@@ -37,7 +37,13 @@ struct IpAddress {
 
   bool is_v4() const { return length == 4; }
   bool is_v6() const { return length == 16; }
-  // Dotted quad or RFC 5952 IPv6 ("2001:db8::1", lowercase, longest zero run compressed).
+  // Room for the longest text (INET6_ADDRSTRLEN).
+  using TextBuffer = std::array<char, 46>;
+  // Dotted quad or RFC 5952 IPv6 ("2001:db8::1", lowercase, longest zero run compressed), as
+  // glibc's inet_ntop writes them; "-" for none. Written into `buffer` (no allocation): the view
+  // lives until `buffer` is reused.
+  absl::string_view Text(TextBuffer& buffer) const;
+  // Text(), as a string.
   std::string ToString() const;
   // The raw 4 or 16 bytes.
   absl::string_view Raw() const {
