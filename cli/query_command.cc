@@ -131,12 +131,17 @@ void PrintTable(const Table& table, OutputFormat format, const v1::Coverage& cov
       table, format, [&](std::string* o) { AppendCoverageJson(coverage, o); }, &out);
   WriteAll(stdout, out);
   std::fflush(stdout);
+  PrintFooter(format, coverage, zone, table.rows.size(), table.TotalRows());
+}
+
+void PrintFooter(OutputFormat format, const v1::Coverage& coverage, absl::TimeZone zone,
+                 uint64_t rows, uint64_t total_rows) {
   if (format == OutputFormat::kJson) {
     return;
   }
   std::string err = CoverageFooter(coverage, absl::Now(), zone);
-  if (table.Truncated()) {
-    absl::StrAppend(&err, "showing ", table.rows.size(), " of ", table.TotalRows(),
+  if (total_rows > rows) {
+    absl::StrAppend(&err, "showing ", rows, " of ", total_rows,
                     " rows (--top N to change, --top 0 for all)\n");
   }
   WriteAll(stderr, err);

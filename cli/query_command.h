@@ -111,6 +111,10 @@ std::optional<int> ParseTop(const QueryCommand& cmd, const std::string& text, ui
 // stderr, and say when --top cut the answer.
 void PrintTable(const Table& table, OutputFormat format, const synmap::v1::Coverage& coverage,
                 absl::TimeZone zone, const std::string& text_header = "");
+// What PrintTable writes after the rows: in text, tsv and csv the coverage footer on stderr and,
+// when --top cut the answer (`total_rows` > `rows`), how many rows are shown. Nothing for json.
+void PrintFooter(OutputFormat format, const synmap::v1::Coverage& coverage, absl::TimeZone zone,
+                 uint64_t rows, uint64_t total_rows);
 
 // Help of the --format choice of the table commands.
 inline constexpr char kTableFormatsHelp[] = "output format: text (default), tsv, csv or json";

@@ -4,6 +4,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "cli/coverage_format.h"
 #include "cli/graph_dot.h"
 #include "cli/summary_table.h"
 #include "cli/time_text.h"
@@ -62,31 +63,64 @@ absl::Status FillSummaryRequest(const SummaryQueryFlags& flags, uint32_t default
   return absl::OkStatus();
 }
 
+namespace {
+
+// A site column only in answers with sites: without them the table is as it always was.
+bool HasSites(const v1::SummaryResponse& resp) {
+  return std::any_of(resp.rows().begin(), resp.rows().end(),
+                     [](const v1::SummaryRow& r) { return !r.site().empty(); });
+}
+
+SummaryRowCells RowCells(const v1::SummaryRow& r) {
+  return {.count = r.count(),
+          .site = r.site(),
+          .client = r.client(),
+          .server = r.server(),
+          .service = r.service(),
+          .sensor = r.sensor(),
+          .server_port = r.server_port(),
+          .server_ip = r.server_ip(),
+          .client_ip = r.client_ip(),
+          .packets = r.packets(),
+          .connections = r.connections(),
+          .first_seen_ns = r.first_seen_unix_ns(),
+          .last_seen_ns = r.last_seen_unix_ns()};
+}
+
+}  // namespace
+
 Table SummaryResponseTable(const v1::SummaryResponse& resp, bool by_sensor, OutputFormat format,
                            absl::TimeZone zone) {
   Table table;
   table.total_rows = resp.total_rows();
-  // A site column only in answers with sites: without them the table is as it always was.
-  const bool with_site = std::any_of(resp.rows().begin(), resp.rows().end(),
-                                     [](const v1::SummaryRow& r) { return !r.site().empty(); });
+  const bool with_site = HasSites(resp);
   table.columns = SummaryTableColumns(by_sensor, with_site);
   for (const v1::SummaryRow& r : resp.rows()) {
-    AppendSummaryRow({.count = r.count(),
-                      .site = r.site(),
-                      .client = r.client(),
-                      .server = r.server(),
-                      .service = r.service(),
-                      .sensor = r.sensor(),
-                      .server_port = r.server_port(),
-                      .server_ip = r.server_ip(),
-                      .client_ip = r.client_ip(),
-                      .packets = r.packets(),
-                      .connections = r.connections(),
-                      .first_seen_ns = r.first_seen_unix_ns(),
-                      .last_seen_ns = r.last_seen_unix_ns()},
-                     by_sensor, format, zone, &table, with_site);
+    AppendSummaryRow(RowCells(r), by_sensor, format, zone, &table, with_site);
   }
   return table;
+}
+
+void PrintSummary(const v1::SummaryResponse& resp, bool by_sensor, OutputFormat format,
+                  absl::TimeZone zone) {
+  const bool with_site = HasSites(resp);
+  TableWriter writer(SummaryTableColumns(by_sensor, with_site), format, stdout);
+  SummaryCellScratch scratch;
+  auto cells = [&](const v1::SummaryRow& r) {
+    return SummaryCellViews(RowCells(r), by_sensor, format, zone, with_site, scratch);
+  };
+  if (writer.measures()) {
+    for (const v1::SummaryRow& r : resp.rows()) {
+      writer.Measure(cells(r));
+    }
+  }
+  for (const v1::SummaryRow& r : resp.rows()) {
+    writer.Add(cells(r));
+  }
+  // An answer cut by --top says so: its total (json) or a line on stderr (the others).
+  const uint64_t total_rows = std::max<uint64_t>(resp.total_rows(), resp.rows_size());
+  writer.Finish(total_rows, [&](std::string* o) { AppendCoverageJson(resp.coverage(), o); });
+  PrintFooter(format, resp.coverage(), zone, resp.rows_size(), total_rows);
 }
 
 std::string GraphCaption(const v1::Coverage& coverage, bool packets, absl::TimeZone zone) {

@@ -42,6 +42,12 @@ std::optional<int> ParseMaxEdges(const QueryCommand& cmd, const std::string& tex
 Table SummaryResponseTable(const synmap::v1::SummaryResponse& response, bool by_sensor,
                            OutputFormat format, absl::TimeZone zone);
 
+// Prints the answer on stdout as PrintTable(SummaryResponseTable(...)) would, footer included,
+// but row by row as it formats them (no table of every cell: a big answer's memory is its
+// message, not that twice over).
+void PrintSummary(const synmap::v1::SummaryResponse& response, bool by_sensor, OutputFormat format,
+                  absl::TimeZone zone);
+
 // "connections per client and service, 2026-12-01 10:00:00 to 2026-12-02 10:00:00 (UTC)": the
 // caption of a map of `coverage`'s answered window.
 std::string GraphCaption(const synmap::v1::Coverage& coverage, bool packets, absl::TimeZone zone);
