@@ -209,6 +209,13 @@ void FillCoverage(const StoreSnapshot& snapshot, const synmap::v1::TimeRange& ra
 
 absl::StatusOr<synmap::v1::SummaryResponse> QueryEngine::Summary(
     const synmap::v1::SummaryRequest& request) const {
+  synmap::v1::SummaryResponse response;
+  SYNMAP_RETURN_IF_ERROR(Summary(request, &response));
+  return response;
+}
+
+absl::Status QueryEngine::Summary(const synmap::v1::SummaryRequest& request,
+                                  synmap::v1::SummaryResponse* response) const {
   SYNMAP_RETURN_IF_ERROR(ValidateRange(request.range(), false));
   const size_t top_n = TopN(request.top_n());
   const std::shared_ptr<const common::NameTable> names = names_.Get();
@@ -234,28 +241,32 @@ absl::StatusOr<synmap::v1::SummaryResponse> QueryEngine::Summary(
   std::vector<common::SummaryGroup> rows = grouper.Sum();
   const common::CountKind count =
       packets ? common::CountKind::kPackets : common::CountKind::kConnections;
-  synmap::v1::SummaryResponse response;
-  response.set_total_rows(rows.size());
+  response->set_total_rows(rows.size());
   common::SortGroups(
       rows, count, common::RowOrder::kCount, top_n, naming,
       [&](uint32_t sensor) -> const std::string& { return snapshot->sensors[sensor].name; });
   // Text(), not Label(): an address's text is made for its row, not kept for the answer's life.
   QueryNaming::TextBuffer buffer;
-  auto text = [&](uint32_t label_id) { return std::string(naming.Text(label_id, buffer)); };
+  auto set = [&](uint32_t label_id, auto setter) {
+    const absl::string_view text = naming.Text(label_id, buffer);
+    setter(text.data(), text.size());
+  };
   for (const common::SummaryGroup& g : rows) {
-    synmap::v1::SummaryRow* row = response.add_rows();
+    synmap::v1::SummaryRow* row = response->add_rows();
     row->set_count(g.Count(count));
-    row->set_client(text(g.client));
-    row->set_server(text(g.server));
-    row->set_service(text(g.service));
-    row->set_site(naming.SiteName(g.site));
+    set(g.client, [&](const char* s, size_t n) { row->set_client(s, n); });
+    set(g.server, [&](const char* s, size_t n) { row->set_server(s, n); });
+    set(g.service, [&](const char* s, size_t n) { row->set_service(s, n); });
+    if (const std::string& site = naming.SiteName(g.site); !site.empty()) {
+      row->set_site(site);
+    }
     if (g.sensor != common::kNoSensor) {
       row->set_sensor(snapshot->sensors[g.sensor].name);
     }
     internal::FillFacts(g.totals, naming, row);
   }
-  internal::FillCoverage(*snapshot, request.range(), filter, response.mutable_coverage());
-  return response;
+  internal::FillCoverage(*snapshot, request.range(), filter, response->mutable_coverage());
+  return absl::OkStatus();
 }
 
 absl::StatusOr<synmap::v1::NewServicesResponse> QueryEngine::NewServices(

@@ -27,6 +27,10 @@ class QueryEngine {
   // Counts per (client, server, service[, sensor]), sorted by count desc then labels; top N.
   absl::StatusOr<synmap::v1::SummaryResponse> Summary(
       const synmap::v1::SummaryRequest& request) const;
+  // Summary() written into `response` (empty; it may live in a protobuf arena, where a big
+  // answer's rows are made without a malloc and a free per string).
+  absl::Status Summary(const synmap::v1::SummaryRequest& request,
+                       synmap::v1::SummaryResponse* response) const;
   // (server, service) whose first stored SYN/ACK lies in the window. Requires since > 0.
   absl::StatusOr<synmap::v1::NewServicesResponse> NewServices(
       const synmap::v1::NewServicesRequest& request) const;

@@ -7,13 +7,23 @@
 #include "common/log/log.h"
 #include "common/status/grpc_status.h"
 #include "common/tls/peer_identity.h"
+#include "google/protobuf/arena.h"
 
 namespace synmap::collector {
+namespace {
 
-template <typename Request, typename Response, typename Method>
-grpc::ServerUnaryReactor* QueryService::Serve(grpc::CallbackServerContext* context, const char* rpc,
-                                              const Request* request, Response* response,
-                                              Method method) {
+// "1024 MiB", or bytes below a MiB.
+std::string ByteSize(size_t bytes) {
+  return bytes >= (size_t{1} << 20) ? absl::StrCat(bytes >> 20, " MiB")
+                                    : absl::StrCat(bytes, " bytes");
+}
+
+}  // namespace
+
+template <typename Request, typename Response, typename Fill>
+grpc::ServerUnaryReactor* QueryService::ServeInto(grpc::CallbackServerContext* context,
+                                                  const char* rpc, const Request* request,
+                                                  Response* response, Fill fill) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   absl::StatusOr<common::PeerIdentity> identity =
       AuthorizePeer(*context, rpc, common::kRoleReader, refusals_, revocations_);
@@ -21,35 +31,81 @@ grpc::ServerUnaryReactor* QueryService::Serve(grpc::CallbackServerContext* conte
     reactor->Finish(ToGrpcStatus(identity.status()));
     return reactor;
   }
-  absl::StatusOr<Response> result = (engine_.*method)(*request);
-  if (!result.ok()) {
-    if (result.status().code() == absl::StatusCode::kInvalidArgument) {
+  if (absl::Status status = fill(*request, response); !status.ok()) {
+    if (status.code() == absl::StatusCode::kInvalidArgument) {
       refusals_.Add("bad_query");
     }
     SYNMAP_LOG(WARNING) << "query_failed rpc=" << rpc << " reader=" << identity->name
-                        << " status=" << result.status();
-    reactor->Finish(ToGrpcStatus(result.status()));
+                        << " status=" << status;
+    response->Clear();
+    reactor->Finish(ToGrpcStatus(status));
     return reactor;
   }
-  if (const size_t bytes = result->ByteSizeLong(); bytes > kMaxAnswerBytes) {
+  if (const size_t bytes = response->ByteSizeLong(); bytes > max_answer_bytes_) {
     refusals_.Add("answer_too_large");
     SYNMAP_LOG(WARNING) << "query_refused rpc=" << rpc << " reader=" << identity->name
                         << " answer_bytes=" << bytes;
+    response->Clear();
     reactor->Finish(grpc::Status(
         grpc::StatusCode::RESOURCE_EXHAUSTED,
-        absl::StrCat("the answer would be ", bytes >> 20, " MiB, over the ", kMaxAnswerBytes >> 20,
-                     " MiB limit of one answer; narrow the window, add filters or use --top")));
+        absl::StrCat("the answer would be ", ByteSize(bytes), ", over the ",
+                     ByteSize(max_answer_bytes_),
+                     " limit of one answer; narrow the window, add filters or use --top")));
     return reactor;
   }
-  *response = *std::move(result);
   reactor->Finish(grpc::Status::OK);
   return reactor;
+}
+
+template <typename Request, typename Response>
+grpc::ServerUnaryReactor* QueryService::Serve(
+    grpc::CallbackServerContext* context, const char* rpc, const Request* request,
+    Response* response, absl::StatusOr<Response> (QueryEngine::*method)(const Request&) const) {
+  return ServeInto(context, rpc, request, response, [&](const Request& r, Response* out) {
+    absl::StatusOr<Response> result = (engine_.*method)(r);
+    if (result.ok()) {
+      *out = *std::move(result);
+    }
+    return result.status();
+  });
+}
+
+namespace {
+
+// A request and its response in one arena, freed at once when gRPC releases them.
+class ArenaHolder final
+    : public grpc::MessageHolder<synmap::v1::SummaryRequest, synmap::v1::SummaryResponse> {
+ public:
+  ArenaHolder() : arena_(Options()) {
+    set_request(google::protobuf::Arena::CreateMessage<synmap::v1::SummaryRequest>(&arena_));
+    set_response(google::protobuf::Arena::CreateMessage<synmap::v1::SummaryResponse>(&arena_));
+  }
+  void Release() override { delete this; }
+
+ private:
+  static google::protobuf::ArenaOptions Options() {
+    google::protobuf::ArenaOptions options;
+    options.max_block_size = size_t{1} << 20;  // A big answer in MiB blocks (default 8 KiB).
+    return options;
+  }
+  google::protobuf::Arena arena_;
+};
+
+}  // namespace
+
+grpc::MessageHolder<synmap::v1::SummaryRequest, synmap::v1::SummaryResponse>*
+QueryService::SummaryArenas::AllocateMessages() {
+  return new ArenaHolder();
 }
 
 grpc::ServerUnaryReactor* QueryService::Summary(grpc::CallbackServerContext* context,
                                                 const synmap::v1::SummaryRequest* request,
                                                 synmap::v1::SummaryResponse* response) {
-  return Serve(context, "Query.Summary", request, response, &QueryEngine::Summary);
+  // Into the response itself, which lives in an arena (the service's message allocator).
+  return ServeInto(context, "Query.Summary", request, response,
+                   [&](const synmap::v1::SummaryRequest& r, synmap::v1::SummaryResponse* out) {
+                     return engine_.Summary(r, out);
+                   });
 }
 grpc::ServerUnaryReactor* QueryService::NewServices(grpc::CallbackServerContext* context,
                                                     const synmap::v1::NewServicesRequest* request,

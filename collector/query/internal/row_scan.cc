@@ -43,11 +43,14 @@ std::vector<KeyTotals> SumByKey(const StoreSnapshot& snapshot, int64_t since_ns,
 
 void FillFacts(const GroupTotals& totals, const QueryNaming& naming, synmap::v1::SummaryRow* row) {
   row->set_server_port(totals.port >= 0 ? static_cast<uint32_t>(totals.port) : 0);
+  common::IpAddress::TextBuffer buffer;
   if (totals.server_ip >= 0) {
-    row->set_server_ip(naming.Ip(static_cast<uint32_t>(totals.server_ip)).ToString());
+    const absl::string_view text = naming.Ip(static_cast<uint32_t>(totals.server_ip)).Text(buffer);
+    row->set_server_ip(text.data(), text.size());
   }
   if (totals.client_ip >= 0) {
-    row->set_client_ip(naming.Ip(static_cast<uint32_t>(totals.client_ip)).ToString());
+    const absl::string_view text = naming.Ip(static_cast<uint32_t>(totals.client_ip)).Text(buffer);
+    row->set_client_ip(text.data(), text.size());
   }
   row->set_packets(totals.packets);
   row->set_connections(totals.connections);
