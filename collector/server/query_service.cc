@@ -61,13 +61,16 @@ template <typename Request, typename Response>
 grpc::ServerUnaryReactor* QueryService::Serve(
     grpc::CallbackServerContext* context, const char* rpc, const Request* request,
     Response* response, absl::StatusOr<Response> (QueryEngine::*method)(const Request&) const) {
-  return ServeInto(context, rpc, request, response, [&](const Request& r, Response* out) {
-    absl::StatusOr<Response> result = (engine_.*method)(r);
-    if (result.ok()) {
-      *out = *std::move(result);
-    }
-    return result.status();
-  });
+  const QueryEngine& engine = engine_;
+  return ServeInto(context, rpc, request, response,
+                   [&engine, method](const Request& r, Response* out) -> absl::Status {
+                     absl::StatusOr<Response> result = (engine.*method)(r);
+                     if (!result.ok()) {
+                       return result.status();
+                     }
+                     *out = *std::move(result);
+                     return absl::OkStatus();
+                   });
 }
 
 namespace {
