@@ -246,17 +246,16 @@ absl::Status QueryEngine::Summary(const synmap::v1::SummaryRequest& request,
       rows, count, common::RowOrder::kCount, top_n, naming,
       [&](uint32_t sensor) -> const std::string& { return snapshot->sensors[sensor].name; });
   // Text(), not Label(): an address's text is made for its row, not kept for the answer's life.
-  QueryNaming::TextBuffer buffer;
-  auto set = [&](uint32_t label_id, auto setter) {
-    const absl::string_view text = naming.Text(label_id, buffer);
-    setter(text.data(), text.size());
-  };
+  QueryNaming::TextBuffer client_text, server_text, service_text;
   for (const common::SummaryGroup& g : rows) {
     synmap::v1::SummaryRow* row = response->add_rows();
     row->set_count(g.Count(count));
-    set(g.client, [&](const char* s, size_t n) { row->set_client(s, n); });
-    set(g.server, [&](const char* s, size_t n) { row->set_server(s, n); });
-    set(g.service, [&](const char* s, size_t n) { row->set_service(s, n); });
+    const absl::string_view client = naming.Text(g.client, client_text);
+    const absl::string_view server = naming.Text(g.server, server_text);
+    const absl::string_view service = naming.Text(g.service, service_text);
+    row->set_client(client.data(), client.size());
+    row->set_server(server.data(), server.size());
+    row->set_service(service.data(), service.size());
     if (const std::string& site = naming.SiteName(g.site); !site.empty()) {
       row->set_site(site);
     }
