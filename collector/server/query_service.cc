@@ -104,11 +104,12 @@ QueryService::SummaryArenas::AllocateMessages() {
 grpc::ServerUnaryReactor* QueryService::Summary(grpc::CallbackServerContext* context,
                                                 const synmap::v1::SummaryRequest* request,
                                                 synmap::v1::SummaryResponse* response) {
-  // Into the response itself, which lives in an arena (the service's message allocator).
+  // Into the response itself, which lives in an arena (the service's message allocator). The
+  // engine is captured, not this, as in Serve.
+  const QueryEngine& engine = engine_;
   return ServeInto(context, "Query.Summary", request, response,
-                   [&](const synmap::v1::SummaryRequest& r, synmap::v1::SummaryResponse* out) {
-                     return engine_.Summary(r, out);
-                   });
+                   [&engine](const synmap::v1::SummaryRequest& r,
+                             synmap::v1::SummaryResponse* out) { return engine.Summary(r, out); });
 }
 grpc::ServerUnaryReactor* QueryService::NewServices(grpc::CallbackServerContext* context,
                                                     const synmap::v1::NewServicesRequest* request,
