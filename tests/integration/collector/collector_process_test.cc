@@ -39,13 +39,8 @@ constexpr int kRecordsPerBatch = 50;
 constexpr uint64_t kPacketsPerBatch = 3 * kRecordsPerBatch;
 constexpr uint64_t kConnectionsPerBatch = 2 * kRecordsPerBatch;
 
-class CollectorProcessTest : public ::testing::Test {
+class CollectorProcessTest : public ::synmap::testing::PkiSuite {
  protected:
-  static void SetUpTestSuite() { pki_ = new TestPki(); }
-  static void TearDownTestSuite() {
-    delete pki_;
-    pki_ = nullptr;
-  }
   void SetUp() override { ASSERT_TRUE(pki_->ok()) << "make-certs.sh failed"; }
 
   std::vector<std::string> BaseArgs() const {
@@ -143,12 +138,9 @@ class CollectorProcessTest : public ::testing::Test {
     return stub->Summary(&context, synmap::v1::SummaryRequest(), &response);
   }
 
-  static TestPki* pki_;
   TempDir data_;
   int port_ = 0;
 };
-
-TestPki* CollectorProcessTest::pki_ = nullptr;
 
 TEST_F(CollectorProcessTest, StreamedBatchesShowExactlyTheirTotalsUnderTheCertName) {
   auto collector = Start();

@@ -22,17 +22,10 @@ using ::synmap::testing::FakeStore;
 using ::synmap::testing::kSecondNs;
 using ::synmap::testing::MakeBatch;
 using ::synmap::testing::SensorStream;
-using ::synmap::testing::TestPki;
 using ::testing::HasSubstr;
 
-class IngestServiceTest : public ::testing::Test {
+class IngestServiceTest : public ::synmap::testing::PkiSuite {
  protected:
-  static void SetUpTestSuite() { pki_ = new TestPki(); }
-  static void TearDownTestSuite() {
-    delete pki_;
-    pki_ = nullptr;
-  }
-
   void SetUp() override {
     ASSERT_TRUE(pki_->ok()) << "make-certs.sh failed (is openssl installed?)";
     StartServer(IngestServiceOptions());
@@ -72,7 +65,6 @@ class IngestServiceTest : public ::testing::Test {
     return s;
   }
 
-  static TestPki* pki_;
   FakeStore store_;
   FakeClock clock_;
   RefusalCounters refusals_;
@@ -80,8 +72,6 @@ class IngestServiceTest : public ::testing::Test {
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
 };
-
-TestPki* IngestServiceTest::pki_ = nullptr;
 
 TEST_F(IngestServiceTest, HelloAckCarriesCertificateNameAndLastSeq) {
   auto s = Open("s1");

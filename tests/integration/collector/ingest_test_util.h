@@ -63,6 +63,18 @@ class TestPki {
   bool ok_ = false;
 };
 
+// A suite sharing one TestPki (the certificates are made once per suite): pki_ from
+// SetUpTestSuite to TearDownTestSuite.
+class PkiSuite : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { pki_ = new TestPki(); }
+  static void TearDownTestSuite() {
+    delete pki_;
+    pki_ = nullptr;
+  }
+  static inline TestPki* pki_ = nullptr;
+};
+
 // The sensor side of one Ingest.Stream (synchronous client API).
 class SensorStream {
  public:

@@ -26,7 +26,6 @@ namespace synmap::collector {
 namespace {
 
 using ::synmap::testing::TempDir;
-using ::synmap::testing::TestPki;
 using testing::AddRecord;
 using ::testing::HasSubstr;
 using testing::kHour;
@@ -37,14 +36,8 @@ using testing::Plain;
 
 constexpr int kKeys = 3000;
 
-class QueryServiceTest : public ::testing::Test {
+class QueryServiceTest : public ::synmap::testing::PkiSuite {
  protected:
-  static void SetUpTestSuite() { pki_ = new TestPki(); }
-  static void TearDownTestSuite() {
-    delete pki_;
-    pki_ = nullptr;
-  }
-
   void SetUp() override {
     ASSERT_TRUE(pki_->ok()) << "make-certs.sh failed (is openssl installed?)";
     SqliteStoreOptions options;
@@ -94,7 +87,6 @@ class QueryServiceTest : public ::testing::Test {
     return stub_->Summary(&context, request, response);
   }
 
-  static TestPki* pki_;
   TempDir dir_;
   FakeClock clock_{absl::FromUnixNanos(kT0 + 2 * kHour)};
   std::unique_ptr<Store> store_;
@@ -105,8 +97,6 @@ class QueryServiceTest : public ::testing::Test {
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<synmap::v1::Query::Stub> stub_;
 };
-
-TestPki* QueryServiceTest::pki_ = nullptr;
 
 TEST_F(QueryServiceTest, EveryRowArrivesAsTheEngineMakesIt) {
   StartServer(QueryService::kMaxAnswerBytes);
